@@ -1,0 +1,145 @@
+//! The group public key: a threshold_crypto `PublicKeySet` with the network's size and threshold.
+//!
+//! File encoding (`group.pub`), JSON:
+//! ```json
+//! { "version": 1, "scheme": "bls12-381/threshold_crypto-0.4", "nodes": 5, "threshold": 3,
+//!   "public_key_set": "<hex>" }
+//! ```
+//! `threshold` counts the shares needed to decrypt (3 for three-of-five); threshold_crypto's own
+//! "threshold" is one less (the polynomial degree). `public_key_set` is the bincode 1 encoding of
+//! the `PublicKeySet`: a u64 little-endian count of commitment coefficients (= `threshold`),
+//! then each coefficient as a 48-byte compressed BLS12-381 G1 point. The group key id is
+//! SHA-256 of those `public_key_set` bytes.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use threshold_crypto::{Ciphertext, PublicKeySet};
+
+use crate::ProtocolError;
+
+/// The scheme name written in group key and share files.
+pub const GROUP_KEY_SCHEME: &str = "bls12-381/threshold_crypto-0.4";
+const MAX_NODES: usize = 256;
+
+/// The licence network's public key set with its size and decryption threshold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupKey {
+    nodes: usize,
+    threshold: usize,
+    set: PublicKeySet,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupKeyFile {
+    version: u32,
+    scheme: String,
+    nodes: usize,
+    threshold: usize,
+    public_key_set: String,
+}
+
+impl GroupKey {
+    /// Wraps a key set; `threshold` is the number of shares needed, `1 ..= nodes`.
+    pub fn new(set: PublicKeySet, nodes: usize, threshold: usize) -> Result<Self, ProtocolError> {
+        if nodes == 0 || nodes > MAX_NODES {
+            return Err(ProtocolError::GroupKeyInvalid("nodes must be between 1 and 256"));
+        }
+        if threshold == 0 || threshold > nodes {
+            return Err(ProtocolError::GroupKeyInvalid(
+                "threshold must be between 1 and the number of nodes",
+            ));
+        }
+        if set.threshold() + 1 != threshold {
+            return Err(ProtocolError::GroupKeyInvalid(
+                "the key set's degree does not match the threshold",
+            ));
+        }
+        Ok(Self {
+            nodes,
+            threshold,
+            set,
+        })
+    }
+
+    /// Number of nodes holding a share.
+    pub fn nodes(&self) -> usize {
+        self.nodes
+    }
+
+    /// Number of shares needed to decrypt.
+    pub fn threshold(&self) -> usize {
+        self.threshold
+    }
+
+    pub fn public_key_set(&self) -> &PublicKeySet {
+        &self.set
+    }
+
+    fn set_bytes(&self) -> Vec<u8> {
+        bincode::serialize(&self.set).expect("a PublicKeySet always serializes")
+    }
+
+    /// SHA-256 of the encoded public key set: names this network in `.ddrm` headers.
+    pub fn id(&self) -> [u8; 32] {
+        Sha256::digest(self.set_bytes()).into()
+    }
+
+    /// The `group.pub` JSON text.
+    pub fn to_json(&self) -> String {
+        let f = GroupKeyFile {
+            version: 1,
+            scheme: GROUP_KEY_SCHEME.into(),
+            nodes: self.nodes,
+            threshold: self.threshold,
+            public_key_set: hex::encode(self.set_bytes()),
+        };
+        serde_json::to_string_pretty(&f).expect("plain struct serializes") + "\n"
+    }
+
+    /// Parses `group.pub` JSON text.
+    pub fn from_json(text: &str) -> Result<Self, ProtocolError> {
+        let f: GroupKeyFile =
+            serde_json::from_str(text).map_err(|e| ProtocolError::GroupKeyJson(e.to_string()))?;
+        if f.version != 1 {
+            return Err(ProtocolError::GroupKeyInvalid("unsupported version"));
+        }
+        if f.scheme != GROUP_KEY_SCHEME {
+            return Err(ProtocolError::GroupKeyInvalid("unknown scheme"));
+        }
+        let bytes = hex::decode(f.public_key_set)
+            .map_err(|_| ProtocolError::GroupKeyInvalid("public_key_set is not hex"))?;
+        if bytes.len() != 8 + 48 * f.threshold {
+            return Err(ProtocolError::GroupKeyInvalid(
+                "public_key_set length does not match the threshold",
+            ));
+        }
+        let set: PublicKeySet = bincode::deserialize(&bytes)
+            .map_err(|_| ProtocolError::GroupKeyInvalid("public_key_set is not a valid key set"))?;
+        Self::new(set, f.nodes, f.threshold)
+    }
+
+    /// Encrypts a message (a content key) to the group: any `threshold` nodes together can
+    /// decrypt it, fewer learn nothing. Returns the bincode-encoded ciphertext.
+    pub fn encrypt(&self, msg: &[u8]) -> Vec<u8> {
+        let ct = self.set.public_key().encrypt(msg);
+        bincode::serialize(&ct).expect("a Ciphertext always serializes")
+    }
+}
+
+/// Decodes a key ciphertext and checks its validity proof (a pairing check, a few ms: callers
+/// should cache the result per content).
+pub fn decode_ciphertext(bytes: &[u8]) -> Result<Ciphertext, ProtocolError> {
+    if bytes.len() > 4096 {
+        return Err(ProtocolError::CiphertextEncoding);
+    }
+    let ct: Ciphertext =
+        bincode::deserialize(bytes).map_err(|_| ProtocolError::CiphertextEncoding)?;
+    if bincode::serialized_size(&ct).ok() != Some(bytes.len() as u64) {
+        return Err(ProtocolError::CiphertextEncoding);
+    }
+    if !ct.verify() {
+        return Err(ProtocolError::CiphertextInvalid);
+    }
+    Ok(ct)
+}

@@ -1,0 +1,158 @@
+//! A node's key share file.
+//!
+//! JSON, mode 0600:
+//! ```json
+//! { "version": 1, "scheme": "bls12-381/threshold_crypto-0.4", "index": 0, "nodes": 5,
+//!   "threshold": 3, "group_key_id": "<hex>", "secret_key_share": "<hex>" }
+//! ```
+//! `index` is 0-based: share `i` is the key polynomial evaluated at `i + 1` (threshold_crypto's
+//! convention). `secret_key_share` is the bincode encoding of the share's scalar (32 bytes).
+//! A share file may come from the dealer or, later, from distributed key generation: the node
+//! only needs this file and the group key.
+
+use std::path::Path;
+
+use licence_net_protocol::{GroupKey, GROUP_KEY_SCHEME};
+use serde::{Deserialize, Serialize};
+use threshold_crypto::serde_impl::SerdeSecret;
+use threshold_crypto::SecretKeyShare;
+use zeroize::Zeroizing;
+
+/// Problems loading or writing a share file. Messages never contain secret material.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    #[error("cannot read share file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("share file {path} is malformed: {why}")]
+    Malformed { path: String, why: String },
+    #[error("share file {path} does not belong to this group key")]
+    WrongGroup { path: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} already exists; refusing to overwrite key material")]
+    Exists { path: String },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    version: u32,
+    scheme: String,
+    index: usize,
+    nodes: usize,
+    threshold: usize,
+    group_key_id: String,
+    secret_key_share: String,
+}
+
+/// One node's secret key share with its place in the group.
+pub struct KeyShareFile {
+    pub index: usize,
+    pub nodes: usize,
+    pub threshold: usize,
+    pub group_key_id: [u8; 32],
+    pub share: SecretKeyShare,
+}
+
+impl std::fmt::Debug for KeyShareFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyShareFile")
+            .field("index", &self.index)
+            .field("nodes", &self.nodes)
+            .field("threshold", &self.threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyShareFile {
+    /// The JSON text of the file. Holds the secret: the caller writes it with mode 0600.
+    pub fn to_json(&self) -> Zeroizing<String> {
+        let secret = Zeroizing::new(
+            bincode::serialize(&SerdeSecret(&self.share)).expect("a share serializes"),
+        );
+        let w = Wire {
+            version: 1,
+            scheme: GROUP_KEY_SCHEME.into(),
+            index: self.index,
+            nodes: self.nodes,
+            threshold: self.threshold,
+            group_key_id: hex::encode(self.group_key_id),
+            secret_key_share: hex::encode(&*secret),
+        };
+        let text = Zeroizing::new(serde_json::to_string_pretty(&w).expect("serializes") + "\n");
+        let Wire {
+            secret_key_share, ..
+        } = w;
+        drop(Zeroizing::new(secret_key_share));
+        text
+    }
+
+    /// Loads a share file and checks it against the group key.
+    pub fn load(path: &Path, group: &GroupKey) -> Result<Self, ShareError> {
+        let p = path.display().to_string();
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
+            ShareError::Read {
+                path: p.clone(),
+                source,
+            }
+        })?);
+        let bad = |why: &str| ShareError::Malformed {
+            path: p.clone(),
+            why: why.to_string(),
+        };
+        let w: Wire = serde_json::from_str(&text).map_err(|_| bad("not the expected JSON"))?;
+        let w = scopeguard_wire(w);
+        if w.version != 1 || w.scheme != GROUP_KEY_SCHEME {
+            return Err(bad("unsupported version or scheme"));
+        }
+        let secret = Zeroizing::new(
+            hex::decode(&w.secret_key_share).map_err(|_| bad("secret_key_share is not hex"))?,
+        );
+        let SerdeSecret(share): SerdeSecret<SecretKeyShare> =
+            bincode::deserialize(&secret).map_err(|_| bad("secret_key_share is not a share"))?;
+        let mut gid = [0u8; 32];
+        hex::decode_to_slice(&w.group_key_id, &mut gid)
+            .map_err(|_| bad("group_key_id is not 32 bytes of hex"))?;
+        if gid != group.id()
+            || w.nodes != group.nodes()
+            || w.threshold != group.threshold()
+            || w.index >= group.nodes()
+            || group.public_key_set().public_key_share(w.index) != share.public_key_share()
+        {
+            return Err(ShareError::WrongGroup { path: p });
+        }
+        Ok(Self {
+            index: w.index,
+            nodes: w.nodes,
+            threshold: w.threshold,
+            group_key_id: gid,
+            share,
+        })
+    }
+}
+
+/// Wipes the secret field of a parsed wire struct when it goes out of scope.
+fn scopeguard_wire(w: Wire) -> WireGuard {
+    WireGuard(w)
+}
+
+struct WireGuard(Wire);
+
+impl std::ops::Deref for WireGuard {
+    type Target = Wire;
+    fn deref(&self) -> &Wire {
+        &self.0
+    }
+}
+
+impl Drop for WireGuard {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0.secret_key_share);
+    }
+}

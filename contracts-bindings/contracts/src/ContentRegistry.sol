@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Terms, Ddrm} from "./Terms.sol";
+import {CapsuleRegistry} from "./CapsuleRegistry.sol";
+import {RoyaltyShares} from "./RoyaltyShares.sol";
+
+/// The content registry: one record per packaged `.ddrm`, keyed by its 256-bit content id (also
+/// the token id of its access tokens and royalty shares). Registration stores the IPFS CID, the
+/// commitment to the key ciphertext, the renderer capsules allowed to play it, the payment token
+/// and Access terms, and mints the initial Royalty split. Only the creator changes terms or
+/// renderers later; the payment token is fixed for life, so every revenue of a content is in one
+/// token.
+contract ContentRegistry is Ownable2Step {
+    struct Registration {
+        uint256 contentId;
+        string cid;
+        bytes32 keyCommitment;
+        bytes32[] renderers;
+        /// address(0) = native ELA; otherwise an ERC-20 contract.
+        address paymentToken;
+        Terms terms;
+    }
+
+    struct Content {
+        address creator;
+        uint64 registeredAt;
+        address paymentToken;
+        bytes32 keyCommitment;
+        Terms terms;
+        string cid;
+    }
+
+    CapsuleRegistry public immutable capsules;
+    RoyaltyShares public immutable shares;
+
+    mapping(uint256 contentId => Content) private _contents;
+    mapping(uint256 contentId => bytes32[]) private _renderers;
+    mapping(uint256 contentId => mapping(bytes32 measurement => bool)) private _rendererListed;
+
+    event ContentRegistered(
+        uint256 indexed contentId,
+        address indexed creator,
+        address indexed paymentToken,
+        bytes32 keyCommitment,
+        string cid
+    );
+    event TermsSet(uint256 indexed contentId, Terms terms);
+    event RendererAllowed(uint256 indexed contentId, bytes32 indexed measurement);
+    event RendererDisallowed(uint256 indexed contentId, bytes32 indexed measurement);
+
+    error AlreadyRegistered(uint256 contentId);
+    error UnknownContent(uint256 contentId);
+    error NotCreator(address account);
+    error BadRegistration(string reason);
+    error BadTerms(string reason);
+
+    constructor(address owner_, CapsuleRegistry capsules_, RoyaltyShares shares_) Ownable(owner_) {
+        capsules = capsules_;
+        shares = shares_;
+    }
+
+    /// Registers a content with the caller as creator and mints its 10,000 royalty shares to
+    /// `holders` (`amounts` must sum to 10,000).
+    function register(Registration calldata r, address[] calldata holders, uint16[] calldata amounts) external {
+        uint256 id = r.contentId;
+        if (id == 0) revert BadRegistration("zero content id");
+        if (_contents[id].creator != address(0)) revert AlreadyRegistered(id);
+        if (bytes(r.cid).length == 0) revert BadRegistration("empty cid");
+        if (r.keyCommitment == bytes32(0)) revert BadRegistration("zero key commitment");
+        if (r.paymentToken != address(0) && r.paymentToken.code.length == 0) {
+            revert BadRegistration("payment token is not a contract");
+        }
+        _checkTerms(r.terms);
+        Content storage c = _contents[id];
+        c.creator = msg.sender;
+        c.registeredAt = uint64(block.timestamp);
+        c.paymentToken = r.paymentToken;
+        c.keyCommitment = r.keyCommitment;
+        c.terms = r.terms;
+        c.cid = r.cid;
+        emit ContentRegistered(id, msg.sender, r.paymentToken, r.keyCommitment, r.cid);
+        emit TermsSet(id, r.terms);
+        for (uint256 i = 0; i < r.renderers.length; ++i) {
+            _allow(id, r.renderers[i]);
+        }
+        shares.mintInitial(id, r.paymentToken, msg.sender, holders, amounts);
+    }
+
+    /// The creator changes prices, periods, edition cap or resale royalty.
+    function setTerms(uint256 contentId, Terms calldata terms_) external {
+        _onlyCreator(contentId);
+        _checkTerms(terms_);
+        _contents[contentId].terms = terms_;
+        emit TermsSet(contentId, terms_);
+    }
+
+    function allowRenderer(uint256 contentId, bytes32 measurement) external {
+        _onlyCreator(contentId);
+        _allow(contentId, measurement);
+    }
+
+    function disallowRenderer(uint256 contentId, bytes32 measurement) external {
+        _onlyCreator(contentId);
+        if (!_rendererListed[contentId][measurement]) return;
+        _rendererListed[contentId][measurement] = false;
+        bytes32[] storage list = _renderers[contentId];
+        for (uint256 i = 0; i < list.length; ++i) {
+            if (list[i] == measurement) {
+                list[i] = list[list.length - 1];
+                list.pop();
+                break;
+            }
+        }
+        emit RendererDisallowed(contentId, measurement);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function isRegistered(uint256 contentId) external view returns (bool) {
+        return _contents[contentId].creator != address(0);
+    }
+
+    function content(uint256 contentId) external view returns (Content memory) {
+        return _known(contentId);
+    }
+
+    function creatorOf(uint256 contentId) external view returns (address) {
+        return _known(contentId).creator;
+    }
+
+    function paymentTokenOf(uint256 contentId) external view returns (address) {
+        return _known(contentId).paymentToken;
+    }
+
+    function termsOf(uint256 contentId) external view returns (Terms memory) {
+        return _known(contentId).terms;
+    }
+
+    /// Payment token and terms in one call, for the sale paths. Reverts on an unknown content.
+    function saleInfo(uint256 contentId) external view returns (address paymentToken, Terms memory terms) {
+        Content storage c = _known(contentId);
+        return (c.paymentToken, c.terms);
+    }
+
+    /// SHA-256 of the key ciphertext the licence network may decrypt for this content.
+    function keyCommitment(uint256 contentId) external view returns (bytes32) {
+        return _known(contentId).keyCommitment;
+    }
+
+    function cidOf(uint256 contentId) external view returns (string memory) {
+        return _known(contentId).cid;
+    }
+
+    function renderersOf(uint256 contentId) external view returns (bytes32[] memory) {
+        return _renderers[contentId];
+    }
+
+    /// True when the creator allowed this capsule measurement for the content and the capsule is
+    /// registered and not revoked.
+    function isRendererAllowed(uint256 contentId, bytes32 measurement) external view returns (bool) {
+        return _rendererListed[contentId][measurement] && capsules.isCapsuleActive(measurement);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _known(uint256 contentId) private view returns (Content storage c) {
+        c = _contents[contentId];
+        if (c.creator == address(0)) revert UnknownContent(contentId);
+    }
+
+    function _onlyCreator(uint256 contentId) private view {
+        if (_known(contentId).creator != msg.sender) revert NotCreator(msg.sender);
+    }
+
+    function _allow(uint256 contentId, bytes32 measurement) private {
+        if (measurement == bytes32(0)) revert BadRegistration("zero renderer measurement");
+        if (_rendererListed[contentId][measurement]) return;
+        _rendererListed[contentId][measurement] = true;
+        _renderers[contentId].push(measurement);
+        emit RendererAllowed(contentId, measurement);
+    }
+
+    function _checkTerms(Terms calldata t) private pure {
+        if ((t.rentPrice == 0) != (t.rentPeriod == 0)) revert BadTerms("rent price and period must both be set");
+        if ((t.subscriptionPrice == 0) != (t.subscriptionPeriod == 0)) {
+            revert BadTerms("subscription price and period must both be set");
+        }
+        if (t.maxEditions != 0 && t.price == 0) revert BadTerms("edition cap without a price");
+        if (t.resaleRoyaltyBps > Ddrm.MAX_RESALE_ROYALTY_BPS) revert BadTerms("resale royalty above 50%");
+    }
+}

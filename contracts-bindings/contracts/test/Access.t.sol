@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {Terms} from "../src/Terms.sol";
+import {Access} from "../src/Access.sol";
+import {ContentRegistry} from "../src/ContentRegistry.sol";
+import {RoyaltyShares} from "../src/RoyaltyShares.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+/// Accepts access tokens but no ELA, so a refund to it fails.
+contract RejectsRefund {
+    function buy(Access access, uint256 id) external payable {
+        access.buy{value: msg.value}(id);
+    }
+
+    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
+        return this.onERC1155Received.selector;
+    }
+}
+
+contract AccessTest is Fixture {
+    uint256 constant ID = 0xdd01;
+
+    function setUp() public override {
+        super.setUp();
+        register(ID, address(0), defaultTerms());
+    }
+
+    function test_buy_mints_token_and_refunds_excess() public {
+        uint256 before = alice.balance;
+        vm.prank(alice);
+        uint256 edition = access.buy{value: 1.5 ether}(ID);
+        assertEq(edition, 1, "edition");
+        assertEq(before - alice.balance, 1 ether, "paid exactly the price");
+        assertEq(access.balanceOf(alice, ID), 1, "token");
+        assertTrue(access.hasAccess(alice, ID), "access");
+        assertFalse(access.hasAccess(bob, ID), "bob has none");
+        assertEq(access.editionsSold(ID), 1, "editions");
+        assertEq(address(shares).balance, 1 ether, "revenue held by shares");
+        // 1 ELA: 2.5 % fee, 1 % pool, 96.5 % to holders (80/20).
+        assertEq(shares.claimable(creator, ID), 0.772 ether, "creator 80%");
+        assertEq(shares.claimable(producer, ID), 0.193 ether, "producer 20%");
+        (uint128 fees, uint128 poolAcc) = shares.accrued(address(0));
+        assertEq(fees, 0.025 ether, "fee");
+        assertEq(poolAcc, 0.01 ether, "pool");
+    }
+
+    function test_buy_fails_cleanly() public {
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.InsufficientPayment.selector, 1 ether, 0.5 ether));
+        access.buy{value: 0.5 ether}(ID);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.UnknownContent.selector, 42));
+        access.buy{value: 1 ether}(42);
+        Terms memory t = defaultTerms();
+        t.price = 0;
+        vm.prank(creator);
+        registry.setTerms(ID, t);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.NotForSale.selector, ID));
+        access.buy{value: 1 ether}(ID);
+    }
+
+    function test_refund_to_a_rejecting_contract_reverts_the_sale() public {
+        RejectsRefund r = new RejectsRefund();
+        vm.prank(alice);
+        vm.expectRevert(Access.RefundFailed.selector);
+        r.buy{value: 2 ether}(access, ID);
+    }
+
+    function test_edition_cap() public {
+        Terms memory t = defaultTerms();
+        t.maxEditions = 2;
+        vm.prank(creator);
+        registry.setTerms(ID, t);
+        vm.prank(alice);
+        access.buy{value: 1 ether}(ID);
+        vm.prank(bob);
+        access.buy{value: 1 ether}(ID);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.SoldOut.selector, ID, 2));
+        access.buy{value: 1 ether}(ID);
+    }
+
+    function test_rent_expires() public {
+        vm.warp(1_000_000);
+        vm.prank(alice);
+        uint64 exp = access.rent{value: 0.3 ether}(ID, 3);
+        assertEq(exp, 1_000_000 + 3 days, "expiry");
+        assertEq(access.expiresAt(alice, ID), exp, "expiresAt view");
+        assertTrue(access.hasAccess(alice, ID), "rented");
+        vm.warp(exp - 1);
+        assertTrue(access.hasAccess(alice, ID), "one second left");
+        vm.warp(exp);
+        assertFalse(access.hasAccess(alice, ID), "expired at expiry");
+        vm.prank(alice);
+        vm.expectRevert(Access.ZeroPeriods.selector);
+        access.rent{value: 0.1 ether}(ID, 0);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.InsufficientPayment.selector, 0.2 ether, 0.1 ether));
+        access.rent{value: 0.1 ether}(ID, 2);
+    }
+
+    function test_subscribe_extends_before_expiry_and_restarts_after() public {
+        vm.warp(1_000_000);
+        vm.prank(alice);
+        uint64 first = access.subscribe{value: 0.05 ether}(ID, 1);
+        assertEq(first, 1_000_000 + 30 days, "first period");
+        vm.warp(1_000_000 + 10 days);
+        vm.prank(alice);
+        uint64 renewed = access.subscribe{value: 0.1 ether}(ID, 2);
+        assertEq(renewed, first + 60 days, "extended from the old expiry");
+        vm.warp(renewed + 5 days);
+        assertFalse(access.hasAccess(alice, ID), "lapsed");
+        vm.prank(alice);
+        uint64 restarted = access.subscribe{value: 0.05 ether}(ID, 1);
+        assertEq(restarted, renewed + 5 days + 30 days, "restarted from now");
+    }
+
+    function test_no_rental_or_subscription_offered() public {
+        Terms memory t = defaultTerms();
+        t.rentPrice = 0;
+        t.rentPeriod = 0;
+        t.subscriptionPrice = 0;
+        t.subscriptionPeriod = 0;
+        vm.prank(creator);
+        registry.setTerms(ID, t);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.NotForSale.selector, ID));
+        access.rent{value: 1 ether}(ID, 1);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.NotForSale.selector, ID));
+        access.subscribe{value: 1 ether}(ID, 1);
+    }
+
+    function test_erc20_payment() public {
+        uint256 id = 0xdd02;
+        Terms memory t = defaultTerms();
+        t.price = 5_000_000; // 5 TUSD
+        register(id, address(usd), t);
+        usd.mint(alice, 20_000_000);
+        vm.prank(alice);
+        usd.approve(address(access), type(uint256).max);
+        vm.prank(alice);
+        vm.expectRevert(Access.UnexpectedNativeValue.selector);
+        access.buy{value: 1}(id);
+        vm.prank(alice);
+        access.buy(id);
+        assertEq(usd.balanceOf(alice), 15_000_000, "paid 5 TUSD");
+        assertEq(usd.balanceOf(address(shares)), 5_000_000, "held by shares");
+        // 4,825,000 to holders = 482 per share (x 10,000) + 5,000 dust to the creator.
+        assertEq(shares.claimable(producer, id), 964_000, "producer 2,000 x 482");
+        assertEq(shares.claimable(creator, id), 3_856_000 + 5_000, "creator 8,000 x 482 + dust");
+        vm.prank(producer);
+        shares.claim(id);
+        assertEq(usd.balanceOf(producer), 964_000, "claimed in TUSD");
+    }
+
+    function test_pause_stops_sales_not_claims() public {
+        vm.prank(alice);
+        access.buy{value: 1 ether}(ID);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(0x118cdaa7, alice)); // OwnableUnauthorizedAccount
+        access.pause();
+        vm.prank(gov);
+        access.pause();
+        vm.prank(bob);
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        access.buy{value: 1 ether}(ID);
+        vm.prank(bob);
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        access.rent{value: 1 ether}(ID, 1);
+        vm.prank(bob);
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        access.subscribe{value: 1 ether}(ID, 1);
+        uint256 before = producer.balance;
+        vm.prank(producer);
+        shares.claim(ID);
+        assertEq(producer.balance - before, 0.193 ether, "claim works while paused");
+        assertTrue(access.hasAccess(alice, ID), "access views unaffected");
+        vm.prank(gov);
+        access.unpause();
+        vm.prank(bob);
+        access.buy{value: 1 ether}(ID);
+    }
+
+    function test_transferred_access_token_moves_access() public {
+        vm.prank(alice);
+        access.buy{value: 1 ether}(ID);
+        vm.prank(alice);
+        access.safeTransferFrom(alice, bob, ID, 1, "");
+        assertFalse(access.hasAccess(alice, ID), "alice gave it away");
+        assertTrue(access.hasAccess(bob, ID), "bob holds it");
+    }
+
+    function test_royalty_info_points_at_the_vault() public view {
+        (address receiver, uint256 amount) = access.royaltyInfo(ID, 2 ether);
+        assertEq(receiver, shares.vaultOf(ID), "vault");
+        assertEq(amount, 0.2 ether, "10%");
+        assertTrue(access.supportsInterface(0x2a55205a), "ERC-2981");
+        assertTrue(access.supportsInterface(0xd9b67a26), "ERC-1155");
+    }
+
+    function test_outside_marketplace_royalty_reaches_holders() public {
+        address vault = shares.vaultOf(ID);
+        vm.prank(alice);
+        (bool ok,) = vault.call{value: 1 ether}("");
+        assertTrue(ok, "pay the vault before it exists");
+        uint256 swept = shares.sweepVault(ID);
+        assertEq(swept, 1 ether, "swept");
+        assertEq(shares.claimable(producer, ID), 0.193 ether, "revenue to holders");
+        // A 2,300-gas transfer still reaches the deployed vault.
+        vm.prank(alice);
+        payable(vault).transfer(1 ether);
+        shares.sweepVault(ID);
+        assertEq(shares.claimable(producer, ID), 0.386 ether, "second sweep");
+        vm.prank(alice);
+        vm.expectRevert(RoyaltyShares.WrongPayment.selector);
+        (ok,) = address(shares).call{value: 1}("");
+    }
+}

@@ -1,0 +1,413 @@
+//! The packaging pass: demux once, copy or transcode each selected stream, cut segments, and
+//! hand them to the caller interleaved by time.
+
+use std::path::Path;
+
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::software::scaling;
+use ffmpeg_next::util::error::EAGAIN;
+use ffmpeg_next::{codec, encoder, frame, Rational, Rescale};
+use packager_format::{Attachment, Packet, Track, TrackKind};
+
+use super::audio::{AudioTarget, AudioTranscoder};
+use super::audio_codec::flac_streaminfo;
+use super::ffi;
+use super::probe::{fits_profile, open_input};
+use super::segment::{ticks_to_us, Interleaver, Segmenter};
+use super::video::{VideoTranscoder, VIDEO_TIMESCALE};
+use super::{init, MediaError, MediaOptions, MediaProbe, MediaSegment, MediaSummary};
+
+/// Widest thumbnail, in pixels.
+const THUMBNAIL_WIDTH: u32 = 320;
+/// How often (in media time) progress is reported.
+const PROGRESS_STEP_MS: u64 = 1000;
+
+/// One selected input stream and what becomes of it.
+struct Job {
+    stream_index: usize,
+    in_tb: Rational,
+    track: Track,
+    work: Work,
+    segmenter: Segmenter,
+    bytes: u64,
+    first_pts: Option<i64>,
+    end_pts: i64,
+}
+
+enum Work {
+    Copy(Copy),
+    Video(Box<VideoTranscoder>),
+    Audio(Box<AudioTranscoder>),
+}
+
+/// Packet-for-packet copy with timestamps rescaled to the track's timescale.
+struct Copy {
+    audio: bool,
+    /// Duration of a packet whose container does not say, in track ticks.
+    default_duration: i64,
+    last_end: i64,
+}
+
+pub(crate) fn package_media(
+    input: &Path,
+    probe: &MediaProbe,
+    opts: &MediaOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    sink: &mut dyn FnMut(MediaSegment) -> Result<(), MediaError>,
+) -> Result<MediaSummary, MediaError> {
+    init()?;
+    if !(opts.segment_seconds.is_finite() && (0.1..=60.0).contains(&opts.segment_seconds)) {
+        return Err(MediaError::BadOptions(format!(
+            "segment length {} s is not between 0.1 and 60",
+            opts.segment_seconds
+        )));
+    }
+    let mut ictx = open_input(input)?;
+    let mut jobs = Vec::new();
+    for (selected, kind) in [
+        (&probe.video, TrackKind::Video),
+        (&probe.audio, TrackKind::Audio),
+    ] {
+        let Some(sel) = selected else { continue };
+        let stream = ictx
+            .stream(sel.index)
+            .ok_or_else(|| MediaError::Unreadable {
+                path: input.to_path_buf(),
+                reason: format!("stream {} is gone", sel.index),
+            })?;
+        let track_no = jobs.len() as u32;
+        jobs.push(make_job(&stream, kind, track_no, opts)?);
+    }
+    if jobs.is_empty() {
+        return Err(MediaError::NoMediaStreams {
+            path: input.to_path_buf(),
+        });
+    }
+
+    let total_ms = probe.duration_ms;
+    let mut reported_ms = 0u64;
+    progress(0, total_ms);
+    let mut interleaver = Interleaver::new(jobs.len());
+    let mut out = Vec::new();
+    loop {
+        let mut packet = ffmpeg_next::Packet::empty();
+        match packet.read(&mut ictx) {
+            Ok(()) => {}
+            Err(ffmpeg_next::Error::Eof) => break,
+            // A damaged stretch: the demuxer resynchronises.
+            Err(ffmpeg_next::Error::InvalidData) => continue,
+            Err(e) => {
+                return Err(MediaError::Unreadable {
+                    path: input.to_path_buf(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+        let Some(j) = jobs.iter().position(|j| j.stream_index == packet.stream()) else {
+            continue;
+        };
+        let job = &mut jobs[j];
+        if let Some(ts) = packet.pts().or(packet.dts()) {
+            let ms = u64::try_from(ts.rescale(job.in_tb, Rational(1, 1000))).unwrap_or(0);
+            if ms >= reported_ms + PROGRESS_STEP_MS {
+                reported_ms = ms;
+                progress(ms.min(total_ms.max(ms)), total_ms);
+            }
+        }
+        out.clear();
+        job.work_packet(&packet, &mut out)?;
+        job.take(&mut out, &mut interleaver)?;
+        interleaver.set_bound(j, job.segmenter.lower_bound_us());
+        while let Some(seg) = interleaver.pop_ready() {
+            sink(seg)?;
+        }
+    }
+    for (j, job) in jobs.iter_mut().enumerate() {
+        out.clear();
+        job.finish_work(&mut out)?;
+        job.take(&mut out, &mut interleaver)?;
+        if let Some(seg) = job.segmenter.finish()? {
+            interleaver.offer(seg, job.track.timescale);
+        }
+        interleaver.finish_track(j);
+    }
+    while let Some(seg) = interleaver.pop_ready() {
+        sink(seg)?;
+    }
+
+    let mut duration_ms = 0u64;
+    let mut tracks = Vec::with_capacity(jobs.len());
+    let mut thumbnail = None;
+    for job in &mut jobs {
+        job.finalize_track();
+        if let Some(first) = job.first_pts {
+            // Encoder priming (negative timestamps) is not playing time; a late start is not either.
+            let ms = ticks_to_us(job.end_pts - first.max(0), job.track.timescale) / 1000;
+            duration_ms = duration_ms.max(u64::try_from(ms).unwrap_or(0));
+        }
+        if let Work::Video(v) = &job.work {
+            if thumbnail.is_none() {
+                thumbnail = v
+                    .thumbnail_frame
+                    .as_ref()
+                    .and_then(|f| thumbnail_png(f).ok());
+            }
+        }
+        tracks.push(job.track.clone());
+    }
+    if duration_ms == 0 {
+        duration_ms = probe.duration_ms;
+    }
+    progress(duration_ms.max(total_ms), total_ms.max(duration_ms));
+    Ok(MediaSummary {
+        tracks,
+        duration_ms,
+        mime_type: probe.mime_type.clone(),
+        thumbnail,
+    })
+}
+
+fn make_job(
+    stream: &ffmpeg_next::format::stream::Stream<'_>,
+    kind: TrackKind,
+    track_no: u32,
+    opts: &MediaOptions,
+) -> Result<Job, MediaError> {
+    let params = ffi::stream_params(&stream.parameters());
+    let in_tb = stream.time_base();
+    let copy = fits_profile(&params);
+    let mut track = Track {
+        kind,
+        ..Track::data()
+    };
+    track.language = stream
+        .metadata()
+        .get("language")
+        .filter(|l| *l != "und")
+        .unwrap_or("")
+        .to_string();
+    let work = match (kind, copy) {
+        (TrackKind::Video, true) => {
+            track.codec = "av1".into();
+            track.timescale = if in_tb.numerator() == 1 && in_tb.denominator() > 0 {
+                in_tb.denominator() as u32
+            } else {
+                VIDEO_TIMESCALE
+            };
+            track.width = params.width;
+            track.height = params.height;
+            let fps = [stream.avg_frame_rate(), stream.rate()]
+                .into_iter()
+                .find(|r| r.numerator() > 0 && r.denominator() > 0)
+                .unwrap_or(Rational(0, 1));
+            track.frame_rate_num = fps.numerator().max(0) as u32;
+            track.frame_rate_den = fps.denominator().max(0) as u32;
+            // av1C (marker bit set) carries 4 bytes of summary before the config OBUs.
+            track.codec_private = match params.extradata.first() {
+                Some(b) if b & 0x80 != 0 && params.extradata.len() >= 4 => {
+                    params.extradata[4..].to_vec()
+                }
+                _ => params.extradata.clone(),
+            };
+            let default_duration = if fps.numerator() > 0 {
+                1i64.rescale(fps.invert(), Rational(1, track.timescale as i32))
+            } else {
+                0
+            };
+            Work::Copy(Copy {
+                audio: false,
+                default_duration,
+                last_end: 0,
+            })
+        }
+        (TrackKind::Video, false) => {
+            let v = VideoTranscoder::new(stream, opts.segment_seconds)?;
+            track.codec = "av1".into();
+            track.timescale = VIDEO_TIMESCALE;
+            track.width = v.width;
+            track.height = v.height;
+            track.frame_rate_num = v.fps.numerator() as u32;
+            track.frame_rate_den = v.fps.denominator() as u32;
+            track.codec_private = v.codec_private();
+            Work::Video(Box::new(v))
+        }
+        (_, true) => {
+            track.codec = if params.id == codec::Id::FLAC {
+                "flac"
+            } else {
+                "aac"
+            }
+            .into();
+            track.timescale = params.sample_rate;
+            track.sample_rate = params.sample_rate;
+            track.channels = params.channels;
+            track.codec_private = if params.id == codec::Id::FLAC {
+                flac_streaminfo(&params.extradata).unwrap_or_default()
+            } else {
+                params.extradata.clone()
+            };
+            let default_duration = if params.id == codec::Id::AAC { 1024 } else { 0 };
+            Work::Copy(Copy {
+                audio: true,
+                default_duration,
+                last_end: 0,
+            })
+        }
+        (_, false) => {
+            let target = if opts.lossless {
+                AudioTarget::Flac
+            } else {
+                AudioTarget::Aac
+            };
+            let a = AudioTranscoder::new(stream, target)?;
+            track.codec = target.codec().into();
+            track.timescale = a.rate;
+            track.sample_rate = a.rate;
+            track.channels = a.channels;
+            track.codec_private = a.codec_private();
+            Work::Audio(Box::new(a))
+        }
+    };
+    if track.timescale == 0 {
+        return Err(MediaError::Decode {
+            what: format!("stream {}", stream.index()),
+            reason: "no sample rate".into(),
+        });
+    }
+    let segmenter = Segmenter::new(
+        track_no,
+        track.timescale,
+        kind == TrackKind::Video,
+        opts.segment_seconds,
+    );
+    Ok(Job {
+        stream_index: stream.index(),
+        in_tb,
+        track,
+        work,
+        segmenter,
+        bytes: 0,
+        first_pts: None,
+        end_pts: 0,
+    })
+}
+
+impl Job {
+    fn work_packet(
+        &mut self,
+        packet: &ffmpeg_next::Packet,
+        out: &mut Vec<Packet>,
+    ) -> Result<(), MediaError> {
+        match &mut self.work {
+            Work::Copy(c) => {
+                let Some(data) = packet.data().filter(|d| !d.is_empty()) else {
+                    return Ok(());
+                };
+                let to = Rational(1, self.track.timescale as i32);
+                let pts = packet
+                    .pts()
+                    .or(packet.dts())
+                    .map_or(c.last_end, |t| t.rescale(self.in_tb, to));
+                let dts = packet.dts().map_or(pts, |t| t.rescale(self.in_tb, to));
+                let duration = match packet.duration() {
+                    d if d > 0 => d.rescale(self.in_tb, to),
+                    _ => c.default_duration,
+                };
+                c.last_end = pts + duration;
+                out.push(Packet {
+                    pts,
+                    dts,
+                    duration: u32::try_from(duration.max(0)).unwrap_or(u32::MAX),
+                    keyframe: c.audio || packet.is_key(),
+                    data: data.to_vec(),
+                });
+                Ok(())
+            }
+            Work::Video(v) => v.push(packet, out),
+            Work::Audio(a) => a.push(packet, out),
+        }
+    }
+
+    fn finish_work(&mut self, out: &mut Vec<Packet>) -> Result<(), MediaError> {
+        match &mut self.work {
+            Work::Copy(_) => Ok(()),
+            Work::Video(v) => v.finish(out),
+            Work::Audio(a) => a.finish(out),
+        }
+    }
+
+    /// Moves produced packets into the segmenter, offering closed segments to the interleaver.
+    fn take(&mut self, out: &mut Vec<Packet>, il: &mut Interleaver) -> Result<(), MediaError> {
+        for p in out.drain(..) {
+            self.bytes += p.data.len() as u64;
+            self.first_pts = Some(self.first_pts.map_or(p.pts, |f| f.min(p.pts)));
+            self.end_pts = self.end_pts.max(p.pts + i64::from(p.duration));
+            if let Some(seg) = self.segmenter.push(p)? {
+                il.offer(seg, self.track.timescale);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills in what is only known at the end: the average bit rate.
+    fn finalize_track(&mut self) {
+        if let Some(first) = self.first_pts {
+            let ticks = (self.end_pts - first).max(1) as u128;
+            self.track.bit_rate = u64::try_from(
+                u128::from(self.bytes) * 8 * u128::from(self.track.timescale) / ticks,
+            )
+            .unwrap_or(u64::MAX);
+        }
+    }
+}
+
+/// A PNG of `f` scaled to at most [`THUMBNAIL_WIDTH`] pixels wide.
+fn thumbnail_png(f: &frame::Video) -> Result<Attachment, MediaError> {
+    let err = |e: ffmpeg_next::Error| MediaError::Encode {
+        codec: "png".into(),
+        reason: e.to_string(),
+    };
+    let (w, h) = (f.width(), f.height());
+    let tw = w.clamp(2, THUMBNAIL_WIDTH);
+    let th = ((u64::from(h) * u64::from(tw) / u64::from(w.max(1))) as u32).max(2);
+    let mut scaler = scaling::Context::get(
+        f.format(),
+        w,
+        h,
+        Pixel::RGB24,
+        tw,
+        th,
+        scaling::Flags::BICUBIC,
+    )
+    .map_err(err)?;
+    let mut rgb = frame::Video::empty();
+    scaler.run(f, &mut rgb).map_err(err)?;
+    let codec = encoder::find(codec::Id::PNG).ok_or_else(|| MediaError::NoEncoder("png".into()))?;
+    let mut enc = codec::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(err)?;
+    enc.set_width(tw);
+    enc.set_height(th);
+    enc.set_format(Pixel::RGB24);
+    enc.set_time_base(Rational(1, 1));
+    let mut enc = enc.open().map_err(err)?;
+    rgb.set_pts(Some(0));
+    enc.send_frame(&rgb).map_err(err)?;
+    enc.send_eof().map_err(err)?;
+    let mut bytes = Vec::new();
+    let mut p = ffmpeg_next::Packet::empty();
+    loop {
+        match enc.receive_packet(&mut p) {
+            Ok(()) => bytes.extend_from_slice(p.data().unwrap_or(&[])),
+            Err(ffmpeg_next::Error::Eof) | Err(ffmpeg_next::Error::Other { errno: EAGAIN }) => {
+                break
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Ok(Attachment {
+        mime_type: "image/png".into(),
+        bytes,
+    })
+}

@@ -1,0 +1,3 @@
+//! The packager integration tests: one binary, one module per concern.
+
+mod media;

@@ -1,0 +1,622 @@
+//! Media: probe, transcode/copy, segment, symphonia verification and remux, on inputs made by
+//! the `ffmpeg` CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use packager::media::{self, MediaError, MediaOptions, MediaProbe, MediaSegment, MediaSummary};
+use packager_format::{
+    ContentKind, Header, KeyEnvelope, Metadata, Packet, SegmentEntry, TrackKind,
+    KEY_SCHEME_THRESHOLD_BLS12_381, SEGMENT_KEYFRAME,
+};
+
+/// Runs the `ffmpeg` CLI; fails loudly when it is missing or fails.
+fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("the ffmpeg CLI is required for these tests (apt-get install ffmpeg)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `ffprobe` output of one entry as `key=value` lines.
+fn ffprobe(path: &Path, select: &str, entries: &str) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(if select.is_empty() {
+            vec![]
+        } else {
+            vec!["-select_streams", select]
+        })
+        .args([
+            "-show_entries",
+            entries,
+            "-of",
+            "default=noprint_wrappers=1",
+        ])
+        .arg(path)
+        .output()
+        .expect("the ffprobe CLI is required for these tests");
+    assert!(
+        out.status.success(),
+        "ffprobe failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn probe_value(path: &Path, select: &str, entry: &str, key: &str) -> String {
+    ffprobe(path, select, entry)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+        .unwrap_or_else(|| panic!("ffprobe reported no {key} for {}", path.display()))
+}
+
+/// Decodes a file fully with the `ffmpeg` CLI and asserts it reports no error.
+fn assert_ffmpeg_decodes(path: &Path) {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg CLI");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "ffmpeg could not decode {}: {stderr}",
+        path.display()
+    );
+}
+
+const CLIP_SECONDS: f64 = 5.0;
+
+fn make_h264_aac_mp4(dir: &Path) -> PathBuf {
+    let path = dir.join("clip.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=duration=5:size=640x360:rate=24",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:d=5",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-shortest",
+        path.to_str().unwrap(),
+    ]);
+    path
+}
+
+fn make_flac(dir: &Path) -> PathBuf {
+    let path = dir.join("tone.flac");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:d=5",
+        "-c:a",
+        "flac",
+        path.to_str().unwrap(),
+    ]);
+    path
+}
+
+fn make_opus(dir: &Path) -> PathBuf {
+    let path = dir.join("tone.ogg");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:d=5",
+        "-ac",
+        "2",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        "96k",
+        path.to_str().unwrap(),
+    ]);
+    path
+}
+
+struct Packaged {
+    probe: MediaProbe,
+    summary: MediaSummary,
+    segments: Vec<MediaSegment>,
+    progress_calls: usize,
+}
+
+fn package(path: &Path, lossless: bool) -> Packaged {
+    let probe = media::probe(path)
+        .expect("probe")
+        .expect("the input is media");
+    let mut segments = Vec::new();
+    let mut progress_calls = 0;
+    let opts = MediaOptions {
+        lossless,
+        ..MediaOptions::default()
+    };
+    let summary = media::package_media(
+        path,
+        &probe,
+        &opts,
+        &mut |done, total| {
+            assert!(done <= total.max(done));
+            progress_calls += 1;
+        },
+        &mut |seg| {
+            segments.push(seg);
+            Ok(())
+        },
+    )
+    .expect("package_media");
+    Packaged {
+        probe,
+        summary,
+        segments,
+        progress_calls,
+    }
+}
+
+fn packets_of(p: &Packaged, track: u32) -> Vec<Packet> {
+    p.segments
+        .iter()
+        .filter(|s| s.track == track)
+        .flat_map(|s| s.packets.iter().cloned())
+        .collect()
+}
+
+/// The packets of the first stream of `medium` in `path`, as FFmpeg demuxes them.
+fn source_packets(path: &Path, medium: ffmpeg_next::media::Type) -> Vec<Vec<u8>> {
+    ffmpeg_next::init().expect("ffmpeg init");
+    let mut ictx = ffmpeg_next::format::input(&path).expect("open source");
+    let index = ictx
+        .streams()
+        .find(|s| s.parameters().medium() == medium)
+        .expect("stream")
+        .index();
+    ictx.packets()
+        .filter(|(s, _)| s.index() == index)
+        .filter_map(|(_, p)| p.data().map(<[u8]>::to_vec))
+        .collect()
+}
+
+/// A header carrying the packaged tracks and a segment table in emission order (offsets and
+/// sizes follow the plaintext sizes; remux does not read them).
+fn header_for(p: &Packaged) -> Header {
+    let mut offset = 0u64;
+    let segments = p
+        .segments
+        .iter()
+        .map(|s| {
+            let size = 16 + packager_format::encode_packets(&s.packets).len() as u32;
+            let e = SegmentEntry {
+                track: s.track,
+                offset,
+                size,
+                pts: s.pts,
+                duration: s.duration,
+                flags: if s.keyframe { SEGMENT_KEYFRAME } else { 0 },
+            };
+            offset += u64::from(size);
+            e
+        })
+        .collect();
+    let header = Header {
+        salt: vec![7; 32],
+        kind: ContentKind::Media,
+        metadata: Metadata {
+            mime_type: p.summary.mime_type.clone(),
+            duration_ms: p.summary.duration_ms,
+            thumbnail: p.summary.thumbnail.clone(),
+            ..Metadata::default()
+        },
+        tracks: p.summary.tracks.clone(),
+        renderers: Vec::new(),
+        key: KeyEnvelope {
+            scheme: KEY_SCHEME_THRESHOLD_BLS12_381,
+            group_key_id: vec![1; 32],
+            ciphertext: vec![2; 8],
+        },
+        segments,
+    };
+    header
+        .validate()
+        .expect("the packaged tracks make a valid header");
+    header
+}
+
+fn remux_to(p: &Packaged, out: &Path) {
+    let header = header_for(p);
+    let mut items = header
+        .segments
+        .clone()
+        .into_iter()
+        .zip(p.segments.iter().map(|s| s.packets.clone()))
+        .map(Ok);
+    media::remux(&header, &mut items, out).expect("remux");
+}
+
+fn assert_duration_close(path: &Path, expected_s: f64) {
+    let d: f64 = probe_value(path, "", "format=duration", "duration")
+        .parse()
+        .expect("duration is a number");
+    assert!(
+        (d - expected_s).abs() <= 0.1,
+        "{} lasts {d} s, expected {expected_s} s",
+        path.display()
+    );
+}
+
+fn start_us(p: &Packaged, s: &MediaSegment) -> i128 {
+    i128::from(s.pts) * 1_000_000 / i128::from(p.summary.tracks[s.track as usize].timescale)
+}
+
+#[test]
+fn h264_aac_mp4_becomes_av1_with_aac_copied_then_remuxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_h264_aac_mp4(dir.path());
+
+    let started = Instant::now();
+    let p = package(&input, false);
+    eprintln!(
+        "packaged the {CLIP_SECONDS} s 640x360 clip in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    assert_eq!(p.probe.mime_type, "video/mp4");
+    let v = p.probe.video.as_ref().expect("video stream");
+    let a = p.probe.audio.as_ref().expect("audio stream");
+    assert_eq!((v.codec.as_str(), v.fits_profile), ("h264", false));
+    assert_eq!((a.codec.as_str(), a.fits_profile), ("aac", true));
+    assert!(p.progress_calls >= 2, "progress was reported");
+
+    let tracks = &p.summary.tracks;
+    assert_eq!(tracks.len(), 2);
+    assert_eq!(tracks[0].kind, TrackKind::Video);
+    assert_eq!(tracks[0].codec, "av1");
+    assert_eq!((tracks[0].width, tracks[0].height), (640, 360));
+    assert_eq!(
+        (tracks[0].frame_rate_num, tracks[0].frame_rate_den),
+        (24, 1)
+    );
+    // SVT-AV1's sequence header OBU: type 1 in the OBU header.
+    assert_eq!(
+        tracks[0].codec_private.first().map(|b| (b >> 3) & 0x0f),
+        Some(1)
+    );
+    assert!(
+        tracks[0].bit_rate > 50_000 && tracks[0].bit_rate < 4_000_000,
+        "{}",
+        tracks[0].bit_rate
+    );
+    assert_eq!(tracks[1].kind, TrackKind::Audio);
+    assert_eq!(tracks[1].codec, "aac");
+    assert_eq!((tracks[1].sample_rate, tracks[1].channels), (44_100, 1));
+    assert_eq!(tracks[1].timescale, 44_100);
+    assert!(
+        (p.summary.duration_ms as f64 - 5000.0).abs() <= 100.0,
+        "{}",
+        p.summary.duration_ms
+    );
+    let thumb = p.summary.thumbnail.as_ref().expect("thumbnail");
+    assert_eq!(thumb.mime_type, "image/png");
+    assert!(thumb.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+
+    // AAC was copied, not re-encoded: the very same packets, in order.
+    let copied: Vec<Vec<u8>> = packets_of(&p, 1).into_iter().map(|p| p.data).collect();
+    assert_eq!(
+        copied,
+        source_packets(&input, ffmpeg_next::media::Type::Audio)
+    );
+
+    // Video segments start on keyframes and last about 2 s (the last one is what remains).
+    let video: Vec<&MediaSegment> = p.segments.iter().filter(|s| s.track == 0).collect();
+    assert_eq!(video.len(), 3, "5 s in 2 s segments");
+    for (i, s) in video.iter().enumerate() {
+        assert!(
+            s.keyframe && s.packets[0].keyframe,
+            "video segment {i} starts on a keyframe"
+        );
+        assert_eq!(s.packets.iter().filter(|p| p.keyframe).count(), 1);
+        let secs = f64::from(s.duration) / f64::from(tracks[0].timescale);
+        if i + 1 < video.len() {
+            assert!((secs - 2.0).abs() < 0.1, "video segment {i} lasts {secs} s");
+        }
+    }
+    let frames: usize = video.iter().map(|s| s.packets.len()).sum();
+    assert_eq!(frames, 120, "5 s at 24 fps");
+    // Audio segments are about 2 s too.
+    for s in p.segments.iter().filter(|s| s.track == 1).rev().skip(1) {
+        let secs = f64::from(s.duration) / 44_100.0;
+        assert!((2.0..2.1).contains(&secs), "audio segment lasts {secs} s");
+    }
+    // Segments are emitted interleaved, in start-time order.
+    let starts: Vec<i128> = p.segments.iter().map(|s| start_us(&p, s)).collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] <= w[1]),
+        "not in time order: {starts:?}"
+    );
+    assert_ne!(
+        p.segments[0].track, p.segments[1].track,
+        "tracks are interleaved"
+    );
+
+    // Symphonia decodes the AAC track.
+    let frames = media::verify_audio_track(1, &tracks[1], &mut packets_of(&p, 1).into_iter())
+        .expect("AAC verifies");
+    assert!(frames >= 5 * 44_100, "decoded {frames} sample frames");
+
+    // Remux: ffprobe sees AV1 + AAC and the duration, ffmpeg decodes without error.
+    let mkv = dir.path().join("out.mkv");
+    remux_to(&p, &mkv);
+    assert_eq!(
+        probe_value(&mkv, "v:0", "stream=codec_name", "codec_name"),
+        "av1"
+    );
+    assert_eq!(
+        probe_value(&mkv, "a:0", "stream=codec_name", "codec_name"),
+        "aac"
+    );
+    assert_eq!(probe_value(&mkv, "v:0", "stream=width", "width"), "640");
+    assert_duration_close(&mkv, CLIP_SECONDS);
+    assert_ffmpeg_decodes(&mkv);
+}
+
+#[test]
+fn flac_is_kept_verifies_and_remuxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_flac(dir.path());
+    let p = package(&input, false);
+    assert_eq!(p.probe.mime_type, "audio/flac");
+    assert!(p.probe.video.is_none());
+    let tracks = &p.summary.tracks;
+    assert_eq!(tracks.len(), 1);
+    assert_eq!(tracks[0].codec, "flac");
+    // codec_private is the STREAMINFO body exactly as in the file (after "fLaC" + block header).
+    let file = std::fs::read(&input).unwrap();
+    assert_eq!(tracks[0].codec_private, file[8..42].to_vec());
+    let packets = packets_of(&p, 0);
+    assert_eq!(
+        packets.iter().map(|p| p.data.clone()).collect::<Vec<_>>(),
+        source_packets(&input, ffmpeg_next::media::Type::Audio),
+        "FLAC frames copied unchanged"
+    );
+    let frames =
+        media::verify_audio_track(0, &tracks[0], &mut packets.into_iter()).expect("FLAC verifies");
+    assert_eq!(frames, 5 * 44_100);
+
+    let mka = dir.path().join("out.mka");
+    remux_to(&p, &mka);
+    assert_eq!(
+        probe_value(&mka, "a:0", "stream=codec_name", "codec_name"),
+        "flac"
+    );
+    assert_duration_close(&mka, CLIP_SECONDS);
+    assert_ffmpeg_decodes(&mka);
+}
+
+#[test]
+fn opus_becomes_aac_or_flac_when_lossless() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_opus(dir.path());
+
+    let p = package(&input, false);
+    assert_eq!(p.probe.mime_type, "audio/ogg");
+    let a = p.probe.audio.as_ref().unwrap();
+    assert_eq!((a.codec.as_str(), a.fits_profile), ("opus", false));
+    let t = &p.summary.tracks[0];
+    assert_eq!(t.codec, "aac");
+    assert_eq!(
+        (t.sample_rate, t.channels, t.timescale),
+        (48_000, 2, 48_000)
+    );
+    assert!(t.codec_private.len() >= 2);
+    assert!(
+        (p.summary.duration_ms as f64 - 5000.0).abs() <= 100.0,
+        "{}",
+        p.summary.duration_ms
+    );
+    let frames = media::verify_audio_track(0, t, &mut packets_of(&p, 0).into_iter())
+        .expect("transcoded AAC verifies");
+    assert!(frames >= 5 * 48_000, "decoded {frames}");
+    let mka = dir.path().join("aac.mka");
+    remux_to(&p, &mka);
+    assert_eq!(
+        probe_value(&mka, "a:0", "stream=codec_name", "codec_name"),
+        "aac"
+    );
+    assert_duration_close(&mka, CLIP_SECONDS);
+    assert_ffmpeg_decodes(&mka);
+
+    let p = package(&input, true);
+    let t = &p.summary.tracks[0];
+    assert_eq!(t.codec, "flac");
+    assert_eq!(t.codec_private.len(), 34);
+    let frames = media::verify_audio_track(0, t, &mut packets_of(&p, 0).into_iter())
+        .expect("transcoded FLAC verifies");
+    assert!(
+        (frames as f64 - 5.0 * 48_000.0).abs() < 4800.0,
+        "decoded {frames}"
+    );
+    let mka = dir.path().join("flac.mka");
+    remux_to(&p, &mka);
+    assert_eq!(
+        probe_value(&mka, "a:0", "stream=codec_name", "codec_name"),
+        "flac"
+    );
+    assert_duration_close(&mka, CLIP_SECONDS);
+    assert_ffmpeg_decodes(&mka);
+}
+
+/// Flips every byte of packet `n` after its first one.
+fn corrupt(mut packets: Vec<Packet>, n: usize) -> Vec<Packet> {
+    for b in packets[n].data.iter_mut().skip(1) {
+        *b ^= 0xa5;
+    }
+    packets
+}
+
+#[test]
+fn corrupted_flac_packets_fail_symphonia_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = package(&make_flac(dir.path()), false);
+    let t = &p.summary.tracks[0];
+    let err = media::verify_audio_track(0, t, &mut corrupt(packets_of(&p, 0), 3).into_iter())
+        .expect_err("corrupted FLAC must not verify");
+    assert!(
+        matches!(
+            err,
+            MediaError::AudioDecode {
+                track: 0,
+                packet: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err
+        .to_string()
+        .starts_with("symphonia failed to decode track 0 packet 3: "));
+}
+
+#[test]
+fn corrupted_aac_packets_fail_symphonia_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = package(&make_opus(dir.path()), false);
+    let t = &p.summary.tracks[0];
+    let err = media::verify_audio_track(0, t, &mut corrupt(packets_of(&p, 0), 5).into_iter())
+        .expect_err("corrupted AAC must not verify");
+    assert!(
+        matches!(
+            err,
+            MediaError::AudioDecode {
+                track: 0,
+                packet: 5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn text_is_not_media_and_garbage_media_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "just some words\nnothing to play here\n").unwrap();
+    assert!(media::probe(&text).expect("a text file probes").is_none());
+
+    let blob = dir.path().join("blob.bin");
+    std::fs::write(
+        &blob,
+        (0..4096u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(media::probe(&blob).expect("unknown bytes probe").is_none());
+
+    let garbage = dir.path().join("broken.mp4");
+    std::fs::write(&garbage, b"this is not an mp4 at all, just text pretending").unwrap();
+    let err = media::probe(&garbage).expect_err("garbage named .mp4 is an error");
+    assert!(matches!(err, MediaError::Unreadable { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("cannot read media ") && msg.contains("broken.mp4"),
+        "{msg}"
+    );
+
+    let missing = dir.path().join("missing.flac");
+    let err = media::probe(&missing).expect_err("missing file");
+    assert!(matches!(err, MediaError::Io { .. }), "{err:?}");
+}
+
+#[test]
+fn bad_segment_length_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_flac(dir.path());
+    let probe = media::probe(&input).unwrap().unwrap();
+    let opts = MediaOptions {
+        lossless: false,
+        segment_seconds: 0.0,
+    };
+    let err = media::package_media(&input, &probe, &opts, &mut |_, _| {}, &mut |_| Ok(()))
+        .expect_err("zero-length segments");
+    assert!(matches!(err, MediaError::BadOptions(_)), "{err:?}");
+}
+
+#[test]
+fn sink_error_stops_packaging() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_flac(dir.path());
+    let probe = media::probe(&input).unwrap().unwrap();
+    let mut calls = 0;
+    let err = media::package_media(
+        &input,
+        &probe,
+        &MediaOptions::default(),
+        &mut |_, _| {},
+        &mut |_| {
+            calls += 1;
+            Err(MediaError::sink("disk full"))
+        },
+    )
+    .expect_err("the sink failed");
+    assert_eq!(calls, 1, "no segment after the sink failed");
+    assert_eq!(err.to_string(), "disk full");
+}
+
+#[test]
+fn av1_input_is_copied_without_reencoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("av1.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=duration=3:size=320x240:rate=25",
+        "-c:v",
+        "libsvtav1",
+        "-preset",
+        "12",
+        "-g",
+        "25",
+        "-pix_fmt",
+        "yuv420p",
+        input.to_str().unwrap(),
+    ]);
+    let p = package(&input, false);
+    let v = p.probe.video.as_ref().unwrap();
+    assert_eq!((v.codec.as_str(), v.fits_profile), ("av1", true));
+    let t = &p.summary.tracks[0];
+    assert_eq!((t.codec.as_str(), t.width, t.height), ("av1", 320, 240));
+    assert_eq!(t.codec_private.first().map(|b| (b >> 3) & 0x0f), Some(1));
+    let copied: Vec<Vec<u8>> = packets_of(&p, 0).into_iter().map(|p| p.data).collect();
+    assert_eq!(
+        copied,
+        source_packets(&input, ffmpeg_next::media::Type::Video)
+    );
+    assert!(p.segments.iter().all(|s| s.keyframe));
+    let mkv = dir.path().join("out.mkv");
+    remux_to(&p, &mkv);
+    assert_duration_close(&mkv, 3.0);
+    assert_ffmpeg_decodes(&mkv);
+}

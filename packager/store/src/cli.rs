@@ -1,0 +1,149 @@
+//! The `ddrm store` command line: arguments (clap derive) and the commands' effects.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use futures::TryStreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::{open_store, ByteRange, Cid, StoreConfig, StoreError};
+
+/// Data directory used when neither `--data-dir` nor `DDRM_DATA_DIR` is given.
+pub const DEFAULT_DATA_DIR: &str = ".ddrm";
+
+/// Where content is stored: the embedded store (default) or a kubo node.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct StoreArgs {
+    /// Directory of the embedded content store (blocks and pins live under it).
+    #[arg(long, env = "DDRM_DATA_DIR", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    /// Use a kubo node's RPC API instead of the embedded store,
+    /// e.g. http://127.0.0.1:5001 or /ip4/127.0.0.1/tcp/5001.
+    #[arg(long, env = "DDRM_IPFS_API", value_name = "URL")]
+    pub ipfs_api: Option<String>,
+}
+
+impl StoreArgs {
+    /// The store these arguments select.
+    pub fn config(&self) -> StoreConfig {
+        StoreConfig {
+            data_dir: self.data_dir.clone(),
+            ipfs_api: self.ipfs_api.clone(),
+        }
+    }
+}
+
+/// `ddrm store` subcommands.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum StoreCommand {
+    /// Add a file to the store, pin it, and print its CID.
+    Add {
+        /// The file to add.
+        file: PathBuf,
+    },
+    /// Write stored content (or a byte range of it) to standard output.
+    Cat {
+        /// The content's CID (CIDv1, as printed by `ddrm store add`).
+        cid: Cid,
+        /// First byte to write.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        offset: u64,
+        /// Bytes to write at most (default: to the end).
+        #[arg(long, value_name = "N")]
+        length: Option<u64>,
+    },
+}
+
+/// Runs `cmd` against the store `args` select: `add` prints the CID on standard output,
+/// `cat` writes the bytes there.
+pub async fn run(cmd: StoreCommand, args: &StoreArgs) -> Result<(), StoreError> {
+    let store = open_store(&args.config()).await?;
+    let mut stdout = tokio::io::stdout();
+    let stdout_error = |e| StoreError::io("<stdout>", e);
+    match cmd {
+        StoreCommand::Add { file } => {
+            let cid = store.add_file_pinned(&file).await?;
+            stdout
+                .write_all(format!("{cid}\n").as_bytes())
+                .await
+                .map_err(stdout_error)?;
+        }
+        StoreCommand::Cat {
+            cid,
+            offset,
+            length,
+        } => {
+            let mut bytes = store.cat(cid, ByteRange { offset, length }).await?;
+            while let Some(chunk) = bytes.try_next().await? {
+                stdout.write_all(&chunk).await.map_err(stdout_error)?;
+            }
+        }
+    }
+    stdout.flush().await.map_err(stdout_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct TestCli {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: StoreCommand,
+    }
+
+    #[test]
+    fn parses_cat_with_range_and_validates_cid() {
+        let cid = Cid::for_block(crate::Codec::Raw, b"x");
+        let cli = TestCli::try_parse_from([
+            "store",
+            "--data-dir",
+            "/tmp/d",
+            "cat",
+            &cid.to_string(),
+            "--offset",
+            "5",
+            "--length",
+            "7",
+        ])
+        .expect("parses");
+        assert_eq!(cli.store.data_dir, PathBuf::from("/tmp/d"));
+        assert_eq!(
+            cli.command,
+            StoreCommand::Cat {
+                cid,
+                offset: 5,
+                length: Some(7)
+            }
+        );
+        let bad = TestCli::try_parse_from(["store", "cat", "bafynotacid"]);
+        let message = bad.expect_err("invalid CID refused").to_string();
+        assert!(message.contains("invalid CID"), "{message}");
+    }
+
+    #[test]
+    fn parses_add_with_kubo() {
+        let cli = TestCli::try_parse_from([
+            "store",
+            "--ipfs-api",
+            "http://127.0.0.1:5001",
+            "add",
+            "movie.ddrm",
+        ])
+        .expect("parses");
+        assert_eq!(
+            cli.store.config().ipfs_api.as_deref(),
+            Some("http://127.0.0.1:5001")
+        );
+        assert_eq!(
+            cli.command,
+            StoreCommand::Add {
+                file: PathBuf::from("movie.ddrm")
+            }
+        );
+    }
+}

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use futures::TryStreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::{open_store, ByteRange, Cid, StoreConfig, StoreError};
+use crate::{add_and_pin, open_store, ByteRange, Cid, StoreConfig, StoreError};
 
 /// Data directory used when neither `--data-dir` nor `DDRM_DATA_DIR` is given.
 pub const DEFAULT_DATA_DIR: &str = ".ddrm";
@@ -58,12 +58,11 @@ pub enum StoreCommand {
 /// Runs `cmd` against the store `args` select: `add` prints the CID on standard output,
 /// `cat` writes the bytes there.
 pub async fn run(cmd: StoreCommand, args: &StoreArgs) -> Result<(), StoreError> {
-    let store = open_store(&args.config()).await?;
     let mut stdout = tokio::io::stdout();
     let stdout_error = |e| StoreError::io("<stdout>", e);
     match cmd {
         StoreCommand::Add { file } => {
-            let cid = store.add_file_pinned(&file).await?;
+            let cid = add_and_pin(&args.config(), &file).await?;
             stdout
                 .write_all(format!("{cid}\n").as_bytes())
                 .await
@@ -74,6 +73,7 @@ pub async fn run(cmd: StoreCommand, args: &StoreArgs) -> Result<(), StoreError> 
             offset,
             length,
         } => {
+            let store = open_store(&args.config()).await?;
             let mut bytes = store.cat(cid, ByteRange { offset, length }).await?;
             while let Some(chunk) = bytes.try_next().await? {
                 stdout.write_all(&chunk).await.map_err(stdout_error)?;

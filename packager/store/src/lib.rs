@@ -9,8 +9,9 @@
 //! - [`KuboStore`]: a kubo node's HTTP RPC API (`--ipfs-api URL`).
 //!
 //! Core types: [`Cid`] (CIDv1, base32 text form), [`ByteRange`] for partial reads,
-//! [`StoreConfig`], and [`StoreError`]. [`cli`] holds the `ddrm store` command line, and
-//! [`testing`] a harness that runs a real, isolated kubo daemon for tests.
+//! [`StoreConfig`], and [`StoreError`]. [`add_and_pin`] is the one call the packager needs.
+//! [`cli`] holds the `ddrm store` command line, and [`testing`] a harness that runs a real,
+//! isolated kubo daemon for tests.
 
 mod cid;
 pub mod cli;
@@ -161,6 +162,12 @@ pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn ContentStore>, S
     }
 }
 
+/// Adds the file at `path` to the store `config` selects and pins it, returning its CID:
+/// what `ddrm package --pin` does with its result.
+pub async fn add_and_pin(config: &StoreConfig, path: &Path) -> Result<Cid, StoreError> {
+    open_store(config).await?.add_file_pinned(path).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +210,24 @@ mod tests {
         assert_eq!(
             store.cat_to_vec(cid, ByteRange::FULL).await.expect("cat"),
             b"hello"
+        );
+    }
+
+    #[tokio::test]
+    async fn add_and_pin_pins_in_the_configured_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("packaged.ddrm");
+        std::fs::write(&file, b"sealed content").expect("write input");
+        let config = StoreConfig {
+            data_dir: dir.path().join("data"),
+            ipfs_api: None,
+        };
+        let cid = add_and_pin(&config, &file).await.expect("add and pin");
+        let store = EmbeddedStore::open(&config.data_dir).expect("reopen");
+        assert!(store.is_pinned(cid).await.expect("is_pinned"));
+        assert_eq!(
+            store.cat_to_vec(cid, ByteRange::FULL).await.expect("cat"),
+            b"sealed content"
         );
     }
 

@@ -24,6 +24,7 @@ mod package;
 mod probe;
 mod remux;
 mod segment;
+mod thumbnail;
 mod verify;
 mod video;
 
@@ -107,7 +108,8 @@ pub struct MediaSummary {
     pub duration_ms: u64,
     /// MIME type of the input.
     pub mime_type: String,
-    /// A PNG of a video frame (about one second in), at most 320 pixels wide.
+    /// A PNG of a video frame about one second in (at most 320 pixels wide), or else the
+    /// cover art (JPEG or PNG) of an audio file.
     pub thumbnail: Option<packager_format::Attachment>,
 }
 

@@ -3,22 +3,19 @@
 
 use std::path::Path;
 
-use ffmpeg_next::format::Pixel;
-use ffmpeg_next::software::scaling;
-use ffmpeg_next::util::error::EAGAIN;
-use ffmpeg_next::{codec, encoder, frame, Rational, Rescale};
-use packager_format::{Attachment, Packet, Track, TrackKind};
+use ffmpeg_next::format::stream::Disposition;
+use ffmpeg_next::{codec, media, Rational, Rescale};
+use packager_format::{Packet, Track, TrackKind};
 
 use super::audio::{AudioTarget, AudioTranscoder};
 use super::audio_codec::flac_streaminfo;
 use super::ffi;
 use super::probe::{fits_profile, open_input};
 use super::segment::{ticks_to_us, Interleaver, Segmenter};
+use super::thumbnail::{cover_art, CopyThumbnailer};
 use super::video::{VideoTranscoder, VIDEO_TIMESCALE};
 use super::{init, MediaError, MediaOptions, MediaProbe, MediaSegment, MediaSummary};
 
-/// Widest thumbnail, in pixels.
-const THUMBNAIL_WIDTH: u32 = 320;
 /// How often (in media time) progress is reported.
 const PROGRESS_STEP_MS: u64 = 1000;
 
@@ -43,6 +40,8 @@ enum Work {
 /// Packet-for-packet copy with timestamps rescaled to the track's timescale.
 struct Copy {
     audio: bool,
+    /// Video only: decodes the first second for the thumbnail.
+    thumbnailer: Option<Box<CopyThumbnailer>>,
     /// Duration of a packet whose container does not say, in track ticks.
     default_duration: i64,
     last_end: i64,
@@ -84,6 +83,16 @@ pub(crate) fn package_media(
         });
     }
 
+    // Cover art of an audio file: one packet of an attached-picture stream.
+    let cover_stream = ictx
+        .streams()
+        .find(|s| {
+            s.parameters().medium() == media::Type::Video
+                && s.disposition().contains(Disposition::ATTACHED_PIC)
+        })
+        .map(|s| (s.index(), s.parameters().id()));
+    let mut cover = None;
+
     let total_ms = probe.duration_ms;
     let mut reported_ms = 0u64;
     progress(0, total_ms);
@@ -104,6 +113,11 @@ pub(crate) fn package_media(
             }
         }
         let Some(j) = jobs.iter().position(|j| j.stream_index == packet.stream()) else {
+            if let Some((index, id)) = cover_stream {
+                if cover.is_none() && packet.stream() == index {
+                    cover = cover_art(id, packet.data().unwrap_or(&[]));
+                }
+            }
             continue;
         };
         let job = &mut jobs[j];
@@ -145,15 +159,20 @@ pub(crate) fn package_media(
             let ms = ticks_to_us(job.end_pts - first.max(0), job.track.timescale) / 1000;
             duration_ms = duration_ms.max(u64::try_from(ms).unwrap_or(0));
         }
-        if let Work::Video(v) = &job.work {
-            if thumbnail.is_none() {
-                thumbnail = v
-                    .thumbnail_frame
-                    .as_ref()
-                    .and_then(|f| thumbnail_png(f).ok());
-            }
+        if thumbnail.is_none() {
+            thumbnail = match &job.work {
+                Work::Video(v) => v.thumbnail.png(),
+                Work::Copy(Copy {
+                    thumbnailer: Some(t),
+                    ..
+                }) => t.pick.png(),
+                _ => None,
+            };
         }
         tracks.push(job.track.clone());
+    }
+    if thumbnail.is_none() {
+        thumbnail = cover;
     }
     if duration_ms == 0 {
         duration_ms = probe.duration_ms;
@@ -216,6 +235,7 @@ fn make_job(
             };
             Work::Copy(Copy {
                 audio: false,
+                thumbnailer: Some(Box::new(CopyThumbnailer::new(stream))),
                 default_duration,
                 last_end: 0,
             })
@@ -249,6 +269,7 @@ fn make_job(
             let default_duration = if params.id == codec::Id::AAC { 1024 } else { 0 };
             Work::Copy(Copy {
                 audio: true,
+                thumbnailer: None,
                 default_duration,
                 last_end: 0,
             })
@@ -300,6 +321,9 @@ impl Job {
     ) -> Result<(), MediaError> {
         match &mut self.work {
             Work::Copy(c) => {
+                if let Some(t) = c.thumbnailer.as_mut() {
+                    t.push(Some(packet));
+                }
                 let Some(data) = packet.data().filter(|d| !d.is_empty()) else {
                     return Ok(());
                 };
@@ -330,7 +354,12 @@ impl Job {
 
     fn finish_work(&mut self, out: &mut Vec<Packet>) -> Result<(), MediaError> {
         match &mut self.work {
-            Work::Copy(_) => Ok(()),
+            Work::Copy(c) => {
+                if let Some(t) = c.thumbnailer.as_mut() {
+                    t.push(None);
+                }
+                Ok(())
+            }
             Work::Video(v) => v.finish(out),
             Work::Audio(a) => a.finish(out),
         }
@@ -359,55 +388,4 @@ impl Job {
             .unwrap_or(u64::MAX);
         }
     }
-}
-
-/// A PNG of `f` scaled to at most [`THUMBNAIL_WIDTH`] pixels wide.
-fn thumbnail_png(f: &frame::Video) -> Result<Attachment, MediaError> {
-    let err = |e: ffmpeg_next::Error| MediaError::Encode {
-        codec: "png".into(),
-        reason: e.to_string(),
-    };
-    let (w, h) = (f.width(), f.height());
-    let tw = w.clamp(2, THUMBNAIL_WIDTH);
-    let th = ((u64::from(h) * u64::from(tw) / u64::from(w.max(1))) as u32).max(2);
-    let mut scaler = scaling::Context::get(
-        f.format(),
-        w,
-        h,
-        Pixel::RGB24,
-        tw,
-        th,
-        scaling::Flags::BICUBIC,
-    )
-    .map_err(err)?;
-    let mut rgb = frame::Video::empty();
-    scaler.run(f, &mut rgb).map_err(err)?;
-    let codec = encoder::find(codec::Id::PNG).ok_or_else(|| MediaError::NoEncoder("png".into()))?;
-    let mut enc = codec::Context::new_with_codec(codec)
-        .encoder()
-        .video()
-        .map_err(err)?;
-    enc.set_width(tw);
-    enc.set_height(th);
-    enc.set_format(Pixel::RGB24);
-    enc.set_time_base(Rational(1, 1));
-    let mut enc = enc.open().map_err(err)?;
-    rgb.set_pts(Some(0));
-    enc.send_frame(&rgb).map_err(err)?;
-    enc.send_eof().map_err(err)?;
-    let mut bytes = Vec::new();
-    let mut p = ffmpeg_next::Packet::empty();
-    loop {
-        match enc.receive_packet(&mut p) {
-            Ok(()) => bytes.extend_from_slice(p.data().unwrap_or(&[])),
-            Err(ffmpeg_next::Error::Eof) | Err(ffmpeg_next::Error::Other { errno: EAGAIN }) => {
-                break
-            }
-            Err(e) => return Err(err(e)),
-        }
-    }
-    Ok(Attachment {
-        mime_type: "image/png".into(),
-        bytes,
-    })
 }

@@ -8,6 +8,7 @@ use ffmpeg_next::{codec, decoder, encoder, frame, picture, Dictionary, Rational,
 use packager_format::Packet;
 
 use super::ffi;
+use super::thumbnail::FramePick;
 use super::MediaError;
 
 /// The AV1 encoder, and its settings: preset 10 is SVT-AV1's fast end that still compresses
@@ -33,9 +34,7 @@ pub(crate) struct VideoTranscoder {
     last_pts: Option<i64>,
     frames_in: u64,
     extradata: Vec<u8>,
-    /// The first frame at or after about one second, kept for the thumbnail.
-    pub(crate) thumbnail_frame: Option<frame::Video>,
-    thumbnail_at: i64,
+    pub(crate) thumbnail: FramePick,
 }
 
 fn decode_err(reason: impl ToString) -> MediaError {
@@ -101,7 +100,6 @@ impl VideoTranscoder {
         let encoder = enc.open_with(opts).map_err(encode_err)?;
         let extradata = ffi::context_extradata(&encoder);
         let frame_ticks = 1i64.rescale(enc_tb, Rational(1, VIDEO_TIMESCALE as i32));
-        let thumbnail_at = 1i64.rescale(Rational(1, 1), in_tb);
         Ok(Self {
             decoder,
             in_tb,
@@ -115,8 +113,7 @@ impl VideoTranscoder {
             last_pts: None,
             frames_in: 0,
             extradata,
-            thumbnail_frame: None,
-            thumbnail_at,
+            thumbnail: FramePick::new(in_tb),
         })
     }
 
@@ -162,8 +159,8 @@ impl VideoTranscoder {
             }
             let mut picture = self.convert(&decoded)?;
             let source_ts = decoded.timestamp().or(decoded.pts());
-            if self.thumbnail_frame.is_none() && source_ts.is_some_and(|t| t >= self.thumbnail_at) {
-                self.thumbnail_frame = Some(picture.clone());
+            if self.thumbnail.wants() {
+                self.thumbnail.offer(&picture, source_ts);
             }
             let pts = match source_ts {
                 Some(t) => t.rescale(self.in_tb, self.enc_tb),

@@ -615,8 +615,56 @@ fn av1_input_is_copied_without_reencoding() {
         source_packets(&input, ffmpeg_next::media::Type::Video)
     );
     assert!(p.segments.iter().all(|s| s.keyframe));
+    let thumb = p
+        .summary
+        .thumbnail
+        .as_ref()
+        .expect("thumbnail of copied video");
+    assert!(thumb.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
     let mkv = dir.path().join("out.mkv");
     remux_to(&p, &mkv);
     assert_duration_close(&mkv, 3.0);
     assert_ffmpeg_decodes(&mkv);
+}
+
+#[test]
+fn cover_art_is_the_thumbnail_not_a_video_track() {
+    let dir = tempfile::tempdir().unwrap();
+    let flac = make_flac(dir.path());
+    let cover = dir.path().join("cover.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:size=64x64",
+        "-frames:v",
+        "1",
+        cover.to_str().unwrap(),
+    ]);
+    // A still image alone is not media: it is packaged as data.
+    assert!(media::probe(&cover).expect("png probes").is_none());
+
+    let with_cover = dir.path().join("with-cover.flac");
+    ffmpeg(&[
+        "-i",
+        flac.to_str().unwrap(),
+        "-i",
+        cover.to_str().unwrap(),
+        "-map",
+        "0:a",
+        "-map",
+        "1:v",
+        "-c",
+        "copy",
+        "-disposition:v",
+        "attached_pic",
+        with_cover.to_str().unwrap(),
+    ]);
+    let p = package(&with_cover, false);
+    assert!(p.probe.video.is_none(), "cover art is not a video stream");
+    assert_eq!(p.summary.tracks.len(), 1);
+    assert_eq!(p.summary.tracks[0].codec, "flac");
+    let thumb = p.summary.thumbnail.expect("cover art thumbnail");
+    assert_eq!(thumb.mime_type, "image/png");
+    assert_eq!(thumb.bytes, std::fs::read(&cover).unwrap());
 }

@@ -147,7 +147,11 @@ impl<S: ByteSource> Container<S> {
     }
 
     /// Reads the sealed bytes of segment `index`.
-    pub fn read_sealed(&mut self, index: usize, buf: &mut Vec<u8>) -> Result<SegmentEntry, FormatError> {
+    pub fn read_sealed(
+        &mut self,
+        index: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<SegmentEntry, FormatError> {
         let entry = *self
             .head
             .header
@@ -178,7 +182,11 @@ impl<S: ByteSource> Unlocked<S> {
     }
 
     /// Reads, verifies and decrypts segment `index` into `buf` (reused across calls).
-    pub fn segment(&mut self, index: usize, buf: &mut Vec<u8>) -> Result<SegmentEntry, FormatError> {
+    pub fn segment(
+        &mut self,
+        index: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<SegmentEntry, FormatError> {
         let entry = self.container.read_sealed(index, buf)?;
         self.sealer.open_segment(index as u64, &entry, buf)?;
         Ok(entry)

@@ -273,7 +273,11 @@ impl Header {
         for t in &self.tracks {
             limits::check_str("codec", &t.codec)?;
             limits::check_str("language", &t.language)?;
-            limits::check_len("codec private data", t.codec_private.len(), limits::CODEC_PRIVATE)?;
+            limits::check_len(
+                "codec private data",
+                t.codec_private.len(),
+                limits::CODEC_PRIVATE,
+            )?;
             if t.timescale == 0 {
                 return bad("track", "has timescale 0");
             }
@@ -285,7 +289,11 @@ impl Header {
         if self.key.group_key_id.len() != 32 {
             return bad("group key id", "is not 32 bytes");
         }
-        limits::check_len("key ciphertext", self.key.ciphertext.len(), limits::KEY_CIPHERTEXT)?;
+        limits::check_len(
+            "key ciphertext",
+            self.key.ciphertext.len(),
+            limits::KEY_CIPHERTEXT,
+        )?;
         if self.key.ciphertext.is_empty() {
             return bad("key ciphertext", "is empty");
         }
@@ -411,9 +419,7 @@ impl Header {
         let pre: &[u8; PREAMBLE_LEN] = bytes
             .get(..PREAMBLE_LEN)
             .and_then(|p| p.try_into().ok())
-            .ok_or(FormatError::Truncated {
-                what: "preamble",
-            })?;
+            .ok_or(FormatError::Truncated { what: "preamble" })?;
         let body_len = Self::parse_preamble(pre)?;
         if bytes.len() != PREAMBLE_LEN + body_len {
             return Err(FormatError::Truncated { what: "header" });
@@ -438,10 +444,10 @@ impl Header {
         let original_size = d.u64("original size")?;
         let original_name = d.str("original name", s)?;
         let mut atts = [None, None];
-        for (slot, (what, max)) in atts
-            .iter_mut()
-            .zip([("thumbnail", limits::THUMBNAIL), ("preview", limits::PREVIEW)])
-        {
+        for (slot, (what, max)) in atts.iter_mut().zip([
+            ("thumbnail", limits::THUMBNAIL),
+            ("preview", limits::PREVIEW),
+        ]) {
             match d.u8(what)? {
                 0 => {}
                 1 => {

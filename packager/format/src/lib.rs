@@ -19,9 +19,9 @@ mod seal;
 
 pub use container::{ByteSource, Container, EncodedHeader, SegmentSealer, Unlocked};
 pub use header::{
-    content_id_of, Attachment, ContentId, ContentKind, Header, KeyEnvelope, Metadata,
-    SegmentEntry, Track, TrackKind, KEY_SCHEME_THRESHOLD_BLS12_381, MAGIC, PREAMBLE_LEN,
-    SEGMENT_KEYFRAME, TAG_LEN, VERSION,
+    content_id_of, Attachment, ContentId, ContentKind, Header, KeyEnvelope, Metadata, SegmentEntry,
+    Track, TrackKind, KEY_SCHEME_THRESHOLD_BLS12_381, MAGIC, PREAMBLE_LEN, SEGMENT_KEYFRAME,
+    TAG_LEN, VERSION,
 };
 pub use packets::{decode_packets, encode_packets, Packet};
 pub use seal::{ContentKey, Sealer};

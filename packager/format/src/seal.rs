@@ -138,7 +138,12 @@ impl Sealer {
         let nonce = Self::nonce(entry.track, index);
         // aes-gcm checks the tag before it decrypts, so a forged segment releases nothing.
         self.segment
-            .decrypt_in_place_detached(Nonce::from_slice(&nonce), &self.aad(index, entry), buf, &tag)
+            .decrypt_in_place_detached(
+                Nonce::from_slice(&nonce),
+                &self.aad(index, entry),
+                buf,
+                &tag,
+            )
             .map_err(|_| {
                 buf.zeroize();
                 fail

@@ -51,7 +51,13 @@ fn data_vector() -> (Vec<u8>, Vec<u8>) {
     for (i, chunk) in plain.chunks(1000).enumerate() {
         let mut buf = chunk.to_vec();
         sealer
-            .seal_next(0, (i * 1000) as i64, chunk.len() as u32, SEGMENT_KEYFRAME, &mut buf)
+            .seal_next(
+                0,
+                (i * 1000) as i64,
+                chunk.len() as u32,
+                SEGMENT_KEYFRAME,
+                &mut buf,
+            )
             .unwrap();
         body.extend_from_slice(&buf);
     }
@@ -123,7 +129,10 @@ fn media_vector() -> (Vec<Vec<Packet>>, Vec<u8>) {
         mime_type: "image/png".into(),
         bytes: vec![1, 2, 3],
     });
-    h.metadata.extra = vec![("genre".into(), "test".into()), ("year".into(), "2026".into())];
+    h.metadata.extra = vec![
+        ("genre".into(), "test".into()),
+        ("year".into(), "2026".into()),
+    ];
     let head = sealer.finish(h).unwrap();
     let mut file = Vec::new();
     head.write_to(&mut file).unwrap();
@@ -217,7 +226,10 @@ fn wrong_key_truncation_and_trailing_bytes() {
     ));
     for cut in [0, 5, 16, 40, file.len() - 1] {
         let err = decrypt_all(&file[..cut], &key()).unwrap_err();
-        assert!(matches!(err, FormatError::Truncated { .. }), "cut {cut}: {err}");
+        assert!(
+            matches!(err, FormatError::Truncated { .. }),
+            "cut {cut}: {err}"
+        );
     }
     let mut longer = file.clone();
     longer.push(0);
@@ -227,7 +239,10 @@ fn wrong_key_truncation_and_trailing_bytes() {
     ));
     let mut not = file.clone();
     not[1] = b'X';
-    assert!(matches!(decrypt_all(&not, &key()), Err(FormatError::NotDdrm)));
+    assert!(matches!(
+        decrypt_all(&not, &key()),
+        Err(FormatError::NotDdrm)
+    ));
 }
 
 #[test]
@@ -251,7 +266,9 @@ fn segments_cannot_be_swapped_or_spliced() {
     // A segment from another file with the same key and table but another salt must fail.
     let mut other = SegmentSealer::new(&key(), [0x77; 32]);
     let mut buf = vec![0u8; s[0].plain_len()];
-    other.seal_next(s[0].track, s[0].pts, s[0].duration, s[0].flags, &mut buf).unwrap();
+    other
+        .seal_next(s[0].track, s[0].pts, s[0].duration, s[0].flags, &mut buf)
+        .unwrap();
     let mut g = file.clone();
     g[a..a + n].copy_from_slice(&buf);
     assert!(matches!(
@@ -308,7 +325,14 @@ fn vectors() {
         let committed = std::fs::read(&ddrm_path).unwrap_or_else(|e| {
             panic!("{}: {e}; regenerate with DDRM_REGEN_VECTORS=1 cargo test -p packager-format vectors", ddrm_path.display())
         });
-        assert_eq!(committed, file, "{name}.ddrm is stale; regenerate with DDRM_REGEN_VECTORS=1");
-        assert_eq!(std::fs::read_to_string(&json_path).unwrap(), json, "{name}.json is stale");
+        assert_eq!(
+            committed, file,
+            "{name}.ddrm is stale; regenerate with DDRM_REGEN_VECTORS=1"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&json_path).unwrap(),
+            json,
+            "{name}.json is stale"
+        );
     }
 }

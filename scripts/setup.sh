@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian machine. Safe to run again: each step
+# checks first and does nothing when its tool is already there.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+mkdir -p "$DDRM_TOOLS_DIR/bin"
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+
+# Debian packages: FFmpeg libraries and CLI (packager), clang (bindgen for ffmpeg-next).
+APT_PACKAGES=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+  libswresample-dev libavfilter-dev libavdevice-dev pkg-config clang libclang-dev)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Rust: the wasm target (the player capsule and the WASM benchmark).
+command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust with rustup first" >&2; exit 1; }
+rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 || {
+  say "adding the wasm32-wasip1 Rust target"; rustup target add wasm32-wasip1; }
+
+# kubo (IPFS), built from its Go module at a pinned version.
+if ! { [ -x "$DDRM_IPFS_BIN" ] && "$DDRM_IPFS_BIN" version 2>/dev/null | grep -q "${KUBO_VERSION#v}"; }; then
+  command -v go >/dev/null || { echo "setup: go not found; install Go to build kubo" >&2; exit 1; }
+  say "building kubo $KUBO_VERSION with Go (first time: several minutes)"
+  build="$(mktemp -d)"
+  (
+    cd "$build"
+    printf 'module ddrm.invalid/kubo-build\n\ngo 1.25\n' > go.mod
+    go get "github.com/ipfs/kubo@$KUBO_VERSION" >/dev/null 2>&1
+    GOFLAGS=-mod=mod go build -o "$DDRM_IPFS_BIN.partial" github.com/ipfs/kubo/cmd/ipfs
+  )
+  mv "$DDRM_IPFS_BIN.partial" "$DDRM_IPFS_BIN"
+  rm -rf "$build"
+fi
+
+# The contracts' toolchain (anvil, forge, solc-js, OpenZeppelin) from npm.
+if [ -x "$ROOT/contracts-bindings/scripts/setup.sh" ]; then
+  "$ROOT/contracts-bindings/scripts/setup.sh"
+fi
+say "ready (tools in $DDRM_TOOLS_DIR, cargo target in $CARGO_TARGET_DIR)"

@@ -1,0 +1,274 @@
+//! `ddrm package`, `ddrm inspect`, `ddrm decrypt`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use licence_net_protocol::GroupKey;
+use packager::{PackageOptions, Progress};
+use packager_format::ContentKey;
+
+use super::print_json;
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The file to package: media (any container FFmpeg reads) or any other file.
+    pub input: PathBuf,
+    /// Where to write the .ddrm.
+    #[arg(long, value_name = "FILE.ddrm")]
+    pub out: PathBuf,
+    /// The licence network's group public key (group.pub from `ddrm licence keygen`).
+    #[arg(long, value_name = "FILE", env = "DDRM_GROUP_KEY")]
+    pub group_key: Option<PathBuf>,
+    /// SHA-256 measurement (hex) of a renderer capsule allowed to play it; repeatable.
+    #[arg(long = "renderer", value_name = "HEX")]
+    pub renderers: Vec<String>,
+    /// Title shown in catalogues (default: the input's file name).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Creator name shown in catalogues.
+    #[arg(long, default_value = "")]
+    pub creator: String,
+    /// Package as opaque data even if the input is media.
+    #[arg(long)]
+    pub data: bool,
+    /// Transcode audio that needs it to FLAC instead of AAC-LC.
+    #[arg(long)]
+    pub lossless: bool,
+    /// Also write the content key here (hex, mode 0600): your recovery key. Keep it secret.
+    #[arg(long, value_name = "FILE")]
+    pub export_key: Option<PathBuf>,
+    /// Add the result to the content store, pin it, and print its CID.
+    #[arg(long)]
+    pub pin: bool,
+    #[command(flatten)]
+    pub store: packager_store::cli::StoreArgs,
+    /// Print the result as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The .ddrm file.
+    pub file: PathBuf,
+    /// Print JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// The .ddrm file.
+    pub file: PathBuf,
+    /// The content key, 64 hex digits. Prefer --content-key-file or DDRM_CONTENT_KEY: a key on
+    /// the command line shows in the process list.
+    #[arg(
+        long,
+        env = "DDRM_CONTENT_KEY",
+        hide_env_values = true,
+        conflicts_with = "content_key_file"
+    )]
+    pub content_key: Option<String>,
+    /// A file holding the content key (as written by `ddrm package --export-key`).
+    #[arg(long, value_name = "FILE")]
+    pub content_key_file: Option<PathBuf>,
+    /// Where to write the result: the original bytes for data, Matroska for media.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn load_group_key(path: Option<&Path>) -> anyhow::Result<GroupKey> {
+    let path = path.context(
+        "missing group key: pass --group-key FILE (group.pub, made by `ddrm licence keygen`)",
+    )?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read group key {}", path.display()))?;
+    GroupKey::from_json(&text).with_context(|| format!("invalid group key {}", path.display()))
+}
+
+fn parse_renderer(s: &str) -> anyhow::Result<[u8; 32]> {
+    let h = s.strip_prefix("0x").unwrap_or(s);
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(h, &mut out)
+        .with_context(|| format!("--renderer {s}: expected 64 hex digits (a SHA-256)"))?;
+    Ok(out)
+}
+
+/// Prints progress on standard error at most twice a second.
+struct ProgressLine {
+    last: Instant,
+    started: Instant,
+}
+
+impl ProgressLine {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self {
+            last: now - Duration::from_secs(1),
+            started: now,
+        }
+    }
+
+    fn show(&mut self, p: Progress) {
+        let now = Instant::now();
+        let (done, total, unit) = match p {
+            Progress::Bytes { done, total } => (done >> 20, total >> 20, "MiB"),
+            Progress::Media { done_ms, total_ms } => (done_ms / 1000, total_ms / 1000, "s"),
+        };
+        let finished = done >= total;
+        if !finished && now.duration_since(self.last) < Duration::from_millis(500) {
+            return;
+        }
+        self.last = now;
+        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\rpackaging: {pct:3}% ({done}/{total} {unit}, {:.1} s)",
+            self.started.elapsed().as_secs_f64()
+        );
+        if finished {
+            let _ = writeln!(err);
+        }
+    }
+}
+
+pub async fn package(args: PackageArgs) -> anyhow::Result<()> {
+    let opts = PackageOptions {
+        input: args.input.clone(),
+        output: args.out.clone(),
+        group_key: load_group_key(args.group_key.as_deref())?,
+        renderers: args
+            .renderers
+            .iter()
+            .map(|r| parse_renderer(r))
+            .collect::<anyhow::Result<_>>()?,
+        title: args.title.clone(),
+        creator: args.creator.clone(),
+        as_data: args.data,
+        lossless: args.lossless,
+        export_key: args.export_key.clone(),
+    };
+    let report = tokio::task::spawn_blocking(move || {
+        let mut line = ProgressLine::new();
+        packager::package(&opts, &mut |p| line.show(p))
+    })
+    .await??;
+    let cid = if args.pin {
+        Some(packager_store::add_and_pin(&args.store.config(), &report.output).await?)
+    } else {
+        None
+    };
+    if args.json {
+        let mut v = serde_json::to_value(&report)?;
+        if let Some(cid) = &cid {
+            v["cid"] = serde_json::Value::String(cid.to_string());
+        }
+        print_json(&v)?;
+    } else {
+        println!(
+            "packaged {} -> {}",
+            args.input.display(),
+            report.output.display()
+        );
+        println!("content id      {}", report.content_id);
+        println!("key commitment  0x{}", hex::encode(report.key_commitment));
+        println!(
+            "kind            {:?}, {}, {} segments, {} bytes",
+            report.kind, report.mime_type, report.segments, report.output_bytes
+        );
+        for t in &report.tracks {
+            println!(
+                "track           {:?} {} ({} segments)",
+                t.kind, t.codec, t.segments
+            );
+        }
+        if let Some(cid) = &cid {
+            println!("pinned          {cid}");
+        }
+    }
+    Ok(())
+}
+
+pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
+    let r = packager::inspect(&args.file)?;
+    if args.json {
+        return print_json(&r);
+    }
+    let h = &r.header;
+    println!("{}", args.file.display());
+    println!("content id      {}", r.content_id);
+    println!("format          .ddrm v{} ({:?})", r.format_version, h.kind);
+    println!("title           {}", h.metadata.title);
+    println!("creator         {}", h.metadata.creator);
+    println!("type            {}", h.metadata.mime_type);
+    if h.metadata.duration_ms > 0 {
+        println!(
+            "duration        {:.3} s",
+            h.metadata.duration_ms as f64 / 1000.0
+        );
+    }
+    println!("original size   {} bytes", h.metadata.original_size);
+    println!(
+        "file size       {} bytes ({} header)",
+        r.file_bytes, r.header_bytes
+    );
+    for (i, t) in h.tracks.iter().enumerate() {
+        let n = h.segments.iter().filter(|s| s.track as usize == i).count();
+        match t.kind {
+            packager_format::TrackKind::Video => println!(
+                "track {i}         video {} {}x{} @ {}/{} fps, {n} segments",
+                t.codec, t.width, t.height, t.frame_rate_num, t.frame_rate_den
+            ),
+            packager_format::TrackKind::Audio => println!(
+                "track {i}         audio {} {} Hz, {} ch, {n} segments",
+                t.codec, t.sample_rate, t.channels
+            ),
+            packager_format::TrackKind::Data => println!("track {i}         data, {n} segments"),
+        }
+    }
+    for r in &h.renderers {
+        println!("renderer        0x{}", hex::encode(r));
+    }
+    println!("licence group   0x{}", hex::encode(&h.key.group_key_id));
+    println!("key commitment  0x{}", hex::encode(r.key_commitment));
+    Ok(())
+}
+
+fn load_content_key(args: &DecryptArgs) -> anyhow::Result<ContentKey> {
+    let text = match (&args.content_key, &args.content_key_file) {
+        (Some(k), _) => zeroize::Zeroizing::new(k.clone()),
+        (None, Some(f)) => zeroize::Zeroizing::new(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read content key file {}", f.display()))?,
+        ),
+        (None, None) => anyhow::bail!(
+            "missing content key: pass --content-key-file FILE (from `ddrm package --export-key`) \
+             or set DDRM_CONTENT_KEY"
+        ),
+    };
+    Ok(ContentKey::from_hex(&text)?)
+}
+
+pub fn decrypt(args: DecryptArgs) -> anyhow::Result<()> {
+    let key = load_content_key(&args)?;
+    let r = packager::decrypt(&args.file, &key, &args.out)?;
+    if args.json {
+        return print_json(&r);
+    }
+    println!(
+        "decrypted {} ({} segments, content id {}) -> {} ({} bytes)",
+        args.file.display(),
+        r.segments,
+        r.content_id,
+        r.output.display(),
+        r.bytes_written
+    );
+    Ok(())
+}

@@ -1,3 +1,4 @@
 //! The packager integration tests: one binary, one module per concern.
 
+mod data;
 mod media;

@@ -1,0 +1,232 @@
+//! Data packaging: bit-for-bit round trips, tamper detection with no output left behind, and
+//! the content key never written in the clear.
+
+use std::path::{Path, PathBuf};
+
+use licence_net_protocol::GroupKey;
+use packager::{PackageError, PackageOptions};
+use packager_format::{ContentKey, FormatError};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    group: GroupKey,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let dealt = licence_net::dealer::deal(5, 3, &dir.path().join("keys")).unwrap();
+        Self {
+            dir,
+            group: dealt.group,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `len` pseudo-random bytes to `name`.
+    fn input(&self, name: &str, len: usize) -> PathBuf {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ len as u64;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn package(&self, input: &Path, out: &str, key_out: &str) -> packager::PackageReport {
+        let opts = PackageOptions {
+            input: input.to_path_buf(),
+            output: self.path(out),
+            group_key: self.group.clone(),
+            renderers: vec![[7; 32]],
+            title: None,
+            creator: "tester".into(),
+            as_data: true,
+            lossless: false,
+            export_key: Some(self.path(key_out)),
+        };
+        packager::package(&opts, &mut |_| {}).unwrap()
+    }
+
+    fn key(&self, key_out: &str) -> ContentKey {
+        ContentKey::from_hex(&std::fs::read_to_string(self.path(key_out)).unwrap()).unwrap()
+    }
+
+    /// Names of files in the fixture directory (no temporaries may be left behind).
+    fn files(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+#[test]
+fn data_files_round_trip_bit_for_bit() {
+    let f = Fixture::new();
+    for (i, len) in [0usize, 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 12_345]
+        .into_iter()
+        .enumerate()
+    {
+        let input = f.input(&format!("in{i}.bin"), len);
+        let r = f.package(&input, &format!("in{i}.ddrm"), &format!("in{i}.key"));
+        assert_eq!(r.segments, len.div_ceil(1 << 20));
+        assert_eq!(r.input_bytes, len as u64);
+        let out = f.path(&format!("in{i}.out"));
+        let d = packager::decrypt(
+            &f.path(&format!("in{i}.ddrm")),
+            &f.key(&format!("in{i}.key")),
+            &out,
+        )
+        .unwrap();
+        assert_eq!(d.bytes_written, len as u64);
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            std::fs::read(&input).unwrap(),
+            "size {len}"
+        );
+        let shown = packager::inspect(&f.path(&format!("in{i}.ddrm"))).unwrap();
+        assert_eq!(shown.content_id, r.content_id);
+        assert_eq!(shown.header.renderers, vec![[7; 32]]);
+        assert_eq!(shown.header.key.group_key_id, f.group.id().to_vec());
+    }
+}
+
+#[test]
+fn a_flipped_bit_anywhere_is_named_and_nothing_is_written() {
+    let f = Fixture::new();
+    let input = f.input("in.bin", 2 * (1 << 20) + 100);
+    f.package(&input, "in.ddrm", "in.key");
+    let key = f.key("in.key");
+    let good = std::fs::read(f.path("in.ddrm")).unwrap();
+    let data_start = packager::inspect(&f.path("in.ddrm")).unwrap().header_bytes as usize;
+    let before = f.files();
+    // Positions in the preamble, header body, header tag, and in each of the three segments
+    // (start, middle, tag at the end).
+    let mut positions = vec![0, 9, 20, 100, data_start - 17, data_start - 1];
+    positions.extend([
+        data_start,
+        data_start + 500_000,
+        data_start + (1 << 20) + 15,
+    ]);
+    positions.extend([data_start + (1 << 20) + 16 + 7, good.len() - 1]);
+    for pos in positions {
+        let mut bad = good.clone();
+        bad[pos] ^= 0x10;
+        std::fs::write(f.path("bad.ddrm"), &bad).unwrap();
+        let err = packager::decrypt(&f.path("bad.ddrm"), &key, &f.path("bad.out")).unwrap_err();
+        let PackageError::Format { source, .. } = &err else {
+            panic!("byte {pos}: unexpected error {err}");
+        };
+        if pos >= data_start {
+            let seg = ((pos - data_start) / ((1 << 20) + 16)) as u64;
+            assert!(
+                matches!(source, FormatError::SegmentIntegrity { index, .. } if *index == seg),
+                "byte {pos}: {err}"
+            );
+            assert!(err.to_string().contains(&format!("segment {seg}")), "{err}");
+        } else {
+            assert!(
+                !matches!(source, FormatError::SegmentIntegrity { .. }),
+                "byte {pos}: {err}"
+            );
+        }
+        let mut expected = before.clone();
+        expected.push("bad.ddrm".into());
+        expected.sort();
+        assert_eq!(
+            f.files(),
+            expected,
+            "byte {pos}: output or temporary file left behind"
+        );
+    }
+}
+
+#[test]
+fn wrong_key_truncation_and_missing_files_fail_cleanly() {
+    let f = Fixture::new();
+    let input = f.input("in.bin", 300_000);
+    f.package(&input, "in.ddrm", "in.key");
+    let wrong = ContentKey::from_bytes([1; 32]);
+    let err = packager::decrypt(&f.path("in.ddrm"), &wrong, &f.path("o")).unwrap_err();
+    assert!(err.to_string().contains("content key is wrong"), "{err}");
+
+    let bytes = std::fs::read(f.path("in.ddrm")).unwrap();
+    std::fs::write(f.path("short.ddrm"), &bytes[..bytes.len() - 1]).unwrap();
+    let err = packager::decrypt(&f.path("short.ddrm"), &f.key("in.key"), &f.path("o")).unwrap_err();
+    assert!(err.to_string().contains("truncated"), "{err}");
+
+    let err = packager::inspect(&f.path("nope.ddrm")).unwrap_err();
+    assert!(err.to_string().contains("nope.ddrm"), "{err}");
+    let err = packager::inspect(&input).unwrap_err();
+    assert!(err.to_string().contains("not a .ddrm file"), "{err}");
+    assert!(!f.path("o").exists());
+}
+
+#[test]
+fn the_content_key_never_appears_in_the_file_and_its_export_is_private() {
+    let f = Fixture::new();
+    let input = f.input("in.bin", 50_000);
+    f.package(&input, "in.ddrm", "in.key");
+    let key = f.key("in.key");
+    let file = std::fs::read(f.path("in.ddrm")).unwrap();
+    assert!(!file.windows(32).any(|w| w == key.as_bytes()));
+    let hex = key.to_hex();
+    assert!(!file.windows(64).any(|w| w == hex.as_bytes()));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(f.path("in.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // The same export path is never overwritten, and a refused run leaves no .ddrm behind.
+    let opts = PackageOptions {
+        input: input.clone(),
+        output: f.path("again.ddrm"),
+        group_key: f.group.clone(),
+        renderers: vec![],
+        title: None,
+        creator: String::new(),
+        as_data: true,
+        lossless: false,
+        export_key: Some(f.path("in.key")),
+    };
+    let err = packager::package(&opts, &mut |_| {}).unwrap_err();
+    assert!(matches!(err, PackageError::Exists { .. }), "{err}");
+    assert!(!f.path("again.ddrm").exists());
+}
+
+#[test]
+fn the_key_ciphertext_decrypts_to_the_content_key_with_three_shares() {
+    let f = Fixture::new();
+    let input = f.input("in.bin", 10);
+    f.package(&input, "in.ddrm", "in.key");
+    let h = packager::inspect(&f.path("in.ddrm")).unwrap().header;
+    let ct = licence_net_protocol::decode_ciphertext(&h.key.ciphertext).unwrap();
+    let shares: Vec<_> = (1..=3)
+        .map(|i| {
+            let s =
+                licence_net::KeyShareFile::load(&f.path(&format!("keys/node-{i}.share")), &f.group)
+                    .unwrap();
+            (s.index, s.share.decrypt_share(&ct).unwrap())
+        })
+        .collect();
+    let k = f
+        .group
+        .public_key_set()
+        .decrypt(shares.iter().map(|(i, s)| (*i, s)), &ct)
+        .unwrap();
+    assert_eq!(k.as_slice(), f.key("in.key").as_bytes());
+}

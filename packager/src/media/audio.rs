@@ -101,7 +101,10 @@ impl AudioTranscoder {
         let supported = audio_codec
             .channel_layouts()
             .is_none_or(|mut layouts| layouts.any(|l| l == wanted));
-        let layout = if supported {
+        // The player decodes AAC with symphonia, which takes AAC-LC mono or stereo only:
+        // surround sound is downmixed for AAC (and kept with `lossless`, as FLAC).
+        let aac_ok = target != AudioTarget::Aac || in_channels <= 2;
+        let layout = if supported && aac_ok {
             wanted
         } else {
             ChannelLayout::STEREO

@@ -2,9 +2,11 @@
 //! verify audio with symphonia, and remux decrypted tracks back into Matroska.
 //!
 //! Playback profile: video AV1 8-bit 4:2:0 (encoded with SVT-AV1, a keyframe every
-//! `segment_seconds`), audio AAC-LC, or FLAC when [`MediaOptions::lossless`] is set. Streams
-//! already in the profile (AV1 8-bit 4:2:0, AAC-LC with an AudioSpecificConfig, FLAC) are copied
-//! packet for packet. Only the first video stream (cover art excluded) and the first audio stream
+//! `segment_seconds`), audio AAC-LC mono/stereo, or FLAC when [`MediaOptions::lossless`] is set.
+//! Streams already in the profile (AV1 8-bit 4:2:0, AAC-LC mono/stereo with an
+//! AudioSpecificConfig, FLAC) are copied packet for packet. AAC is limited to two channels
+//! because the player decodes it with symphonia, whose AAC decoder takes no more: surround
+//! input is downmixed to stereo AAC, or kept whole as FLAC with `lossless`. Only the first video stream (cover art excluded) and the first audio stream
 //! are packaged; subtitles and data streams are ignored.
 //!
 //! Track conventions (what the player relies on):

@@ -109,9 +109,13 @@ pub(crate) fn fits_profile(p: &StreamParams) -> bool {
         }
         // Only with an AudioSpecificConfig: ADTS streams (raw .aac, MPEG-TS) carry their config
         // in every packet header, which neither Matroska nor symphonia's packet API expects.
+        // Mono or stereo only: symphonia's AAC decoder (the player's) takes no more.
         codec::Id::AAC => {
             let lc_profile = p.profile < 0 || p.profile == ffmpeg_next::ffi::FF_PROFILE_AAC_LOW;
-            lc_profile && aac_object_type(&p.extradata) == Some(2) && p.sample_rate > 0
+            lc_profile
+                && aac_object_type(&p.extradata) == Some(2)
+                && p.sample_rate > 0
+                && (1..=2).contains(&p.channels)
         }
         codec::Id::FLAC => flac_streaminfo(&p.extradata).is_some(),
         _ => false,

@@ -668,3 +668,75 @@ fn cover_art_is_the_thumbnail_not_a_video_track() {
     assert_eq!(thumb.mime_type, "image/png");
     assert_eq!(thumb.bytes, std::fs::read(&cover).unwrap());
 }
+
+#[test]
+fn odd_size_high_depth_video_and_surround_pcm_are_normalised() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("odd.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=duration=3:size=321x241:rate=30000/1001",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=300:d=3:sample_rate=48000",
+        "-filter_complex",
+        "[1:a]pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0[a]",
+        "-map",
+        "0:v",
+        "-map",
+        "[a]",
+        "-pix_fmt",
+        "yuv444p10le",
+        "-c:v",
+        "ffv1",
+        "-c:a",
+        "pcm_s24le",
+        input.to_str().unwrap(),
+    ]);
+    let p = package(&input, false);
+    assert_eq!(p.probe.mime_type, "video/x-matroska");
+    let v = &p.summary.tracks[0];
+    // 4:2:0 needs even dimensions: one row and one column are dropped by scaling.
+    assert_eq!((v.codec.as_str(), v.width, v.height), ("av1", 320, 240));
+    assert_eq!((v.frame_rate_num, v.frame_rate_den), (30000, 1001));
+    // Symphonia decodes AAC mono/stereo only: 5.1 becomes stereo AAC...
+    let a = &p.summary.tracks[1];
+    assert_eq!(
+        (a.codec.as_str(), a.channels, a.sample_rate),
+        ("aac", 2, 48_000)
+    );
+    let frames = media::verify_audio_track(1, a, &mut packets_of(&p, 1).into_iter())
+        .expect("downmixed AAC verifies");
+    assert!(frames >= 3 * 48_000, "decoded {frames}");
+    let mkv = dir.path().join("out.mkv");
+    remux_to(&p, &mkv);
+    assert_eq!(
+        probe_value(&mkv, "v:0", "stream=pix_fmt", "pix_fmt"),
+        "yuv420p"
+    );
+    assert_eq!(probe_value(&mkv, "a:0", "stream=channels", "channels"), "2");
+    assert_duration_close(&mkv, 3.0);
+    assert_ffmpeg_decodes(&mkv);
+
+    // ...and lossless keeps all six channels, as 24-bit FLAC (the input is 24-bit PCM).
+    let p = package(&input, true);
+    let a = &p.summary.tracks[1];
+    assert_eq!(
+        (a.codec.as_str(), a.channels, a.sample_rate),
+        ("flac", 6, 48_000)
+    );
+    // STREAMINFO: bits per sample - 1 in bits 4..9 of bytes 12..13.
+    let bits = (((a.codec_private[12] & 0x01) << 4) | (a.codec_private[13] >> 4)) + 1;
+    assert_eq!(bits, 24);
+    let frames = media::verify_audio_track(1, a, &mut packets_of(&p, 1).into_iter())
+        .expect("6-channel FLAC verifies");
+    assert_eq!(frames, 3 * 48_000);
+    let mkv = dir.path().join("lossless.mkv");
+    remux_to(&p, &mkv);
+    assert_eq!(probe_value(&mkv, "a:0", "stream=channels", "channels"), "6");
+    assert_duration_close(&mkv, 3.0);
+    assert_ffmpeg_decodes(&mkv);
+}

@@ -4,6 +4,7 @@
 export DDRM_TOOLS_DIR="${DDRM_TOOLS_DIR:-/var/tmp/ddrm-tools}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/ddrm-target}"
 export KUBO_VERSION="v0.38.1"
+export KUBO_SWISS_VERSION="v0.0.0-20260820225851-333444432258"
 export DDRM_IPFS_BIN="${DDRM_IPFS_BIN:-$DDRM_TOOLS_DIR/bin/ipfs}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT

@@ -35,6 +35,9 @@ if ! { [ -x "$DDRM_IPFS_BIN" ] && "$DDRM_IPFS_BIN" version 2>/dev/null | grep -q
     cd "$build"
     printf 'module ddrm.invalid/kubo-build\n\ngo 1.25\n' > go.mod
     go get "github.com/ipfs/kubo@$KUBO_VERSION" >/dev/null 2>&1
+    # The swiss-table version kubo pins links to Go runtime internals that Go 1.26 removed;
+    # this later version of the same module builds with it.
+    go get "github.com/cockroachdb/swiss@$KUBO_SWISS_VERSION" >/dev/null 2>&1
     GOFLAGS=-mod=mod go build -o "$DDRM_IPFS_BIN.partial" github.com/ipfs/kubo/cmd/ipfs
   )
   mv "$DDRM_IPFS_BIN.partial" "$DDRM_IPFS_BIN"

@@ -101,7 +101,10 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ShareError>
         path: path.display().to_string(),
         source,
     };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     #[cfg(unix)]
     {
@@ -155,7 +158,9 @@ mod tests {
             .decrypt(dec[1..4].iter().map(|(i, d)| (*i, d)), &ct)
             .unwrap();
         assert_eq!(three, b"content key, 32 bytes long......");
-        assert!(pks.decrypt(dec[..2].iter().map(|(i, d)| (*i, d)), &ct).is_err());
+        assert!(pks
+            .decrypt(dec[..2].iter().map(|(i, d)| (*i, d)), &ct)
+            .is_err());
     }
 
     #[test]
@@ -165,7 +170,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&dealt.share_paths[0]).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&dealt.share_paths[0])
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let again = deal(3, 2, dir.path()).unwrap_err();

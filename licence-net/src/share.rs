@@ -96,12 +96,13 @@ impl KeyShareFile {
     /// Loads a share file and checks it against the group key.
     pub fn load(path: &Path, group: &GroupKey) -> Result<Self, ShareError> {
         let p = path.display().to_string();
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-            ShareError::Read {
-                path: p.clone(),
-                source,
-            }
-        })?);
+        let text =
+            Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|source| ShareError::Read {
+                    path: p.clone(),
+                    source,
+                })?,
+            );
         let bad = |why: &str| ShareError::Malformed {
             path: p.clone(),
             why: why.to_string(),

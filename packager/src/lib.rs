@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 use licence_net_protocol::GroupKey;
 use packager_format::{
-    ContentId, ContentKey, ContentKind, Container, EncodedHeader, FormatError, Header,
-    KeyEnvelope, Metadata, SegmentEntry, SegmentSealer, Track, TrackKind, DATA_CHUNK,
+    Container, ContentId, ContentKey, ContentKind, EncodedHeader, FormatError, Header, KeyEnvelope,
+    Metadata, SegmentEntry, SegmentSealer, Track, TrackKind, DATA_CHUNK,
     KEY_SCHEME_THRESHOLD_BLS12_381, SEGMENT_KEYFRAME, TAG_LEN,
 };
 use rand::RngCore;
@@ -298,10 +298,13 @@ fn package_data(
             progress(Progress::Bytes { done, total });
         }
     }
-    if input.read(&mut [0u8; 1]).map_err(|source| PackageError::Input {
-        path: opts.input.clone(),
-        source,
-    })? != 0
+    if input
+        .read(&mut [0u8; 1])
+        .map_err(|source| PackageError::Input {
+            path: opts.input.clone(),
+            source,
+        })?
+        != 0
     {
         return Err(PackageError::InputChanged(opts.input.clone()));
     }
@@ -359,10 +362,12 @@ fn package_media(
     header.metadata.duration_ms = summary.duration_ms;
     header.metadata.mime_type = summary.mime_type;
     header.metadata.thumbnail = summary.thumbnail;
-    let head = sealer.finish(header).map_err(|source| PackageError::Format {
-        path: opts.output.clone(),
-        source,
-    })?;
+    let head = sealer
+        .finish(header)
+        .map_err(|source| PackageError::Format {
+            path: opts.output.clone(),
+            source,
+        })?;
     out.write_all(&head.encoded)?;
     out.write_all(&head.tag)?;
     std::io::Seek::rewind(&mut spool).map_err(spool_err)?;
@@ -383,9 +388,8 @@ fn package_media(
             continue;
         }
         let mut read_error = None;
-        let mut packets = TrackPackets::new(&mut unlocked, t as u32).map_while(|p| {
-            p.map_err(|e| read_error = Some(e)).ok()
-        });
+        let mut packets = TrackPackets::new(&mut unlocked, t as u32)
+            .map_while(|p| p.map_err(|e| read_error = Some(e)).ok());
         let frames = media::verify_audio_track(t as u32, track, &mut packets);
         if let Some(source) = read_error {
             return Err(PackageError::Format {
@@ -520,7 +524,9 @@ pub fn decrypt(
             let header = unlocked.header().clone();
             let mut buf = Vec::new();
             let mut iter = (0..segments).map(|i| {
-                let entry = unlocked.segment(i, &mut buf).map_err(media::MediaError::sink)?;
+                let entry = unlocked
+                    .segment(i, &mut buf)
+                    .map_err(media::MediaError::sink)?;
                 let packets =
                     packager_format::decode_packets(&buf).map_err(media::MediaError::sink)?;
                 Ok((entry, packets))
@@ -614,12 +620,10 @@ impl AtomicOutput {
         f.sync_all().map_err(|e| self.err(e))?;
         let len = f.metadata().map_err(|e| self.err(e))?.len();
         let path = self.path.clone();
-        self.temp
-            .persist(&path)
-            .map_err(|e| PackageError::Output {
-                path,
-                source: e.error,
-            })?;
+        self.temp.persist(&path).map_err(|e| PackageError::Output {
+            path,
+            source: e.error,
+        })?;
         Ok(len)
     }
 }

@@ -43,7 +43,9 @@ impl GroupKey {
     /// Wraps a key set; `threshold` is the number of shares needed, `1 ..= nodes`.
     pub fn new(set: PublicKeySet, nodes: usize, threshold: usize) -> Result<Self, ProtocolError> {
         if nodes == 0 || nodes > MAX_NODES {
-            return Err(ProtocolError::GroupKeyInvalid("nodes must be between 1 and 256"));
+            return Err(ProtocolError::GroupKeyInvalid(
+                "nodes must be between 1 and 256",
+            ));
         }
         if threshold == 0 || threshold > nodes {
             return Err(ProtocolError::GroupKeyInvalid(

@@ -1,0 +1,4 @@
+//! End-to-end journeys of the `ddrm` binary against real components. One test binary, one
+//! module per journey.
+
+mod package_pin_decrypt;

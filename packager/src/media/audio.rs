@@ -270,9 +270,13 @@ impl AudioTranscoder {
             let pts = self.next_pts.unwrap_or(0);
             f.set_pts(Some(pts));
             self.next_pts = Some(pts + n as i64);
-            self.encoder
-                .send_frame(&f)
-                .map_err(|e| self.encode_err(e))?;
+            if let Err(ffmpeg_next::Error::Other { errno: EAGAIN }) = self.encoder.send_frame(&f) {
+                // The encoder's input is full: take its output, then it accepts the frame.
+                self.drain_encoder(out)?;
+                self.encoder
+                    .send_frame(&f)
+                    .map_err(|e| self.encode_err(e))?;
+            }
             self.drain_encoder(out)?;
         }
         Ok(())

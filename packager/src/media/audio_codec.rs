@@ -122,6 +122,45 @@ pub fn aac_object_type(asc: &[u8]) -> Option<u8> {
     }
 }
 
+/// One ADTS frame header: the AudioSpecificConfig it implies and where the payload starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdtsHeader {
+    pub asc: [u8; 2],
+    pub header_len: usize,
+}
+
+/// Parses the ADTS header of a packet that holds exactly one ADTS frame with one raw data block
+/// (as FFmpeg demuxes raw `.aac` and MPEG-TS audio). `None` for anything else.
+pub fn parse_adts(packet: &[u8]) -> Option<AdtsHeader> {
+    let h = packet.get(..7)?;
+    let sync = (u16::from(h[0]) << 4) | (u16::from(h[1]) >> 4);
+    let layer = (h[1] >> 1) & 0x03;
+    if sync != 0xfff || layer != 0 {
+        return None;
+    }
+    let protection_absent = h[1] & 0x01 == 1;
+    let object_type = (h[2] >> 6) + 1;
+    let sample_rate_index = (h[2] >> 2) & 0x0f;
+    let channel_config = ((h[2] & 0x01) << 2) | (h[3] >> 6);
+    let frame_len =
+        (usize::from(h[3] & 0x03) << 11) | (usize::from(h[4]) << 3) | (usize::from(h[5]) >> 5);
+    let raw_blocks = h[6] & 0x03;
+    let header_len = if protection_absent { 7 } else { 9 };
+    if sample_rate_index > 12 || frame_len != packet.len() || raw_blocks != 0 {
+        return None;
+    }
+    if frame_len <= header_len {
+        return None;
+    }
+    let asc = (u16::from(object_type) << 11)
+        | (u16::from(sample_rate_index) << 7)
+        | (u16::from(channel_config) << 3);
+    Some(AdtsHeader {
+        asc: asc.to_be_bytes(),
+        header_len,
+    })
+}
+
 /// The 34-byte STREAMINFO body from FLAC extradata in any of the usual forms: the bare body
 /// (FFmpeg's FLAC demuxer), or `fLaC` + block header + body (Matroska `CodecPrivate`).
 pub fn flac_streaminfo(extradata: &[u8]) -> Option<Vec<u8>> {
@@ -159,6 +198,24 @@ mod tests {
         // Escape 31 + 6 bits 000001 -> 33
         assert_eq!(aac_object_type(&[0xf8, 0x20]), Some(33));
         assert_eq!(aac_object_type(&[]), None);
+    }
+
+    #[test]
+    fn adts_header_gives_asc_and_payload_offset() {
+        // AAC-LC (profile 1), 44.1 kHz (index 4), mono, frame of 10 bytes, no CRC.
+        let mut frame = vec![0xff, 0xf1, 0x50, 0x40, 0x01, 0x5f, 0xfc];
+        frame.extend_from_slice(&[1, 2, 3]);
+        let h = parse_adts(&frame).expect("valid ADTS");
+        assert_eq!(h.header_len, 7);
+        // 00010 0100 0001 000 = 0x12 0x08
+        assert_eq!(h.asc, [0x12, 0x08]);
+        assert_eq!(aac_object_type(&h.asc), Some(2));
+        // Length field disagreeing with the packet, bad sync, or too short: refused.
+        assert_eq!(parse_adts(&frame[..9]), None);
+        let mut bad = frame.clone();
+        bad[0] = 0xfe;
+        assert_eq!(parse_adts(&bad), None);
+        assert_eq!(parse_adts(&frame[..5]), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use ffmpeg_next::{codec, media, Rational, Rescale};
 use packager_format::{Packet, Track, TrackKind};
 
 use super::audio::{AudioTarget, AudioTranscoder};
-use super::audio_codec::flac_streaminfo;
+use super::audio_codec::{flac_streaminfo, parse_adts};
 use super::ffi;
 use super::probe::{fits_profile, open_input};
 use super::segment::{ticks_to_us, Interleaver, Segmenter};
@@ -16,6 +16,8 @@ use super::thumbnail::{cover_art, CopyThumbnailer};
 use super::video::{VideoTranscoder, VIDEO_TIMESCALE};
 use super::{init, MediaError, MediaOptions, MediaProbe, MediaSegment, MediaSummary};
 
+/// Damaged stretches the demuxer may skip before the input is declared unreadable.
+const MAX_DAMAGED_READS: u32 = 1000;
 /// How often (in media time) progress is reported.
 const PROGRESS_STEP_MS: u64 = 1000;
 
@@ -44,6 +46,8 @@ struct Copy {
     thumbnailer: Option<Box<CopyThumbnailer>>,
     /// Duration of a packet whose container does not say, in track ticks.
     default_duration: i64,
+    /// AAC in ADTS frames: strip each header, take the AudioSpecificConfig from the first.
+    adts: bool,
     last_end: i64,
 }
 
@@ -98,13 +102,17 @@ pub(crate) fn package_media(
     progress(0, total_ms);
     let mut interleaver = Interleaver::new(jobs.len());
     let mut out = Vec::new();
+    let mut damaged = 0u32;
     loop {
         let mut packet = ffmpeg_next::Packet::empty();
         match packet.read(&mut ictx) {
             Ok(()) => {}
             Err(ffmpeg_next::Error::Eof) => break,
-            // A damaged stretch: the demuxer resynchronises.
-            Err(ffmpeg_next::Error::InvalidData) => continue,
+            // A damaged stretch: the demuxer resynchronises, within bounds.
+            Err(ffmpeg_next::Error::InvalidData) if damaged < MAX_DAMAGED_READS => {
+                damaged += 1;
+                continue;
+            }
             Err(e) => {
                 return Err(MediaError::Unreadable {
                     path: input.to_path_buf(),
@@ -237,6 +245,7 @@ fn make_job(
                 audio: false,
                 thumbnailer: Some(Box::new(CopyThumbnailer::new(stream))),
                 default_duration,
+                adts: false,
                 last_end: 0,
             })
         }
@@ -271,6 +280,7 @@ fn make_job(
                 audio: true,
                 thumbnailer: None,
                 default_duration,
+                adts: params.id == codec::Id::AAC && params.extradata.is_empty(),
                 last_end: 0,
             })
         }
@@ -324,9 +334,23 @@ impl Job {
                 if let Some(t) = c.thumbnailer.as_mut() {
                     t.push(Some(packet));
                 }
-                let Some(data) = packet.data().filter(|d| !d.is_empty()) else {
+                let Some(mut data) = packet.data().filter(|d| !d.is_empty()) else {
                     return Ok(());
                 };
+                if c.adts {
+                    let adts_err = |why: &str| MediaError::Decode {
+                        what: "the AAC stream".into(),
+                        reason: why.into(),
+                    };
+                    let h = parse_adts(data)
+                        .ok_or_else(|| adts_err("a packet is not one ADTS frame"))?;
+                    if self.track.codec_private.is_empty() {
+                        self.track.codec_private = h.asc.to_vec();
+                    } else if self.track.codec_private != h.asc {
+                        return Err(adts_err("the ADTS configuration changes mid-stream"));
+                    }
+                    data = &data[h.header_len..];
+                }
                 let to = Rational(1, self.track.timescale as i32);
                 let pts = packet
                     .pts()

@@ -109,13 +109,17 @@ pub(crate) fn fits_profile(p: &StreamParams) -> bool {
         }
         // Only with an AudioSpecificConfig: ADTS streams (raw .aac, MPEG-TS) carry their config
         // in every packet header, which neither Matroska nor symphonia's packet API expects.
-        // Mono or stereo only: symphonia's AAC decoder (the player's) takes no more.
+        // Mono or stereo only: symphonia's AAC decoder (the player's) takes no more. Without an
+        // AudioSpecificConfig the stream is ADTS (raw .aac, MPEG-TS): its headers are stripped
+        // and the config rebuilt from them while copying.
         codec::Id::AAC => {
-            let lc_profile = p.profile < 0 || p.profile == ffmpeg_next::ffi::FF_PROFILE_AAC_LOW;
-            lc_profile
-                && aac_object_type(&p.extradata) == Some(2)
-                && p.sample_rate > 0
-                && (1..=2).contains(&p.channels)
+            let lc_profile = p.profile == ffmpeg_next::ffi::FF_PROFILE_AAC_LOW;
+            let lc = if p.extradata.is_empty() {
+                lc_profile
+            } else {
+                (p.profile < 0 || lc_profile) && aac_object_type(&p.extradata) == Some(2)
+            };
+            lc && p.sample_rate > 0 && (1..=2).contains(&p.channels)
         }
         codec::Id::FLAC => flac_streaminfo(&p.extradata).is_some(),
         _ => false,

@@ -176,7 +176,13 @@ impl VideoTranscoder {
             // Let the encoder place keyframes on its own cadence, not on the source's I-frames.
             picture.set_kind(picture::Type::None);
             self.frames_in += 1;
-            self.encoder.send_frame(&picture).map_err(encode_err)?;
+            if let Err(ffmpeg_next::Error::Other { errno: EAGAIN }) =
+                self.encoder.send_frame(&picture)
+            {
+                // The encoder's input is full: take its output, then it accepts the frame.
+                self.drain_encoder(out)?;
+                self.encoder.send_frame(&picture).map_err(encode_err)?;
+            }
             self.drain_encoder(out)?;
         }
     }

@@ -740,3 +740,50 @@ fn odd_size_high_depth_video_and_surround_pcm_are_normalised() {
     assert_duration_close(&mkv, 3.0);
     assert_ffmpeg_decodes(&mkv);
 }
+
+#[test]
+fn adts_aac_is_copied_with_headers_stripped() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("tone.aac");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:d=5",
+        "-c:a",
+        "aac",
+        "-f",
+        "adts",
+        input.to_str().unwrap(),
+    ]);
+    let p = package(&input, false);
+    assert_eq!(p.probe.mime_type, "audio/aac");
+    let a = p.probe.audio.as_ref().unwrap();
+    assert_eq!((a.codec.as_str(), a.fits_profile), ("aac", true));
+    let t = &p.summary.tracks[0];
+    assert_eq!(t.codec, "aac");
+    // AAC-LC, 44.1 kHz, mono, rebuilt from the ADTS headers.
+    assert_eq!(t.codec_private, vec![0x12, 0x08]);
+    let source = source_packets(&input, ffmpeg_next::media::Type::Audio);
+    let copied: Vec<Vec<u8>> = packets_of(&p, 0).into_iter().map(|p| p.data).collect();
+    assert_eq!(copied.len(), source.len());
+    for (c, s) in copied.iter().zip(&source) {
+        assert_eq!(&s[..2], &[0xff, 0xf1], "source packets are ADTS frames");
+        assert_eq!(
+            c[..],
+            s[7..],
+            "payload copied unchanged, 7-byte header dropped"
+        );
+    }
+    let frames = media::verify_audio_track(0, t, &mut packets_of(&p, 0).into_iter())
+        .expect("copied ADTS AAC verifies");
+    assert!(frames >= 5 * 44_100, "decoded {frames}");
+    let mka = dir.path().join("out.mka");
+    remux_to(&p, &mka);
+    assert_eq!(
+        probe_value(&mka, "a:0", "stream=codec_name", "codec_name"),
+        "aac"
+    );
+    assert_duration_close(&mka, CLIP_SECONDS);
+    assert_ffmpeg_decodes(&mka);
+}

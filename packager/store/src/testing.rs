@@ -31,8 +31,8 @@ const READY_LINE: &str = "Daemon is ready";
 pub enum HarnessError {
     /// No kubo binary was found.
     #[error(
-        "kubo (`ipfs`) not found; looked for: {tried}. Install it with \
-         `GOBIN=/var/tmp/ddrm-setup/gobin go install github.com/ipfs/kubo/cmd/ipfs@{version}` \
+        "kubo (`ipfs`) not found; looked for: {tried}. The project's setup script builds it; \
+         by hand: `GOBIN=/var/tmp/ddrm-setup/gobin go install github.com/ipfs/kubo/cmd/ipfs@{version}` \
          (with Go >= 1.26 add `-tags untested_go_version`, needed by a dependency), \
          or point {env} at an ipfs binary"
     )]

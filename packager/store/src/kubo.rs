@@ -348,27 +348,37 @@ impl ContentStore for KuboStore {
         .boxed()
     }
 
+    /// Asks the node's local blocks first; only content it does not hold is searched for on
+    /// the network, and a search that times out means the content was not found.
     fn stat(&self, cid: Cid) -> BoxFuture<'_, Result<ContentStat, StoreError>> {
         async move {
             let path = format!("/ipfs/{cid}");
-            let stat = self
-                .bounded(
-                    "stat content",
-                    self.timeouts.request,
-                    self.client.files_stat(&path),
-                )
+            let limit = self.timeouts.request;
+            let local = self
+                .bounded("stat content", limit, self.local.files_stat(&path))
                 .await;
-            match stat {
-                Ok(stat) => Ok(ContentStat {
-                    cid,
-                    size: stat.size,
-                }),
-                Err(e) if Self::is_not_found(&e) => Err(StoreError::NotFound {
-                    cid,
-                    backend: self.describe(),
-                }),
-                Err(e) => Err(e),
-            }
+            let stat = match local {
+                Ok(stat) => stat,
+                Err(e) if Self::is_not_found(&e) => {
+                    let online = self.client.files_stat(&path);
+                    match self.bounded("stat content", limit, online).await {
+                        Ok(stat) => stat,
+                        Err(StoreError::KuboTimeout { .. }) => {
+                            let describe = self.describe();
+                            let backend = format!(
+                                "{describe} (not held locally; network search timed out after {limit:?})"
+                            );
+                            return Err(StoreError::NotFound { cid, backend });
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            Ok(ContentStat {
+                cid,
+                size: stat.size,
+            })
         }
         .boxed()
     }

@@ -3,9 +3,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use packager_store::testing::KuboDaemon;
 use packager_store::{
-    open_store, ByteRange, Cid, Codec, ContentStore, StoreConfig, StoreError, CHUNK_SIZE,
+    open_store, ByteRange, Cid, Codec, ContentStore, KuboStore, KuboTimeouts, StoreConfig,
+    StoreError, CHUNK_SIZE,
 };
 
 use crate::support::{pseudo_random, write_file};
@@ -168,5 +171,44 @@ async fn pins_and_presence_agree() -> anyhow::Result<()> {
         cids.push((cid, small));
     }
     assert_eq!(cids[0], cids[1]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_content_and_files_are_reported_alike() -> anyhow::Result<()> {
+    let daemon = KuboDaemon::start()?;
+    let dir = tempfile::tempdir()?;
+    let embedded = open_store(&StoreConfig {
+        data_dir: dir.path().join("data"),
+        ipfs_api: None,
+    })
+    .await?;
+    // A short search: the isolated node has no peers to find anything on.
+    let timeouts = KuboTimeouts {
+        request: Duration::from_secs(2),
+        ..KuboTimeouts::default()
+    };
+    let kubo: Arc<dyn ContentStore> =
+        Arc::new(KuboStore::connect(daemon.api_url(), timeouts).await?);
+    let missing = Cid::for_block(Codec::DagPb, b"never added anywhere");
+    let no_file = dir.path().join("no-such-file.bin");
+    for store in [&embedded, &kubo] {
+        let name = store.describe();
+        match store.stat(missing).await {
+            Err(StoreError::NotFound { cid, backend }) => {
+                assert_eq!(cid, missing, "{name}");
+                assert!(backend.starts_with(&name), "{backend}");
+            }
+            other => panic!("{name}: stat of missing content gave {other:?}"),
+        }
+        assert!(matches!(
+            store.cat(missing, ByteRange::FULL).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        match store.add_file(&no_file).await {
+            Err(StoreError::Io { path, .. }) => assert_eq!(path, no_file, "{name}"),
+            other => panic!("{name}: adding a missing file gave {other:?}"),
+        }
+    }
     Ok(())
 }

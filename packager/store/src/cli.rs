@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use futures::TryStreamExt;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::{add_and_pin, open_store, ByteRange, Cid, StoreConfig, StoreError};
 
@@ -58,15 +58,25 @@ pub enum StoreCommand {
 /// Runs `cmd` against the store `args` select: `add` prints the CID on standard output,
 /// `cat` writes the bytes there.
 pub async fn run(cmd: StoreCommand, args: &StoreArgs) -> Result<(), StoreError> {
-    let mut stdout = tokio::io::stdout();
-    let stdout_error = |e| StoreError::io("<stdout>", e);
+    run_with_output(cmd, args, &mut tokio::io::stdout()).await
+}
+
+/// [`run`], writing what it prints to `out` instead of standard output.
+pub async fn run_with_output<W>(
+    cmd: StoreCommand,
+    args: &StoreArgs,
+    out: &mut W,
+) -> Result<(), StoreError>
+where
+    W: AsyncWrite + Unpin + Send,
+{
+    let output_error = |e| StoreError::io("<output>", e);
     match cmd {
         StoreCommand::Add { file } => {
             let cid = add_and_pin(&args.config(), &file).await?;
-            stdout
-                .write_all(format!("{cid}\n").as_bytes())
+            out.write_all(format!("{cid}\n").as_bytes())
                 .await
-                .map_err(stdout_error)?;
+                .map_err(output_error)?;
         }
         StoreCommand::Cat {
             cid,
@@ -76,11 +86,11 @@ pub async fn run(cmd: StoreCommand, args: &StoreArgs) -> Result<(), StoreError> 
             let store = open_store(&args.config()).await?;
             let mut bytes = store.cat(cid, ByteRange { offset, length }).await?;
             while let Some(chunk) = bytes.try_next().await? {
-                stdout.write_all(&chunk).await.map_err(stdout_error)?;
+                out.write_all(&chunk).await.map_err(output_error)?;
             }
         }
     }
-    stdout.flush().await.map_err(stdout_error)
+    out.flush().await.map_err(output_error)
 }
 
 #[cfg(test)]
@@ -144,6 +154,50 @@ mod tests {
             StoreCommand::Add {
                 file: PathBuf::from("movie.ddrm")
             }
+        );
+    }
+
+    #[tokio::test]
+    async fn add_then_cat_a_range_through_the_commands() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("input.bin");
+        let data: Vec<u8> = (0..crate::CHUNK_SIZE * 2 + 100)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&file, &data).expect("write input");
+        let args = StoreArgs {
+            data_dir: dir.path().join("data"),
+            ipfs_api: None,
+        };
+
+        let mut printed = Vec::new();
+        run_with_output(StoreCommand::Add { file }, &args, &mut printed)
+            .await
+            .expect("add");
+        let printed = String::from_utf8(printed).expect("utf-8");
+        let cid: Cid = printed.trim_end().parse().expect("add prints a CID");
+        assert!(printed.ends_with('\n'));
+
+        let mut bytes = Vec::new();
+        let cat = StoreCommand::Cat {
+            cid,
+            offset: crate::CHUNK_SIZE as u64 - 3,
+            length: Some(6),
+        };
+        run_with_output(cat, &args, &mut bytes).await.expect("cat");
+        assert_eq!(bytes, &data[crate::CHUNK_SIZE - 3..crate::CHUNK_SIZE + 3]);
+
+        let past_end = StoreCommand::Cat {
+            cid,
+            offset: data.len() as u64 + 1,
+            length: None,
+        };
+        let error = run_with_output(past_end, &args, &mut Vec::new())
+            .await
+            .expect_err("offset past the end");
+        assert!(
+            matches!(error, StoreError::RangeOutOfBounds { .. }),
+            "{error}"
         );
     }
 }

@@ -133,7 +133,8 @@ pub(crate) fn package_media(
             let ms = u64::try_from(ts.rescale(job.in_tb, Rational(1, 1000))).unwrap_or(0);
             if ms >= reported_ms + PROGRESS_STEP_MS {
                 reported_ms = ms;
-                progress(ms.min(total_ms.max(ms)), total_ms);
+                // A container's stated duration can be short of the last packet.
+                progress(if total_ms > 0 { ms.min(total_ms) } else { ms }, total_ms);
             }
         }
         out.clear();
@@ -185,7 +186,8 @@ pub(crate) fn package_media(
     if duration_ms == 0 {
         duration_ms = probe.duration_ms;
     }
-    progress(duration_ms.max(total_ms), total_ms.max(duration_ms));
+    let end_ms = duration_ms.max(total_ms);
+    progress(end_ms, end_ms);
     Ok(MediaSummary {
         tracks,
         duration_ms,

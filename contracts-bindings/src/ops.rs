@@ -1,0 +1,612 @@
+//! The operations behind the CLI: mint, buy, rent, subscribe, royalty balance/transfer/claim.
+//! Each checks its inputs against the chain before sending anything, then reports what changed.
+
+use alloy::{
+    primitives::{Address, Bytes, TxHash, B256, U256},
+    providers::Provider,
+};
+
+use crate::bindings::{
+    Access, ContentRegistry,
+    ContentRegistry::{Registration, Terms},
+    RoyaltyShares, TestToken,
+};
+use crate::chain::{confirm, native_symbol, Chain, Deployment};
+use crate::error::ChainError;
+use crate::units::{content_id_hex, format_amount};
+
+/// The facts a `.ddrm` header contributes to a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderFacts {
+    pub content_id: U256,
+    pub key_commitment: B256,
+    pub renderers: Vec<B256>,
+}
+
+/// Turns the three values the packager's header exposes into registration facts.
+pub fn mint_params_from_header(
+    content_id: [u8; 32],
+    key_commitment: [u8; 32],
+    renderers: &[[u8; 32]],
+) -> HeaderFacts {
+    HeaderFacts {
+        content_id: U256::from_be_bytes(content_id),
+        key_commitment: B256::from(key_commitment),
+        renderers: renderers.iter().copied().map(B256::from).collect(),
+    }
+}
+
+/// Reads the header of a `.ddrm` file.
+pub fn read_ddrm_header(path: &std::path::Path) -> Result<HeaderFacts, ChainError> {
+    let file = std::fs::File::open(path).map_err(|e| ChainError::DeploymentFile {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })?;
+    let mut reader = std::io::BufReader::new(file);
+    let encoded = packager_format::EncodedHeader::read_from(&mut reader).map_err(|e| {
+        ChainError::DeploymentFile {
+            path: path.display().to_string(),
+            why: format!("not a readable .ddrm header: {e}"),
+        }
+    })?;
+    Ok(mint_params_from_header(
+        encoded.content_id().0,
+        encoded.header.key_commitment(),
+        &encoded.header.renderers,
+    ))
+}
+
+/// Access terms in base units of the payment token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TermsInput {
+    pub price: U256,
+    pub rent_price: U256,
+    pub rent_period: u32,
+    pub subscription_price: U256,
+    pub subscription_period: u32,
+    pub max_editions: u32,
+    pub resale_royalty_bps: u16,
+}
+
+impl TermsInput {
+    /// The checks the contract makes, made before anything is sent.
+    pub fn to_terms(&self) -> Result<Terms, ChainError> {
+        let bad = |s: &str| Err(ChainError::BadTerms(s.to_owned()));
+        if self.rent_period != 0 && self.rent_price.is_zero() {
+            return bad("a rental period needs a non-zero rent price");
+        }
+        if !self.rent_price.is_zero() && self.rent_period == 0 {
+            return bad("a rent price needs a rental period (--period)");
+        }
+        if self.subscription_period != 0 && self.subscription_price.is_zero() {
+            return bad("a subscription period needs a non-zero subscription price");
+        }
+        if !self.subscription_price.is_zero() && self.subscription_period == 0 {
+            return bad("a subscription price needs a subscription period");
+        }
+        if self.max_editions != 0 && self.price.is_zero() {
+            return bad("an edition cap needs a price");
+        }
+        if self.price.is_zero() && self.rent_price.is_zero() && self.subscription_price.is_zero() {
+            return bad("no way to get access: give a price, a rent price or a subscription price");
+        }
+        if self.resale_royalty_bps > 5_000 {
+            return bad("resale royalty above 50 %");
+        }
+        let u128_of = |v: U256, what: &str| {
+            u128::try_from(v).map_err(|_| ChainError::BadTerms(format!("{what} too large")))
+        };
+        Ok(Terms {
+            price: u128_of(self.price, "price")?,
+            rentPrice: u128_of(self.rent_price, "rent price")?,
+            subscriptionPrice: u128_of(self.subscription_price, "subscription price")?,
+            rentPeriod: self.rent_period,
+            subscriptionPeriod: self.subscription_period,
+            maxEditions: self.max_editions,
+            resaleRoyaltyBps: self.resale_royalty_bps,
+        })
+    }
+}
+
+/// A payment token: native or an ERC-20, with how to show amounts of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// `Address::ZERO` for the native token.
+    pub address: Address,
+    pub symbol: String,
+    pub decimals: u8,
+}
+
+impl TokenInfo {
+    pub fn format(&self, amount: U256) -> String {
+        format!("{} {}", format_amount(amount, self.decimals), self.symbol)
+    }
+}
+
+/// Reads symbol and decimals of `token` (`Address::ZERO` = native).
+pub async fn token_info(chain: &Chain, token: Address) -> Result<TokenInfo, ChainError> {
+    if token.is_zero() {
+        return Ok(TokenInfo {
+            address: token,
+            symbol: native_symbol(chain.chain_id).to_owned(),
+            decimals: 18,
+        });
+    }
+    let code = chain
+        .provider
+        .get_code_at(token)
+        .await
+        .map_err(|e| ChainError::Rpc(e.to_string()))?;
+    if code.is_empty() {
+        return Err(ChainError::BadPaymentToken(token));
+    }
+    let erc20 = TestToken::new(token, &chain.provider);
+    let decimals = erc20
+        .decimals()
+        .call()
+        .await
+        .map_err(|_| ChainError::BadPaymentToken(token))?;
+    let symbol = erc20
+        .symbol()
+        .call()
+        .await
+        .map_err(|_| ChainError::BadPaymentToken(token))?;
+    Ok(TokenInfo {
+        address: token,
+        symbol,
+        decimals,
+    })
+}
+
+fn rpc<E: std::fmt::Display>(e: E) -> ChainError {
+    ChainError::Rpc(e.to_string())
+}
+
+/// Everything a registration needs.
+#[derive(Debug, Clone)]
+pub struct MintRequest {
+    pub header: HeaderFacts,
+    pub cid: String,
+    /// `Address::ZERO` = native ELA.
+    pub payment_token: Address,
+    pub terms: TermsInput,
+    pub split: Vec<(Address, u16)>,
+}
+
+/// What a registration did.
+#[derive(Debug, Clone)]
+pub struct MintOutcome {
+    pub tx: TxHash,
+    pub block: u64,
+    pub content_id: U256,
+    pub token: TokenInfo,
+    pub split: Vec<(Address, u16)>,
+}
+
+impl std::fmt::Display for MintOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "transaction {} (block {})", self.tx, self.block)?;
+        writeln!(f, "registered content {}", content_id_hex(self.content_id))?;
+        writeln!(f, "payment token: {}", self.token.symbol)?;
+        for (who, shares) in &self.split {
+            writeln!(
+                f,
+                "royalty shares: {who} holds {shares} ({}.{:02} %)",
+                shares / 100,
+                shares % 100
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Registers a content and mints its royalty split.
+pub async fn mint(
+    chain: &Chain,
+    dep: &Deployment,
+    req: &MintRequest,
+) -> Result<MintOutcome, ChainError> {
+    dep.check_chain(chain)?;
+    chain.sender()?;
+    let terms = req.terms.to_terms()?;
+    let sum: u32 = req.split.iter().map(|(_, s)| u32::from(*s)).sum();
+    if sum != crate::units::TOTAL_SHARES || req.split.is_empty() {
+        return Err(crate::units::InputError::SplitSum(u64::from(sum)).into());
+    }
+    if req.cid.trim().is_empty() {
+        return Err(ChainError::BadTerms("the IPFS CID is empty".into()));
+    }
+    let token = token_info(chain, req.payment_token).await?;
+    let registry = ContentRegistry::new(dep.contracts.content_registry, &chain.provider);
+    let id = req.header.content_id;
+    if registry.isRegistered(id).call().await.map_err(rpc)? {
+        return Err(ChainError::AlreadyRegistered(content_id_hex(id)));
+    }
+    let registration = Registration {
+        contentId: id,
+        cid: req.cid.clone(),
+        keyCommitment: req.header.key_commitment,
+        renderers: req.header.renderers.clone(),
+        paymentToken: req.payment_token,
+        terms,
+    };
+    let holders: Vec<Address> = req.split.iter().map(|(a, _)| *a).collect();
+    let amounts: Vec<u16> = req.split.iter().map(|(_, s)| *s).collect();
+    let receipt = confirm(
+        "register",
+        registry
+            .register(registration, holders, amounts)
+            .send()
+            .await,
+    )
+    .await?;
+    Ok(MintOutcome {
+        tx: receipt.transaction_hash,
+        block: receipt.block_number.unwrap_or_default(),
+        content_id: id,
+        token,
+        split: req.split.clone(),
+    })
+}
+
+/// Which kind of access to buy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purchase {
+    /// A perpetual access token.
+    Buy,
+    /// `periods` rental periods.
+    Rent(u32),
+    /// `periods` subscription periods.
+    Subscribe(u32),
+}
+
+/// What a purchase did.
+#[derive(Debug, Clone)]
+pub struct AccessOutcome {
+    /// Approval transaction sent first for an ERC-20 payment, if any.
+    pub approval_tx: Option<TxHash>,
+    pub tx: TxHash,
+    pub block: u64,
+    pub content_id: U256,
+    pub buyer: Address,
+    pub paid: U256,
+    pub token: TokenInfo,
+    pub has_access: bool,
+    /// Perpetual access tokens held after the purchase.
+    pub access_tokens: U256,
+    /// Timed access expiry (unix seconds), 0 if never bought.
+    pub expires_at: u64,
+    pub gas_used: u64,
+}
+
+impl std::fmt::Display for AccessOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(a) = self.approval_tx {
+            writeln!(f, "approval transaction {a}")?;
+        }
+        writeln!(f, "transaction {} (block {})", self.tx, self.block)?;
+        writeln!(
+            f,
+            "paid {} for content {}",
+            self.token.format(self.paid),
+            content_id_hex(self.content_id)
+        )?;
+        writeln!(
+            f,
+            "{}: access {}, {} access token(s){}",
+            self.buyer,
+            if self.has_access { "granted" } else { "none" },
+            self.access_tokens,
+            if self.expires_at != 0 {
+                format!(", timed access until unix time {}", self.expires_at)
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+/// Buys, rents or subscribes for the connected account, after checking the content exists, is
+/// offered that way, and the account can pay.
+pub async fn purchase(
+    chain: &Chain,
+    dep: &Deployment,
+    id: U256,
+    what: Purchase,
+) -> Result<AccessOutcome, ChainError> {
+    dep.check_chain(chain)?;
+    let me = chain.sender()?;
+    let registry = ContentRegistry::new(dep.contracts.content_registry, &chain.provider);
+    let access = Access::new(dep.contracts.access, &chain.provider);
+    let hex_id = content_id_hex(id);
+    if !registry.isRegistered(id).call().await.map_err(rpc)? {
+        return Err(ChainError::UnknownContent(hex_id));
+    }
+    let info = registry.saleInfo(id).call().await.map_err(rpc)?;
+    let (token_addr, t) = (info.paymentToken, info.terms);
+    let price = match what {
+        Purchase::Buy => {
+            if t.price == 0 {
+                return Err(ChainError::NotForSale {
+                    id: hex_id,
+                    what: "sale",
+                });
+            }
+            if t.maxEditions != 0 {
+                let sold = access.editionsSold(id).call().await.map_err(rpc)?;
+                if sold >= U256::from(t.maxEditions) {
+                    return Err(ChainError::SoldOut {
+                        id: hex_id,
+                        max: t.maxEditions,
+                    });
+                }
+            }
+            U256::from(t.price)
+        }
+        Purchase::Rent(n) | Purchase::Subscribe(n) => {
+            let (unit, kind) = if matches!(what, Purchase::Rent(_)) {
+                (t.rentPrice, "rent")
+            } else {
+                (t.subscriptionPrice, "subscription")
+            };
+            if unit == 0 {
+                return Err(ChainError::NotForSale {
+                    id: hex_id,
+                    what: kind,
+                });
+            }
+            if n == 0 {
+                return Err(ChainError::BadTerms("periods must be at least 1".into()));
+            }
+            U256::from(unit) * U256::from(n)
+        }
+    };
+    let token = token_info(chain, token_addr).await?;
+    let mut approval_tx = None;
+    let available = if token_addr.is_zero() {
+        chain.balance(me).await?
+    } else {
+        TestToken::new(token_addr, &chain.provider)
+            .balanceOf(me)
+            .call()
+            .await
+            .map_err(rpc)?
+    };
+    if available < price {
+        return Err(ChainError::InsufficientFunds {
+            account: me,
+            needed: format_amount(price, token.decimals),
+            available: format_amount(available, token.decimals),
+            symbol: token.symbol.clone(),
+        });
+    }
+    let value = if token_addr.is_zero() {
+        price
+    } else {
+        let erc20 = TestToken::new(token_addr, &chain.provider);
+        let allowance = erc20
+            .allowance(me, dep.contracts.access)
+            .call()
+            .await
+            .map_err(rpc)?;
+        if allowance < price {
+            let r = confirm(
+                "approve",
+                erc20.approve(dep.contracts.access, price).send().await,
+            )
+            .await?;
+            approval_tx = Some(r.transaction_hash);
+        }
+        U256::ZERO
+    };
+    let pending = match what {
+        Purchase::Buy => access.buy(id).value(value).send().await,
+        Purchase::Rent(n) => access.rent(id, n).value(value).send().await,
+        Purchase::Subscribe(n) => access.subscribe(id, n).value(value).send().await,
+    };
+    let receipt = confirm("purchase", pending).await?;
+    Ok(AccessOutcome {
+        approval_tx,
+        tx: receipt.transaction_hash,
+        block: receipt.block_number.unwrap_or_default(),
+        content_id: id,
+        buyer: me,
+        paid: price,
+        token,
+        has_access: access.hasAccess(me, id).call().await.map_err(rpc)?,
+        access_tokens: access.balanceOf(me, id).call().await.map_err(rpc)?,
+        expires_at: access.expiresAt(me, id).call().await.map_err(rpc)?,
+        gas_used: receipt.gas_used,
+    })
+}
+
+/// A holder's royalty position in one content.
+#[derive(Debug, Clone)]
+pub struct RoyaltyBalance {
+    pub account: Address,
+    pub content_id: U256,
+    pub shares: U256,
+    pub claimable: U256,
+    pub token: TokenInfo,
+}
+
+impl std::fmt::Display for RoyaltyBalance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s: u64 = self.shares.try_into().unwrap_or(u64::MAX);
+        write!(
+            f,
+            "{} holds {} of 10000 shares ({}.{:02} %) of content {}; claimable {}",
+            self.account,
+            s,
+            s / 100,
+            s % 100,
+            content_id_hex(self.content_id),
+            self.token.format(self.claimable)
+        )
+    }
+}
+
+async fn known_content(chain: &Chain, dep: &Deployment, id: U256) -> Result<TokenInfo, ChainError> {
+    let shares = RoyaltyShares::new(dep.contracts.royalty_shares, &chain.provider);
+    if !shares.isRegistered(id).call().await.map_err(rpc)? {
+        return Err(ChainError::UnknownContent(content_id_hex(id)));
+    }
+    let token = shares.paymentTokenOf(id).call().await.map_err(rpc)?;
+    token_info(chain, token).await
+}
+
+pub async fn royalty_balance(
+    chain: &Chain,
+    dep: &Deployment,
+    account: Address,
+    id: U256,
+) -> Result<RoyaltyBalance, ChainError> {
+    dep.check_chain(chain)?;
+    let token = known_content(chain, dep, id).await?;
+    let shares = RoyaltyShares::new(dep.contracts.royalty_shares, &chain.provider);
+    Ok(RoyaltyBalance {
+        account,
+        content_id: id,
+        shares: shares.balanceOf(account, id).call().await.map_err(rpc)?,
+        claimable: shares.claimable(account, id).call().await.map_err(rpc)?,
+        token,
+    })
+}
+
+/// What a share transfer did.
+#[derive(Debug, Clone)]
+pub struct TransferOutcome {
+    pub tx: TxHash,
+    pub block: u64,
+    pub from: RoyaltyBalance,
+    pub to: RoyaltyBalance,
+    pub gas_used: u64,
+}
+
+impl std::fmt::Display for TransferOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "transaction {} (block {})", self.tx, self.block)?;
+        writeln!(f, "{}", self.from)?;
+        writeln!(f, "{}", self.to)
+    }
+}
+
+/// Moves `amount` royalty shares of `id` from the connected account to `to`. Revenue earned before
+/// the transfer stays claimable by the sender.
+pub async fn royalty_transfer(
+    chain: &Chain,
+    dep: &Deployment,
+    id: U256,
+    to: Address,
+    amount: U256,
+) -> Result<TransferOutcome, ChainError> {
+    dep.check_chain(chain)?;
+    let me = chain.sender()?;
+    known_content(chain, dep, id).await?;
+    if to.is_zero() {
+        return Err(ChainError::BadTerms(
+            "cannot transfer shares to the zero address".into(),
+        ));
+    }
+    let shares = RoyaltyShares::new(dep.contracts.royalty_shares, &chain.provider);
+    let have = shares.balanceOf(me, id).call().await.map_err(rpc)?;
+    if amount.is_zero() || have < amount {
+        return Err(ChainError::InsufficientShares {
+            account: me,
+            id: content_id_hex(id),
+            have,
+            want: amount,
+        });
+    }
+    let receipt = confirm(
+        "transfer shares",
+        shares
+            .safeTransferFrom(me, to, id, amount, Bytes::new())
+            .send()
+            .await,
+    )
+    .await?;
+    Ok(TransferOutcome {
+        tx: receipt.transaction_hash,
+        block: receipt.block_number.unwrap_or_default(),
+        from: royalty_balance(chain, dep, me, id).await?,
+        to: royalty_balance(chain, dep, to, id).await?,
+        gas_used: receipt.gas_used,
+    })
+}
+
+/// What a claim paid.
+#[derive(Debug, Clone)]
+pub struct ClaimOutcome {
+    pub tx: TxHash,
+    pub block: u64,
+    pub account: Address,
+    /// Per content: amount paid and its token.
+    pub paid: Vec<(U256, U256, TokenInfo)>,
+    pub gas_used: u64,
+}
+
+impl std::fmt::Display for ClaimOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "transaction {} (block {})", self.tx, self.block)?;
+        for (id, amount, token) in &self.paid {
+            writeln!(
+                f,
+                "{} claimed {} from content {}",
+                self.account,
+                token.format(*amount),
+                content_id_hex(*id)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Claims the connected account's revenue from one or more contents.
+pub async fn royalty_claim(
+    chain: &Chain,
+    dep: &Deployment,
+    ids: &[U256],
+) -> Result<ClaimOutcome, ChainError> {
+    dep.check_chain(chain)?;
+    let me = chain.sender()?;
+    let shares = RoyaltyShares::new(dep.contracts.royalty_shares, &chain.provider);
+    let mut paid = Vec::new();
+    for id in ids {
+        let token = known_content(chain, dep, *id).await?;
+        let amount = shares.claimable(me, *id).call().await.map_err(rpc)?;
+        if !amount.is_zero() {
+            paid.push((*id, amount, token));
+        }
+    }
+    if paid.is_empty() {
+        let list: Vec<String> = ids.iter().map(|i| content_id_hex(*i)).collect();
+        return Err(ChainError::NothingToClaim(list.join(", ")));
+    }
+    let pending = if ids.len() == 1 {
+        shares.claim(ids[0]).send().await
+    } else {
+        shares.claimMany(ids.to_vec()).send().await
+    };
+    let receipt = confirm("claim", pending).await?;
+    // Report what the Claimed events say was paid.
+    let mut reported = Vec::new();
+    for log in receipt.inner.logs() {
+        if let Ok(ev) = log.log_decode::<RoyaltyShares::Claimed>() {
+            let ev = ev.inner.data;
+            let token = paid
+                .iter()
+                .find(|(id, _, _)| *id == ev.contentId)
+                .map(|(_, _, t)| t.clone())
+                .expect("claimed content was checked above");
+            reported.push((ev.contentId, ev.amount, token));
+        }
+    }
+    Ok(ClaimOutcome {
+        tx: receipt.transaction_hash,
+        block: receipt.block_number.unwrap_or_default(),
+        account: me,
+        paid: reported,
+        gas_used: receipt.gas_used,
+    })
+}

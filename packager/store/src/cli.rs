@@ -8,19 +8,30 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::{add_and_pin, open_store, ByteRange, Cid, StoreConfig, StoreError};
 
-/// Data directory used when neither `--data-dir` nor `DDRM_DATA_DIR` is given.
-pub const DEFAULT_DATA_DIR: &str = ".ddrm";
+/// The data directory used when neither `--data-dir` nor `DDRM_DATA_DIR` is given:
+/// `$XDG_DATA_HOME/ddrm`, else `$HOME/.local/share/ddrm`, else `./.ddrm`.
+pub fn default_data_dir() -> PathBuf {
+    let non_empty = |v: std::ffi::OsString| (!v.is_empty()).then(|| PathBuf::from(v));
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").and_then(non_empty) {
+        return xdg.join("ddrm");
+    }
+    if let Some(home) = std::env::var_os("HOME").and_then(non_empty) {
+        return home.join(".local/share/ddrm");
+    }
+    PathBuf::from(".ddrm")
+}
 
 /// Where content is stored: the embedded store (default) or a kubo node.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct StoreArgs {
     /// Directory of the embedded content store (blocks and pins live under it).
-    #[arg(long, env = "DDRM_DATA_DIR", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
-    pub data_dir: PathBuf,
+    /// [default: $XDG_DATA_HOME/ddrm or ~/.local/share/ddrm]
+    #[arg(long, env = "DDRM_DATA_DIR", value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
 
     /// Use a kubo node's RPC API instead of the embedded store,
     /// e.g. http://127.0.0.1:5001 or /ip4/127.0.0.1/tcp/5001.
-    #[arg(long, env = "DDRM_IPFS_API", value_name = "URL")]
+    #[arg(long, env = "DDRM_IPFS_API", value_name = "URL", global = true)]
     pub ipfs_api: Option<String>,
 }
 
@@ -28,7 +39,7 @@ impl StoreArgs {
     /// The store these arguments select.
     pub fn config(&self) -> StoreConfig {
         StoreConfig {
-            data_dir: self.data_dir.clone(),
+            data_dir: self.data_dir.clone().unwrap_or_else(default_data_dir),
             ipfs_api: self.ipfs_api.clone(),
         }
     }
@@ -121,7 +132,7 @@ mod tests {
             "7",
         ])
         .expect("parses");
-        assert_eq!(cli.store.data_dir, PathBuf::from("/tmp/d"));
+        assert_eq!(cli.store.data_dir, Some(PathBuf::from("/tmp/d")));
         assert_eq!(
             cli.command,
             StoreCommand::Cat {
@@ -166,7 +177,7 @@ mod tests {
             .collect();
         std::fs::write(&file, &data).expect("write input");
         let args = StoreArgs {
-            data_dir: dir.path().join("data"),
+            data_dir: Some(dir.path().join("data")),
             ipfs_api: None,
         };
 

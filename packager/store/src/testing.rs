@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// Environment variable naming the `ipfs` binary to use.
 pub const KUBO_BIN_ENV: &str = "DDRM_IPFS_BIN";
 /// Where the project's setup script installs kubo.
-pub const SETUP_KUBO_BIN: &str = "/var/tmp/ddrm-setup/gobin/ipfs";
+pub const SETUP_KUBO_BIN: &str = "/var/tmp/ddrm-tools/bin/ipfs";
 /// The kubo version the project is tested with.
 pub const KUBO_VERSION: &str = "v0.38.1";
 
@@ -31,10 +31,8 @@ const READY_LINE: &str = "Daemon is ready";
 pub enum HarnessError {
     /// No kubo binary was found.
     #[error(
-        "kubo (`ipfs`) not found; looked for: {tried}. The project's setup script builds it; \
-         by hand: `GOBIN=/var/tmp/ddrm-setup/gobin go install github.com/ipfs/kubo/cmd/ipfs@{version}` \
-         (with Go >= 1.26 add `-tags untested_go_version`, needed by a dependency), \
-         or point {env} at an ipfs binary"
+        "kubo (`ipfs`) not found; looked for: {tried}. Run scripts/setup.sh, which builds kubo \
+         {version} from its Go module into /var/tmp/ddrm-tools/bin, or point {env} at an ipfs binary"
     )]
     KuboMissing {
         /// The places looked at, in order.
@@ -331,7 +329,7 @@ mod tests {
             env: KUBO_BIN_ENV,
         };
         let message = error.to_string();
-        assert!(message.contains("go install github.com/ipfs/kubo/cmd/ipfs@v0.38.1"));
+        assert!(message.contains("scripts/setup.sh") && message.contains("v0.38.1"));
         assert!(message.contains("DDRM_IPFS_BIN"));
         assert!(message.contains("somewhere"));
     }

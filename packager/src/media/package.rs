@@ -31,6 +31,8 @@ struct Job {
     bytes: u64,
     first_pts: Option<i64>,
     end_pts: i64,
+    /// Subtracted from every output timestamp (track ticks): the input's start time.
+    shift: i64,
 }
 
 enum Work {
@@ -85,6 +87,25 @@ pub(crate) fn package_media(
         return Err(MediaError::NoMediaStreams {
             path: input.to_path_buf(),
         });
+    }
+    // Inputs that start late (MPEG-TS starts at 1.4 s) are moved to start at 0, all tracks
+    // alike. Encoder priming (a start before 0) is kept: decoders need it.
+    let start_us = jobs
+        .iter()
+        .filter_map(|j| {
+            let s = ictx.stream(j.stream_index)?;
+            let t = s.start_time();
+            (t != ffmpeg_next::ffi::AV_NOPTS_VALUE)
+                .then(|| t.rescale(j.in_tb, Rational(1, 1_000_000)))
+        })
+        .min()
+        .unwrap_or(0)
+        .max(0);
+    for job in &mut jobs {
+        job.shift = start_us.rescale(
+            Rational(1, 1_000_000),
+            Rational(1, job.track.timescale as i32),
+        );
     }
 
     // Cover art of an audio file: one packet of an attached-picture stream.
@@ -322,6 +343,7 @@ fn make_job(
         bytes: 0,
         first_pts: None,
         end_pts: 0,
+        shift: 0,
     })
 }
 
@@ -393,7 +415,9 @@ impl Job {
 
     /// Moves produced packets into the segmenter, offering closed segments to the interleaver.
     fn take(&mut self, out: &mut Vec<Packet>, il: &mut Interleaver) -> Result<(), MediaError> {
-        for p in out.drain(..) {
+        for mut p in out.drain(..) {
+            p.pts -= self.shift;
+            p.dts -= self.shift;
             self.bytes += p.data.len() as u64;
             self.first_pts = Some(self.first_pts.map_or(p.pts, |f| f.min(p.pts)));
             self.end_pts = self.end_pts.max(p.pts + i64::from(p.duration));

@@ -787,3 +787,52 @@ fn adts_aac_is_copied_with_headers_stripped() {
     assert_duration_close(&mka, CLIP_SECONDS);
     assert_ffmpeg_decodes(&mka);
 }
+
+#[test]
+fn mpegts_starting_late_is_moved_to_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("clip.ts");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=duration=3:size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:d=3",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-c:a",
+        "aac",
+        "-shortest",
+        "-f",
+        "mpegts",
+        input.to_str().unwrap(),
+    ]);
+    let start: f64 = probe_value(&input, "", "format=start_time", "start_time")
+        .parse()
+        .unwrap();
+    assert!(start > 1.0, "MPEG-TS starts late ({start} s)");
+    let p = package(&input, false);
+    assert_eq!(p.probe.mime_type, "video/mp2t");
+    let a = p.probe.audio.as_ref().unwrap();
+    assert!(a.fits_profile, "ADTS AAC in MPEG-TS is copied");
+    // Every track now starts within a frame of 0.
+    for (t, track) in p.summary.tracks.iter().enumerate() {
+        let first = p.segments.iter().find(|s| s.track == t as u32).unwrap();
+        let secs = first.pts as f64 / f64::from(track.timescale);
+        assert!(secs.abs() < 0.05, "track {t} starts at {secs} s");
+    }
+    assert!(
+        (p.summary.duration_ms as f64 - 3000.0).abs() <= 100.0,
+        "{}",
+        p.summary.duration_ms
+    );
+    let mkv = dir.path().join("out.mkv");
+    remux_to(&p, &mkv);
+    assert_duration_close(&mkv, 3.0);
+    assert_ffmpeg_decodes(&mkv);
+}

@@ -8,7 +8,6 @@
 
 use alloy::{
     primitives::{Address, U256},
-    providers::Provider,
     signers::local::PrivateKeySigner,
 };
 use contracts_bindings::{
@@ -76,28 +75,42 @@ async fn main() {
     // Spread B over 1,000 holders: the creator keeps 10,000 - 999 shares, 999 others get 1 each.
     let shares = RoyaltyShares::new(dep.contracts.royalty_shares, &creator.provider);
     let mut transfer_new_holder = 0;
+    let mut last = None;
     for i in 1..HOLDERS {
         let to = Address::from_word(alloy::primitives::keccak256(i.to_be_bytes()));
-        let g = gas_of(
-            shares
-                .safeTransferFrom(creator_addr, to, id_b, U256::from(1), Default::default())
-                .send()
-                .await,
-        )
-        .await;
+        let pending = shares
+            .safeTransferFrom(creator_addr, to, id_b, U256::from(1), Default::default())
+            .send()
+            .await;
         if i == 1 {
-            transfer_new_holder = g;
+            transfer_new_holder = gas_of(pending).await;
+        } else {
+            // anvil mines each transaction as it arrives; only the last receipt is awaited.
+            last = Some(pending.expect("send"));
         }
     }
-    let holders_b = HOLDERS;
+    let last = last
+        .expect("transfers sent")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(last.status());
+    let holders_b = 1 + (1..HOLDERS).count();
+    let holder_count_check = shares
+        .balanceOf(creator_addr, id_b)
+        .call()
+        .await
+        .expect("balance");
+    assert_eq!(holder_count_check, U256::from(10_000 - (HOLDERS - 1)));
 
     // First sale of each content warms its counters; the measured sale is the second, by a
     // buyer who has never bought it.
     let access_by = |c: &Chain| Access::new(dep.contracts.access, c.provider.clone());
     let price = U256::from(10u128.pow(18));
     let warm = connect(2).await;
+    let mut first_sale = 0;
     for id in [id_a, id_b] {
-        gas_of(access_by(&warm).buy(id).value(price).send().await).await;
+        first_sale = gas_of(access_by(&warm).buy(id).value(price).send().await).await;
     }
     let buyer = connect(3).await;
     let buy_one = gas_of(access_by(&buyer).buy(id_a).value(price).send().await).await;
@@ -156,12 +169,38 @@ async fn main() {
 
     let diff = (buy_many as f64 - buy_one as f64) / buy_one as f64 * 100.0;
     println!("gas (receipt gasUsed, Paris EVM on anvil, chain id 20)");
-    println!("buy, 1 royalty holder:               {buy_one}");
-    println!("buy, {holders_b} royalty holders:         {buy_many}  ({diff:+.2} % vs 1 holder)");
-    println!("rent (first rental of the account):  {rent_first}");
-    println!("claim (first claim of the holder):   {claim_first}");
-    println!("claim (again after another sale):    {claim_again}");
-    println!("share transfer to a new holder:      {transfer_new_holder} (first), {transfer_fresh} (later)");
-    println!("share transfer to an existing holder: {transfer_existing}");
-    let _ = deployer.provider.get_block_number().await;
+    let rows = [
+        ("buy, 1 royalty holder".to_owned(), buy_one.to_string()),
+        (
+            format!("buy, {holders_b} royalty holders"),
+            format!("{buy_many} ({diff:+.2} % vs 1 holder)"),
+        ),
+        (
+            "buy, first sale of a content".into(),
+            format!("{first_sale} (cold edition counter and revenue per share)"),
+        ),
+        (
+            "rent, first rental of the account".into(),
+            rent_first.to_string(),
+        ),
+        (
+            "claim, first claim of the holder".into(),
+            claim_first.to_string(),
+        ),
+        (
+            "claim, again after another sale".into(),
+            claim_again.to_string(),
+        ),
+        (
+            "share transfer to a new holder".into(),
+            format!("{transfer_new_holder} (first), {transfer_fresh} (later)"),
+        ),
+        (
+            "share transfer to an existing holder".into(),
+            transfer_existing.to_string(),
+        ),
+    ];
+    for (what, gas) in rows {
+        println!("{what:<38} {gas}");
+    }
 }

@@ -5,4 +5,5 @@
 mod cli;
 mod harness;
 mod journey;
+mod mint_cli;
 mod preflight;

@@ -133,7 +133,7 @@ contract Market is ReentrancyGuard {
             if (msg.value != 0) revert UnexpectedNativeValue();
             IERC20(token).safeTransferFrom(msg.sender, address(this), price);
         }
-        uint256 royalty = _settle(o, token, price, o.maker, amount);
+        uint256 royalty = _settle(o, token, price, o.maker);
         emit Traded(listingId, 0, o.collection, o.contentId, o.maker, msg.sender, amount, price, royalty);
         IERC1155(o.collection).safeTransferFrom(o.maker, msg.sender, o.contentId, amount, "");
         if (token == address(0) && msg.value > price) {
@@ -182,7 +182,7 @@ contract Market is ReentrancyGuard {
         offers[offerId].amount = o.amount - amount;
         uint256 price = uint256(o.unitPrice) * amount;
         address token = registry.paymentTokenOf(o.contentId);
-        uint256 royalty = _settle(o, token, price, msg.sender, amount);
+        uint256 royalty = _settle(o, token, price, msg.sender);
         emit Traded(0, offerId, o.collection, o.contentId, msg.sender, o.maker, amount, price, royalty);
         IERC1155(o.collection).safeTransferFrom(msg.sender, o.maker, o.contentId, amount, "");
     }
@@ -202,10 +202,7 @@ contract Market is ReentrancyGuard {
     }
 
     /// Sends the resale royalty (access tokens only) to RoyaltyShares and credits the seller the rest.
-    function _settle(Order memory o, address token, uint256 price, address seller, uint256)
-        private
-        returns (uint256 royalty)
-    {
+    function _settle(Order memory o, address token, uint256 price, address seller) private returns (uint256 royalty) {
         if (o.collection == address(access)) {
             Terms memory t = registry.termsOf(o.contentId);
             royalty = price * t.resaleRoyaltyBps / Ddrm.BPS;

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {Terms} from "../src/Terms.sol";
+import {Access} from "../src/Access.sol";
+import {RoyaltyShares} from "../src/RoyaltyShares.sol";
+import {LicenceNetworkRegistry} from "../src/LicenceNetworkRegistry.sol";
+import {CapsuleRegistry} from "../src/CapsuleRegistry.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+/// Buys, and when the access token arrives tries to buy again from inside the callback.
+contract ReentrantBuyer {
+    Access internal access;
+    uint256 internal id;
+
+    constructor(Access access_, uint256 id_) {
+        access = access_;
+        id = id_;
+    }
+
+    function attack() external payable {
+        access.buy{value: 1 ether}(id);
+    }
+
+    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external returns (bytes4) {
+        access.buy{value: 1 ether}(id);
+        return this.onERC1155Received.selector;
+    }
+
+    receive() external payable {}
+}
+
+/// Holds royalty shares and tries to claim twice by re-entering from its receive().
+contract ReentrantClaimer {
+    RoyaltyShares internal shares;
+    uint256 internal id;
+
+    constructor(RoyaltyShares shares_, uint256 id_) {
+        shares = shares_;
+        id = id_;
+    }
+
+    function claim() external {
+        shares.claim(id);
+    }
+
+    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
+        return this.onERC1155Received.selector;
+    }
+
+    receive() external payable {
+        shares.claim(id);
+    }
+}
+
+contract SafetyTest is Fixture {
+    uint256 constant ID = 0xdd01;
+
+    function setUp() public override {
+        super.setUp();
+        register(ID, address(0), defaultTerms());
+    }
+
+    function test_reentering_buy_from_the_token_callback_fails() public {
+        ReentrantBuyer b = new ReentrantBuyer(access, ID);
+        vm.deal(address(b), 5 ether);
+        vm.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
+        b.attack{value: 1 ether}();
+    }
+
+    function test_reentering_claim_cannot_double_pay() public {
+        ReentrantClaimer c = new ReentrantClaimer(shares, ID);
+        vm.prank(producer);
+        shares.safeTransferFrom(producer, address(c), ID, 2_000, "");
+        vm.prank(alice);
+        access.buy{value: 1 ether}(ID);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyShares.PaymentFailed.selector, address(c)));
+        c.claim();
+        assertEq(shares.claimable(address(c), ID), 0.193 ether, "still owed, nothing paid twice");
+        assertEq(address(shares).balance, 1 ether, "funds intact");
+    }
+
+    function test_distribute_checks() public {
+        vm.prank(gov);
+        shares.setDistributor(alice, true);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyShares.UnknownContent.selector, 7));
+        shares.distribute{value: 1}(7, 1);
+        vm.prank(alice);
+        vm.expectRevert(RoyaltyShares.WrongPayment.selector);
+        shares.distribute{value: 1}(ID, 2);
+        vm.prank(gov);
+        shares.setDistributor(alice, false);
+        vm.prank(alice);
+        vm.expectRevert(RoyaltyShares.OnlyDistributor.selector);
+        shares.distribute{value: 1}(ID, 1);
+    }
+
+    function test_sweep_unknown_content_and_erc20_vault() public {
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyShares.UnknownContent.selector, 7));
+        shares.sweepVault(7);
+        uint256 id = 0xdd02;
+        register(id, address(usd), defaultTerms());
+        usd.mint(shares.vaultOf(id), 1_000_000);
+        assertEq(shares.sweepVault(id), 1_000_000, "swept tokens");
+        // 965,000 to holders = 96 per share (x 10,000) + 5,000 dust to the creator.
+        assertEq(shares.claimable(producer, id), 192_000, "2,000 shares x 96");
+        assertEq(shares.sweepVault(id), 0, "empty vault sweeps nothing");
+    }
+
+    function test_erc20_subscription() public {
+        uint256 id = 0xdd02;
+        Terms memory t = defaultTerms();
+        t.subscriptionPrice = 3_000_000;
+        register(id, address(usd), t);
+        usd.mint(bob, 3_000_000);
+        vm.prank(bob);
+        usd.approve(address(access), 3_000_000);
+        vm.prank(bob);
+        access.subscribe(id, 1);
+        assertTrue(access.hasAccess(bob, id), "subscribed");
+        assertEq(usd.balanceOf(bob), 0, "paid");
+        vm.prank(bob);
+        vm.expectRevert(); // allowance used up
+        access.subscribe(id, 1);
+    }
+
+    function test_governance_setters_guarded() public {
+        vm.prank(gov);
+        vm.expectRevert(RoyaltyShares.ZeroAddress.selector);
+        shares.setTreasury(address(0));
+        vm.prank(gov);
+        shares.setTreasury(alice);
+        assertEq(shares.treasury(), alice, "treasury");
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(0x118cdaa7, alice));
+        shares.setRewardPool(alice);
+        vm.prank(gov);
+        vm.expectRevert(CapsuleRegistry.ZeroValue.selector);
+        capsules.setPublisher(address(0), true);
+        vm.expectRevert(abi.encodeWithSelector(LicenceNetworkRegistry.NoSuchNode.selector, 0));
+        network.node(0);
+    }
+
+    function test_claim_many_skips_empty_contents() public {
+        uint256 id = 0xdd02;
+        register(id, address(0), defaultTerms());
+        vm.prank(alice);
+        access.buy{value: 1 ether}(ID);
+        uint256[] memory ids = new uint256[](2);
+        ids[0] = ID;
+        ids[1] = id;
+        vm.prank(producer);
+        assertEq(shares.claimMany(ids), 0.193 ether, "only the content with revenue");
+    }
+}

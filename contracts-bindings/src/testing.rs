@@ -12,7 +12,19 @@ pub const TEST_CHAIN_ID: u64 = 20;
 /// Where the anvil binary was found, in the order tried: `$DDRM_ANVIL`, this crate's
 /// `node_modules` (the platform binary, then the npm launcher), then `PATH`.
 pub fn find_anvil() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("DDRM_ANVIL") {
+    find_anvil_from(
+        std::env::var_os("DDRM_ANVIL"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules"),
+        std::env::var_os("PATH"),
+    )
+}
+
+fn find_anvil_from(
+    explicit: Option<std::ffi::OsString>,
+    modules: &Path,
+    path: Option<std::ffi::OsString>,
+) -> Result<PathBuf, String> {
+    if let Some(p) = explicit {
         let p = PathBuf::from(p);
         return if p.is_file() {
             Ok(p)
@@ -20,7 +32,6 @@ pub fn find_anvil() -> Result<PathBuf, String> {
             Err(format!("DDRM_ANVIL={} is not a file", p.display()))
         };
     }
-    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules");
     let platform = format!(
         "@foundry-rs/anvil-{}-{}/bin/anvil",
         match std::env::consts::OS {
@@ -39,7 +50,7 @@ pub fn find_anvil() -> Result<PathBuf, String> {
             return Ok(candidate);
         }
     }
-    if let Some(path) = std::env::var_os("PATH") {
+    if let Some(path) = path {
         for dir in std::env::split_paths(&path) {
             let candidate = dir.join("anvil");
             if candidate.is_file() {
@@ -67,4 +78,30 @@ pub fn spawn_anvil() -> AnvilInstance {
         .timeout(30_000)
         .try_spawn()
         .unwrap_or_else(|e| panic!("could not start anvil at {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_anvil_is_an_error_naming_what_to_install() {
+        let empty = tempfile::tempdir().unwrap();
+        let err = find_anvil_from(None, empty.path(), Some(empty.path().into())).unwrap_err();
+        assert!(err.contains("anvil not found"), "{err}");
+        assert!(err.contains("scripts/setup.sh"), "{err}");
+        let err =
+            find_anvil_from(Some("/nonexistent/anvil".into()), empty.path(), None).unwrap_err();
+        assert!(err.contains("DDRM_ANVIL=/nonexistent/anvil"), "{err}");
+    }
+
+    #[test]
+    fn anvil_is_found_on_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("anvil");
+        std::fs::write(&fake, b"").unwrap();
+        let modules = dir.path().join("no-node-modules");
+        let found = find_anvil_from(None, &modules, Some(dir.path().into())).unwrap();
+        assert_eq!(found, fake);
+    }
 }

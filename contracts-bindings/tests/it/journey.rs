@@ -246,3 +246,46 @@ async fn effective_price(s: &Stack, tx: alloy::primitives::TxHash) -> U256 {
         .expect("receipt");
     U256::from(r.effective_gas_price)
 }
+
+#[tokio::test]
+async fn subscription_renews_before_expiry_and_restarts_after() {
+    let s = Stack::start().await;
+    let (creator, producer) = (s.addr(1), s.addr(2));
+    let creator_chain = s.as_account(1).await;
+    let mut req = request(0xf3, creator, producer);
+    req.terms.subscription_price = parse_amount("0.05", 18).unwrap();
+    req.terms.subscription_period = 30 * DAY;
+    let id = req.header.content_id;
+    ops::mint(&creator_chain, &s.dep, &req).await.unwrap();
+
+    let bob = s.as_account(4).await;
+    let first = ops::purchase(&bob, &s.dep, id, Purchase::Subscribe(1))
+        .await
+        .unwrap();
+    assert_eq!(first.paid, ela(0, 50));
+    s.travel(u64::from(10 * DAY)).await;
+    let renewed = ops::purchase(&bob, &s.dep, id, Purchase::Subscribe(2))
+        .await
+        .unwrap();
+    assert_eq!(renewed.paid, ela(0, 100));
+    assert_eq!(
+        renewed.expires_at,
+        first.expires_at + u64::from(60 * DAY),
+        "renewal extends the old expiry"
+    );
+    s.travel(renewed.expires_at - first.expires_at + u64::from(40 * DAY))
+        .await;
+    let access = Access::new(s.dep.contracts.access, &bob.provider);
+    assert!(
+        !access.hasAccess(s.addr(4), id).call().await.unwrap(),
+        "lapsed"
+    );
+    let restarted = ops::purchase(&bob, &s.dep, id, Purchase::Subscribe(1))
+        .await
+        .unwrap();
+    assert!(restarted.has_access);
+    assert!(
+        restarted.expires_at > renewed.expires_at + u64::from(30 * DAY),
+        "restarted from now, not from the lapsed expiry"
+    );
+}

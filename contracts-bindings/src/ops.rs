@@ -399,6 +399,29 @@ pub async fn purchase(
         }
         U256::ZERO
     };
+    if token_addr.is_zero() {
+        // The price is covered; check the gas on top too, so a shortfall is reported here rather
+        // than as a node's rejection.
+        let estimate = match what {
+            Purchase::Buy => access.buy(id).value(value).estimate_gas().await,
+            Purchase::Rent(n) => access.rent(id, n).value(value).estimate_gas().await,
+            Purchase::Subscribe(n) => access.subscribe(id, n).value(value).estimate_gas().await,
+        }
+        .map_err(|e| ChainError::Reverted {
+            what: "purchase (estimate)".into(),
+            why: crate::error::describe_contract_error(&e),
+        })?;
+        let gas_price = chain.provider.get_gas_price().await.map_err(rpc)?;
+        let needed = price + U256::from(estimate) * U256::from(gas_price);
+        if available < needed {
+            return Err(ChainError::InsufficientFunds {
+                account: me,
+                needed: format!("{} (price + gas)", format_amount(needed, token.decimals)),
+                available: format_amount(available, token.decimals),
+                symbol: token.symbol.clone(),
+            });
+        }
+    }
     let pending = match what {
         Purchase::Buy => access.buy(id).value(value).send().await,
         Purchase::Rent(n) => access.rent(id, n).value(value).send().await,

@@ -81,6 +81,30 @@ async fn bad_input_fails_before_sending() {
     );
     assert_eq!(s.nonce(s.addr(3)).await, buyer_nonce, "nothing was sent");
 
+    // Enough for the price but not for the gas on top.
+    let mut cheap = req.clone();
+    cheap.header = mint_params_from_header([9; 32], [8; 32], &[]);
+    cheap.terms.price = ela(1, 0);
+    ops::mint(&chain, &s.dep, &cheap).await.unwrap();
+    let poor = s.addr(6);
+    let c = contracts_bindings::Chain::connect(&s.anvil.endpoint(), None)
+        .await
+        .unwrap();
+    let _: serde_json::Value = alloy::providers::Provider::raw_request(
+        &c.provider,
+        "anvil_setBalance".into(),
+        (poor, ela(1, 0)),
+    )
+    .await
+    .unwrap();
+    let poor_chain = s.as_account(6).await;
+    let err = ops::purchase(&poor_chain, &s.dep, cheap.header.content_id, Purchase::Buy)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChainError::InsufficientFunds { .. }), "{err}");
+    assert!(err.to_string().contains("(price + gas)"), "{err}");
+    assert_eq!(s.nonce(poor).await, 0, "nothing was sent");
+
     // Registering the same id twice.
     let err = ops::mint(&chain, &s.dep, &req).await.unwrap_err();
     assert!(matches!(err, ChainError::AlreadyRegistered(_)), "{err}");

@@ -94,13 +94,7 @@ contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
 
     /// Subscribes to `contentId` for `periods` periods: before expiry this extends the current
     /// expiry, after it the subscription restarts from now.
-    function subscribe(uint256 contentId, uint32 periods)
-        external
-        payable
-        nonReentrant
-        whenNotPaused
-        returns (uint64)
-    {
+    function subscribe(uint256 contentId, uint32 periods) external payable nonReentrant whenNotPaused returns (uint64) {
         (address token, Terms memory t) = registry.saleInfo(contentId);
         if (t.subscriptionPrice == 0) revert NotForSale(contentId);
         return _timed(contentId, token, Kind.Subscription, t.subscriptionPrice, t.subscriptionPeriod, periods);

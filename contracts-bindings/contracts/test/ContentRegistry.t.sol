@@ -87,9 +87,7 @@ contract ContentRegistryTest is Fixture {
         t = defaultTerms();
         t.subscriptionPeriod = 0;
         vm.expectRevert(
-            abi.encodeWithSelector(
-                ContentRegistry.BadTerms.selector, "subscription price and period must both be set"
-            )
+            abi.encodeWithSelector(ContentRegistry.BadTerms.selector, "subscription price and period must both be set")
         );
         register(ID, address(0), t);
         t = defaultTerms();

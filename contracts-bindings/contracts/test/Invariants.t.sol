@@ -23,7 +23,13 @@ contract Handler is TestBase {
     /// Set if a share transfer ever changed what either party had earned.
     bool public transferMovedEarnings;
 
-    constructor(RoyaltyShares shares_, Access access_, Market market_, address[] memory actors_, uint256[] memory ids_) {
+    constructor(
+        RoyaltyShares shares_,
+        Access access_,
+        Market market_,
+        address[] memory actors_,
+        uint256[] memory ids_
+    ) {
         shares = shares_;
         access = access_;
         market = market_;

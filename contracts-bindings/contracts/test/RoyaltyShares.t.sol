@@ -158,7 +158,9 @@ contract RoyaltySharesTest is Fixture {
     function testFuzz_transfer_never_moves_earnings(uint16 amount, uint8 salesBefore, uint8 salesAfter) public {
         amount = uint16(bound(amount, 1, 8_000));
         uint256 before = bound(salesBefore, 0, 5);
-        for (uint256 i = 0; i < before; ++i) buy(bob);
+        for (uint256 i = 0; i < before; ++i) {
+            buy(bob);
+        }
         uint256 creatorBefore = shares.claimable(creator, ID);
         uint256 aliceBefore = shares.claimable(alice, ID);
         vm.prank(creator);
@@ -166,7 +168,9 @@ contract RoyaltySharesTest is Fixture {
         assertEq(shares.claimable(creator, ID), creatorBefore, "seller unchanged");
         assertEq(shares.claimable(alice, ID), aliceBefore, "buyer unchanged");
         uint256 after_ = bound(salesAfter, 0, 5);
-        for (uint256 i = 0; i < after_; ++i) buy(bob);
+        for (uint256 i = 0; i < after_; ++i) {
+            buy(bob);
+        }
         uint256 perSale = 0.965 ether / 10_000;
         assertEq(shares.claimable(alice, ID), perSale * amount * after_, "buyer earns only later sales");
     }

@@ -16,6 +16,7 @@ interface Cheats {
     function assume(bool) external;
     function label(address, string calldata) external;
     function addr(uint256) external returns (address);
+    function expectEmit(address) external;
 }
 
 /// Minimal test base: the cheatcode handle, assertions that revert with both values, `bound`.

@@ -83,6 +83,7 @@ contract Market is ReentrancyGuard {
     error InsufficientPayment(uint256 required, uint256 sent);
     error UnexpectedNativeValue();
     error PaymentFailed();
+    error TokenNotReceived(uint256 expected, uint256 received);
 
     constructor(ContentRegistry registry_, RoyaltyShares shares_, Access access_) {
         registry = registry_;
@@ -131,7 +132,7 @@ contract Market is ReentrancyGuard {
             if (msg.value < price) revert InsufficientPayment(price, msg.value);
         } else {
             if (msg.value != 0) revert UnexpectedNativeValue();
-            IERC20(token).safeTransferFrom(msg.sender, address(this), price);
+            _pullToken(token, price);
         }
         uint256 royalty = _settle(o, token, price, o.maker);
         emit Traded(listingId, 0, o.collection, o.contentId, o.maker, msg.sender, amount, price, royalty);
@@ -157,7 +158,7 @@ contract Market is ReentrancyGuard {
             if (msg.value != price) revert InsufficientPayment(price, msg.value);
         } else {
             if (msg.value != 0) revert UnexpectedNativeValue();
-            IERC20(token).safeTransferFrom(msg.sender, address(this), price);
+            _pullToken(token, price);
         }
         offerId = nextOfferId++;
         offers[offerId] = Order(msg.sender, amount, collection, unitPrice, contentId);
@@ -216,6 +217,15 @@ contract Market is ReentrancyGuard {
                 shares.distribute(o.contentId, royalty);
             }
         }
+    }
+
+    /// Takes `amount` of an ERC-20 from the caller, refusing tokens that deliver less than sent
+    /// (fee-on-transfer), which would leave the market owing more than it holds.
+    function _pullToken(address token, uint256 amount) private {
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        if (received != amount) revert TokenNotReceived(amount, received);
     }
 
     function _checkOrder(address collection, uint256 contentId, uint96 amount, uint128 unitPrice) private view {

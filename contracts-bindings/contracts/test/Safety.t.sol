@@ -7,7 +7,9 @@ import {Access} from "../src/Access.sol";
 import {RoyaltyShares} from "../src/RoyaltyShares.sol";
 import {LicenceNetworkRegistry} from "../src/LicenceNetworkRegistry.sol";
 import {CapsuleRegistry} from "../src/CapsuleRegistry.sol";
+import {Market} from "../src/Market.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// Buys, and when the access token arrives tries to buy again from inside the callback.
 contract ReentrantBuyer {
@@ -153,5 +155,45 @@ contract SafetyTest is Fixture {
         ids[1] = id;
         vm.prank(producer);
         assertEq(shares.claimMany(ids), 0.193 ether, "only the content with revenue");
+    }
+}
+
+/// An ERC-20 that burns 1 % of every transfer.
+contract FeeOnTransferToken is ERC20 {
+    constructor() ERC20("Fee", "FEE") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (from != address(0) && to != address(0)) {
+            uint256 burned = value / 100;
+            super._update(from, address(0), burned);
+            value -= burned;
+        }
+        super._update(from, to, value);
+    }
+}
+
+contract FeeOnTransferTest is Fixture {
+    function test_fee_on_transfer_tokens_are_refused() public {
+        FeeOnTransferToken fee = new FeeOnTransferToken();
+        uint256 id = 0xfee;
+        register(id, address(fee), defaultTerms());
+        fee.mint(alice, 10 ether);
+        vm.startPrank(alice);
+        fee.approve(address(access), type(uint256).max);
+        fee.approve(address(market), type(uint256).max);
+        vm.expectRevert(abi.encodeWithSelector(Access.TokenNotReceived.selector, 1 ether, 0.99 ether));
+        access.buy(id);
+        vm.stopPrank();
+        vm.prank(creator);
+        shares.setApprovalForAll(address(market), true);
+        vm.prank(creator);
+        uint256 lid = market.list(address(shares), id, 100, 0.01 ether);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Market.TokenNotReceived.selector, 1 ether, 0.99 ether));
+        market.buyListing(lid, 100);
     }
 }

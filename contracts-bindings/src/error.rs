@@ -23,6 +23,8 @@ pub enum ChainError {
     BadPrivateKey,
     #[error("deployment file {path}: {why}")]
     DeploymentFile { path: String, why: String },
+    #[error(".ddrm file {path}: {why}")]
+    DdrmFile { path: String, why: String },
     #[error("{what} failed: {why}")]
     Reverted { what: String, why: String },
     #[error("unknown content id {0}")]

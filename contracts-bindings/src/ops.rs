@@ -38,13 +38,13 @@ pub fn mint_params_from_header(
 
 /// Reads the header of a `.ddrm` file.
 pub fn read_ddrm_header(path: &std::path::Path) -> Result<HeaderFacts, ChainError> {
-    let file = std::fs::File::open(path).map_err(|e| ChainError::DeploymentFile {
+    let file = std::fs::File::open(path).map_err(|e| ChainError::DdrmFile {
         path: path.display().to_string(),
         why: e.to_string(),
     })?;
     let mut reader = std::io::BufReader::new(file);
     let encoded = packager_format::EncodedHeader::read_from(&mut reader).map_err(|e| {
-        ChainError::DeploymentFile {
+        ChainError::DdrmFile {
             path: path.display().to_string(),
             why: format!("not a readable .ddrm header: {e}"),
         }

@@ -286,3 +286,17 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     );
     assert_ne!(producer, Address::ZERO);
 }
+
+#[test]
+fn a_file_that_is_not_a_ddrm_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("song.flac");
+    std::fs::write(&path, b"fLaC not a ddrm container").unwrap();
+    let err = read_ddrm_header(&path).unwrap_err();
+    assert!(
+        err.to_string().starts_with(".ddrm file ") && err.to_string().contains("song.flac"),
+        "{err}"
+    );
+    let err = read_ddrm_header(&dir.path().join("missing.ddrm")).unwrap_err();
+    assert!(err.to_string().contains("missing.ddrm"), "{err}");
+}

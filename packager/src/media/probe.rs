@@ -172,3 +172,51 @@ fn mime_type(format_name: &str, path: &Path, has_video: bool) -> String {
         _ => "application/octet-stream".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mime_types_follow_demuxer_extension_and_video() {
+        let p = Path::new;
+        assert_eq!(
+            mime_type("mov,mp4,m4a,3gp,3g2,mj2", p("a.mp4"), true),
+            "video/mp4"
+        );
+        assert_eq!(
+            mime_type("mov,mp4,m4a,3gp,3g2,mj2", p("a.m4a"), false),
+            "audio/mp4"
+        );
+        assert_eq!(
+            mime_type("mov,mp4,m4a,3gp,3g2,mj2", p("a.MOV"), true),
+            "video/quicktime"
+        );
+        assert_eq!(mime_type("matroska,webm", p("a.webm"), true), "video/webm");
+        assert_eq!(
+            mime_type("matroska,webm", p("a.mka"), false),
+            "audio/x-matroska"
+        );
+        assert_eq!(mime_type("flac", p("a"), false), "audio/flac");
+        assert_eq!(
+            mime_type("something_new", p("a.x"), true),
+            "application/octet-stream"
+        );
+    }
+
+    #[test]
+    fn only_media_names_claim_media() {
+        assert!(claims_media(Path::new("song.FLAC")));
+        assert!(claims_media(Path::new("/x/film.mkv")));
+        assert!(!claims_media(Path::new("book.pdf")));
+        assert!(!claims_media(Path::new("noext")));
+    }
+
+    #[test]
+    fn text_and_stills_are_not_moving_pictures() {
+        assert!(is_still_or_text_format("tty"));
+        assert!(is_still_or_text_format("png_pipe"));
+        assert!(is_still_or_text_format("image2"));
+        assert!(!is_still_or_text_format("mov,mp4,m4a,3gp,3g2,mj2"));
+    }
+}

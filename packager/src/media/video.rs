@@ -18,6 +18,8 @@ const PRESET: &str = "10";
 const CRF: &str = "35";
 /// Timescale of transcoded video tracks.
 pub(crate) const VIDEO_TIMESCALE: u32 = 90_000;
+/// Largest output width: SVT-AV1's limit.
+const MAX_DIMENSION: u32 = 16_384;
 /// Frame rate assumed when the input does not state one.
 const FALLBACK_FPS: Rational = Rational(25, 1);
 
@@ -71,8 +73,16 @@ impl VideoTranscoder {
             .into_iter()
             .find(|r| r.numerator() > 0 && r.denominator() > 0 && f64::from(*r) < 1000.0)
             .unwrap_or(FALLBACK_FPS);
-        // AV1 4:2:0 wants even dimensions.
-        let width = decoder.width() & !1;
+        // Non-square pixels (anamorphic SD) are scaled to square ones, so any player shows the
+        // right shape; AV1 4:2:0 wants even dimensions.
+        let sar = decoder.aspect_ratio();
+        let display_width = if sar.numerator() > 0 && sar.denominator() > 0 {
+            (u64::from(decoder.width()) * sar.numerator() as u64 / sar.denominator() as u64)
+                .min(u64::from(MAX_DIMENSION)) as u32
+        } else {
+            decoder.width()
+        };
+        let width = display_width & !1;
         let height = decoder.height() & !1;
         if width == 0 || height == 0 {
             return Err(decode_err("the stream has no picture size"));

@@ -836,3 +836,28 @@ fn mpegts_starting_late_is_moved_to_zero() {
     assert_duration_close(&mkv, 3.0);
     assert_ffmpeg_decodes(&mkv);
 }
+
+#[test]
+fn anamorphic_video_gets_square_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("anamorphic.mp4");
+    // 16:9 picture stored as 480x360 with 4:3 pixels.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=duration=1:size=480x360:rate=25,setsar=4/3",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        input.to_str().unwrap(),
+    ]);
+    let p = package(&input, false);
+    let v = &p.summary.tracks[0];
+    assert_eq!((v.width, v.height), (640, 360));
+    let mkv = dir.path().join("out.mkv");
+    remux_to(&p, &mkv);
+    assert_eq!(probe_value(&mkv, "v:0", "stream=width", "width"), "640");
+    assert_ffmpeg_decodes(&mkv);
+}

@@ -140,7 +140,8 @@ struct Packaged {
     probe: MediaProbe,
     summary: MediaSummary,
     segments: Vec<MediaSegment>,
-    progress_calls: usize,
+    /// Every `(done_ms, total_ms)` reported.
+    progress: Vec<(u64, u64)>,
 }
 
 fn package(path: &Path, lossless: bool) -> Packaged {
@@ -148,7 +149,7 @@ fn package(path: &Path, lossless: bool) -> Packaged {
         .expect("probe")
         .expect("the input is media");
     let mut segments = Vec::new();
-    let mut progress_calls = 0;
+    let mut progress = Vec::new();
     let opts = MediaOptions {
         lossless,
         ..MediaOptions::default()
@@ -157,10 +158,7 @@ fn package(path: &Path, lossless: bool) -> Packaged {
         path,
         &probe,
         &opts,
-        &mut |done, total| {
-            assert!(done <= total.max(done));
-            progress_calls += 1;
-        },
+        &mut |done, total| progress.push((done, total)),
         &mut |seg| {
             segments.push(seg);
             Ok(())
@@ -171,7 +169,7 @@ fn package(path: &Path, lossless: bool) -> Packaged {
         probe,
         summary,
         segments,
-        progress_calls,
+        progress,
     }
 }
 
@@ -286,7 +284,15 @@ fn h264_aac_mp4_becomes_av1_with_aac_copied_then_remuxes() {
     let a = p.probe.audio.as_ref().expect("audio stream");
     assert_eq!((v.codec.as_str(), v.fits_profile), ("h264", false));
     assert_eq!((a.codec.as_str(), a.fits_profile), ("aac", true));
-    assert!(p.progress_calls >= 2, "progress was reported");
+    // Progress: from 0, about once per second, never backwards, ending done.
+    assert_eq!(p.progress.first(), Some(&(0, 5000)));
+    assert!(p.progress.len() >= 5, "{:?}", p.progress);
+    assert!(p
+        .progress
+        .windows(2)
+        .all(|w| w[0].0 <= w[1].0 && w[1].0 <= w[1].1));
+    let (done, total) = *p.progress.last().unwrap();
+    assert_eq!(done, total);
 
     let tracks = &p.summary.tracks;
     assert_eq!(tracks.len(), 2);
@@ -860,4 +866,22 @@ fn anamorphic_video_gets_square_pixels() {
     remux_to(&p, &mkv);
     assert_eq!(probe_value(&mkv, "v:0", "stream=width", "width"), "640");
     assert_ffmpeg_decodes(&mkv);
+}
+
+#[test]
+fn remux_refuses_data_and_passes_source_errors_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = package(&make_flac(dir.path()), false);
+    let out = dir.path().join("out.mka");
+
+    let mut data = header_for(&p);
+    data.kind = ContentKind::Data;
+    let err = media::remux(&data, &mut std::iter::empty(), &out).expect_err("data is not media");
+    assert!(matches!(err, MediaError::Remux(_)), "{err:?}");
+
+    let header = header_for(&p);
+    let first = (header.segments[0], p.segments[0].packets.clone());
+    let mut items = vec![Ok(first), Err(MediaError::sink("segment 1 failed its tag"))].into_iter();
+    let err = media::remux(&header, &mut items, &out).expect_err("the source failed");
+    assert_eq!(err.to_string(), "segment 1 failed its tag");
 }

@@ -25,6 +25,7 @@ mod ffi;
 mod package;
 mod probe;
 mod remux;
+mod rotate;
 mod segment;
 mod thumbnail;
 mod verify;

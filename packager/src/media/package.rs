@@ -11,6 +11,7 @@ use super::audio::{AudioTarget, AudioTranscoder};
 use super::audio_codec::{flac_streaminfo, parse_adts};
 use super::ffi;
 use super::probe::{fits_profile, open_input};
+use super::rotate::Rotation;
 use super::segment::{ticks_to_us, Interleaver, Segmenter};
 use super::thumbnail::{cover_art, CopyThumbnailer};
 use super::video::{VideoTranscoder, VIDEO_TIMESCALE};
@@ -225,7 +226,9 @@ fn make_job(
 ) -> Result<Job, MediaError> {
     let params = ffi::stream_params(&stream.parameters());
     let in_tb = stream.time_base();
-    let copy = fits_profile(&params);
+    // A rotated picture is turned upright, which needs a re-encode.
+    let copy = fits_profile(&params)
+        && !(kind == TrackKind::Video && Rotation::of_stream(stream) != Rotation::None);
     let mut track = Track {
         kind,
         ..Track::data()

@@ -7,6 +7,7 @@ use ffmpeg_next::{codec, media};
 
 use super::audio_codec::{aac_object_type, flac_streaminfo};
 use super::ffi::{self, StreamParams};
+use super::rotate::Rotation;
 use super::{init, MediaError, MediaProbe, StreamProbe};
 
 /// File name extensions that claim to be audio or video: FFmpeg failing on such a file is an
@@ -54,7 +55,10 @@ pub(crate) fn probe(path: &Path) -> Result<Option<MediaProbe>, MediaError> {
                     && pictures_allowed
                     && !stream.disposition().contains(Disposition::ATTACHED_PIC) =>
             {
-                video = Some(stream_probe(stream.index(), &params));
+                let mut probe = stream_probe(stream.index(), &params);
+                // A rotated picture is turned upright, which needs a re-encode.
+                probe.fits_profile &= Rotation::of_stream(&stream) == Rotation::None;
+                video = Some(probe);
             }
             media::Type::Audio if audio.is_none() => {
                 audio = Some(stream_probe(stream.index(), &params));

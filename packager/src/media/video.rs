@@ -8,6 +8,7 @@ use ffmpeg_next::{codec, decoder, encoder, frame, picture, Dictionary, Rational,
 use packager_format::Packet;
 
 use super::ffi;
+use super::rotate::Rotation;
 use super::thumbnail::FramePick;
 use super::MediaError;
 
@@ -27,6 +28,9 @@ pub(crate) struct VideoTranscoder {
     decoder: decoder::Video,
     in_tb: Rational,
     scaler: Option<(Pixel, u32, u32, scaling::Context)>,
+    /// Picture size after scaling, before rotation.
+    scaled: (u32, u32),
+    rotation: Rotation,
     encoder: encoder::Video,
     enc_tb: Rational,
     pub(crate) width: u32,
@@ -82,11 +86,16 @@ impl VideoTranscoder {
         } else {
             decoder.width()
         };
-        let width = display_width & !1;
-        let height = decoder.height() & !1;
-        if width == 0 || height == 0 {
+        let scaled = (display_width & !1, decoder.height() & !1);
+        if scaled.0 == 0 || scaled.1 == 0 {
             return Err(decode_err("the stream has no picture size"));
         }
+        let rotation = Rotation::of_stream(stream);
+        let (width, height) = if rotation.swaps_sides() {
+            (scaled.1, scaled.0)
+        } else {
+            scaled
+        };
         let enc_tb = fps.invert();
         let gop = (segment_seconds * f64::from(fps)).round().max(1.0) as u32;
 
@@ -114,6 +123,8 @@ impl VideoTranscoder {
             decoder,
             in_tb,
             scaler: None,
+            scaled,
+            rotation,
             encoder,
             enc_tb,
             width,
@@ -197,10 +208,16 @@ impl VideoTranscoder {
         }
     }
 
-    /// Scales/converts a decoded frame to the encoder's size and 8-bit 4:2:0.
+    /// Scales/converts a decoded frame to 8-bit 4:2:0 at the encoder's size, rotated for display.
     fn convert(&mut self, decoded: &frame::Video) -> Result<frame::Video, MediaError> {
+        let scaled = self.scale(decoded)?;
+        Ok(self.rotation.apply(&scaled))
+    }
+
+    fn scale(&mut self, decoded: &frame::Video) -> Result<frame::Video, MediaError> {
         let (fmt, w, h) = (decoded.format(), decoded.width(), decoded.height());
-        if fmt == Pixel::YUV420P && w == self.width && h == self.height {
+        let (sw, sh) = self.scaled;
+        if fmt == Pixel::YUV420P && w == sw && h == sh {
             let mut copy = decoded.clone();
             copy.set_pts(decoded.pts());
             return Ok(copy);
@@ -208,16 +225,9 @@ impl VideoTranscoder {
         let reuse =
             matches!(&self.scaler, Some((f, sw, sh, _)) if *f == fmt && *sw == w && *sh == h);
         if !reuse {
-            let ctx = scaling::Context::get(
-                fmt,
-                w,
-                h,
-                Pixel::YUV420P,
-                self.width,
-                self.height,
-                scaling::Flags::BICUBIC,
-            )
-            .map_err(decode_err)?;
+            let ctx =
+                scaling::Context::get(fmt, w, h, Pixel::YUV420P, sw, sh, scaling::Flags::BICUBIC)
+                    .map_err(decode_err)?;
             self.scaler = Some((fmt, w, h, ctx));
         }
         let Some((_, _, _, scaler)) = self.scaler.as_mut() else {

@@ -885,3 +885,87 @@ fn remux_refuses_data_and_passes_source_errors_through() {
     let err = media::remux(&header, &mut items, &out).expect_err("the source failed");
     assert_eq!(err.to_string(), "segment 1 failed its tag");
 }
+
+/// The PSNR (dB, all planes) between two videos of the same size, as FFmpeg's `psnr` filter
+/// computes it. The first input is decoded with FFmpeg's own autorotation.
+fn psnr(a: &Path, b: &Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-i"])
+        .arg(a)
+        .arg("-i")
+        .arg(b)
+        .args(["-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg CLI");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "psnr failed: {stderr}");
+    stderr
+        .split("average:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no PSNR in: {stderr}"))
+}
+
+/// Writes a 90° clockwise display matrix into the (only) track header of an MP4, the way a
+/// phone does; this FFmpeg's CLI has no option for it.
+fn set_mp4_clockwise_quarter_turn(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let tkhd = bytes
+        .windows(4)
+        .position(|w| w == b"tkhd")
+        .expect("an MP4 track header");
+    assert_eq!(bytes[tkhd + 4], 0, "version 0 track header");
+    // After the type: version+flags, created, modified, track id, reserved, duration (4 bytes
+    // each), reserved (8), layer, group, volume, reserved (2 each): the matrix follows.
+    let matrix = tkhd + 4 + 40;
+    let fixed = |v: i32| (v << 16).to_be_bytes();
+    let values = [
+        fixed(0),
+        fixed(1),
+        [0; 4],
+        fixed(-1),
+        fixed(0),
+        [0; 4],
+        fixed(240),
+        [0; 4],
+    ];
+    for (i, v) in values.iter().enumerate() {
+        bytes[matrix + 4 * i..matrix + 4 * i + 4].copy_from_slice(v);
+    }
+    bytes[matrix + 32..matrix + 36].copy_from_slice(&(1i32 << 30).to_be_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn rotated_phone_video_is_turned_upright() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("portrait.mp4");
+    // A landscape picture with a display matrix saying "turn 90° clockwise", as phones write.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=duration=1:size=320x240:rate=25",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        input.to_str().unwrap(),
+    ]);
+    set_mp4_clockwise_quarter_turn(&input);
+    assert!(
+        ffprobe(&input, "v:0", "stream_side_data=rotation").contains("rotation=-90"),
+        "the input carries a rotation"
+    );
+    let p = package(&input, false);
+    let v = &p.summary.tracks[0];
+    assert_eq!((v.width, v.height), (240, 320), "portrait after rotation");
+    let mkv = dir.path().join("out.mkv");
+    remux_to(&p, &mkv);
+    assert_eq!(probe_value(&mkv, "v:0", "stream=height", "height"), "320");
+    // Same picture as FFmpeg shows the input (it autorotates): a wrong turn scores ~10 dB.
+    let db = psnr(&input, &mkv);
+    eprintln!("PSNR of the upright output against the autorotated input: {db} dB");
+    assert!(db > 25.0, "PSNR {db} dB against the upright input");
+}

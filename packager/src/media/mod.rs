@@ -4,10 +4,15 @@
 //! Playback profile: video AV1 8-bit 4:2:0 (encoded with SVT-AV1, a keyframe every
 //! `segment_seconds`), audio AAC-LC mono/stereo, or FLAC when [`MediaOptions::lossless`] is set.
 //! Streams already in the profile (AV1 8-bit 4:2:0, AAC-LC mono/stereo with an
-//! AudioSpecificConfig, FLAC) are copied packet for packet. AAC is limited to two channels
-//! because the player decodes it with symphonia, whose AAC decoder takes no more: surround
-//! input is downmixed to stereo AAC, or kept whole as FLAC with `lossless`. Only the first video stream (cover art excluded) and the first audio stream
-//! are packaged; subtitles and data streams are ignored.
+//! AudioSpecificConfig or in ADTS frames, FLAC) are copied packet for packet. AAC is limited to
+//! two channels because the player decodes it with symphonia, whose AAC decoder takes no more:
+//! surround input is downmixed to stereo AAC, or kept whole as FLAC with `lossless`. Only the
+//! first video stream (cover art excluded) and the first audio stream are packaged; subtitles
+//! and data streams are ignored.
+//!
+//! Pictures are made plain for any player: non-square pixels are scaled to square ones, and a
+//! display rotation (phone video) is applied to the pixels. An input that starts late (MPEG-TS)
+//! is moved to start at 0.
 //!
 //! Track conventions (what the player relies on):
 //! - timescale: audio = the sample rate; copied video = the input stream's time base
@@ -17,7 +22,11 @@
 //!   (not an `av1C` box; empty when the input carried none — the sequence header is then only
 //!   in-band, in keyframes).
 //! - video packets are temporal units in decode order; audio packets are single frames, every
-//!   one a keyframe.
+//!   one a keyframe (AAC without ADTS headers). Timestamps may start slightly below 0: encoder
+//!   priming, which decoders drop.
+//!
+//! `unsafe` lives in one module, `ffi`, for the few FFmpeg fields `ffmpeg-next` has no safe
+//! accessor for (codec extradata, profile, pixel format, filling muxer parameters).
 
 mod audio;
 pub mod audio_codec;

@@ -1,10 +1,24 @@
 //! `licence-net`: the threshold key network that releases content keys only to buyers.
 //!
-//! Today: [`dealer`], the trusted-dealer key generation for local stacks and tests
-//! (`ddrm licence keygen`), and [`KeyShareFile`], the node share file it writes and a node
-//! loads. The node service and its client build on these.
+//! - [`dealer`]: trusted-dealer key generation for local stacks and tests
+//!   (`ddrm licence keygen`); [`KeyShareFile`]: the node share file it (or a future distributed
+//!   key generation) writes and a node loads.
+//! - [`node`]: the licence node service ([`node::NodeState`], [`node::app`], [`node::serve`]):
+//!   checks the wallet signature, expiry, nonce, on-chain access, key commitment, capsule and
+//!   runtime attestation, then releases its decryption share sealed to the capsule.
+//! - [`rights`]: the chain reads behind a decision, with timeouts and a per-block cache.
+//! - [`audit`]: the append-only, hash-chained audit log and [`audit::verify_file`].
+//! - [`client`]: [`client::LicenceClient`], which asks all nodes in parallel and verifies shares.
+//! - [`cli`]: the `ddrm licence node|audit` argument structs and runners.
+//!
+//! The wire types live in `licence-net-protocol` (spec: `licence-net/PROTOCOL.md`).
 
+pub mod audit;
+pub mod cli;
+pub mod client;
 pub mod dealer;
+pub mod node;
+pub mod rights;
 mod share;
 
 pub use share::{KeyShareFile, ShareError};

@@ -1,13 +1,34 @@
 //! `licence-net-protocol`: what the licence network and its clients agree on, in pure Rust
-//! (it builds for `wasm32-wasip1`, where the player capsule uses it).
+//! (it builds for `wasm32-wasip1`, where the player capsule uses it). Specified in
+//! `licence-net/PROTOCOL.md`.
 //!
-//! Today: [`GroupKey`], the licence network's public key set and its file encoding (`group.pub`),
-//! which the packager uses to wrap content keys. The licence request, attestation and response
-//! types join it with the licence network (see `licence-net/PROTOCOL.md`).
+//! - [`GroupKey`]: the network's public key set and its file encoding (`group.pub`); the
+//!   packager wraps content keys to it.
+//! - [`RequestFields`] / [`SignedRequest`]: the EIP-712 licence request signed by the buyer's
+//!   wallet; [`LicenceAsk`]: what a client posts to every node.
+//! - [`Attestation`]: the runtime key's statement binding a capsule measurement to the capsule's
+//!   ephemeral key.
+//! - [`LicenceResponse`]: a node's sealed decryption share, [`LicencePolicy`] and signature;
+//!   [`CapsuleSecret`] opens sealed shares, [`verify_response`] checks one before use and
+//!   [`combine_shares`] recovers the content key.
 
+mod attestation;
 mod group;
+mod request;
+mod response;
 
+pub use alloy_primitives::{Address, Bytes, B256, U256};
+pub use attestation::{measure, Attestation, MAX_ATTESTATION_AGE, MAX_CLOCK_SKEW};
 pub use group::{decode_ciphertext, GroupKey, GROUP_KEY_SCHEME};
+pub use request::{
+    address_of, key_commitment, licence_domain, LicenceAsk, RequestFields, SignedRequest,
+    DOMAIN_NAME, DOMAIN_VERSION, MAX_KEY_CIPHERTEXT, MAX_REQUEST_LIFETIME,
+};
+pub use response::{
+    combine_shares, verify_response, AccessKind, CapsuleSecret, LicencePolicy, LicenceResponse,
+    OpenShare, ResponseFault, SealedShare,
+};
+pub use threshold_crypto;
 
 /// Errors in protocol data.
 #[derive(Debug, thiserror::Error)]
@@ -20,4 +41,25 @@ pub enum ProtocolError {
     CiphertextEncoding,
     #[error("key ciphertext failed its validity check (it was changed or is not for this group)")]
     CiphertextInvalid,
+    #[error("signing failed")]
+    Signing,
+    #[error("the request signature is malformed or does not recover")]
+    RequestSignature,
+    #[error("the request is signed by {recovered}, not by the account it names ({claimed})")]
+    RequestSigner {
+        claimed: Address,
+        recovered: Address,
+    },
+    #[error("the attestation signature is malformed or not by the runtime key it names")]
+    AttestationSignature,
+    #[error("the attestation time is not acceptable: {0}")]
+    AttestationTime(&'static str),
+    #[error("the capsule key is not a usable X25519 public key")]
+    CapsuleKey,
+    #[error("sealing the share failed")]
+    Sealing,
+    #[error("{have} valid shares, {need} needed")]
+    NotEnoughShares { have: usize, need: usize },
+    #[error("combining the shares failed")]
+    Combine,
 }

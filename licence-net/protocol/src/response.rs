@@ -1,0 +1,532 @@
+//! A node's answer: its decryption share sealed to the capsule's ephemeral key, the licence
+//! policy, and the node's signature with its BLS key share.
+//!
+//! Sealing (node `i`, request hash `h`, capsule key `C`, fresh node ephemeral X25519 key `E`):
+//! ```text
+//! okm   = HKDF-SHA256(salt = h, ikm = X25519(e, C),
+//!                     info = "ddrm/v1/share" ‖ 0x00 ‖ i as u32 BE ‖ E ‖ C)   44 bytes
+//! key, nonce = okm[..32], okm[32..]
+//! sealed = AES-256-GCM(key, nonce, plaintext = bincode(DecryptionShare), aad = h)
+//! ```
+//! Signature: `SignatureShare` of node `i` over [`LicenceResponse::signed_message`], verifiable
+//! against `public_key_share(i)` of the group key.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use alloy_primitives::{Address, Bytes, B256, U256};
+use hkdf::Hkdf;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use threshold_crypto::{Ciphertext, DecryptionShare, SecretKeyShare, SignatureShare};
+use x25519_dalek::{EphemeralSecret, PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use crate::{GroupKey, ProtocolError};
+
+/// Bytes of a bincode-encoded `DecryptionShare` (a compressed G1 point).
+const SHARE_LEN: usize = 48;
+/// Bytes of a bincode-encoded `SignatureShare` (a compressed G2 point).
+const SIGNATURE_LEN: usize = 96;
+
+/// Which right the licence rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessKind {
+    /// A perpetual access token.
+    Perpetual,
+    /// A rental or subscription that ends at `play_until`.
+    Timed,
+}
+
+/// The licence policy a node signs: how long the content may be played and when the player must
+/// ask again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicencePolicy {
+    pub account: Address,
+    pub content_id: U256,
+    pub access: AccessKind,
+    /// Unix seconds after which playback must stop (timed access); `None` for perpetual access.
+    pub play_until: Option<u64>,
+    /// Unix seconds after which the player must request a fresh licence before continuing.
+    pub renew_after: u64,
+    /// Chain time (unix seconds) of the block the rights were read at.
+    pub issued_at: u64,
+    /// The block the rights were read at.
+    pub block_number: u64,
+}
+
+impl LicencePolicy {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.account.as_slice());
+        out.extend_from_slice(&self.content_id.to_be_bytes::<32>());
+        out.push(match self.access {
+            AccessKind::Perpetual => 0,
+            AccessKind::Timed => 1,
+        });
+        out.extend_from_slice(&self.play_until.unwrap_or(0).to_be_bytes());
+        out.extend_from_slice(&self.renew_after.to_be_bytes());
+        out.extend_from_slice(&self.issued_at.to_be_bytes());
+        out.extend_from_slice(&self.block_number.to_be_bytes());
+    }
+}
+
+/// A decryption share sealed to the capsule's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedShare {
+    /// The node's ephemeral X25519 public key.
+    pub ephemeral_key: B256,
+    /// AES-256-GCM ciphertext and tag of the bincode-encoded decryption share.
+    pub ciphertext: Bytes,
+}
+
+/// One node's licence response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceResponse {
+    /// 0-based index of the node's key share.
+    pub node_index: u32,
+    pub request_hash: B256,
+    pub sealed_share: SealedShare,
+    pub policy: LicencePolicy,
+    /// bincode of the node's BLS `SignatureShare` over [`LicenceResponse::signed_message`].
+    pub signature: Bytes,
+}
+
+fn derive(
+    shared: &[u8; 32],
+    request_hash: &B256,
+    node_index: u32,
+    ephemeral: &[u8; 32],
+    capsule: &[u8; 32],
+) -> Zeroizing<[u8; 44]> {
+    let mut info = Vec::with_capacity(14 + 4 + 64);
+    info.extend_from_slice(b"ddrm/v1/share\0");
+    info.extend_from_slice(&node_index.to_be_bytes());
+    info.extend_from_slice(ephemeral);
+    info.extend_from_slice(capsule);
+    let mut okm = Zeroizing::new([0u8; 44]);
+    Hkdf::<Sha256>::new(Some(request_hash.as_slice()), shared)
+        .expand(&info, okm.as_mut())
+        .expect("44 bytes is a valid HKDF-SHA256 length");
+    okm
+}
+
+impl LicenceResponse {
+    /// The message the node signs: SHA-256("ddrm/v1/licence-response" ‖ 0x00 ‖ node_index u32 BE
+    /// ‖ request_hash ‖ ephemeral_key ‖ len u32 BE ‖ sealed ciphertext ‖ policy encoding).
+    pub fn signed_message(&self) -> [u8; 32] {
+        Self::message(
+            self.node_index,
+            &self.request_hash,
+            &self.sealed_share,
+            &self.policy,
+        )
+    }
+
+    fn message(
+        node_index: u32,
+        request_hash: &B256,
+        sealed: &SealedShare,
+        policy: &LicencePolicy,
+    ) -> [u8; 32] {
+        let mut m = Vec::with_capacity(256);
+        m.extend_from_slice(b"ddrm/v1/licence-response\0");
+        m.extend_from_slice(&node_index.to_be_bytes());
+        m.extend_from_slice(request_hash.as_slice());
+        m.extend_from_slice(sealed.ephemeral_key.as_slice());
+        m.extend_from_slice(&(sealed.ciphertext.len() as u32).to_be_bytes());
+        m.extend_from_slice(&sealed.ciphertext);
+        policy.encode(&mut m);
+        Sha256::digest(&m).into()
+    }
+
+    /// Node side: computes the decryption share of a verified ciphertext, seals it to
+    /// `capsule_key` and signs the response with the node's key share.
+    pub fn issue(
+        node_index: u32,
+        share: &SecretKeyShare,
+        ciphertext: &Ciphertext,
+        request_hash: B256,
+        capsule_key: &B256,
+        policy: LicencePolicy,
+    ) -> Result<Self, ProtocolError> {
+        // The caller verified the ciphertext once per content (cached); the share itself is
+        // checked by the client against this node's public key share.
+        let dec = share.decrypt_share_no_verify(ciphertext);
+        let plain = Zeroizing::new(bincode::serialize(&dec).map_err(|_| ProtocolError::Sealing)?);
+        let capsule = PublicKey::from(capsule_key.0);
+        let secret = EphemeralSecret::random_from_rng(rand_core::OsRng);
+        let ephemeral = PublicKey::from(&secret);
+        let shared = secret.diffie_hellman(&capsule);
+        if !shared.was_contributory() {
+            return Err(ProtocolError::CapsuleKey);
+        }
+        let okm = derive(
+            shared.as_bytes(),
+            &request_hash,
+            node_index,
+            ephemeral.as_bytes(),
+            capsule.as_bytes(),
+        );
+        let cipher = Aes256Gcm::new_from_slice(&okm[..32]).expect("32-byte key");
+        let sealed = cipher
+            .encrypt(
+                Nonce::from_slice(&okm[32..]),
+                Payload {
+                    msg: &plain,
+                    aad: request_hash.as_slice(),
+                },
+            )
+            .map_err(|_| ProtocolError::Sealing)?;
+        let sealed_share = SealedShare {
+            ephemeral_key: B256::from(*ephemeral.as_bytes()),
+            ciphertext: Bytes::from(sealed),
+        };
+        let msg = Self::message(node_index, &request_hash, &sealed_share, &policy);
+        let sig: SignatureShare = share.sign(msg);
+        Ok(Self {
+            node_index,
+            request_hash,
+            sealed_share,
+            policy,
+            signature: Bytes::from(bincode::serialize(&sig).map_err(|_| ProtocolError::Sealing)?),
+        })
+    }
+
+    /// Checks the node's signature against its public key share in the group key.
+    pub fn verify_signature(&self, group: &GroupKey) -> Result<(), ResponseFault> {
+        let index = self.node_index as usize;
+        if index >= group.nodes() {
+            return Err(ResponseFault::UnknownNode);
+        }
+        if self.signature.len() != SIGNATURE_LEN {
+            return Err(ResponseFault::BadSignature);
+        }
+        let sig: SignatureShare =
+            bincode::deserialize(&self.signature).map_err(|_| ResponseFault::BadSignature)?;
+        if !group
+            .public_key_set()
+            .public_key_share(index)
+            .verify(&sig, self.signed_message())
+        {
+            return Err(ResponseFault::BadSignature);
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with one node's response. Each fault names the node (by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResponseFault {
+    #[error("the response is for another request")]
+    WrongRequest,
+    #[error("the response names a node index outside the group")]
+    UnknownNode,
+    #[error("the response's signature does not verify against the node's public key share")]
+    BadSignature,
+    #[error("the sealed share cannot be opened with the capsule's key")]
+    CannotOpen,
+    #[error("the decryption share does not verify against the node's public key share")]
+    InvalidShare,
+    #[error("the licence policy is not for this account and content")]
+    WrongPolicy,
+}
+
+/// Opens sealed shares: implemented by whoever holds the capsule's ephemeral secret (the capsule
+/// itself, inside the sandbox).
+pub trait OpenShare {
+    /// The X25519 public key the shares are sealed to.
+    fn public_key(&self) -> B256;
+    /// Opens one response's sealed share (no check of the share itself).
+    fn open(&self, response: &LicenceResponse) -> Result<DecryptionShare, ResponseFault>;
+}
+
+/// The capsule's ephemeral X25519 key pair. Zeroized on drop.
+pub struct CapsuleSecret {
+    secret: StaticSecret,
+}
+
+impl std::fmt::Debug for CapsuleSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CapsuleSecret(..)")
+    }
+}
+
+impl CapsuleSecret {
+    /// A fresh key pair from the operating system's randomness.
+    pub fn generate() -> Self {
+        Self {
+            secret: StaticSecret::random_from_rng(rand_core::OsRng),
+        }
+    }
+}
+
+impl OpenShare for CapsuleSecret {
+    fn public_key(&self) -> B256 {
+        B256::from(*PublicKey::from(&self.secret).as_bytes())
+    }
+
+    fn open(&self, response: &LicenceResponse) -> Result<DecryptionShare, ResponseFault> {
+        let ephemeral = PublicKey::from(response.sealed_share.ephemeral_key.0);
+        let shared = self.secret.diffie_hellman(&ephemeral);
+        if !shared.was_contributory() {
+            return Err(ResponseFault::CannotOpen);
+        }
+        let own = PublicKey::from(&self.secret);
+        let okm = derive(
+            shared.as_bytes(),
+            &response.request_hash,
+            response.node_index,
+            ephemeral.as_bytes(),
+            own.as_bytes(),
+        );
+        let cipher = Aes256Gcm::new_from_slice(&okm[..32]).expect("32-byte key");
+        let plain = Zeroizing::new(
+            cipher
+                .decrypt(
+                    Nonce::from_slice(&okm[32..]),
+                    Payload {
+                        msg: &response.sealed_share.ciphertext,
+                        aad: response.request_hash.as_slice(),
+                    },
+                )
+                .map_err(|_| ResponseFault::CannotOpen)?,
+        );
+        if plain.len() != SHARE_LEN {
+            return Err(ResponseFault::CannotOpen);
+        }
+        bincode::deserialize(&plain).map_err(|_| ResponseFault::CannotOpen)
+    }
+}
+
+/// Client side: checks one response completely before its share may be used — bound to this
+/// request, signed by the node it names, policy for this account and content, share opens and
+/// verifies against the node's public key share for this ciphertext.
+pub fn verify_response(
+    group: &GroupKey,
+    ciphertext: &Ciphertext,
+    request_hash: &B256,
+    account: &Address,
+    content_id: &U256,
+    response: &LicenceResponse,
+    opener: &dyn OpenShare,
+) -> Result<DecryptionShare, ResponseFault> {
+    if &response.request_hash != request_hash {
+        return Err(ResponseFault::WrongRequest);
+    }
+    response.verify_signature(group)?;
+    if &response.policy.account != account || &response.policy.content_id != content_id {
+        return Err(ResponseFault::WrongPolicy);
+    }
+    let share = opener.open(response)?;
+    let pk = group
+        .public_key_set()
+        .public_key_share(response.node_index as usize);
+    if !pk.verify_decryption_share(&share, ciphertext) {
+        return Err(ResponseFault::InvalidShare);
+    }
+    Ok(share)
+}
+
+/// Combines verified decryption shares (at least the group's threshold, by node index) into the
+/// plaintext: the content key.
+pub fn combine_shares(
+    group: &GroupKey,
+    ciphertext: &Ciphertext,
+    shares: &[(usize, DecryptionShare)],
+) -> Result<Zeroizing<Vec<u8>>, ProtocolError> {
+    if shares.len() < group.threshold() {
+        return Err(ProtocolError::NotEnoughShares {
+            have: shares.len(),
+            need: group.threshold(),
+        });
+    }
+    group
+        .public_key_set()
+        .decrypt(shares.iter().map(|(i, s)| (*i, s)), ciphertext)
+        .map(Zeroizing::new)
+        .map_err(|_| ProtocolError::Combine)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode_ciphertext;
+    use threshold_crypto::SecretKeySet;
+
+    struct Fixture {
+        group: GroupKey,
+        sks: SecretKeySet,
+        ct: Ciphertext,
+        policy: LicencePolicy,
+        h: B256,
+    }
+
+    fn fixture() -> Fixture {
+        let sks = SecretKeySet::random(2, &mut rand07::thread_rng());
+        let group = GroupKey::new(sks.public_keys(), 5, 3).unwrap();
+        let ct = decode_ciphertext(&group.encrypt(&[7u8; 32])).unwrap();
+        let policy = LicencePolicy {
+            account: Address::repeat_byte(1),
+            content_id: U256::from(42u64),
+            access: AccessKind::Timed,
+            play_until: Some(2_000),
+            renew_after: 1_500,
+            issued_at: 1_000,
+            block_number: 9,
+        };
+        Fixture {
+            group,
+            sks,
+            ct,
+            policy,
+            h: B256::repeat_byte(0xab),
+        }
+    }
+
+    fn issue(f: &Fixture, i: usize, capsule: &CapsuleSecret) -> LicenceResponse {
+        LicenceResponse::issue(
+            i as u32,
+            &f.sks.secret_key_share(i),
+            &f.ct,
+            f.h,
+            &capsule.public_key(),
+            f.policy.clone(),
+        )
+        .unwrap()
+    }
+
+    fn check(
+        f: &Fixture,
+        r: &LicenceResponse,
+        c: &CapsuleSecret,
+    ) -> Result<DecryptionShare, ResponseFault> {
+        verify_response(
+            &f.group,
+            &f.ct,
+            &f.h,
+            &f.policy.account,
+            &f.policy.content_id,
+            r,
+            c,
+        )
+    }
+
+    #[test]
+    fn three_sealed_shares_open_verify_and_combine() {
+        let f = fixture();
+        let capsule = CapsuleSecret::generate();
+        let shares: Vec<_> = [0usize, 2, 4]
+            .iter()
+            .map(|&i| (i, check(&f, &issue(&f, i, &capsule), &capsule).unwrap()))
+            .collect();
+        let key = combine_shares(&f.group, &f.ct, &shares).unwrap();
+        assert_eq!(key.as_slice(), &[7u8; 32]);
+        assert!(matches!(
+            combine_shares(&f.group, &f.ct, &shares[..2]),
+            Err(ProtocolError::NotEnoughShares { have: 2, need: 3 })
+        ));
+    }
+
+    #[test]
+    fn another_capsule_cannot_open_a_share() {
+        let f = fixture();
+        let capsule = CapsuleSecret::generate();
+        let r = issue(&f, 1, &capsule);
+        let thief = CapsuleSecret::generate();
+        assert_eq!(thief.open(&r).unwrap_err(), ResponseFault::CannotOpen);
+    }
+
+    #[test]
+    fn tampering_with_any_part_is_detected() {
+        let f = fixture();
+        let capsule = CapsuleSecret::generate();
+        let good = issue(&f, 1, &capsule);
+
+        let mut r = good.clone();
+        let mut bytes = r.sealed_share.ciphertext.to_vec();
+        bytes[3] ^= 1;
+        r.sealed_share.ciphertext = bytes.into();
+        assert_eq!(
+            check(&f, &r, &capsule).unwrap_err(),
+            ResponseFault::BadSignature
+        );
+
+        let mut r = good.clone();
+        r.policy.play_until = Some(9_999);
+        assert_eq!(
+            check(&f, &r, &capsule).unwrap_err(),
+            ResponseFault::BadSignature
+        );
+
+        let mut r = good.clone();
+        r.node_index = 2;
+        assert_eq!(
+            check(&f, &r, &capsule).unwrap_err(),
+            ResponseFault::BadSignature
+        );
+
+        let mut r = good.clone();
+        r.node_index = 7;
+        assert_eq!(
+            check(&f, &r, &capsule).unwrap_err(),
+            ResponseFault::UnknownNode
+        );
+
+        let mut r = good.clone();
+        r.request_hash = B256::repeat_byte(1);
+        assert_eq!(
+            check(&f, &r, &capsule).unwrap_err(),
+            ResponseFault::WrongRequest
+        );
+    }
+
+    #[test]
+    fn a_signed_share_of_another_ciphertext_is_an_invalid_share() {
+        // A node that signs correctly but decrypts something else (here: another ciphertext).
+        let f = fixture();
+        let capsule = CapsuleSecret::generate();
+        let other = decode_ciphertext(&f.group.encrypt(&[9u8; 32])).unwrap();
+        let r = LicenceResponse::issue(
+            3,
+            &f.sks.secret_key_share(3),
+            &other,
+            f.h,
+            &capsule.public_key(),
+            f.policy.clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            check(&f, &r, &capsule).unwrap_err(),
+            ResponseFault::InvalidShare
+        );
+    }
+
+    #[test]
+    fn a_policy_for_someone_else_is_refused() {
+        let mut f = fixture();
+        let capsule = CapsuleSecret::generate();
+        let r = issue(&f, 0, &capsule);
+        f.policy.account = Address::repeat_byte(2);
+        assert_eq!(
+            check(&f, &r, &capsule).unwrap_err(),
+            ResponseFault::WrongPolicy
+        );
+    }
+
+    #[test]
+    fn a_low_order_capsule_key_is_refused() {
+        let f = fixture();
+        let r = LicenceResponse::issue(
+            0,
+            &f.sks.secret_key_share(0),
+            &f.ct,
+            f.h,
+            &B256::ZERO,
+            f.policy.clone(),
+        );
+        assert!(matches!(r, Err(ProtocolError::CapsuleKey)));
+    }
+}

@@ -1,0 +1,315 @@
+//! Reading a buyer's rights from the chain, at a block with the configured confirmations.
+//!
+//! Every RPC call has a timeout; any failure is an error, and the node refuses. Results are cached
+//! per block: within one block the answers cannot change, so many requests cost one set of calls.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use alloy::eips::BlockId;
+use alloy::eips::BlockNumberOrTag;
+use alloy::providers::{DynProvider, Provider};
+use contracts_bindings::bindings::{Access, CapsuleRegistry, ContentRegistry};
+use contracts_bindings::Deployment;
+use licence_net_protocol::{Address, B256, U256};
+
+/// What the chain says, at one block, about one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rights {
+    pub block: u64,
+    /// Block timestamp (unix seconds).
+    pub timestamp: u64,
+    /// `None` when the content is not registered.
+    pub commitment: Option<B256>,
+    pub has_access: bool,
+    /// Timed access end (0 if none).
+    pub expires_at: u64,
+    pub renderer_allowed: bool,
+    pub runtime_approved: bool,
+}
+
+/// Why the chain could not be read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ChainReadError {
+    #[error("{what} timed out after {ms} ms")]
+    Timeout { what: &'static str, ms: u128 },
+    #[error("{what} failed: {why}")]
+    Rpc { what: &'static str, why: String },
+    #[error("the chain has only {head} blocks; {confirmations} confirmations needed")]
+    TooYoung { head: u64, confirmations: u64 },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Query {
+    Registered(U256),
+    Commitment(U256),
+    Access(Address, U256),
+    Expiry(Address, U256),
+    Renderer(U256, B256),
+    Runtime(Address),
+}
+
+#[derive(Clone, Copy)]
+enum Answer {
+    Bool(bool),
+    Word(B256),
+    Time(u64),
+}
+
+struct BlockCache {
+    block: u64,
+    timestamp: u64,
+    answers: HashMap<Query, Answer>,
+}
+
+/// Most answers kept for one block before the cache is cleared.
+const MAX_CACHED_ANSWERS: usize = 100_000;
+
+/// A read-only view of the deployment's contracts.
+pub struct RightsReader {
+    provider: DynProvider,
+    deployment: Deployment,
+    confirmations: u64,
+    timeout: Duration,
+    head_ttl: Duration,
+    head: Mutex<Option<(Instant, u64)>>,
+    cache: Mutex<Option<BlockCache>>,
+}
+
+impl std::fmt::Debug for RightsReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RightsReader")
+            .field("confirmations", &self.confirmations)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RightsReader {
+    /// `head_ttl`: how long a fetched chain head is reused (zero: fetched for every request).
+    pub fn new(
+        provider: DynProvider,
+        deployment: Deployment,
+        confirmations: u64,
+        timeout: Duration,
+        head_ttl: Duration,
+    ) -> Self {
+        Self {
+            provider,
+            deployment,
+            confirmations,
+            timeout,
+            head_ttl,
+            head: Mutex::new(None),
+            cache: Mutex::new(None),
+        }
+    }
+
+    pub fn confirmations(&self) -> u64 {
+        self.confirmations
+    }
+
+    async fn timed<T, E: std::fmt::Display>(
+        &self,
+        what: &'static str,
+        fut: impl std::future::IntoFuture<Output = Result<T, E>>,
+    ) -> Result<T, ChainReadError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Err(_) => Err(ChainReadError::Timeout {
+                what,
+                ms: self.timeout.as_millis(),
+            }),
+            Ok(Err(e)) => Err(ChainReadError::Rpc {
+                what,
+                why: e.to_string(),
+            }),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
+    /// The block to read at: head minus confirmations, with its timestamp.
+    async fn target_block(&self) -> Result<(u64, u64), ChainReadError> {
+        let cached_head = {
+            let h = self.head.lock().expect("head lock");
+            h.filter(|(at, _)| at.elapsed() < self.head_ttl)
+                .map(|(_, n)| n)
+        };
+        let head = match cached_head {
+            Some(n) => n,
+            None => {
+                let n = self
+                    .timed("eth_blockNumber", self.provider.get_block_number())
+                    .await?;
+                *self.head.lock().expect("head lock") = Some((Instant::now(), n));
+                n
+            }
+        };
+        if head < self.confirmations {
+            return Err(ChainReadError::TooYoung {
+                head,
+                confirmations: self.confirmations,
+            });
+        }
+        let block = head - self.confirmations;
+        if let Some(c) = self.cache.lock().expect("cache lock").as_ref() {
+            if c.block == block {
+                return Ok((block, c.timestamp));
+            }
+        }
+        let header = self
+            .timed(
+                "eth_getBlockByNumber",
+                self.provider
+                    .get_block_by_number(BlockNumberOrTag::Number(block)),
+            )
+            .await?
+            .ok_or(ChainReadError::Rpc {
+                what: "eth_getBlockByNumber",
+                why: format!("block {block} not found"),
+            })?;
+        let timestamp = header.header.timestamp;
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.as_ref().is_none_or(|c| c.block < block) {
+            *cache = Some(BlockCache {
+                block,
+                timestamp,
+                answers: HashMap::new(),
+            });
+        }
+        Ok((block, timestamp))
+    }
+
+    fn cached(&self, block: u64, q: &Query) -> Option<Answer> {
+        let cache = self.cache.lock().expect("cache lock");
+        cache
+            .as_ref()
+            .filter(|c| c.block == block)
+            .and_then(|c| c.answers.get(q).copied())
+    }
+
+    fn remember(&self, block: u64, q: Query, a: Answer) {
+        let mut cache = self.cache.lock().expect("cache lock");
+        if let Some(c) = cache.as_mut().filter(|c| c.block == block) {
+            if c.answers.len() >= MAX_CACHED_ANSWERS {
+                c.answers.clear();
+            }
+            c.answers.insert(q, a);
+        }
+    }
+
+    async fn ask(&self, block: u64, q: Query) -> Result<Answer, ChainReadError> {
+        if let Some(a) = self.cached(block, &q) {
+            return Ok(a);
+        }
+        let at = BlockId::number(block);
+        let c = &self.deployment.contracts;
+        let p = &self.provider;
+        let a = match q {
+            Query::Registered(id) => Answer::Bool(
+                self.timed(
+                    "ContentRegistry.isRegistered",
+                    ContentRegistry::new(c.content_registry, p)
+                        .isRegistered(id)
+                        .block(at)
+                        .call(),
+                )
+                .await?,
+            ),
+            Query::Commitment(id) => Answer::Word(
+                self.timed(
+                    "ContentRegistry.keyCommitment",
+                    ContentRegistry::new(c.content_registry, p)
+                        .keyCommitment(id)
+                        .block(at)
+                        .call(),
+                )
+                .await?,
+            ),
+            Query::Access(who, id) => Answer::Bool(
+                self.timed(
+                    "Access.hasAccess",
+                    Access::new(c.access, p).hasAccess(who, id).block(at).call(),
+                )
+                .await?,
+            ),
+            Query::Expiry(who, id) => Answer::Time(
+                self.timed(
+                    "Access.expiresAt",
+                    Access::new(c.access, p).expiresAt(who, id).block(at).call(),
+                )
+                .await?,
+            ),
+            Query::Renderer(id, m) => Answer::Bool(
+                self.timed(
+                    "ContentRegistry.isRendererAllowed",
+                    ContentRegistry::new(c.content_registry, p)
+                        .isRendererAllowed(id, m)
+                        .block(at)
+                        .call(),
+                )
+                .await?,
+            ),
+            Query::Runtime(key) => Answer::Bool(
+                self.timed(
+                    "CapsuleRegistry.isRuntimeApproved",
+                    CapsuleRegistry::new(c.capsule_registry, p)
+                        .isRuntimeApproved(key)
+                        .block(at)
+                        .call(),
+                )
+                .await?,
+            ),
+        };
+        self.remember(block, q, a);
+        Ok(a)
+    }
+
+    async fn flag(&self, block: u64, q: Query) -> Result<bool, ChainReadError> {
+        match self.ask(block, q).await? {
+            Answer::Bool(b) => Ok(b),
+            _ => unreachable!("boolean query"),
+        }
+    }
+
+    /// Reads everything a licence decision needs, at one block, in parallel.
+    pub async fn rights(
+        &self,
+        account: Address,
+        content_id: U256,
+        measurement: B256,
+        runtime: Address,
+    ) -> Result<Rights, ChainReadError> {
+        let (block, timestamp) = self.target_block().await?;
+        if !self.flag(block, Query::Registered(content_id)).await? {
+            return Ok(Rights {
+                block,
+                timestamp,
+                commitment: None,
+                has_access: false,
+                expires_at: 0,
+                renderer_allowed: false,
+                runtime_approved: false,
+            });
+        }
+        let (commitment, has_access, expires_at, renderer_allowed, runtime_approved) = tokio::try_join!(
+            self.ask(block, Query::Commitment(content_id)),
+            self.flag(block, Query::Access(account, content_id)),
+            self.ask(block, Query::Expiry(account, content_id)),
+            self.flag(block, Query::Renderer(content_id, measurement)),
+            self.flag(block, Query::Runtime(runtime)),
+        )?;
+        let (Answer::Word(commitment), Answer::Time(expires_at)) = (commitment, expires_at) else {
+            unreachable!("typed queries")
+        };
+        Ok(Rights {
+            block,
+            timestamp,
+            commitment: Some(commitment),
+            has_access,
+            expires_at,
+            renderer_allowed,
+            runtime_approved,
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! The audit log survives a restart (and so does replay protection); `audit verify` catches an
+//! edited line.
+
+use contracts_bindings::ops::Purchase;
+use licence_net::audit::{verify_file, Decision};
+use licence_net::cli::{run_audit, AuditCommand};
+use licence_net::node::Refusal;
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (first, capsule) = net.ask(BUYER, &net.content);
+    net.client()
+        .request_all(&first, &capsule)
+        .await
+        .expect("licence");
+    let (stranger, capsule) = net.ask(STRANGER, &net.content);
+    net.client()
+        .request(&stranger, &capsule)
+        .await
+        .expect_err("no access");
+    let before = verify_file(&net.audit_path(0)).unwrap();
+    assert_eq!((before.entries, before.granted, before.refused), (2, 1, 1));
+    assert_eq!(
+        net.nodes[0].as_ref().unwrap().state.info().audit_head,
+        before.head
+    );
+
+    // Restart node 0 on the same audit log.
+    net.stop_node(0);
+    let node = net.start_node(0, test_rate()).await;
+    assert_eq!(node.state.info().audit_entries, 2);
+    // The nonce store was rebuilt from the log: the first request cannot be replayed.
+    let replay = node
+        .state
+        .handle(&serde_json::to_vec(&first).unwrap())
+        .await
+        .expect_err("replay after restart");
+    assert!(matches!(replay, Refusal::Replayed(_)), "{replay}");
+    net.urls[0] = node.url.clone();
+    net.nodes[0] = Some(node);
+    let (again, capsule) = net.ask(BUYER, &net.content);
+    net.client()
+        .request_all(&again, &capsule)
+        .await
+        .expect("licence after restart");
+
+    let after = run_audit(AuditCommand::Verify {
+        file: net.audit_path(0),
+    })
+    .expect("intact");
+    assert_eq!((after.entries, after.granted, after.refused), (4, 2, 2));
+    let entries = net.audit_entries(0);
+    assert_eq!(entries[1].decision, Decision::Refused);
+    assert_eq!(entries[1].facts.reason.as_deref(), Some("no_access"));
+    assert_eq!(entries[2].facts.reason.as_deref(), Some("replayed"));
+    assert_eq!(
+        entries[2].prev, before.head,
+        "the chain continues across the restart"
+    );
+    assert!(
+        after.to_string().starts_with("audit log intact: 4 entries"),
+        "{after}"
+    );
+
+    // Turn the refusal on line 2 into a grant.
+    let path = net.audit_path(0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let edited_line = lines[1].replace("\"refused\"", "\"granted\"");
+    assert_ne!(edited_line, lines[1]);
+    let edited = [lines[0], &edited_line, lines[2], lines[3]].join("\n") + "\n";
+    let copy = net.dir.path().join("edited.jsonl");
+    std::fs::write(&copy, edited).unwrap();
+    let err = run_audit(AuditCommand::Verify { file: copy })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2") && err.contains("edited"), "{err}");
+
+    // Dropping a line in the middle is caught too.
+    let dropped = [lines[0], lines[2], lines[3]].join("\n") + "\n";
+    let copy = net.dir.path().join("dropped.jsonl");
+    std::fs::write(&copy, dropped).unwrap();
+    let err = verify_file(&copy).unwrap_err().to_string();
+    assert!(err.contains("line 2"), "{err}");
+}

@@ -1,0 +1,190 @@
+//! Nodes down, a node sending a bad share, an unreadable chain, the rate limit.
+
+use contracts_bindings::ops::Purchase;
+use licence_net::client::{ClientError, NodeProblem};
+use licence_net::dealer;
+use licence_net::node::{RateLimit, Refusal};
+use licence_net::KeyShareFile;
+use licence_net_protocol::{GroupKey, ResponseFault};
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_down_still_succeeds_three_down_fails_closed() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    net.stop_node(1);
+    net.stop_node(3);
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let licence = net
+        .client()
+        .request_all(&ask, &capsule)
+        .await
+        .expect("3 of 5 answer");
+    assert_eq!(
+        licence.content_key(&net.group).unwrap().as_slice(),
+        &net.content.key
+    );
+    let down: Vec<&str> = licence
+        .failures
+        .iter()
+        .filter(|f| matches!(f.problem, NodeProblem::Unreachable(_)))
+        .map(|f| f.endpoint.as_str())
+        .collect();
+    assert_eq!(down.len(), 2, "{:?}", licence.failures);
+    assert!(down.contains(&net.urls[1].as_str()) && down.contains(&net.urls[3].as_str()));
+
+    net.stop_node(4);
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let err = net
+        .client()
+        .request(&ask, &capsule)
+        .await
+        .expect_err("fails closed");
+    let text = err.to_string();
+    let ClientError::NotEnough {
+        needed,
+        valid,
+        answered,
+        failures,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!((*needed, *valid, *answered), (3, 2, 2), "{text}");
+    assert_eq!(failures.len(), 3, "{text}");
+    assert!(
+        text.contains("2 valid shares of 3 needed; 2 of 5 nodes answered"),
+        "{text}"
+    );
+    assert!(text.contains("unreachable"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    // Node 4 is replaced by a node holding a share of another group (a corrupted or malicious
+    // node); node 2 is down, so the client must use exactly the other three.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = dealer::deal(NODES, THRESHOLD, other_dir.path()).unwrap();
+    let other_group =
+        GroupKey::from_json(&std::fs::read_to_string(&other.group_path).unwrap()).unwrap();
+    let mut bad = KeyShareFile::load(&other.share_paths[4], &other_group).unwrap();
+    bad.group_key_id = net.group.id();
+    net.stop_node(4);
+    net.stop_node(2);
+    let bad_node = serve(net.config(4, bad, test_rate())).await;
+    net.urls[4] = bad_node.url.clone();
+    net.nodes[4] = Some(bad_node);
+
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let licence = net
+        .client()
+        .request_all(&ask, &capsule)
+        .await
+        .expect("three honest nodes");
+    let mut used: Vec<usize> = licence.shares.iter().map(|s| s.0).collect();
+    used.sort();
+    assert_eq!(used, vec![0, 1, 3]);
+    assert_eq!(
+        licence.content_key(&net.group).unwrap().as_slice(),
+        &net.content.key
+    );
+    let named: Vec<_> = licence
+        .failures
+        .iter()
+        .filter(|f| matches!(f.problem, NodeProblem::Invalid(_)))
+        .collect();
+    assert_eq!(named.len(), 1, "{:?}", licence.failures);
+    assert_eq!(named[0].node_index, Some(4));
+    assert_eq!(named[0].endpoint, net.urls[4]);
+    assert_eq!(
+        named[0].problem,
+        NodeProblem::Invalid(ResponseFault::BadSignature)
+    );
+    assert!(named[0].to_string().starts_with("node 4 ("), "{}", named[0]);
+
+    // With the early-returning request the licence also succeeds.
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let licence = net.client().request(&ask, &capsule).await.expect("licence");
+    assert_eq!(
+        licence.content_key(&net.group).unwrap().as_slice(),
+        &net.content.key
+    );
+
+    // Two honest nodes and the bad one: refused, naming the bad node.
+    net.stop_node(3);
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let err = net
+        .client()
+        .request(&ask, &capsule)
+        .await
+        .expect_err("not enough");
+    let text = err.to_string();
+    assert!(
+        text.contains("node 4 (") && text.contains("signature does not verify"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_that_cannot_be_read_releases_nothing() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    net.client()
+        .request(&ask, &capsule)
+        .await
+        .expect("works while the chain is up");
+    net.anvil = None; // stops anvil
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let text = net
+        .expect_refused(&ask, &capsule, "chain_unavailable")
+        .await;
+    assert!(text.contains("eth_blockNumber"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_over_its_rate_limit_is_refused() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    net.stop_node(0);
+    let limited = net
+        .start_node(
+            0,
+            RateLimit {
+                per_second: 0.001,
+                burst: 2.0,
+            },
+        )
+        .await;
+    for _ in 0..2 {
+        let (ask, _c) = net.ask(BUYER, &net.content);
+        limited
+            .state
+            .handle(&serde_json::to_vec(&ask).unwrap())
+            .await
+            .expect("within the burst");
+    }
+    let (ask, _c) = net.ask(BUYER, &net.content);
+    let refusal = limited
+        .state
+        .handle(&serde_json::to_vec(&ask).unwrap())
+        .await
+        .expect_err("over the limit");
+    assert!(matches!(refusal, Refusal::RateLimited(_)), "{refusal}");
+    // Another account is not affected.
+    net.purchase(STRANGER, net.content.id, Purchase::Buy).await;
+    let (ask, _c) = net.ask(STRANGER, &net.content);
+    limited
+        .state
+        .handle(&serde_json::to_vec(&ask).unwrap())
+        .await
+        .expect("another account");
+    assert_eq!(
+        net.audit_entries(0).last().unwrap().facts.account,
+        Some(net.keys[STRANGER].address())
+    );
+}

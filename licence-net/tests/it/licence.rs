@@ -1,0 +1,181 @@
+//! A buyer gets a licence; every reason to refuse one is refused, by every node, with the reason
+//! in the client's error and in each node's audit log.
+
+use contracts_bindings::ops::Purchase;
+use licence_net::audit::Decision;
+use licence_net_protocol::{measure, AccessKind, Address, U256};
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_gets_three_valid_shares_that_decrypt_the_content_key() {
+    let net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let licence = net.client().request(&ask, &capsule).await.expect("licence");
+    assert_eq!(licence.shares.len(), THRESHOLD);
+    let key = licence.content_key(&net.group).unwrap();
+    assert_eq!(key.as_slice(), &net.content.key);
+    assert_eq!(licence.policy.access, AccessKind::Perpetual);
+    assert_eq!(licence.policy.play_until, None);
+    assert_eq!(licence.policy.account, net.keys[BUYER].address());
+    assert!(licence.policy.renew_after > now());
+    // Each granting node logged it.
+    for (i, _) in &licence.shares {
+        let e = net.last_audit(*i);
+        assert_eq!(e.decision, Decision::Granted);
+        assert_eq!(e.facts.account, Some(net.keys[BUYER].address()));
+        assert_eq!(e.facts.nonce, Some(ask.request.fields.nonce));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rental_is_licensed_until_it_ends_then_refused() {
+    let net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Rent(1)).await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let licence = net.client().request(&ask, &capsule).await.expect("licence");
+    assert_eq!(licence.policy.access, AccessKind::Timed);
+    let until = licence.policy.play_until.expect("a rental has an end");
+    assert!(
+        until > licence.policy.issued_at && until <= licence.policy.issued_at + RENT_PERIOD as u64
+    );
+    assert!(licence.policy.renew_after <= until);
+    assert_eq!(
+        licence.content_key(&net.group).unwrap().as_slice(),
+        &net.content.key
+    );
+
+    net.travel(RENT_PERIOD as u64 + 1).await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let text = net.expect_refused(&ask, &capsule, "no_access").await;
+    assert!(text.contains("has no access"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_purchase_is_refused() {
+    let net = Net::start().await;
+    let (ask, capsule) = net.ask(STRANGER, &net.content);
+    net.expect_refused(&ask, &capsule, "no_access").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_request_is_refused() {
+    let net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    // Collect every node's answer so that all five have seen the nonce.
+    let first = net.client().request_all(&ask, &capsule).await;
+    assert!(first.is_ok(), "{:?}", first.err());
+    let text = net.expect_refused(&ask, &capsule, "replayed").await;
+    assert!(text.contains("already used"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_or_too_long_request_is_refused() {
+    let net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (ask, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.expiry = now() - 1);
+    net.expect_refused(&ask, &capsule, "expired").await;
+    let (ask, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.expiry = now() + 3600);
+    net.expect_refused(&ask, &capsule, "expiry_too_far").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_signed_for_another_chain_or_contract_is_refused() {
+    let net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (ask, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.chain_id = 1);
+    net.expect_refused(&ask, &capsule, "wrong_chain").await;
+    let market = net.dep.contracts.market;
+    let (ask, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.access_contract = market);
+    net.expect_refused(&ask, &capsule, "wrong_contract").await;
+    // A signature over other fields than those sent does not recover to the account.
+    let (mut ask, capsule) = net.ask(BUYER, &net.content);
+    ask.request.account = Address::repeat_byte(7);
+    net.expect_refused(&ask, &capsule, "bad_signature").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_or_revoked_capsule_is_refused() {
+    let net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    // A tampered capsule: its measurement is not registered at all.
+    let tampered = measure(b"\0asm tampered capsule");
+    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| a.measurement = tampered);
+    net.expect_refused(&ask, &capsule, "capsule_not_allowed")
+        .await;
+    // A registered capsule the creator did not list for this content.
+    let other = measure(OTHER_CAPSULE);
+    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| a.measurement = other);
+    net.expect_refused(&ask, &capsule, "capsule_not_allowed")
+        .await;
+    // The allowed capsule, revoked.
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    net.client()
+        .request(&ask, &capsule)
+        .await
+        .expect("allowed before revocation");
+    net.revoke_capsule(net.measurement).await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    net.expect_refused(&ask, &capsule, "capsule_not_allowed")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_or_unknown_runtime_key_is_refused() {
+    let net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let stranger = k256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| a.runtime = stranger);
+    net.expect_refused(&ask, &capsule, "runtime_not_approved")
+        .await;
+    net.revoke_runtime().await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let text = net
+        .expect_refused(&ask, &capsule, "runtime_not_approved")
+        .await;
+    assert!(text.contains("revoked"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_ciphertext_of_another_content_is_refused() {
+    let net = Net::start().await;
+    // The buyer owns content A and tries to have A's licence decrypt content B's key.
+    let b = net.register_content(&[net.measurement]).await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| {
+        a.ciphertext = b.ciphertext.clone()
+    });
+    let text = net
+        .expect_refused(&ask, &capsule, "commitment_mismatch")
+        .await;
+    assert!(text.contains("not the one committed on chain"), "{text}");
+    // A ciphertext other than the one the wallet signed for.
+    let (mut ask, capsule) = net.ask(BUYER, &net.content);
+    ask.key_ciphertext = b.ciphertext.clone().into();
+    net.expect_refused(&ask, &capsule, "ciphertext_not_signed")
+        .await;
+    // An unregistered content id.
+    let ghost = Content {
+        id: U256::from(12345u64),
+        key: [0; 32],
+        ciphertext: net.content.ciphertext.clone(),
+    };
+    let (ask, capsule) = net.ask(BUYER, &ghost);
+    net.expect_refused(&ask, &capsule, "unknown_content").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attestation_for_another_capsule_key_or_too_old_is_refused() {
+    let net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (mut ask, capsule) = net.ask(BUYER, &net.content);
+    let (other, _) = net.ask(BUYER, &net.content);
+    ask.attestation = other.attestation;
+    net.expect_refused(&ask, &capsule, "attestation_mismatch")
+        .await;
+    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| a.issued_at = now() - 2 * 3600);
+    net.expect_refused(&ask, &capsule, "attestation_invalid")
+        .await;
+}

@@ -1,0 +1,7 @@
+//! licence-net integration tests: a real anvil with the contracts deployed, five real nodes on
+//! loopback, the client.
+
+mod audit;
+mod faults;
+mod harness;
+mod licence;

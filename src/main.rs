@@ -33,11 +33,44 @@ enum Command {
         #[command(subcommand)]
         command: cmd::licence::LicenceCommand,
     },
+    /// The chain: deploy the contracts.
+    Chain {
+        #[command(subcommand)]
+        command: contracts_bindings::cli::ChainCommand,
+    },
+    /// Register a packaged .ddrm on chain: Access terms and the initial royalty split.
+    Mint(contracts_bindings::cli::MintArgs),
+    /// Buy perpetual access to a content.
+    Buy(contracts_bindings::cli::BuyArgs),
+    /// Rent a content for a number of periods.
+    Rent(contracts_bindings::cli::TimedAccessArgs),
+    /// Subscribe to a content for a number of periods (renewing extends it).
+    Subscribe(contracts_bindings::cli::TimedAccessArgs),
+    /// Royalty shares: balance, transfer, claim.
+    Royalty {
+        #[command(subcommand)]
+        command: contracts_bindings::cli::RoyaltyCommand,
+    },
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    // SVT-AV1 logs its configuration to stderr at info level unless told otherwise; keep our
+    // stderr for our own progress and errors. Set before any thread exists.
+    if std::env::var_os("SVT_LOG").is_none() {
+        std::env::set_var("SVT_LOG", "1");
+    }
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> std::process::ExitCode {
     let result = match cli.command {
         Command::Package(args) => cmd::package::package(args).await,
         Command::Inspect(args) => cmd::package::inspect(args),
@@ -46,6 +79,24 @@ async fn main() -> std::process::ExitCode {
             .await
             .map_err(Into::into),
         Command::Licence { command } => cmd::licence::run(command),
+        Command::Chain { command } => contracts_bindings::cli::run_chain(command)
+            .await
+            .map_err(Into::into),
+        Command::Mint(args) => contracts_bindings::cli::run_mint(args)
+            .await
+            .map_err(Into::into),
+        Command::Buy(args) => contracts_bindings::cli::run_buy(args)
+            .await
+            .map_err(Into::into),
+        Command::Rent(args) => contracts_bindings::cli::run_rent(args)
+            .await
+            .map_err(Into::into),
+        Command::Subscribe(args) => contracts_bindings::cli::run_subscribe(args)
+            .await
+            .map_err(Into::into),
+        Command::Royalty { command } => contracts_bindings::cli::run_royalty(command)
+            .await
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -294,7 +294,7 @@ fn package_data(
         debug_assert_eq!(&entry, planned);
         out.write_all(&buf)?;
         done += planned.duration as u64;
-        if done % (64 * DATA_CHUNK as u64) == 0 || done == total {
+        if done.is_multiple_of(64 * DATA_CHUNK as u64) || done == total {
             progress(Progress::Bytes { done, total });
         }
     }

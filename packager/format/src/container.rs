@@ -14,6 +14,10 @@ use crate::FormatError;
 pub trait ByteSource {
     /// Total length in bytes.
     fn len(&mut self) -> io::Result<u64>;
+    /// Whether the source holds no bytes.
+    fn is_empty(&mut self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
     /// Fills `buf` from `offset`; a short source is an `UnexpectedEof` error.
     fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
 }

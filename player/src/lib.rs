@@ -1,0 +1,245 @@
+//! `player`: the wasmtime host of the player capsule.
+//!
+//! The capsule is untrusted WebAssembly: it gets no authority the host does not hand it, a
+//! bounded amount of memory and a bounded amount of time. This crate holds the host pieces:
+//!
+//! - [`Host`]: the one [`wasmtime::Engine`] of the process, configured for untrusted code
+//!   (epoch interruption driven by a background ticker, so every run has a wall-clock deadline),
+//!   and the WASI preview 1 [`Linker`], filled once.
+//! - [`Host::run_command`]: runs a WASI preview 1 command module (`_start`) in a fresh
+//!   [`Store`] with [`RunLimits`], no files, no environment, no network, stdin empty, and stdout
+//!   captured into the returned [`CommandOutput`].
+//!
+//! The capsule interface itself (attestation, segment hand-over) is built on these pieces.
+
+use std::path::Path;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
+
+/// How often the engine's epoch advances: the granularity of [`RunLimits::timeout`].
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// What can go wrong while hosting a module.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("cannot configure the wasm engine: {0:#}")]
+    Engine(wasmtime::Error),
+    #[error("cannot read the module {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot compile the module: {0:#}")]
+    Compile(wasmtime::Error),
+    #[error(
+        "cannot instantiate the module (imports beyond WASI preview 1, or over the limits): {0:#}"
+    )]
+    Instantiate(wasmtime::Error),
+    #[error("the module ran past its deadline of {0:?}")]
+    Timeout(Duration),
+    #[error("the module trapped: {0:#}")]
+    Trap(wasmtime::Error),
+}
+
+/// Bounds on one run of a module.
+#[derive(Debug, Clone)]
+pub struct RunLimits {
+    /// Largest linear memory the module may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock time after which the module is interrupted (rounded up to [`EPOCH_TICK`]).
+    pub timeout: Duration,
+    /// Bytes of stdout kept; a module writing more traps.
+    pub stdout_bytes: usize,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            timeout: Duration::from_secs(10),
+            stdout_bytes: 1 << 20,
+        }
+    }
+}
+
+/// The result of a command module that ran to completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutput {
+    /// The module's exit status: 0 when `_start` returned, else the value given to `proc_exit`.
+    pub exit_code: i32,
+    pub stdout: Vec<u8>,
+}
+
+struct RunState {
+    wasi: WasiP1Ctx,
+    limits: StoreLimits,
+}
+
+/// The process's wasm engine and WASI preview 1 linker. Create one and share it.
+pub struct Host {
+    engine: Engine,
+    linker: Linker<RunState>,
+}
+
+impl Host {
+    /// Builds the engine (Cranelift, wasmtime's default feature set including SIMD, epoch
+    /// interruption on) and starts the thread that advances its epoch every [`EPOCH_TICK`] for as
+    /// long as the engine lives.
+    pub fn new() -> Result<Self, HostError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(HostError::Engine)?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            })
+            .map_err(|e| {
+                HostError::Engine(wasmtime::format_err!("cannot start the epoch thread: {e}"))
+            })?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut RunState| &mut s.wasi)
+            .map_err(HostError::Engine)?;
+        Ok(Self { engine, linker })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles a module from its binary (or, for tests, text) form.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Module, HostError> {
+        Module::new(&self.engine, bytes).map_err(HostError::Compile)
+    }
+
+    /// Compiles the module in the file at `path`.
+    pub fn compile_file(&self, path: &Path) -> Result<Module, HostError> {
+        let bytes = std::fs::read(path).map_err(|source| HostError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.compile(&bytes)
+    }
+
+    /// Runs `module`'s `_start` with `args` (`args[0]` is the program name) in a fresh store.
+    /// The module sees nothing of the host beyond its arguments, the clocks and randomness.
+    pub fn run_command(
+        &self,
+        module: &Module,
+        args: &[&str],
+        limits: &RunLimits,
+    ) -> Result<CommandOutput, HostError> {
+        let stdout = MemoryOutputPipe::new(limits.stdout_bytes);
+        let wasi = WasiCtxBuilder::new()
+            .args(args)
+            .stdout(stdout.clone())
+            .inherit_stderr()
+            .build_p1();
+        let state = RunState {
+            wasi,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .instances(1)
+                .build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = limits
+            .timeout
+            .as_nanos()
+            .div_ceil(EPOCH_TICK.as_nanos())
+            .max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+
+        let instance = self
+            .linker
+            .instantiate(&mut store, module)
+            .map_err(HostError::Instantiate)?;
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .map_err(HostError::Instantiate)?;
+        let exit_code = match start.call(&mut store, ()) {
+            Ok(()) => 0,
+            Err(e) => match (e.downcast_ref::<I32Exit>(), e.downcast_ref::<Trap>()) {
+                (Some(exit), _) => exit.0,
+                (None, Some(Trap::Interrupt)) => return Err(HostError::Timeout(limits.timeout)),
+                _ => return Err(HostError::Trap(e)),
+            },
+        };
+        drop(store);
+        Ok(CommandOutput {
+            exit_code,
+            stdout: stdout.contents().to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes "hello\n" to fd 1 through WASI preview 1, then exits with status 3.
+    const HELLO: &str = r#"
+        (module
+          (import "wasi_snapshot_preview1" "fd_write"
+            (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "hello\n")
+          (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 6))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (call $proc_exit (i32.const 3))))
+    "#;
+
+    #[test]
+    fn captures_stdout_and_exit_code() {
+        let host = Host::new().unwrap();
+        let module = host.compile(HELLO.as_bytes()).unwrap();
+        let out = host
+            .run_command(&module, &["hello"], &RunLimits::default())
+            .unwrap();
+        assert_eq!(out.stdout, b"hello\n");
+        assert_eq!(out.exit_code, 3);
+    }
+
+    #[test]
+    fn an_endless_loop_hits_the_deadline() {
+        let host = Host::new().unwrap();
+        let module = host
+            .compile(br#"(module (func (export "_start") (loop $l (br $l))))"#)
+            .unwrap();
+        let limits = RunLimits {
+            timeout: Duration::from_millis(50),
+            ..RunLimits::default()
+        };
+        let err = host.run_command(&module, &["spin"], &limits).unwrap_err();
+        assert!(matches!(err, HostError::Timeout(_)), "{err}");
+    }
+
+    #[test]
+    fn memory_beyond_the_limit_is_refused() {
+        let host = Host::new().unwrap();
+        // 2 pages minimum (128 KiB) against a 64 KiB limit: instantiation must fail.
+        let module = host
+            .compile(br#"(module (memory (export "memory") 2) (func (export "_start")))"#)
+            .unwrap();
+        let limits = RunLimits {
+            memory_bytes: 64 << 10,
+            ..RunLimits::default()
+        };
+        let err = host.run_command(&module, &["big"], &limits).unwrap_err();
+        assert!(matches!(err, HostError::Instantiate(_)), "{err}");
+    }
+}

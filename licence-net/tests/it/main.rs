@@ -2,6 +2,7 @@
 //! loopback, the client.
 
 mod audit;
+mod cli;
 mod faults;
 mod harness;
 mod licence;

@@ -1,0 +1,135 @@
+//! The node's command line: arguments parse, files load (group key beside the share by
+//! default), and the node serves its health and info endpoints.
+
+use clap::Parser;
+use licence_net::cli::NodeArgs;
+use licence_net::node::{NodeInfo, NodeState};
+
+use crate::harness::*;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_arguments_load_and_the_node_reports_health_and_info() {
+    let net = Net::start().await;
+    let dep_path = net.dir.path().join("deployment.json");
+    net.dep.save(&dep_path).unwrap();
+    let share = net.share_paths[2].display().to_string();
+    let cli = Cli::try_parse_from([
+        "node",
+        "--share",
+        &share,
+        "--rpc",
+        &net.rpc,
+        "--deployment",
+        &dep_path.display().to_string(),
+        "--confirmations",
+        "2",
+    ])
+    .unwrap();
+    assert_eq!(cli.node.listen.to_string(), "127.0.0.1:7400");
+    let config = cli.node.config().unwrap();
+    assert_eq!(
+        config.audit_path,
+        net.share_paths[2].with_extension("audit.jsonl")
+    );
+    assert_eq!(config.share.index, 2);
+
+    let node = serve(config).await;
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/health", node.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+    assert_eq!(health.text().await.unwrap(), "ok");
+    let info: NodeInfo = serde_json::from_slice(
+        &http
+            .get(format!("{}/v1/info", node.url))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(info.node_index, 2);
+    assert_eq!((info.nodes, info.threshold), (NODES, THRESHOLD));
+    assert_eq!(info.chain_id, net.dep.chain_id);
+    assert_eq!(info.access_contract, net.dep.contracts.access);
+    assert_eq!(info.confirmations, 2);
+    assert_eq!(info.group_key_id.0, net.group.id());
+
+    // A body over the limit is refused before it is parsed.
+    let big = vec![b'x'; 64 * 1024];
+    let r = http
+        .post(format!("{}/v1/licence", node.url))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+
+    // A deployment for another chain is refused at start.
+    let mut other = net.dep.clone();
+    other.chain_id = 1;
+    let mut config = net.config(
+        1,
+        licence_net::KeyShareFile::load(&net.share_paths[1], &net.group).unwrap(),
+        test_rate(),
+    );
+    config.deployment = other;
+    let err = NodeState::new(config).await.unwrap_err().to_string();
+    assert!(err.contains("chain 1"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_counts_only_after_the_configured_confirmations() {
+    let net = Net::start().await;
+    let mut config = net.config(
+        0,
+        licence_net::KeyShareFile::load(&net.share_paths[0], &net.group).unwrap(),
+        test_rate(),
+    );
+    config.confirmations = 2;
+    config.audit_path = net.dir.path().join("confirmations.jsonl");
+    let node = serve(config).await;
+    // The registration itself is not yet confirmed.
+    let (ask, _c) = net.ask(BUYER, &net.content);
+    let refusal = node
+        .state
+        .handle(&serde_json::to_vec(&ask).unwrap())
+        .await
+        .expect_err("registration not confirmed");
+    assert_eq!(refusal.code(), "unknown_content");
+    net.travel(1).await;
+    net.travel(1).await;
+    net.purchase(
+        BUYER,
+        net.content.id,
+        contracts_bindings::ops::Purchase::Buy,
+    )
+    .await;
+    let (ask, _c) = net.ask(BUYER, &net.content);
+    let refusal = node
+        .state
+        .handle(&serde_json::to_vec(&ask).unwrap())
+        .await
+        .expect_err("the purchase block has no confirmations yet");
+    assert_eq!(refusal.code(), "no_access");
+    net.travel(1).await;
+    net.travel(1).await;
+    let (ask, _c) = net.ask(BUYER, &net.content);
+    let granted = node
+        .state
+        .handle(&serde_json::to_vec(&ask).unwrap())
+        .await
+        .expect("two blocks later");
+    assert_eq!(granted.node_index, 0);
+}

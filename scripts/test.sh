@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs every test: the Rust workspace (unit and integration tests
-# against real kubo, anvil and FFmpeg) and the Solidity tests (forge).
+# against real kubo, anvil and FFmpeg) and the Solidity tests (forge). Ends with one line
+# "tests: N passed, M failed" counting both.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$ROOT/scripts/setup.sh"
 cd "$ROOT"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 echo "== cargo test (workspace)" >&2
-cargo test --workspace --locked
+cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== WASM build of the shared crates" >&2
 cargo build --locked --target wasm32-wasip1 -p packager-format -p licence-net-protocol
-if [ -x "$ROOT/contracts-bindings/scripts/test.sh" ]; then
-  echo "== contracts (forge)" >&2
-  "$ROOT/contracts-bindings/scripts/test.sh"
-fi
+echo "== contracts (forge)" >&2
+"$ROOT/contracts-bindings/scripts/test.sh" 2>&1 | tee -a "$log"
+# cargo: "test result: ok. N passed; M failed; ..."; forge: "Ran N test suites ...: P tests passed, F failed"
+awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+  /^Ran [0-9]+ test suites/ { for (i = 1; i <= NF; i++) { if ($(i) == "passed,") p += $(i-2); if ($(i) ~ /^failed/) f += $(i-1) } }
+  END { printf "tests: %d passed, %d failed\n", p, f; if (p == 0 || f > 0) exit 1 }
+' "$log" | tee "${DDRM_TEST_SUMMARY:-/dev/null}"

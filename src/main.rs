@@ -28,7 +28,7 @@ enum Command {
         #[command(subcommand)]
         command: packager_store::cli::StoreCommand,
     },
-    /// The licence network: key generation.
+    /// The licence network: key generation, nodes, audit logs.
     Licence {
         #[command(subcommand)]
         command: cmd::licence::LicenceCommand,
@@ -78,7 +78,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         Command::Store { store, command } => packager_store::cli::run(command, &store)
             .await
             .map_err(Into::into),
-        Command::Licence { command } => cmd::licence::run(command),
+        Command::Licence { command } => cmd::licence::run(command).await,
         Command::Chain { command } => contracts_bindings::cli::run_chain(command)
             .await
             .map_err(Into::into),

@@ -12,6 +12,14 @@ pub enum LicenceCommand {
     /// WARNING: the dealer knows the master key while it runs. Use it for local stacks and
     /// tests; a production network generates its keys distributedly.
     Keygen(KeygenArgs),
+    /// Run a licence node: releases this node's decryption share only to a buyer whose wallet
+    /// holds access on chain, into an attested capsule; every decision is audit-logged.
+    Node(licence_net::cli::NodeArgs),
+    /// A node's append-only, hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: licence_net::cli::AuditCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -27,8 +35,17 @@ pub struct KeygenArgs {
     pub out: PathBuf,
 }
 
-pub fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
+pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
     match cmd {
+        LicenceCommand::Node(args) => Ok(licence_net::cli::run_node(args).await?),
+        LicenceCommand::Audit { command } => {
+            let s = licence_net::cli::run_audit(command)?;
+            println!(
+                "audit log intact: {} entries ({} granted, {} refused), head {}",
+                s.entries, s.granted, s.refused, s.head
+            );
+            Ok(())
+        }
         LicenceCommand::Keygen(a) => {
             let dealt = licence_net::dealer::deal(a.nodes, a.threshold, &a.out)?;
             println!(

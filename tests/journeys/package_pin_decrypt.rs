@@ -9,12 +9,29 @@ const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
 fn package_pin_inspect_fetch_decrypt_with_kubo_and_embedded_store() {
     let j = Journey::new(DDRM);
     let kubo = KuboDaemon::start().expect("a kubo daemon (the setup script builds it)");
-    j.ddrm(["licence", "keygen", "--nodes", "5", "--threshold", "3", "--out", "keys"])
-        .ok();
+    j.ddrm([
+        "licence",
+        "keygen",
+        "--nodes",
+        "5",
+        "--threshold",
+        "3",
+        "--out",
+        "keys",
+    ])
+    .ok();
     let clip = j.make_clip(
         "clip.mp4",
         4,
-        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"],
+        &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
     );
 
     let packaged = j
@@ -88,7 +105,11 @@ fn package_pin_inspect_fetch_decrypt_with_kubo_and_embedded_store() {
         .map(|s| s["codec_name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["av1", "aac"]);
-    let duration: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((duration - 4.0).abs() < 0.1, "duration {duration}");
 }
 
@@ -106,8 +127,15 @@ fn user_mistakes_get_clear_errors_and_leave_nothing_behind() {
     // A data file packages and decrypts bit for bit.
     let r = j
         .ddrm([
-            "package", "doc.pdf", "--out", "doc.ddrm", "--group-key", "keys/group.pub",
-            "--export-key", "doc.key", "--json",
+            "package",
+            "doc.pdf",
+            "--out",
+            "doc.ddrm",
+            "--group-key",
+            "keys/group.pub",
+            "--export-key",
+            "doc.key",
+            "--json",
         ])
         .ok()
         .json();
@@ -120,7 +148,14 @@ fn user_mistakes_get_clear_errors_and_leave_nothing_behind() {
     bytes[last] ^= 1;
     std::fs::write(j.path("bad.ddrm"), &bytes).unwrap();
     let err = j
-        .ddrm(["decrypt", "bad.ddrm", "--content-key-file", "doc.key", "--out", "doc.out"])
+        .ddrm([
+            "decrypt",
+            "bad.ddrm",
+            "--content-key-file",
+            "doc.key",
+            "--out",
+            "doc.out",
+        ])
         .fails();
     assert!(err.contains("integrity error in segment 0"), "{err}");
     assert!(!j.path("doc.out").exists());
@@ -128,13 +163,27 @@ fn user_mistakes_get_clear_errors_and_leave_nothing_behind() {
     // A wrong key, a missing key, a key on the command line that is not hex.
     std::fs::write(j.path("wrong.key"), "11".repeat(32)).unwrap();
     let err = j
-        .ddrm(["decrypt", "doc.ddrm", "--content-key-file", "wrong.key", "--out", "doc.out"])
+        .ddrm([
+            "decrypt",
+            "doc.ddrm",
+            "--content-key-file",
+            "wrong.key",
+            "--out",
+            "doc.out",
+        ])
         .fails();
     assert!(err.contains("integrity error in the header"), "{err}");
     let err = j.ddrm(["decrypt", "doc.ddrm", "--out", "doc.out"]).fails();
     assert!(err.contains("missing content key"), "{err}");
     let err = j
-        .ddrm(["decrypt", "doc.ddrm", "--content-key", "zz", "--out", "doc.out"])
+        .ddrm([
+            "decrypt",
+            "doc.ddrm",
+            "--content-key",
+            "zz",
+            "--out",
+            "doc.out",
+        ])
         .fails();
     assert!(err.contains("64 hex digits"), "{err}");
     assert!(!j.path("doc.out").exists());
@@ -147,16 +196,29 @@ fn user_mistakes_get_clear_errors_and_leave_nothing_behind() {
     assert!(err.contains("truncated"), "{err}");
 
     // The good file still decrypts, and the key file was never overwritten by a second run.
-    j.ddrm(["decrypt", "doc.ddrm", "--content-key-file", "doc.key", "--out", "doc.out"])
-        .ok();
+    j.ddrm([
+        "decrypt",
+        "doc.ddrm",
+        "--content-key-file",
+        "doc.key",
+        "--out",
+        "doc.out",
+    ])
+    .ok();
     assert_eq!(
         std::fs::read(j.path("doc.out")).unwrap(),
         std::fs::read(j.path("doc.pdf")).unwrap()
     );
     let err = j
         .ddrm([
-            "package", "doc.pdf", "--out", "doc2.ddrm", "--group-key", "keys/group.pub",
-            "--export-key", "doc.key",
+            "package",
+            "doc.pdf",
+            "--out",
+            "doc2.ddrm",
+            "--group-key",
+            "keys/group.pub",
+            "--export-key",
+            "doc.key",
         ])
         .fails();
     assert!(err.contains("already exists"), "{err}");

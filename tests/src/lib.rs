@@ -53,8 +53,13 @@ impl Run {
     }
     /// Standard output parsed as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.output.stdout)
-            .unwrap_or_else(|e| panic!("ddrm {:?}: stdout is not JSON ({e}): {}", self.args, self.stdout()))
+        serde_json::from_slice(&self.output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "ddrm {:?}: stdout is not JSON ({e}): {}",
+                self.args,
+                self.stdout()
+            )
+        })
     }
 }
 
@@ -81,7 +86,8 @@ impl Journey {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let args: Vec<std::ffi::OsString> =
+            args.into_iter().map(|a| a.as_ref().to_owned()).collect();
         let output = Command::new(&self.bin)
             .args(&args)
             .current_dir(self.dir.path())
@@ -92,7 +98,10 @@ impl Journey {
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
         Run {
-            args: args.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+            args: args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
             output,
         }
     }
@@ -102,12 +111,20 @@ impl Journey {
         let out = self.path(name);
         let d = seconds.to_string();
         let mut cmd = Command::new("ffmpeg");
-        cmd.args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-            .arg(format!("testsrc2=duration={d}:size=640x360:rate=24"))
-            .args(["-f", "lavfi", "-i"])
-            .arg(format!("sine=f=440:d={d}"))
-            .args(extra)
-            .arg(&out);
+        cmd.args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg(format!("testsrc2=duration={d}:size=640x360:rate=24"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=f=440:d={d}"))
+        .args(extra)
+        .arg(&out);
         let status = cmd.status().unwrap_or_else(|e| {
             panic!("the ffmpeg CLI is required for this journey (apt-get install ffmpeg): {e}")
         });
@@ -118,11 +135,22 @@ impl Journey {
     /// Runs `ffprobe` on `file`, returning its JSON description of streams and format.
     pub fn ffprobe(&self, file: &Path) -> serde_json::Value {
         let out = Command::new("ffprobe")
-            .args(["-v", "error", "-print_format", "json", "-show_streams", "-show_format"])
+            .args([
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_streams",
+                "-show_format",
+            ])
             .arg(file)
             .output()
             .unwrap_or_else(|e| panic!("ffprobe is required (apt-get install ffmpeg): {e}"));
-        assert!(out.status.success(), "ffprobe cannot read {}", file.display());
+        assert!(
+            out.status.success(),
+            "ffprobe cannot read {}",
+            file.display()
+        );
         serde_json::from_slice(&out.stdout).expect("ffprobe prints JSON")
     }
 }

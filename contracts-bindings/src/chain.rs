@@ -315,6 +315,8 @@ pub async fn deploy(chain: &Chain, opts: &DeployOptions) -> Result<Deployment, C
 
     let s = RoyaltyShares::new(shares, p);
     confirm("setRegistry", s.setRegistry(registry).send().await).await?;
+    let reg = ContentRegistry::new(registry, p);
+    confirm("setAccess", reg.setAccess(access).send().await).await?;
     confirm(
         "setDistributor(Access)",
         s.setDistributor(access, true).send().await,

@@ -31,8 +31,10 @@ contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
     ContentRegistry public immutable registry;
     RoyaltyShares public immutable shares;
 
-    /// Perpetual access tokens sold per content (the edition counter).
-    mapping(uint256 contentId => uint256) public editionsSold;
+    /// The edition counter: perpetual access tokens sold per content, plus one once the registry
+    /// initialised it at registration (0 = never initialised, none sold). Stored offset so the
+    /// content's first sale updates a non-zero slot and costs the same as any later one.
+    mapping(uint256 contentId => uint256) private _editionsSoldPlusOne;
     mapping(address account => mapping(uint256 contentId => uint64)) private _expiry;
 
     event Purchased(
@@ -56,6 +58,7 @@ contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
     error UnexpectedNativeValue();
     error TokenNotReceived(uint256 expected, uint256 received);
     error RefundFailed();
+    error OnlyRegistry();
 
     constructor(address owner_, ContentRegistry registry_, RoyaltyShares shares_)
         ERC1155("ddrm://access/{id}")
@@ -73,13 +76,21 @@ contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
         _unpause();
     }
 
+    /// Called by the content registry when `contentId` is registered: makes the edition counter's
+    /// slot non-zero, moving its one-time storage cost from the first sale to the registration.
+    function initContent(uint256 contentId) external {
+        if (msg.sender != address(registry)) revert OnlyRegistry();
+        if (_editionsSoldPlusOne[contentId] == 0) _editionsSoldPlusOne[contentId] = 1;
+    }
+
     /// Buys one perpetual access token to `contentId` for the caller.
     function buy(uint256 contentId) external payable nonReentrant whenNotPaused returns (uint256 edition) {
         (address token, Terms memory t) = registry.saleInfo(contentId);
         if (t.price == 0) revert NotForSale(contentId);
-        edition = editionsSold[contentId] + 1;
+        uint256 soldPlusOne = _editionsSoldPlusOne[contentId];
+        edition = soldPlusOne == 0 ? 1 : soldPlusOne;
         if (t.maxEditions != 0 && edition > t.maxEditions) revert SoldOut(contentId, t.maxEditions);
-        editionsSold[contentId] = edition;
+        _editionsSoldPlusOne[contentId] = edition + 1;
         emit Purchased(contentId, msg.sender, token, t.price, edition);
         _mint(msg.sender, contentId, 1, "");
         _collect(contentId, token, t.price);
@@ -138,6 +149,12 @@ contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
     }
 
     // ---------------------------------------------------------------- views
+
+    /// Perpetual access tokens sold for `contentId` (the edition counter).
+    function editionsSold(uint256 contentId) external view returns (uint256) {
+        uint256 soldPlusOne = _editionsSoldPlusOne[contentId];
+        return soldPlusOne == 0 ? 0 : soldPlusOne - 1;
+    }
 
     /// True when `account` holds a perpetual access token or unexpired timed access to `contentId`.
     function hasAccess(address account, uint256 contentId) external view returns (bool) {

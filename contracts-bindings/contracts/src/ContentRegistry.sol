@@ -6,12 +6,20 @@ import {Terms, Ddrm} from "./Terms.sol";
 import {CapsuleRegistry} from "./CapsuleRegistry.sol";
 import {RoyaltyShares} from "./RoyaltyShares.sol";
 
+/// The part of Access the registry calls at registration.
+interface IEditionCounter {
+    function initContent(uint256 contentId) external;
+}
+
 /// The content registry: one record per packaged `.ddrm`, keyed by its 256-bit content id (also
 /// the token id of its access tokens and royalty shares). Registration stores the IPFS CID, the
 /// commitment to the key ciphertext, the renderer capsules allowed to play it, the payment token
 /// and Access terms, and mints the initial Royalty split. Only the creator changes terms or
 /// renderers later; the payment token is fixed for life, so every revenue of a content is in one
 /// token.
+///
+/// Registration also initialises the content's edition counter in Access (once `setAccess` wired
+/// it), so that the content's first sale costs the same gas as later ones.
 contract ContentRegistry is Ownable2Step {
     struct Registration {
         uint256 contentId;
@@ -34,6 +42,8 @@ contract ContentRegistry is Ownable2Step {
 
     CapsuleRegistry public immutable capsules;
     RoyaltyShares public immutable shares;
+    /// The Access contract whose edition counters registration initialises (address(0) = none yet).
+    address public access;
 
     mapping(uint256 contentId => Content) private _contents;
     mapping(uint256 contentId => bytes32[]) private _renderers;
@@ -46,6 +56,7 @@ contract ContentRegistry is Ownable2Step {
         bytes32 keyCommitment,
         string cid
     );
+    event AccessSet(address access);
     event TermsSet(uint256 indexed contentId, Terms terms);
     event RendererAllowed(uint256 indexed contentId, bytes32 indexed measurement);
     event RendererDisallowed(uint256 indexed contentId, bytes32 indexed measurement);
@@ -55,10 +66,20 @@ contract ContentRegistry is Ownable2Step {
     error NotCreator(address account);
     error BadRegistration(string reason);
     error BadTerms(string reason);
+    error AccessAlreadySet();
+    error ZeroAddress();
 
     constructor(address owner_, CapsuleRegistry capsules_, RoyaltyShares shares_) Ownable(owner_) {
         capsules = capsules_;
         shares = shares_;
+    }
+
+    /// Wires the Access contract, once.
+    function setAccess(address access_) external onlyOwner {
+        if (access != address(0)) revert AccessAlreadySet();
+        if (access_ == address(0)) revert ZeroAddress();
+        access = access_;
+        emit AccessSet(access_);
     }
 
     /// Registers a content with the caller as creator and mints its 10,000 royalty shares to
@@ -85,6 +106,8 @@ contract ContentRegistry is Ownable2Step {
         for (uint256 i = 0; i < r.renderers.length; ++i) {
             _allow(id, r.renderers[i]);
         }
+        address access_ = access;
+        if (access_ != address(0)) IEditionCounter(access_).initContent(id);
         shares.mintInitial(id, r.paymentToken, msg.sender, holders, amounts);
     }
 

@@ -24,7 +24,9 @@ import {RoyaltyVault} from "./RoyaltyVault.sol";
 /// already earned. The division remainder (< 10,000 units per sale) is credited at once to the
 /// content's dust recipient (its creator), so every unit paid in is claimable by someone.
 ///
-/// A holder's shares, checkpoint and unclaimed earnings share one storage slot.
+/// A holder's shares, checkpoint and unclaimed earnings share one storage slot. The cumulative
+/// revenue per share is stored plus one from registration on, so the content's first sale
+/// updates a non-zero slot and costs the same as any later one.
 contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -49,7 +51,8 @@ contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, R
     }
 
     mapping(uint256 contentId => mapping(address account => Holder)) private _holders;
-    mapping(uint256 contentId => uint256) public revenuePerShare;
+    /// Cumulative revenue per share plus one, for registered contents (0 = not registered).
+    mapping(uint256 contentId => uint256) private _revenuePerSharePlusOne;
     mapping(uint256 contentId => ContentInfo) private _contents;
     mapping(uint256 contentId => address) public dustRecipientOf;
     /// Platform fees and reward-pool shares accrued and not yet withdrawn, per payment token.
@@ -168,6 +171,7 @@ contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, R
         if (holders.length != amounts.length || holders.length == 0) revert BadSplit();
         if (dustRecipient == address(0)) revert ZeroAddress();
         _contents[contentId] = ContentInfo(paymentToken, true);
+        _revenuePerSharePlusOne[contentId] = 1;
         dustRecipientOf[contentId] = dustRecipient;
         uint256 total;
         for (uint256 i = 0; i < holders.length; ++i) {
@@ -206,9 +210,10 @@ contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, R
             a.pool += pool.toUint128();
         }
         if (perShare != 0) {
-            uint256 cumulative = revenuePerShare[contentId] + perShare;
-            if (cumulative > type(uint120).max) revert RevenueOverflow();
-            revenuePerShare[contentId] = cumulative;
+            // Registered, so the stored value is the cumulative plus one (>= 1).
+            uint256 storedPlusOne = _revenuePerSharePlusOne[contentId] + perShare;
+            if (storedPlusOne - 1 > type(uint120).max) revert RevenueOverflow();
+            _revenuePerSharePlusOne[contentId] = storedPlusOne;
         }
         if (dust != 0) {
             Holder storage h = _holders[contentId][dustRecipientOf[contentId]];
@@ -242,7 +247,7 @@ contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, R
     /// Revenue `account` can claim now for `contentId`, in the content's payment token.
     function claimable(address account, uint256 contentId) public view returns (uint256) {
         Holder memory h = _holders[contentId][account];
-        return h.owed + uint256(h.shares) * (revenuePerShare[contentId] - h.checkpoint);
+        return h.owed + uint256(h.shares) * (revenuePerShare(contentId) - h.checkpoint);
     }
 
     /// Pays the caller everything it earned from `contentId`.
@@ -259,7 +264,7 @@ contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, R
     }
 
     function _claim(uint256 contentId) private returns (uint256 amount) {
-        uint256 cumulative = revenuePerShare[contentId];
+        uint256 cumulative = revenuePerShare(contentId);
         Holder memory m = _holders[contentId][msg.sender];
         amount = m.owed + uint256(m.shares) * (cumulative - m.checkpoint);
         if (amount == 0) return 0;
@@ -299,6 +304,12 @@ contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, R
     }
 
     // ---------------------------------------------------------------- views
+
+    /// The content's cumulative revenue per share since registration (0 for unknown contents).
+    function revenuePerShare(uint256 contentId) public view returns (uint256) {
+        uint256 storedPlusOne = _revenuePerSharePlusOne[contentId];
+        return storedPlusOne == 0 ? 0 : storedPlusOne - 1;
+    }
 
     function paymentTokenOf(uint256 contentId) external view returns (address) {
         return _contents[contentId].paymentToken;
@@ -380,7 +391,7 @@ contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, R
     /// Settles both parties at the current revenue per share, then moves the shares.
     function _move(address from, address to, uint256 id, uint256 value) private {
         if (to == address(0)) revert ZeroAddress();
-        uint256 cumulative = revenuePerShare[id];
+        uint256 cumulative = revenuePerShare(id);
         Holder memory s = _holders[id][from];
         if (s.shares < value) revert InsufficientShares(from, id, s.shares, value);
         if (from == to) return;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture} from "./utils/Fixture.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Terms} from "../src/Terms.sol";
 import {ContentRegistry} from "../src/ContentRegistry.sol";
 import {RoyaltyShares} from "../src/RoyaltyShares.sol";
@@ -141,6 +142,20 @@ contract ContentRegistryTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.UnknownContent.selector, ID));
         registry.saleInfo(ID);
         assertFalse(registry.isRegistered(ID), "not registered");
+    }
+
+    function test_access_is_wired_once_by_the_owner() public {
+        assertEq(registry.access(), address(access), "wired by the fixture");
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, alice));
+        registry.setAccess(alice);
+        vm.prank(gov);
+        vm.expectRevert(ContentRegistry.AccessAlreadySet.selector);
+        registry.setAccess(alice);
+        ContentRegistry r2 = new ContentRegistry(gov, capsules, shares);
+        vm.prank(gov);
+        vm.expectRevert(ContentRegistry.ZeroAddress.selector);
+        r2.setAccess(address(0));
     }
 
     function test_only_registry_mints_shares() public {

@@ -44,6 +44,7 @@ abstract contract Fixture is TestBase {
         usd = new TestToken();
         vm.startPrank(gov);
         shares.setRegistry(address(registry));
+        registry.setAccess(address(access));
         shares.setDistributor(address(access), true);
         shares.setDistributor(address(market), true);
         shares.setRewardPool(pool);

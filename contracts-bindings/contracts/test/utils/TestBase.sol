@@ -17,6 +17,11 @@ interface Cheats {
     function label(address, string calldata) external;
     function addr(uint256) external returns (address);
     function expectEmit(address) external;
+    function record() external;
+    function accesses(address) external returns (bytes32[] memory reads, bytes32[] memory writes);
+    function load(address, bytes32) external view returns (bytes32);
+    function snapshotState() external returns (uint256);
+    function revertToState(uint256) external returns (bool);
 }
 
 /// Minimal test base: the cheatcode handle, assertions that revert with both values, `bound`.

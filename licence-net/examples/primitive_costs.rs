@@ -1,0 +1,37 @@
+//! Costs of the primitives a licence involves, on this machine:
+//! `cargo run --release -p licence-net --example primitive_costs`.
+
+use std::io::Write;
+use std::time::Instant;
+
+use licence_net_protocol::threshold_crypto::SecretKeySet;
+use licence_net_protocol::{decode_ciphertext, GroupKey};
+
+fn time<T>(what: &str, n: u32, mut f: impl FnMut() -> T) {
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(f());
+    }
+    println!("{what}: {:.3} ms", t.elapsed().as_secs_f64() * 1e3 / n as f64);
+}
+
+fn main() {
+    let sks = SecretKeySet::random(2, &mut rand07::thread_rng());
+    let group = GroupKey::new(sks.public_keys(), 5, 3).unwrap();
+    let ct = decode_ciphertext(&group.encrypt(&[7u8; 32])).unwrap();
+    let share = sks.secret_key_share(1);
+    let pk = sks.public_keys().public_key_share(1);
+    time("ciphertext verify", 20, || ct.verify());
+    time("decrypt_share_no_verify", 50, || share.decrypt_share_no_verify(&ct));
+    let dec = share.decrypt_share_no_verify(&ct);
+    time("verify_decryption_share", 20, || pk.verify_decryption_share(&dec, &ct));
+    time("BLS sign (share)", 20, || share.sign([1u8; 32]));
+    let sig = share.sign([1u8; 32]);
+    time("BLS verify (share)", 20, || pk.verify(&sig, [1u8; 32]));
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = std::fs::File::create(dir.path().join("x")).unwrap();
+    time("append + fsync", 50, || {
+        f.write_all(b"{\"entry\":1}\n").unwrap();
+        f.sync_data().unwrap()
+    });
+}

@@ -12,7 +12,10 @@ fn time<T>(what: &str, n: u32, mut f: impl FnMut() -> T) {
     for _ in 0..n {
         std::hint::black_box(f());
     }
-    println!("{what}: {:.3} ms", t.elapsed().as_secs_f64() * 1e3 / n as f64);
+    println!(
+        "{what}: {:.3} ms",
+        t.elapsed().as_secs_f64() * 1e3 / n as f64
+    );
 }
 
 fn main() {
@@ -22,9 +25,13 @@ fn main() {
     let share = sks.secret_key_share(1);
     let pk = sks.public_keys().public_key_share(1);
     time("ciphertext verify", 20, || ct.verify());
-    time("decrypt_share_no_verify", 50, || share.decrypt_share_no_verify(&ct));
+    time("decrypt_share_no_verify", 50, || {
+        share.decrypt_share_no_verify(&ct)
+    });
     let dec = share.decrypt_share_no_verify(&ct);
-    time("verify_decryption_share", 20, || pk.verify_decryption_share(&dec, &ct));
+    time("verify_decryption_share", 20, || {
+        pk.verify_decryption_share(&dec, &ct)
+    });
     time("BLS sign (share)", 20, || share.sign([1u8; 32]));
     let sig = share.sign([1u8; 32]);
     time("BLS verify (share)", 20, || pk.verify(&sig, [1u8; 32]));

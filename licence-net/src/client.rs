@@ -1,13 +1,15 @@
 //! The licence client (used by the player host): asks every node in parallel, verifies each
 //! answer before using it, and returns as soon as the group's threshold of valid shares arrived.
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use licence_net_protocol::threshold_crypto::{Ciphertext, DecryptionShare};
 use licence_net_protocol::{
-    combine_shares, decode_ciphertext, verify_response, GroupKey, LicenceAsk, LicencePolicy,
-    LicenceResponse, OpenShare, ProtocolError, ResponseFault,
+    combine_shares, decode_ciphertext, GroupKey, LicenceAsk, LicencePolicy, LicenceResponse,
+    OpenShare, ProtocolError, ResponseFault,
 };
 use zeroize::Zeroizing;
 
@@ -93,7 +95,7 @@ pub struct Licence {
     pub responses: Vec<LicenceResponse>,
     pub policy: LicencePolicy,
     pub failures: Vec<NodeFailure>,
-    ciphertext: Ciphertext,
+    ciphertext: Arc<Ciphertext>,
 }
 
 impl std::fmt::Debug for Licence {
@@ -246,50 +248,91 @@ impl LicenceClient {
         let mut responses = Vec::with_capacity(needed);
         let mut failures = Vec::new();
         let mut answered = 0;
-        while let Some(outcome) = pending.next().await {
-            let (endpoint, response) = match outcome {
-                Outcome::Failure(f) => {
-                    if !matches!(f.problem, NodeProblem::Unreachable(_)) {
-                        answered += 1;
-                    }
-                    failures.push(f);
-                    continue;
-                }
-                Outcome::Response(endpoint, r) => (endpoint, r),
-            };
-            answered += 1;
-            let index = response.node_index;
-            if shares.iter().any(|(i, _)| *i == index as usize) {
-                failures.push(NodeFailure {
-                    endpoint,
-                    node_index: Some(index),
-                    problem: NodeProblem::Duplicate(index),
-                });
-                continue;
+        let ciphertext = Arc::new(ciphertext);
+        let group = Arc::new(self.group.clone());
+        // The pairing checks (signature and decryption share, ~16 ms per response) run on
+        // blocking threads, in parallel, while other answers keep arriving.
+        let mut checks = FuturesUnordered::new();
+        let mut seen: HashSet<u32> = HashSet::new();
+        loop {
+            if stop_early && shares.len() >= needed {
+                break;
             }
-            match verify_response(
-                &self.group,
-                &ciphertext,
-                &request_hash,
-                &ask.request.account,
-                &fields.content_id,
-                &response,
-                opener,
-            ) {
-                Ok(share) => {
-                    if shares.len() < needed {
-                        shares.push((index as usize, share));
-                        responses.push(*response);
+            tokio::select! {
+                Some(outcome) = pending.next(), if !pending.is_empty() => {
+                    let (endpoint, response) = match outcome {
+                        Outcome::Failure(f) => {
+                            if !matches!(f.problem, NodeProblem::Unreachable(_)) {
+                                answered += 1;
+                            }
+                            failures.push(f);
+                            continue;
+                        }
+                        Outcome::Response(endpoint, r) => (endpoint, r),
+                    };
+                    answered += 1;
+                    let index = response.node_index;
+                    let fail = |endpoint, problem| NodeFailure {
+                        endpoint,
+                        node_index: Some(index),
+                        problem,
+                    };
+                    if !seen.insert(index) {
+                        failures.push(fail(endpoint, NodeProblem::Duplicate(index)));
+                        continue;
                     }
-                    if stop_early && shares.len() >= needed {
-                        break;
-                    }
+                    // Cheap checks here; what needs the capsule's key (opening) too.
+                    let opened = if response.request_hash != request_hash {
+                        Err(ResponseFault::WrongRequest)
+                    } else if index as usize >= group.nodes() {
+                        Err(ResponseFault::UnknownNode)
+                    } else if response.policy.account != ask.request.account
+                        || response.policy.content_id != fields.content_id
+                    {
+                        Err(ResponseFault::WrongPolicy)
+                    } else {
+                        opener.open(&response)
+                    };
+                    let share = match opened {
+                        Ok(share) => share,
+                        Err(fault) => {
+                            failures.push(fail(endpoint, NodeProblem::Invalid(fault)));
+                            continue;
+                        }
+                    };
+                    let (g, ct) = (group.clone(), ciphertext.clone());
+                    checks.push(tokio::task::spawn_blocking(move || {
+                        let fault = response.verify_signature(&g).err().or_else(|| {
+                            (!g.public_key_set()
+                                .public_key_share(index as usize)
+                                .verify_decryption_share(&share, &ct))
+                            .then_some(ResponseFault::InvalidShare)
+                        });
+                        match fault {
+                            None => Ok((response, share)),
+                            Some(f) => Err(NodeFailure {
+                                endpoint,
+                                node_index: Some(index),
+                                problem: NodeProblem::Invalid(f),
+                            }),
+                        }
+                    }));
                 }
-                Err(fault) => failures.push(NodeFailure {
-                    endpoint,
-                    node_index: Some(index),
-                    problem: NodeProblem::Invalid(fault),
-                }),
+                Some(done) = checks.next(), if !checks.is_empty() => match done {
+                    Ok(Ok((response, share))) => {
+                        if shares.len() < needed {
+                            shares.push((response.node_index as usize, share));
+                            responses.push(*response);
+                        }
+                    }
+                    Ok(Err(failure)) => failures.push(failure),
+                    Err(e) => failures.push(NodeFailure {
+                        endpoint: String::new(),
+                        node_index: None,
+                        problem: NodeProblem::BadReply(format!("verification task failed: {e}")),
+                    }),
+                },
+                else => break,
             }
         }
         if shares.len() < needed {

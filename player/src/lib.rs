@@ -7,8 +7,8 @@
 //!   (epoch interruption driven by a background ticker, so every run has a wall-clock deadline),
 //!   and the WASI preview 1 [`Linker`], filled once.
 //! - [`Host::run_command`]: runs a WASI preview 1 command module (`_start`) in a fresh
-//!   [`Store`] with [`RunLimits`], no files, no environment, no network, stdin empty, and stdout
-//!   captured into the returned [`CommandOutput`].
+//!   [`Store`] with [`RunLimits`], no files, no environment, no network, stdin empty, stdout
+//!   captured into the returned [`CommandOutput`] and stderr passed to the host's stderr.
 //!
 //! The capsule interface itself (attestation, segment hand-over) is built on these pieces.
 

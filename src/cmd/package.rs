@@ -126,7 +126,7 @@ impl ProgressLine {
             return;
         }
         self.last = now;
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,

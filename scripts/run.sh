@@ -7,8 +7,8 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-cargo build --locked --release --bin ddrm
-ddrm="$CARGO_TARGET_DIR/release/ddrm"
+cargo build --locked --bin ddrm   # dev profile: dependencies are optimised (see Cargo.toml)
+ddrm="$CARGO_TARGET_DIR/debug/ddrm"
 out="$(realpath -m "${1:-$ROOT/ddrm-demo}")"
 rm -rf "$out"; mkdir -p "$out"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -1,7 +1,7 @@
 //! The licence client (used by the player host): asks every node in parallel, verifies each
 //! answer before using it, and returns as soon as the group's threshold of valid shares arrived.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -254,9 +254,18 @@ impl LicenceClient {
         // blocking threads, in parallel, while other answers keep arriving.
         let mut checks = FuturesUnordered::new();
         let mut seen: HashSet<u32> = HashSet::new();
+        let mut queued = VecDeque::new();
         loop {
             if stop_early && shares.len() >= needed {
                 break;
+            }
+            // Only as many checks run as shares are still missing: on two cores, checking
+            // surplus answers would only slow down the ones needed.
+            while shares.len() + checks.len() < needed || !stop_early {
+                let Some((endpoint, response, share)) = queued.pop_front() else {
+                    break;
+                };
+                checks.push(spawn_check(&group, &ciphertext, endpoint, response, share));
             }
             tokio::select! {
                 Some(outcome) = pending.next(), if !pending.is_empty() => {
@@ -300,23 +309,7 @@ impl LicenceClient {
                             continue;
                         }
                     };
-                    let (g, ct) = (group.clone(), ciphertext.clone());
-                    checks.push(tokio::task::spawn_blocking(move || {
-                        let fault = response.verify_signature(&g).err().or_else(|| {
-                            (!g.public_key_set()
-                                .public_key_share(index as usize)
-                                .verify_decryption_share(&share, &ct))
-                            .then_some(ResponseFault::InvalidShare)
-                        });
-                        match fault {
-                            None => Ok((response, share)),
-                            Some(f) => Err(NodeFailure {
-                                endpoint,
-                                node_index: Some(index),
-                                problem: NodeProblem::Invalid(f),
-                            }),
-                        }
-                    }));
+                    queued.push_back((endpoint, response, share));
                 }
                 Some(done) = checks.next(), if !checks.is_empty() => match done {
                     Ok(Ok((response, share))) => {
@@ -332,7 +325,11 @@ impl LicenceClient {
                         problem: NodeProblem::BadReply(format!("verification task failed: {e}")),
                     }),
                 },
-                else => break,
+                else => {
+                    if queued.is_empty() {
+                        break;
+                    }
+                }
             }
         }
         if shares.len() < needed {
@@ -353,6 +350,36 @@ impl LicenceClient {
             ciphertext,
         })
     }
+}
+
+type Checked = Result<(Box<LicenceResponse>, DecryptionShare), NodeFailure>;
+
+/// Checks a response's signature and decryption share (pairings) on a blocking thread.
+fn spawn_check(
+    group: &Arc<GroupKey>,
+    ciphertext: &Arc<Ciphertext>,
+    endpoint: String,
+    response: Box<LicenceResponse>,
+    share: DecryptionShare,
+) -> tokio::task::JoinHandle<Checked> {
+    let (g, ct) = (group.clone(), ciphertext.clone());
+    tokio::task::spawn_blocking(move || {
+        let index = response.node_index;
+        let fault = response.verify_signature(&g).err().or_else(|| {
+            (!g.public_key_set()
+                .public_key_share(index as usize)
+                .verify_decryption_share(&share, &ct))
+            .then_some(ResponseFault::InvalidShare)
+        });
+        match fault {
+            None => Ok((response, share)),
+            Some(f) => Err(NodeFailure {
+                endpoint,
+                node_index: Some(index),
+                problem: NodeProblem::Invalid(f),
+            }),
+        }
+    })
 }
 
 /// The policy that ends first among the responses used.

@@ -6,7 +6,12 @@
 //! okm   = HKDF-SHA256(salt = h, ikm = X25519(e, C),
 //!                     info = "ddrm/v1/share" ‖ 0x00 ‖ i as u32 BE ‖ E ‖ C)   44 bytes
 //! key, nonce = okm[..32], okm[32..]
-//! sealed = AES-256-GCM(key, nonce, plaintext = bincode(DecryptionShare), aad = h)
+//! sealed = AES-256-GCM(key, nonce, plaintext = bincode(DecryptionShare),
+//!                      aad = h ‖ i as u32 BE ‖ policy encoding)
+//! ```
+//! The policy in the AAD means only a holder of the plaintext share (the node) can have sealed
+//! it with this policy: the host relaying responses cannot change it.
+//! ```text
 //! ```
 //! Signature: `SignatureShare` of node `i` over [`LicenceResponse::signed_message`], verifiable
 //! against `public_key_share(i)` of the group key.
@@ -94,6 +99,14 @@ pub struct LicenceResponse {
     pub signature: Bytes,
 }
 
+fn sealing_aad(request_hash: &B256, node_index: u32, policy: &LicencePolicy) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(32 + 4 + 100);
+    aad.extend_from_slice(request_hash.as_slice());
+    aad.extend_from_slice(&node_index.to_be_bytes());
+    policy.encode(&mut aad);
+    aad
+}
+
 fn derive(
     shared: &[u8; 32],
     request_hash: &B256,
@@ -176,7 +189,7 @@ impl LicenceResponse {
                 Nonce::from_slice(&okm[32..]),
                 Payload {
                     msg: &plain,
-                    aad: request_hash.as_slice(),
+                    aad: &sealing_aad(&request_hash, node_index, &policy),
                 },
             )
             .map_err(|_| ProtocolError::Sealing)?;
@@ -289,7 +302,11 @@ impl OpenShare for CapsuleSecret {
                     Nonce::from_slice(&okm[32..]),
                     Payload {
                         msg: &response.sealed_share.ciphertext,
-                        aad: response.request_hash.as_slice(),
+                        aad: &sealing_aad(
+                            &response.request_hash,
+                            response.node_index,
+                            &response.policy,
+                        ),
                     },
                 )
                 .map_err(|_| ResponseFault::CannotOpen)?,
@@ -456,6 +473,8 @@ mod tests {
 
         let mut r = good.clone();
         r.policy.play_until = Some(9_999);
+        // The policy is bound by the sealing AEAD too, without the signature.
+        assert_eq!(capsule.open(&r).unwrap_err(), ResponseFault::CannotOpen);
         assert_eq!(
             check(&f, &r, &capsule).unwrap_err(),
             ResponseFault::BadSignature

@@ -102,7 +102,7 @@ async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed(
     assert_eq!(named[0].endpoint, net.urls[4]);
     assert_eq!(
         named[0].problem,
-        NodeProblem::Invalid(ResponseFault::BadSignature)
+        NodeProblem::Invalid(ResponseFault::InvalidShare)
     );
     assert!(named[0].to_string().starts_with("node 4 ("), "{}", named[0]);
 
@@ -124,7 +124,7 @@ async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed(
         .expect_err("not enough");
     let text = err.to_string();
     assert!(
-        text.contains("node 4 (") && text.contains("signature does not verify"),
+        text.contains("node 4 (") && text.contains("decryption share does not verify"),
         "{text}"
     );
 }

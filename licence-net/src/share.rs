@@ -51,6 +51,13 @@ struct Wire {
     secret_key_share: String,
 }
 
+/// The hex of the secret share is wiped whenever a parsed or built file goes out of scope.
+impl Drop for Wire {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret_key_share);
+    }
+}
+
 /// One node's secret key share with its place in the group.
 pub struct KeyShareFile {
     pub index: usize,
@@ -85,12 +92,7 @@ impl KeyShareFile {
             group_key_id: hex::encode(self.group_key_id),
             secret_key_share: hex::encode(&*secret),
         };
-        let text = Zeroizing::new(serde_json::to_string_pretty(&w).expect("serializes") + "\n");
-        let Wire {
-            secret_key_share, ..
-        } = w;
-        drop(Zeroizing::new(secret_key_share));
-        text
+        Zeroizing::new(serde_json::to_string_pretty(&w).expect("serializes") + "\n")
     }
 
     /// Loads a share file and checks it against the group key.
@@ -108,7 +110,6 @@ impl KeyShareFile {
             why: why.to_string(),
         };
         let w: Wire = serde_json::from_str(&text).map_err(|_| bad("not the expected JSON"))?;
-        let w = scopeguard_wire(w);
         if w.version != 1 || w.scheme != GROUP_KEY_SCHEME {
             return Err(bad("unsupported version or scheme"));
         }
@@ -135,25 +136,5 @@ impl KeyShareFile {
             group_key_id: gid,
             share,
         })
-    }
-}
-
-/// Wipes the secret field of a parsed wire struct when it goes out of scope.
-fn scopeguard_wire(w: Wire) -> WireGuard {
-    WireGuard(w)
-}
-
-struct WireGuard(Wire);
-
-impl std::ops::Deref for WireGuard {
-    type Target = Wire;
-    fn deref(&self) -> &Wire {
-        &self.0
-    }
-}
-
-impl Drop for WireGuard {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0.secret_key_share);
     }
 }

@@ -39,11 +39,7 @@ pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
     match cmd {
         LicenceCommand::Node(args) => Ok(licence_net::cli::run_node(args).await?),
         LicenceCommand::Audit { command } => {
-            let s = licence_net::cli::run_audit(command)?;
-            println!(
-                "audit log intact: {} entries ({} granted, {} refused), head {}",
-                s.entries, s.granted, s.refused, s.head
-            );
+            println!("{}", licence_net::cli::run_audit(command)?);
             Ok(())
         }
         LicenceCommand::Keygen(a) => {

@@ -180,6 +180,19 @@ impl MediaError {
     }
 }
 
+/// Sends one input packet to a decoder. A damaged packet is skipped (`Ok(false)`): the decoder
+/// resynchronises on the next keyframe; any other refusal is an error.
+fn send_or_skip(
+    decoder: &mut ffmpeg_next::decoder::Opened,
+    packet: &ffmpeg_next::Packet,
+) -> Result<bool, ffmpeg_next::Error> {
+    match decoder.send_packet(packet) {
+        Ok(()) => Ok(true),
+        Err(ffmpeg_next::Error::InvalidData) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Initialises FFmpeg once per process and keeps its own logging to errors only.
 fn init() -> Result<(), MediaError> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();

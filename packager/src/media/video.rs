@@ -148,13 +148,10 @@ impl VideoTranscoder {
         packet: &ffmpeg_next::Packet,
         out: &mut Vec<Packet>,
     ) -> Result<(), MediaError> {
-        match self.decoder.send_packet(packet) {
-            Ok(()) => {}
-            // A damaged packet: the decoder resynchronises on the next keyframe.
-            Err(ffmpeg_next::Error::InvalidData) => return Ok(()),
-            Err(e) => return Err(decode_err(e)),
+        if super::send_or_skip(&mut self.decoder, packet).map_err(decode_err)? {
+            self.drain_decoder(out)?;
         }
-        self.drain_decoder(out)
+        Ok(())
     }
 
     pub(crate) fn finish(&mut self, out: &mut Vec<Packet>) -> Result<(), MediaError> {

@@ -1,0 +1,1 @@
+//! The indexer: follows every event of a ddrm deployment into SQL.

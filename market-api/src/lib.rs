@@ -1,0 +1,1 @@
+//! The market API: HTTP over the index, and creator uploads.

@@ -1,0 +1,1 @@
+//! `ddrm up`: starts and describes a whole local stack.

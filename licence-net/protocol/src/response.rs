@@ -609,11 +609,21 @@ mod tests {
     }
 
     fn issue(f: &Fixture, i: usize, capsule: &CapsuleSecret) -> LicenceResponse {
+        issue_for(f, i, &f.ct, capsule)
+    }
+
+    /// Node `i`'s correctly signed response carrying its share of `ct`.
+    fn issue_for(
+        f: &Fixture,
+        i: usize,
+        ct: &Ciphertext,
+        capsule: &CapsuleSecret,
+    ) -> LicenceResponse {
         LicenceResponse::issue(
             i as u32,
             &f.sks.secret_key_share(i),
             &operator(i),
-            &f.ct,
+            ct,
             f.h,
             &capsule.public_key(),
             f.policy.clone(),
@@ -714,16 +724,7 @@ mod tests {
         let f = fixture();
         let capsule = CapsuleSecret::generate();
         let other = decode_ciphertext(&f.group.encrypt(&[9u8; 32])).unwrap();
-        let r = LicenceResponse::issue(
-            3,
-            &f.sks.secret_key_share(3),
-            &operator(3),
-            &other,
-            f.h,
-            &capsule.public_key(),
-            f.policy.clone(),
-        )
-        .unwrap();
+        let r = issue_for(&f, 3, &other, &capsule);
         assert_eq!(
             check(&f, &r, &capsule).unwrap_err(),
             ResponseFault::InvalidShare
@@ -763,16 +764,7 @@ mod tests {
         let capsule = CapsuleSecret::generate();
         let other = decode_ciphertext(&f.group.encrypt(&[9u8; 32])).unwrap();
         // Node 1 signs correctly (its envelope passes) but its share is for another ciphertext.
-        let bad = LicenceResponse::issue(
-            1,
-            &f.sks.secret_key_share(1),
-            &operator(1),
-            &other,
-            f.h,
-            &capsule.public_key(),
-            f.policy.clone(),
-        )
-        .unwrap();
+        let bad = issue_for(&f, 1, &other, &capsule);
         assert_eq!(check_envelope(&f.group, &expected(&f), &bad), Ok(()));
         let responses = vec![
             issue(&f, 0, &capsule),

@@ -5,7 +5,10 @@ use std::io::Write;
 use std::time::Instant;
 
 use licence_net_protocol::threshold_crypto::SecretKeySet;
-use licence_net_protocol::{address_of, decode_ciphertext, GroupKey, Signature, B256};
+use licence_net_protocol::{
+    address_of, decode_ciphertext, AccessKind, Address, CapsuleSecret, GroupKey, LicencePolicy,
+    LicenceResponse, OpenShare, PreparedCiphertext, Signature, B256, U256,
+};
 
 fn time<T>(what: &str, n: u32, mut f: impl FnMut() -> T) {
     let t = Instant::now();
@@ -56,6 +59,65 @@ fn main() {
                 .unwrap()
         },
     );
+    let capsule = CapsuleSecret::generate();
+    let policy = LicencePolicy {
+        account: Address::repeat_byte(1),
+        content_id: U256::from(42u64),
+        access: AccessKind::Perpetual,
+        play_until: None,
+        renew_after: 1_500,
+        issued_at: 1_000,
+        block_number: 9,
+    };
+    time(
+        "LicenceResponse::issue (node: share, seal, sign)",
+        100,
+        || {
+            LicenceResponse::issue(
+                1,
+                &share,
+                &operators[1],
+                &ct,
+                B256::ZERO,
+                &capsule.public_key(),
+                policy.clone(),
+            )
+            .unwrap()
+        },
+    );
+    let encrypted = group.encrypt(&[7u8; 32]);
+    time(
+        "PreparedCiphertext::decode (client, once per content)",
+        10,
+        || PreparedCiphertext::decode(&encrypted).unwrap(),
+    );
+    let prepared = PreparedCiphertext::decode(&encrypted).unwrap();
+    let shares: Vec<_> = (0..3)
+        .map(|i| {
+            (
+                i,
+                sks.secret_key_share(i)
+                    .decrypt_share_no_verify(prepared.ciphertext()),
+            )
+        })
+        .collect();
+    let master = group.public_key_set().public_key();
+    time(
+        "prepared share check (client, fallback per share)",
+        20,
+        || prepared.verify_share(&group.public_key_set().public_key_share(0), &shares[0].1),
+    );
+    time(
+        "combined check of 3 shares (client, once per licence)",
+        20,
+        || prepared.verify_combined(&master, &shares),
+    );
+    time("combine 3 shares into the key", 20, || {
+        group
+            .public_key_set()
+            .decrypt(shares.iter().map(|(i, s)| (*i, s)), prepared.ciphertext())
+            .unwrap()
+    });
     let dir = tempfile::tempdir().unwrap();
     let mut f = std::fs::File::create(dir.path().join("x")).unwrap();
     time("append + fsync", 50, || {

@@ -9,7 +9,7 @@ use contracts_bindings::Deployment;
 use licence_net_protocol::GroupKey;
 
 use crate::audit::{verify_file, AuditError, AuditSummary};
-use crate::node::{self, NodeConfig, NodeError, NodeState, RateLimit};
+use crate::node::{self, NodeConfig, NodeError, NodeState, RateLimit, RegistryCheck};
 use crate::{KeyShareFile, ShareError};
 
 /// Default listen address of a node.
@@ -61,6 +61,59 @@ pub struct NodeArgs {
     /// Licence requests an account may make in a burst.
     #[arg(long, default_value_t = DEFAULT_RATE_BURST)]
     pub rate_burst: f64,
+    /// Refuse to start unless a licence network is registered in LicenceNetworkRegistry (a
+    /// registered network must match this node's group key in any case).
+    #[arg(long)]
+    pub require_registry: bool,
+}
+
+/// Register the licence network in LicenceNetworkRegistry (starts a new epoch).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegisterArgs {
+    #[command(flatten)]
+    pub connect: contracts_bindings::cli::ConnectArgs,
+    #[command(flatten)]
+    pub deployment: contracts_bindings::cli::DeploymentArgs,
+    /// The group public key (group.pub from `ddrm licence keygen`).
+    #[arg(long)]
+    pub group: PathBuf,
+    /// Each node's base URL, in share order (node-1 first); repeat the flag or separate by
+    /// commas.
+    #[arg(long = "endpoint", value_delimiter = ',', required = true)]
+    pub endpoints: Vec<String>,
+}
+
+/// Ask the licence network for a content's key, as a player runtime would: the wallet signs the
+/// request, the runtime key attests the capsule, the shares are sealed to a fresh capsule key.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RequestArgs {
+    /// The packaged .ddrm file (its header gives the content id and the key ciphertext).
+    pub file: PathBuf,
+    /// Chain RPC endpoint (for the registered network; also checks the chain id).
+    #[arg(long, env = "DDRM_RPC")]
+    pub rpc: String,
+    /// The deployment file written by `ddrm chain deploy`.
+    #[arg(long)]
+    pub deployment: PathBuf,
+    /// File holding the buyer wallet's hex private key (first line).
+    #[arg(long)]
+    pub wallet_key_file: PathBuf,
+    /// File holding the runtime attestation key (hex, first line; approved on chain).
+    #[arg(long)]
+    pub runtime_key_file: PathBuf,
+    /// The capsule whose measurement (SHA-256 of its bytes) is attested.
+    #[arg(long)]
+    pub capsule: PathBuf,
+    /// Node base URLs (repeat or separate by commas); default: the network registered in
+    /// LicenceNetworkRegistry. Needs --group.
+    #[arg(long = "endpoint", value_delimiter = ',', requires = "group")]
+    pub endpoints: Vec<String>,
+    /// The group public key, with --endpoint.
+    #[arg(long)]
+    pub group: Option<PathBuf>,
+    /// Time allowed to each node, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub node_timeout_ms: u64,
 }
 
 /// Audit log commands.
@@ -88,6 +141,106 @@ pub enum CliError {
     Audit(#[from] AuditError),
     #[error("the node stopped: {0}")]
     Serve(std::io::Error),
+    #[error(transparent)]
+    Connect(#[from] contracts_bindings::cli::CliError),
+    #[error("cannot read {path}: {why}")]
+    KeyFile { path: String, why: String },
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
+    #[error(transparent)]
+    Protocol(#[from] licence_net_protocol::ProtocolError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+}
+
+fn load_group(path: &std::path::Path) -> Result<GroupKey, CliError> {
+    let bad = |why: String| CliError::Group {
+        path: path.display().to_string(),
+        why,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    GroupKey::from_json(&text).map_err(|e| bad(e.to_string()))
+}
+
+fn key_from_file(path: &std::path::Path) -> Result<k256::ecdsa::SigningKey, CliError> {
+    let text =
+        zeroize::Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| CliError::KeyFile {
+                path: path.display().to_string(),
+                why: e.to_string(),
+            })?,
+        );
+    let signer = contracts_bindings::chain::parse_private_key(
+        text.lines().next().unwrap_or_default().trim(),
+    )?;
+    Ok(signer.credential().clone())
+}
+
+/// `ddrm licence request`: obtains a licence for the content of `key_ciphertext` and returns the
+/// text the binary prints (nodes used, policy, SHA-256 of the recovered key; never the key).
+pub async fn run_request(
+    args: RequestArgs,
+    content_id: licence_net_protocol::U256,
+    key_ciphertext: Vec<u8>,
+) -> Result<String, CliError> {
+    let deployment = Deployment::load(&args.deployment)?;
+    let timeout = Duration::from_millis(args.node_timeout_ms);
+    let chain = contracts_bindings::Chain::connect(&args.rpc, None).await?;
+    if chain.chain_id != deployment.chain_id {
+        return Err(NodeError::WrongChain {
+            deployment: deployment.chain_id,
+            rpc: chain.chain_id,
+        }
+        .into());
+    }
+    let client = match &args.group {
+        Some(group) if !args.endpoints.is_empty() => {
+            crate::client::LicenceClient::new(args.endpoints.clone(), load_group(group)?, timeout)?
+        }
+        _ => {
+            crate::client::LicenceClient::from_registry(&chain.provider, &deployment, timeout)
+                .await?
+        }
+    };
+    let capsule_bytes = std::fs::read(&args.capsule).map_err(|e| CliError::KeyFile {
+        path: args.capsule.display().to_string(),
+        why: e.to_string(),
+    })?;
+    let (ask, capsule) = crate::client::sign_ask(
+        &key_from_file(&args.wallet_key_file)?,
+        &key_from_file(&args.runtime_key_file)?,
+        licence_net_protocol::measure(&capsule_bytes),
+        &deployment,
+        content_id,
+        key_ciphertext,
+    )?;
+    let licence = client.request(&ask, &capsule).await?;
+    let key = licence.content_key(client.group())?;
+    let mut nodes: Vec<usize> = licence.shares.iter().map(|s| s.0).collect();
+    nodes.sort();
+    let mut text = format!(
+        "licence granted by nodes {nodes:?}\npolicy {}\ncontent key recovered, SHA-256 {}",
+        serde_json::to_string(&licence.policy).expect("policy serializes"),
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.as_slice()))
+    );
+    for f in &licence.failures {
+        text.push_str(&format!("\n  {f}"));
+    }
+    Ok(text)
+}
+
+/// `ddrm licence register`: returns the line the binary prints.
+pub async fn run_register(args: RegisterArgs) -> Result<String, CliError> {
+    let group = load_group(&args.group)?;
+    let deployment = Deployment::load(&args.deployment.deployment)?;
+    let chain = args.connect.connect(true).await?;
+    let epoch = crate::registry::register(&chain, &deployment, &group, &args.endpoints).await?;
+    Ok(format!(
+        "licence network {}-of-{} (group key {}) registered: epoch {epoch}",
+        group.threshold(),
+        group.nodes(),
+        hex::encode(group.id())
+    ))
 }
 
 impl NodeArgs {
@@ -99,14 +252,7 @@ impl NodeArgs {
                 .unwrap_or(std::path::Path::new("."))
                 .join("group.pub")
         });
-        let text = std::fs::read_to_string(&group_path).map_err(|e| CliError::Group {
-            path: group_path.display().to_string(),
-            why: e.to_string(),
-        })?;
-        let group = GroupKey::from_json(&text).map_err(|e| CliError::Group {
-            path: group_path.display().to_string(),
-            why: e.to_string(),
-        })?;
+        let group = load_group(&group_path)?;
         let share = KeyShareFile::load(&self.share, &group)?;
         let deployment = Deployment::load(&self.deployment)?;
         let audit_path = self
@@ -126,6 +272,11 @@ impl NodeArgs {
                 per_second: self.rate_per_second,
                 burst: self.rate_burst,
             },
+            registry: if self.require_registry {
+                RegistryCheck::Required
+            } else {
+                RegistryCheck::IfRegistered
+            },
         })
     }
 }
@@ -137,13 +288,17 @@ pub async fn run_node(args: NodeArgs) -> Result<(), CliError> {
     let info = state.info();
     let addr = listener.local_addr().map_err(CliError::Serve)?;
     println!(
-        "licence node {} of {} (threshold {}) on http://{addr}, chain {}, {} confirmations, audit log with {} entries",
+        "licence node {} of {} (threshold {}) on http://{addr}, chain {}, {} confirmations, audit log with {} entries, {}",
         info.node_index + 1,
         info.nodes,
         info.threshold,
         info.chain_id,
         info.confirmations,
-        info.audit_entries
+        info.audit_entries,
+        match info.registry_epoch {
+            0 => "no network registered on chain yet".to_string(),
+            e => format!("group key matches LicenceNetworkRegistry epoch {e}"),
+        }
     );
     node::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;

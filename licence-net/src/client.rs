@@ -13,13 +13,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use licence_net_protocol::threshold_crypto::{Ciphertext, DecryptionShare};
+use licence_net_protocol::threshold_crypto::DecryptionShare;
 use licence_net_protocol::{
-    check_envelope, combine_checked, combine_shares, decode_ciphertext, open_unverified,
-    verify_share, Expected, GroupKey, LicenceAsk, LicencePolicy, LicenceResponse, OpenShare,
+    check_envelope, combine_checked, combine_shares, open_unverified, verify_share, Expected,
+    GroupKey, LicenceAsk, LicencePolicy, LicenceResponse, OpenShare, PreparedCiphertext,
     ProtocolError, Recovered, RecoveryError, ResponseFault, ShareFault,
 };
 use sha2::{Digest, Sha256};
+
+use crate::registry::{RegisteredNetwork, RegistryError};
 use zeroize::Zeroizing;
 
 use crate::node::RefusalBody;
@@ -95,8 +97,8 @@ pub enum ClientError {
     Ciphertext(ProtocolError),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
-    #[error("the group key has {nodes} nodes but {endpoints} endpoints were given")]
-    Endpoints { nodes: usize, endpoints: usize },
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 }
 
 /// A licence: enough verified shares to recover the content key, the most restrictive policy
@@ -106,7 +108,7 @@ pub struct Licence {
     pub responses: Vec<LicenceResponse>,
     pub policy: LicencePolicy,
     pub failures: Vec<NodeFailure>,
-    ciphertext: Arc<Ciphertext>,
+    ciphertext: Arc<PreparedCiphertext>,
 }
 
 impl std::fmt::Debug for Licence {
@@ -125,11 +127,11 @@ impl std::fmt::Debug for Licence {
 impl Licence {
     /// Combines the shares into the content key (inside the capsule).
     pub fn content_key(&self, group: &GroupKey) -> Result<Zeroizing<Vec<u8>>, ProtocolError> {
-        combine_shares(group, &self.ciphertext, &self.shares)
+        combine_shares(group, self.ciphertext.ciphertext(), &self.shares)
     }
 }
 
-/// Verified key ciphertexts kept by a client (the validity check is a pairing, ~8 ms).
+/// Verified and prepared key ciphertexts kept by a client (preparing one costs pairings).
 const CIPHERTEXT_CACHE: usize = 256;
 
 /// Talks to the licence nodes.
@@ -138,7 +140,7 @@ pub struct LicenceClient {
     endpoints: Vec<String>,
     group: GroupKey,
     http: reqwest::Client,
-    ciphertexts: Arc<Mutex<HashMap<[u8; 32], Arc<Ciphertext>>>>,
+    ciphertexts: Arc<Mutex<HashMap<[u8; 32], Arc<PreparedCiphertext>>>>,
 }
 
 enum Outcome {
@@ -315,6 +317,19 @@ impl LicenceClient {
         })
     }
 
+    /// A client for the network registered in `LicenceNetworkRegistry` of `deployment`: its
+    /// endpoints and group key (public key set, threshold, operators) come from the chain, each
+    /// read bounded by `node_timeout`.
+    pub async fn from_registry<P: alloy::providers::Provider>(
+        provider: &P,
+        deployment: &contracts_bindings::Deployment,
+        node_timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        let network = RegisteredNetwork::read(provider, deployment, node_timeout).await?;
+        let group = network.group_key()?;
+        Self::new(network.endpoints(), group, node_timeout)
+    }
+
     pub fn group(&self) -> &GroupKey {
         &self.group
     }
@@ -436,13 +451,13 @@ impl LicenceClient {
     }
 
     /// The decoded key ciphertext, its validity checked once per ciphertext.
-    fn ciphertext(&self, bytes: &[u8]) -> Result<Arc<Ciphertext>, ClientError> {
+    fn ciphertext(&self, bytes: &[u8]) -> Result<Arc<PreparedCiphertext>, ClientError> {
         let id: [u8; 32] = Sha256::digest(bytes).into();
         let mut cache = self.ciphertexts.lock().expect("cache lock");
         if let Some(ct) = cache.get(&id) {
             return Ok(ct.clone());
         }
-        let ct = Arc::new(decode_ciphertext(bytes).map_err(ClientError::Ciphertext)?);
+        let ct = Arc::new(PreparedCiphertext::decode(bytes).map_err(ClientError::Ciphertext)?);
         if cache.len() >= CIPHERTEXT_CACHE {
             cache.clear();
         }
@@ -453,7 +468,7 @@ impl LicenceClient {
     async fn recover(
         &self,
         gathered: &mut Gathered,
-        ciphertext: &Arc<Ciphertext>,
+        ciphertext: &Arc<PreparedCiphertext>,
         opener: &(dyn OpenShare + Sync),
         check_all: bool,
     ) -> Result<Licence, ClientError> {
@@ -521,7 +536,7 @@ impl LicenceClient {
 /// Verifies every opened share (naming each bad one), then combines the first valid ones.
 fn check_each(
     group: &GroupKey,
-    ciphertext: &Ciphertext,
+    ciphertext: &PreparedCiphertext,
     opened: Vec<(u32, DecryptionShare)>,
 ) -> Result<Recovered, RecoveryError> {
     let mut faults = Vec::new();
@@ -539,6 +554,47 @@ fn check_each(
     faults.append(&mut rec.faults);
     rec.faults = faults;
     Ok(rec)
+}
+
+/// How long a request made by [`sign_ask`] stays valid.
+pub const REQUEST_LIFETIME_SECS: u64 = 120;
+
+/// Builds a licence request as a player runtime does: a fresh capsule key, the runtime key's
+/// attestation of `measurement` for it, and the wallet's EIP-712 signature over the request for
+/// `content_id` and its key ciphertext on the deployment's chain and Access contract.
+pub fn sign_ask(
+    wallet: &k256::ecdsa::SigningKey,
+    runtime: &k256::ecdsa::SigningKey,
+    measurement: licence_net_protocol::B256,
+    deployment: &contracts_bindings::Deployment,
+    content_id: licence_net_protocol::U256,
+    key_ciphertext: Vec<u8>,
+) -> Result<(LicenceAsk, licence_net_protocol::CapsuleSecret), ProtocolError> {
+    use licence_net_protocol::{key_commitment, Attestation, CapsuleSecret, RequestFields, B256};
+    let capsule = CapsuleSecret::generate();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let attestation = Attestation::sign(runtime, measurement, capsule.public_key(), now)?;
+    let mut nonce = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let fields = RequestFields {
+        chain_id: deployment.chain_id,
+        access_contract: deployment.contracts.access,
+        content_id,
+        key_commitment: key_commitment(&key_ciphertext),
+        capsule_key: capsule.public_key(),
+        attestation_hash: attestation.hash(),
+        nonce: B256::from(nonce),
+        expiry: now + REQUEST_LIFETIME_SECS,
+    };
+    let ask = LicenceAsk {
+        request: fields.sign(wallet)?,
+        attestation,
+        key_ciphertext: key_ciphertext.into(),
+    };
+    Ok((ask, capsule))
 }
 
 /// The policy that ends first among the responses used.

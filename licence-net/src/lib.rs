@@ -7,6 +7,8 @@
 //!   checks the wallet signature, expiry, nonce, on-chain access, key commitment, capsule and
 //!   runtime attestation, then releases its decryption share sealed to the capsule.
 //! - [`rights`]: the chain reads behind a decision, with timeouts and a per-block cache.
+//! - [`registry`]: the network registered in `LicenceNetworkRegistry`; nodes check their group
+//!   key against it at start, clients can take endpoints and group key from it.
 //! - [`audit`]: the append-only, hash-chained audit log and [`audit::verify_file`].
 //! - [`client`]: [`client::LicenceClient`], which asks all nodes in parallel and verifies shares.
 //! - [`cli`]: the `ddrm licence node|audit` argument structs and runners.
@@ -18,6 +20,7 @@ pub mod cli;
 pub mod client;
 pub mod dealer;
 pub mod node;
+pub mod registry;
 pub mod rights;
 mod share;
 

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use contracts_bindings::{Chain, Deployment};
-use licence_net_protocol::threshold_crypto::{Ciphertext, SecretKeyShare};
+use licence_net_protocol::threshold_crypto::{DecryptionShare, SecretKeyShare};
 use licence_net_protocol::{
     decode_ciphertext, key_commitment, AccessKind, Address, GroupKey, LicenceAsk, LicencePolicy,
     LicenceResponse, ProtocolError, B256, MAX_CLOCK_SKEW, MAX_KEY_CIPHERTEXT, MAX_REQUEST_LIFETIME,
@@ -24,6 +24,7 @@ use licence_net_protocol::{
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{now_secs, AuditError, AuditFacts, AuditLog, Decision};
+use crate::registry::{RegisteredNetwork, RegistryError};
 use crate::rights::{ChainReadError, RightsReader};
 use crate::KeyShareFile;
 
@@ -68,6 +69,18 @@ pub struct NodeConfig {
     /// How long a fetched chain head is reused.
     pub head_ttl: Duration,
     pub rate_limit: RateLimit,
+    pub registry: RegistryCheck,
+}
+
+/// What a node requires of `LicenceNetworkRegistry` at start. A registered network must always
+/// match the node's group key exactly, or the node refuses to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegistryCheck {
+    /// No network registered (epoch 0) is an error too.
+    Required,
+    /// No network registered yet is accepted (a local stack before `ddrm licence register`).
+    #[default]
+    IfRegistered,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -92,6 +105,8 @@ pub enum NodeError {
     Audit(#[from] AuditError),
     #[error("cannot listen: {0}")]
     Listen(std::io::Error),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 }
 
 /// Why a node refused. The code is stable (in responses and the audit log); the message explains.
@@ -207,6 +222,8 @@ pub struct NodeInfo {
     pub confirmations: u64,
     pub audit_entries: u64,
     pub audit_head: B256,
+    /// The registry epoch the group key was checked against at start (0: none registered).
+    pub registry_epoch: u64,
 }
 
 struct Bucket {
@@ -228,7 +245,10 @@ pub struct NodeState {
     nonces: Mutex<HashMap<(Address, B256), u64>>,
     buckets: Mutex<HashMap<Address, Bucket>>,
     rate_limit: RateLimit,
-    ciphertexts: Mutex<HashMap<B256, Arc<Ciphertext>>>,
+    /// This node's decryption share of each verified key ciphertext, by key commitment: the
+    /// validity check and the share are computed once per content.
+    ciphertexts: Mutex<HashMap<B256, Arc<DecryptionShare>>>,
+    registry_epoch: u64,
 }
 
 impl std::fmt::Debug for NodeState {
@@ -250,6 +270,24 @@ impl NodeState {
                 rpc: chain.chain_id,
             });
         }
+        let registry_epoch = match RegisteredNetwork::read(
+            &chain.provider,
+            &config.deployment,
+            config.chain_timeout,
+        )
+        .await
+        {
+            Ok(network) => {
+                network.check(&config.group)?;
+                network.epoch
+            }
+            Err(RegistryError::NotRegistered(_))
+                if config.registry == RegistryCheck::IfRegistered =>
+            {
+                0
+            }
+            Err(e) => return Err(e.into()),
+        };
         let index = config.share.index as u32;
         let (audit, entries) = AuditLog::open(&config.audit_path, index)?;
         let now = now_secs();
@@ -284,6 +322,7 @@ impl NodeState {
             buckets: Mutex::new(HashMap::new()),
             rate_limit: config.rate_limit,
             ciphertexts: Mutex::new(HashMap::new()),
+            registry_epoch,
         }))
     }
 
@@ -299,6 +338,7 @@ impl NodeState {
             confirmations: self.rights.confirmations(),
             audit_entries,
             audit_head,
+            registry_epoch: self.registry_epoch,
         }
     }
 
@@ -333,28 +373,27 @@ impl NodeState {
         nonces.insert((account, nonce), expiry).is_none()
     }
 
-    fn verified_ciphertext(
+    fn content_share(
         &self,
         commitment: B256,
         bytes: &[u8],
-    ) -> Result<Arc<Ciphertext>, Refusal> {
-        if let Some(ct) = self
+    ) -> Result<Arc<DecryptionShare>, Refusal> {
+        if let Some(share) = self
             .ciphertexts
             .lock()
             .expect("ciphertext lock")
             .get(&commitment)
         {
-            return Ok(ct.clone());
+            return Ok(share.clone());
         }
-        let ct = Arc::new(
-            decode_ciphertext(bytes).map_err(|e| Refusal::CiphertextInvalid(e.to_string()))?,
-        );
+        let ct = decode_ciphertext(bytes).map_err(|e| Refusal::CiphertextInvalid(e.to_string()))?;
+        let share = Arc::new(self.share.decrypt_share_no_verify(&ct));
         let mut cache = self.ciphertexts.lock().expect("ciphertext lock");
         if cache.len() >= MAX_CACHED_CIPHERTEXTS {
             cache.clear();
         }
-        cache.insert(commitment, ct.clone());
-        Ok(ct)
+        cache.insert(commitment, share.clone());
+        Ok(share)
     }
 
     /// Every check, in order from cheapest; fills `facts` as it learns them.
@@ -460,7 +499,7 @@ impl NodeState {
         if !rights.runtime_approved {
             return Err(Refusal::RuntimeNotApproved(att.runtime));
         }
-        let ct = self.verified_ciphertext(on_chain, &ask.key_ciphertext)?;
+        let decryption = self.content_share(on_chain, &ask.key_ciphertext)?;
         let timed = rights.expires_at > rights.timestamp;
         let play_until = timed.then_some(rights.expires_at);
         let renew_after = play_until
@@ -480,11 +519,10 @@ impl NodeState {
             issued_at: rights.timestamp,
             block_number: rights.block,
         };
-        LicenceResponse::issue(
+        LicenceResponse::issue_share(
             self.index,
-            &self.share,
+            &decryption,
             &self.operator,
-            &ct,
             ask.request.request_hash(),
             &f.capsule_key,
             policy,

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
@@ -15,6 +16,12 @@ pub enum LicenceCommand {
     /// Run a licence node: releases this node's decryption share only to a buyer whose wallet
     /// holds access on chain, into an attested capsule; every decision is audit-logged.
     Node(licence_net::cli::NodeArgs),
+    /// Register the licence network (group key, threshold, node operators and endpoints) in
+    /// LicenceNetworkRegistry; signed by the registry's owner (the deployer).
+    Register(licence_net::cli::RegisterArgs),
+    /// Ask the licence network for a content's key as a player runtime would (wallet-signed
+    /// request, attested capsule); prints the nodes used, the policy and a hash of the key.
+    Request(licence_net::cli::RequestArgs),
     /// A node's append-only, hash-chained audit log.
     Audit {
         #[command(subcommand)]
@@ -38,6 +45,24 @@ pub struct KeygenArgs {
 pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
     match cmd {
         LicenceCommand::Node(args) => Ok(licence_net::cli::run_node(args).await?),
+        LicenceCommand::Request(args) => {
+            let file = std::fs::File::open(&args.file)
+                .with_context(|| format!("cannot open {}", args.file.display()))?;
+            let encoded =
+                packager_format::EncodedHeader::read_from(&mut std::io::BufReader::new(file))
+                    .with_context(|| format!("{} is not a readable .ddrm", args.file.display()))?;
+            let content_id = licence_net_protocol::U256::from_be_bytes(encoded.content_id().0);
+            let ciphertext = encoded.header.key.ciphertext.clone();
+            println!(
+                "{}",
+                licence_net::cli::run_request(args, content_id, ciphertext).await?
+            );
+            Ok(())
+        }
+        LicenceCommand::Register(args) => {
+            println!("{}", licence_net::cli::run_register(args).await?);
+            Ok(())
+        }
         LicenceCommand::Audit { command } => {
             println!("{}", licence_net::cli::run_audit(command)?);
             Ok(())

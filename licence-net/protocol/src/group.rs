@@ -176,6 +176,15 @@ impl GroupKey {
 /// Decodes a key ciphertext and checks its validity proof (a pairing check, a few ms: callers
 /// should cache the result per content).
 pub fn decode_ciphertext(bytes: &[u8]) -> Result<Ciphertext, ProtocolError> {
+    let ct = parse_ciphertext(bytes)?;
+    if !ct.verify() {
+        return Err(ProtocolError::CiphertextInvalid);
+    }
+    Ok(ct)
+}
+
+/// Decodes a key ciphertext without checking its validity proof.
+pub(crate) fn parse_ciphertext(bytes: &[u8]) -> Result<Ciphertext, ProtocolError> {
     if bytes.len() > 4096 {
         return Err(ProtocolError::CiphertextEncoding);
     }
@@ -183,9 +192,6 @@ pub fn decode_ciphertext(bytes: &[u8]) -> Result<Ciphertext, ProtocolError> {
         bincode::deserialize(bytes).map_err(|_| ProtocolError::CiphertextEncoding)?;
     if bincode::serialized_size(&ct).ok() != Some(bytes.len() as u64) {
         return Err(ProtocolError::CiphertextEncoding);
-    }
-    if !ct.verify() {
-        return Err(ProtocolError::CiphertextInvalid);
     }
     Ok(ct)
 }

@@ -15,12 +15,14 @@
 
 mod attestation;
 mod group;
+mod prepared;
 mod request;
 mod response;
 
 pub use alloy_primitives::{Address, Bytes, Signature, B256, U256};
 pub use attestation::{measure, Attestation, MAX_ATTESTATION_AGE, MAX_CLOCK_SKEW};
 pub use group::{decode_ciphertext, GroupKey, GROUP_KEY_SCHEME};
+pub use prepared::PreparedCiphertext;
 pub use request::{
     address_of, key_commitment, licence_domain, LicenceAsk, RequestFields, SignedRequest,
     DOMAIN_NAME, DOMAIN_VERSION, MAX_KEY_CIPHERTEXT, MAX_REQUEST_LIFETIME,

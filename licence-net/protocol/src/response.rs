@@ -25,7 +25,7 @@ use threshold_crypto::{Ciphertext, DecryptionShare, SecretKeyShare};
 use x25519_dalek::{EphemeralSecret, PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use crate::{GroupKey, ProtocolError};
+use crate::{GroupKey, PreparedCiphertext, ProtocolError};
 
 /// Bytes of a bincode-encoded `DecryptionShare` (a compressed G1 point).
 const SHARE_LEN: usize = 48;
@@ -157,7 +157,6 @@ impl LicenceResponse {
 
     /// Node side: computes the decryption share of a verified ciphertext, seals it to
     /// `capsule_key` and signs the response with the node's operator key.
-    #[allow(clippy::too_many_arguments)]
     pub fn issue(
         node_index: u32,
         share: &SecretKeyShare,
@@ -167,10 +166,30 @@ impl LicenceResponse {
         capsule_key: &B256,
         policy: LicencePolicy,
     ) -> Result<Self, ProtocolError> {
-        // The caller verified the ciphertext once per content (cached); the share itself is
-        // checked by the client against this node's public key share.
+        // The caller verified the ciphertext; the share itself is checked by the client against
+        // this node's public key share.
         let dec = share.decrypt_share_no_verify(ciphertext);
-        let plain = Zeroizing::new(bincode::serialize(&dec).map_err(|_| ProtocolError::Sealing)?);
+        Self::issue_share(
+            node_index,
+            &dec,
+            operator,
+            request_hash,
+            capsule_key,
+            policy,
+        )
+    }
+
+    /// Node side: seals an already computed decryption share (of a verified ciphertext; a node
+    /// computes it once per content) to `capsule_key` and signs the response.
+    pub fn issue_share(
+        node_index: u32,
+        dec: &DecryptionShare,
+        operator: &k256::ecdsa::SigningKey,
+        request_hash: B256,
+        capsule_key: &B256,
+        policy: LicencePolicy,
+    ) -> Result<Self, ProtocolError> {
+        let plain = Zeroizing::new(bincode::serialize(dec).map_err(|_| ProtocolError::Sealing)?);
         let capsule = PublicKey::from(capsule_key.0);
         let secret = EphemeralSecret::random_from_rng(rand_core::OsRng);
         let ephemeral = PublicKey::from(&secret);
@@ -376,7 +395,7 @@ pub fn open_unverified(
 /// public key share for this ciphertext.
 pub fn open_share(
     group: &GroupKey,
-    ciphertext: &Ciphertext,
+    ciphertext: &PreparedCiphertext,
     expected: &Expected,
     response: &LicenceResponse,
     opener: &dyn OpenShare,
@@ -390,12 +409,12 @@ pub fn open_share(
 /// ciphertext (a pairing check).
 pub fn verify_share(
     group: &GroupKey,
-    ciphertext: &Ciphertext,
+    ciphertext: &PreparedCiphertext,
     node_index: u32,
     share: &DecryptionShare,
 ) -> Result<(), ResponseFault> {
     let pk = group.public_key_set().public_key_share(node_index as usize);
-    if pk.verify_decryption_share(share, ciphertext) {
+    if ciphertext.verify_share(&pk, share) {
         Ok(())
     } else {
         Err(ResponseFault::InvalidShare)
@@ -407,7 +426,7 @@ pub fn verify_share(
 /// verifies against the node's public key share for this ciphertext.
 pub fn verify_response(
     group: &GroupKey,
-    ciphertext: &Ciphertext,
+    ciphertext: &PreparedCiphertext,
     expected: &Expected,
     response: &LicenceResponse,
     opener: &dyn OpenShare,
@@ -462,7 +481,7 @@ pub struct RecoveryError {
 /// skipped; no unverified share ever contributes to the key.
 pub fn recover_content_key(
     group: &GroupKey,
-    ciphertext: &Ciphertext,
+    ciphertext: &PreparedCiphertext,
     expected: &Expected,
     responses: &[LicenceResponse],
     opener: &dyn OpenShare,
@@ -495,14 +514,33 @@ pub fn recover_content_key(
     }
 }
 
-/// Verifies opened shares (by node index, distinct) and combines the first `threshold` valid
-/// ones into the content key. Needs no secret, so it can run anywhere (a blocking thread).
+/// Combines opened shares (by node index, distinct) into the content key. The first `threshold`
+/// are combined and the result is checked against the group's master key (one pairing check);
+/// only when that fails is each share checked on its own, the bad ones named and the first
+/// `threshold` valid ones combined. No key is returned that did not pass a check. Needs no
+/// secret, so it can run anywhere (a blocking thread).
 pub fn combine_checked(
     group: &GroupKey,
-    ciphertext: &Ciphertext,
+    ciphertext: &PreparedCiphertext,
     opened: &[(u32, DecryptionShare)],
 ) -> Result<Recovered, RecoveryError> {
     let needed = group.threshold();
+    let first: Vec<(usize, DecryptionShare)> = opened
+        .iter()
+        .take(needed)
+        .map(|(i, s)| (*i as usize, s.clone()))
+        .collect();
+    if first.len() == needed
+        && ciphertext.verify_combined(&group.public_key_set().public_key(), &first)
+    {
+        if let Ok(key) = combine_shares(group, ciphertext.ciphertext(), &first) {
+            return Ok(Recovered {
+                key,
+                shares: first,
+                faults: Vec::new(),
+            });
+        }
+    }
     let mut shares = Vec::with_capacity(needed);
     let mut faults = Vec::new();
     for (index, share) in opened {
@@ -524,7 +562,7 @@ pub fn combine_checked(
             faults,
         });
     }
-    match combine_shares(group, ciphertext, &shares) {
+    match combine_shares(group, ciphertext.ciphertext(), &shares) {
         Ok(key) => Ok(Recovered {
             key,
             shares,
@@ -572,6 +610,7 @@ mod tests {
         group: GroupKey,
         sks: SecretKeySet,
         ct: Ciphertext,
+        prepared: PreparedCiphertext,
         policy: LicencePolicy,
         h: B256,
     }
@@ -589,7 +628,9 @@ mod tests {
                 .collect(),
         )
         .unwrap();
-        let ct = decode_ciphertext(&group.encrypt(&[7u8; 32])).unwrap();
+        let encrypted = group.encrypt(&[7u8; 32]);
+        let ct = decode_ciphertext(&encrypted).unwrap();
+        let prepared = PreparedCiphertext::decode(&encrypted).unwrap();
         let policy = LicencePolicy {
             account: Address::repeat_byte(1),
             content_id: U256::from(42u64),
@@ -603,6 +644,7 @@ mod tests {
             group,
             sks,
             ct,
+            prepared,
             policy,
             h: B256::repeat_byte(0xab),
         }
@@ -644,7 +686,7 @@ mod tests {
         r: &LicenceResponse,
         c: &CapsuleSecret,
     ) -> Result<DecryptionShare, ResponseFault> {
-        verify_response(&f.group, &f.ct, &expected(f), r, c)
+        verify_response(&f.group, &f.prepared, &expected(f), r, c)
     }
 
     #[test]
@@ -772,7 +814,7 @@ mod tests {
             issue(&f, 3, &capsule),
             issue(&f, 4, &capsule),
         ];
-        let got = recover_content_key(&f.group, &f.ct, &expected(&f), &responses, &capsule)
+        let got = recover_content_key(&f.group, &f.prepared, &expected(&f), &responses, &capsule)
             .expect("three good shares");
         assert_eq!(got.key.as_slice(), &[7u8; 32]);
         let used: Vec<_> = got.shares.iter().map(|s| s.0).collect();
@@ -783,8 +825,14 @@ mod tests {
         };
         assert_eq!(got.faults, vec![fault.clone()]);
 
-        let err = recover_content_key(&f.group, &f.ct, &expected(&f), &responses[..3], &capsule)
-            .unwrap_err();
+        let err = recover_content_key(
+            &f.group,
+            &f.prepared,
+            &expected(&f),
+            &responses[..3],
+            &capsule,
+        )
+        .unwrap_err();
         assert_eq!((err.valid, err.needed), (2, 3));
         assert_eq!(err.faults, vec![fault]);
         assert!(

@@ -4,7 +4,7 @@ use contracts_bindings::ops::Purchase;
 use licence_net::client::{ClientError, NodeProblem};
 use licence_net::node::{RateLimit, Refusal};
 use licence_net_protocol::{
-    decode_ciphertext, recover_content_key, Expected, ResponseFault, ShareFault,
+    recover_content_key, Expected, PreparedCiphertext, ResponseFault, ShareFault,
 };
 
 use crate::harness::*;
@@ -142,7 +142,7 @@ async fn gather_returns_sealed_responses_and_the_capsule_names_a_corrupted_node(
     assert_eq!(gathered.endpoint_of(4), Some(net.urls[4].as_str()));
 
     // The capsule: opens, verifies, combines; the corrupted share is named, not used.
-    let ct = decode_ciphertext(&ask.key_ciphertext).unwrap();
+    let ct = PreparedCiphertext::decode(&ask.key_ciphertext).unwrap();
     let expected = Expected::of(&ask);
     let mut responses = gathered.responses.clone();
     // Put the corrupted node first so that it is certainly checked.

@@ -16,7 +16,7 @@ use k256::ecdsa::SigningKey;
 use licence_net::audit::AuditEntry;
 use licence_net::client::{ClientError, LicenceClient, NodeProblem};
 use licence_net::dealer;
-use licence_net::node::{self, NodeConfig, NodeState, RateLimit};
+use licence_net::node::{self, NodeConfig, NodeState, RateLimit, RegistryCheck};
 use licence_net::KeyShareFile;
 use licence_net_protocol::{
     key_commitment, measure, Attestation, CapsuleSecret, GroupKey, LicenceAsk, OpenShare,
@@ -205,6 +205,7 @@ impl Net {
             chain_timeout: Duration::from_secs(2),
             head_ttl: Duration::ZERO,
             rate_limit,
+            registry: RegistryCheck::IfRegistered,
         }
     }
 

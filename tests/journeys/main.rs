@@ -1,4 +1,5 @@
 //! End-to-end journeys of the `ddrm` binary against real components. One test binary, one
 //! module per journey.
 
+mod licence;
 mod package_pin_decrypt;

@@ -71,11 +71,8 @@ impl Attestation {
 
     /// Checks the signature is by `runtime` and the time is within the accepted window at `now`.
     pub fn verify(&self, now: u64) -> Result<(), ProtocolError> {
-        let sig = Signature::from_raw(&self.signature)
-            .map_err(|_| ProtocolError::AttestationSignature)?;
-        let signer = sig
-            .recover_address_from_prehash(&self.digest())
-            .map_err(|_| ProtocolError::AttestationSignature)?;
+        let signer = crate::recover::recover_signer(&self.signature, &self.digest())
+            .ok_or(ProtocolError::AttestationSignature)?;
         if signer != self.runtime {
             return Err(ProtocolError::AttestationSignature);
         }

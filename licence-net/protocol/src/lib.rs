@@ -16,6 +16,7 @@
 mod attestation;
 mod group;
 mod prepared;
+mod recover;
 mod request;
 mod response;
 

@@ -125,11 +125,8 @@ pub struct SignedRequest {
 impl SignedRequest {
     /// Recovers the signer and checks it is `account`.
     pub fn verify_signer(&self) -> Result<Address, ProtocolError> {
-        let sig =
-            Signature::from_raw(&self.signature).map_err(|_| ProtocolError::RequestSignature)?;
-        let signer = sig
-            .recover_address_from_prehash(&self.fields.signing_hash())
-            .map_err(|_| ProtocolError::RequestSignature)?;
+        let signer = crate::recover::recover_signer(&self.signature, &self.fields.signing_hash())
+            .ok_or(ProtocolError::RequestSignature)?;
         if signer != self.account {
             return Err(ProtocolError::RequestSigner {
                 claimed: self.account,

@@ -239,9 +239,8 @@ impl LicenceResponse {
         if self.signature.len() != SIGNATURE_LEN {
             return Err(ResponseFault::BadSignature);
         }
-        let sig = Signature::from_raw(&self.signature).map_err(|_| ResponseFault::BadSignature)?;
-        match sig.recover_address_from_prehash(&B256::from(self.signed_message())) {
-            Ok(signer) if signer == *operator => Ok(()),
+        match crate::recover::recover_signer(&self.signature, &B256::from(self.signed_message())) {
+            Some(signer) if signer == *operator => Ok(()),
             _ => Err(ResponseFault::BadSignature),
         }
     }

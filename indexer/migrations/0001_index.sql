@@ -9,8 +9,9 @@
 -- chain order. After a reorganisation the rows of dropped blocks are deleted and the state is
 -- folded again from raw_events.
 
--- Per-block checkpoint: every block that holds an indexed event, and the last block of every
--- applied range. The highest row is where indexing resumes.
+-- Per-block checkpoint: every block that holds an indexed event, and the last block indexed
+-- (the head, where indexing resumes; replaced by the next range's last block unless it holds
+-- events).
 CREATE TABLE blocks (
     block_number BIGINT PRIMARY KEY,
     block_hash   TEXT NOT NULL,

@@ -126,6 +126,19 @@ pub async fn apply_range(
     blocks: &[BlockHeader],
     logs: &[ChainLog],
 ) -> Result<usize, IndexerError> {
+    // The previous range's last block stays a checkpoint only if it holds events: the new
+    // range's last block takes over as the head, so the trail does not depend on how the chain
+    // was cut into ranges.
+    if let Some(first) = blocks.first() {
+        sqlx::query(
+            "DELETE FROM blocks WHERE block_number = \
+             (SELECT MAX(block_number) FROM blocks WHERE block_number < $1) \
+             AND NOT EXISTS (SELECT 1 FROM raw_events e WHERE e.block_number = blocks.block_number)",
+        )
+        .bind(int(first.number, "block number")?)
+        .execute(&mut *conn)
+        .await?;
+    }
     for b in blocks {
         sqlx::query(
             "INSERT INTO blocks (block_number, block_hash, parent_hash, block_time) \

@@ -101,7 +101,8 @@ pub struct Follower {
     range: u64,
     ranges_applied: u64,
     crash_at_range: Option<u64>,
-    _lock: WriterLock,
+    // In a mutex only to make the follower Sync (the PostgreSQL connection is not); never locked.
+    _lock: std::sync::Mutex<WriterLock>,
 }
 
 impl std::fmt::Debug for Follower {
@@ -172,7 +173,7 @@ impl Follower {
             cfg,
             ranges_applied: 0,
             crash_at_range: None,
-            _lock: lock,
+            _lock: std::sync::Mutex::new(lock),
         })
     }
 

@@ -151,32 +151,42 @@ pub async fn apply_range(
         .execute(&mut *conn)
         .await?;
     }
+    // Raw logs first, in batches; only those not stored before are folded.
+    let mut rows = Vec::with_capacity(logs.len());
+    for log in logs {
+        rows.push(vec![
+            Val::from(hash_text(log.block_hash)),
+            Val::from(int(log.log_index, "log index")?),
+            Val::from(int(log.block_number, "block number")?),
+            Val::from(hash_text(log.tx_hash)),
+            Val::from(address_text(log.address)),
+            Val::from(event_name(contracts, log)),
+            Val::from(
+                log.topics
+                    .iter()
+                    .map(|t| hash_text(*t))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            Val::from(format!("0x{}", hex::encode(&log.data))),
+        ]);
+    }
+    let inserted: std::collections::HashSet<(String, i64)> = insert_rows(
+        conn,
+        "INSERT INTO raw_events \
+         (block_hash, log_index, block_number, tx_hash, address, name, topics, data)",
+        "ON CONFLICT (block_hash, log_index) DO NOTHING RETURNING block_hash, log_index",
+        &rows,
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+    .collect::<Result<_, sqlx::Error>>()?;
     let mut fold = Fold::new(conn, *contracts);
     let mut applied = 0;
     for log in logs {
-        let inserted = sqlx::query(
-            "INSERT INTO raw_events \
-             (block_hash, log_index, block_number, tx_hash, address, name, topics, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (block_hash, log_index) DO NOTHING",
-        )
-        .bind(hash_text(log.block_hash))
-        .bind(int(log.log_index, "log index")?)
-        .bind(int(log.block_number, "block number")?)
-        .bind(hash_text(log.tx_hash))
-        .bind(address_text(log.address))
-        .bind(event_name(contracts, log))
-        .bind(
-            log.topics
-                .iter()
-                .map(|t| hash_text(*t))
-                .collect::<Vec<_>>()
-                .join(","),
-        )
-        .bind(format!("0x{}", hex::encode(&log.data)))
-        .execute(&mut *fold.conn)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
+        let key = (hash_text(log.block_hash), int(log.log_index, "log index")?);
+        if inserted.contains(&key) {
             fold.apply(log).await?;
             applied += 1;
         }
@@ -304,6 +314,85 @@ struct ContentTotals {
     dirty: bool,
 }
 
+/// A value of a deferred insert.
+#[derive(Debug, Clone)]
+enum Val {
+    Text(String),
+    Int(Option<i64>),
+}
+
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Self::Text(v)
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Self {
+        Self::Text(v.clone())
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_owned())
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Self::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Self {
+        Self::Int(v)
+    }
+}
+
+/// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's bind-parameter limits).
+const ROWS_PER_INSERT: usize = 400;
+
+/// Runs `head VALUES (…), (…) … tail` over `rows` in chunks; returns the statements' results.
+async fn insert_rows(
+    conn: &mut AnyConnection,
+    head: &str,
+    tail: &str,
+    rows: &[Vec<Val>],
+) -> Result<Vec<sqlx::any::AnyRow>, IndexerError> {
+    let mut returned = Vec::new();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::with_capacity(head.len() + chunk.len() * 64);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        let mut n = 0;
+        for (i, row) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for j in 0..row.len() {
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            for v in row {
+                q = match v {
+                    Val::Text(t) => q.bind(t.clone()),
+                    Val::Int(i) => q.bind(*i),
+                };
+            }
+        }
+        returned.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(returned)
+}
+
 /// The fold's state for one range: the rows every sale and transfer touches, cached so that a
 /// content or holder hit many times in a range is read once and written once.
 struct Fold<'c> {
@@ -312,6 +401,8 @@ struct Fold<'c> {
     contents: HashMap<String, ContentTotals>,
     holders: HashMap<(String, String), (HolderRecord, bool)>,
     access_tokens: HashMap<(String, String), (i64, bool)>,
+    /// Append-only rows (sales, claims, fills, transfers), written in batches at the end.
+    deferred: Vec<(&'static str, Vec<Vec<Val>>)>,
 }
 
 impl<'c> Fold<'c> {
@@ -322,6 +413,15 @@ impl<'c> Fold<'c> {
             contents: HashMap::new(),
             holders: HashMap::new(),
             access_tokens: HashMap::new(),
+            deferred: Vec::new(),
+        }
+    }
+
+    /// Queues a row of an append-only table (`head` = `INSERT INTO table (columns)`).
+    fn defer(&mut self, head: &'static str, row: Vec<Val>) {
+        match self.deferred.iter_mut().find(|(h, _)| *h == head) {
+            Some((_, rows)) => rows.push(row),
+            None => self.deferred.push((head, vec![row])),
         }
     }
 
@@ -478,22 +578,20 @@ impl<'c> Fold<'c> {
         to: Address,
         amount: i64,
     ) -> Result<(), IndexerError> {
-        sqlx::query(
-            "INSERT INTO share_transfers (block_hash, log_index, seq, block_number, block_time, \
-             content_id, from_account, to_account, amount) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-        )
-        .bind(hash_text(log.block_hash))
-        .bind(int(log.log_index, "log index")?)
-        .bind(seq)
-        .bind(int(log.block_number, "block number")?)
-        .bind(int(log.block_time, "block time")?)
-        .bind(id)
-        .bind(address_text(from))
-        .bind(address_text(to))
-        .bind(amount)
-        .execute(&mut *self.conn)
-        .await?;
+        self.defer(
+            "INSERT INTO share_transfers (block_hash, log_index, seq, block_number, block_time, content_id, from_account, to_account, amount)",
+            vec![
+                Val::from(hash_text(log.block_hash)),
+                Val::from(int(log.log_index, "log index")?),
+                Val::from(seq),
+                Val::from(int(log.block_number, "block number")?),
+                Val::from(int(log.block_time, "block time")?),
+                Val::from(id),
+                Val::from(address_text(from)),
+                Val::from(address_text(to)),
+                Val::from(amount),
+            ],
+        );
         Ok(())
     }
 
@@ -649,27 +747,24 @@ impl<'c> Fold<'c> {
                     h.0.owed += e.dust;
                     h.1 = true;
                 }
-                sqlx::query(
-                    "INSERT INTO revenue (block_hash, log_index, block_number, block_time, tx_hash, \
-                     content_id, payer, token, amount, fee, pool, per_share, dust) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(hash_text(log.block_hash))
-                .bind(int(log.log_index, "log index")?)
-                .bind(int(log.block_number, "block number")?)
-                .bind(int(log.block_time, "block time")?)
-                .bind(hash_text(log.tx_hash))
-                .bind(&id)
-                .bind(address_text(e.from))
-                .bind(address_text(e.token))
-                .bind(amount_text(e.amount))
-                .bind(amount_text(e.fee))
-                .bind(amount_text(e.pool))
-                .bind(amount_text(e.perShare))
-                .bind(amount_text(e.dust))
-                .execute(&mut *self.conn)
-                .await?;
+                self.defer(
+            "INSERT INTO revenue (block_hash, log_index, block_number, block_time, tx_hash, content_id, payer, token, amount, fee, pool, per_share, dust)",
+            vec![
+                Val::from(hash_text(log.block_hash)),
+                Val::from(int(log.log_index, "log index")?),
+                Val::from(int(log.block_number, "block number")?),
+                Val::from(int(log.block_time, "block time")?),
+                Val::from(hash_text(log.tx_hash)),
+                Val::from(&id),
+                Val::from(address_text(e.from)),
+                Val::from(address_text(e.token)),
+                Val::from(amount_text(e.amount)),
+                Val::from(amount_text(e.fee)),
+                Val::from(amount_text(e.pool)),
+                Val::from(amount_text(e.perShare)),
+                Val::from(amount_text(e.dust)),
+            ],
+        );
             }
             RoyaltySharesEvents::Claimed(e) => {
                 let id = content_id_text(e.contentId);
@@ -678,22 +773,20 @@ impl<'c> Fold<'c> {
                 h.0.owed = U256::ZERO;
                 h.0.checkpoint = rps;
                 h.1 = true;
-                sqlx::query(
-                    "INSERT INTO claims (block_hash, log_index, block_number, block_time, tx_hash, \
-                     content_id, account, token, amount) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                )
-                .bind(hash_text(log.block_hash))
-                .bind(int(log.log_index, "log index")?)
-                .bind(int(log.block_number, "block number")?)
-                .bind(int(log.block_time, "block time")?)
-                .bind(hash_text(log.tx_hash))
-                .bind(&id)
-                .bind(address_text(e.account))
-                .bind(address_text(e.token))
-                .bind(amount_text(e.amount))
-                .execute(&mut *self.conn)
-                .await?;
+                self.defer(
+            "INSERT INTO claims (block_hash, log_index, block_number, block_time, tx_hash, content_id, account, token, amount)",
+            vec![
+                Val::from(hash_text(log.block_hash)),
+                Val::from(int(log.log_index, "log index")?),
+                Val::from(int(log.block_number, "block number")?),
+                Val::from(int(log.block_time, "block time")?),
+                Val::from(hash_text(log.tx_hash)),
+                Val::from(&id),
+                Val::from(address_text(e.account)),
+                Val::from(address_text(e.token)),
+                Val::from(amount_text(e.amount)),
+            ],
+        );
             }
             _ => {}
         }
@@ -707,26 +800,24 @@ impl<'c> Fold<'c> {
         account: Address,
         g: Grant<'_>,
     ) -> Result<(), IndexerError> {
-        sqlx::query(
-            "INSERT INTO access_grants (block_hash, log_index, block_number, block_time, tx_hash, \
-             content_id, account, kind, paid, edition, periods, expires_at, renewed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-        )
-        .bind(hash_text(log.block_hash))
-        .bind(int(log.log_index, "log index")?)
-        .bind(int(log.block_number, "block number")?)
-        .bind(int(log.block_time, "block time")?)
-        .bind(hash_text(log.tx_hash))
-        .bind(id)
-        .bind(address_text(account))
-        .bind(g.kind)
-        .bind(amount_text(g.paid))
-        .bind(g.edition)
-        .bind(g.timed.map(|t| t.0))
-        .bind(g.timed.map(|t| t.1))
-        .bind(g.timed.map(|t| i64::from(t.2)))
-        .execute(&mut *self.conn)
-        .await?;
+        self.defer(
+            "INSERT INTO access_grants (block_hash, log_index, block_number, block_time, tx_hash, content_id, account, kind, paid, edition, periods, expires_at, renewed)",
+            vec![
+                Val::from(hash_text(log.block_hash)),
+                Val::from(int(log.log_index, "log index")?),
+                Val::from(int(log.block_number, "block number")?),
+                Val::from(int(log.block_time, "block time")?),
+                Val::from(hash_text(log.tx_hash)),
+                Val::from(id),
+                Val::from(address_text(account)),
+                Val::from(g.kind),
+                Val::from(amount_text(g.paid)),
+                Val::from(g.edition),
+                Val::from(g.timed.map(|t| t.0)),
+                Val::from(g.timed.map(|t| t.1)),
+                Val::from(g.timed.map(|t| i64::from(t.2))),
+            ],
+        );
         if let Some(c) = self.content(id).await? {
             c.sales += 1;
             if g.edition.is_some() {
@@ -855,30 +946,26 @@ impl<'c> Fold<'c> {
                 } else {
                     e.price / e.amount
                 };
-                sqlx::query(
-                    "INSERT INTO trades (block_hash, log_index, block_number, block_time, tx_hash, \
-                     listing_id, offer_id, collection, content_id, seller, buyer, amount, price, \
-                     unit_price, royalty) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(hash_text(log.block_hash))
-                .bind(int(log.log_index, "log index")?)
-                .bind(int(log.block_number, "block number")?)
-                .bind(int(log.block_time, "block time")?)
-                .bind(hash_text(log.tx_hash))
-                .bind((listing != 0).then_some(listing))
-                .bind((offer != 0).then_some(offer))
-                .bind(self.collection(e.collection))
-                .bind(content_id_text(e.contentId))
-                .bind(address_text(e.seller))
-                .bind(address_text(e.buyer))
-                .bind(amount)
-                .bind(amount_text(e.price))
-                .bind(amount_text(unit_price))
-                .bind(amount_text(e.royalty))
-                .execute(&mut *self.conn)
-                .await?;
+                self.defer(
+            "INSERT INTO trades (block_hash, log_index, block_number, block_time, tx_hash, listing_id, offer_id, collection, content_id, seller, buyer, amount, price, unit_price, royalty)",
+            vec![
+                Val::from(hash_text(log.block_hash)),
+                Val::from(int(log.log_index, "log index")?),
+                Val::from(int(log.block_number, "block number")?),
+                Val::from(int(log.block_time, "block time")?),
+                Val::from(hash_text(log.tx_hash)),
+                Val::from((listing != 0).then_some(listing)),
+                Val::from((offer != 0).then_some(offer)),
+                Val::from(self.collection(e.collection)),
+                Val::from(content_id_text(e.contentId)),
+                Val::from(address_text(e.seller)),
+                Val::from(address_text(e.buyer)),
+                Val::from(amount),
+                Val::from(amount_text(e.price)),
+                Val::from(amount_text(unit_price)),
+                Val::from(amount_text(e.royalty)),
+            ],
+        );
                 let (table, key, id) = if listing != 0 {
                     ("listings", "listing_id", listing)
                 } else {
@@ -899,8 +986,11 @@ impl<'c> Fold<'c> {
         Ok(())
     }
 
-    /// Writes the cached totals and records back.
+    /// Writes the queued rows and the cached totals and records back.
     async fn flush(&mut self) -> Result<(), IndexerError> {
+        for (head, rows) in std::mem::take(&mut self.deferred) {
+            insert_rows(self.conn, head, "ON CONFLICT DO NOTHING", &rows).await?;
+        }
         for (id, c) in self.contents.iter().filter(|(_, c)| c.dirty) {
             sqlx::query(
                 "UPDATE contents SET revenue_per_share = $2, revenue_total = $3, sales = $4, \

@@ -21,6 +21,18 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 /// How long a SQLite connection waits for another process's write lock before failing.
 pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
+/// File name of the embedded SQLite index inside the data directory.
+pub const DEFAULT_SQLITE_FILE: &str = "index.sqlite";
+
+/// The default database: SQLite at `<data_dir>/index.sqlite`, created when missing. The
+/// indexer and `ddrm serve` both use it when no URL is given.
+pub fn default_sqlite_url(data_dir: &std::path::Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join(DEFAULT_SQLITE_FILE).display()
+    )
+}
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -22,9 +22,6 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     eprintln!("starting anvil and playing the scripted market…");
     let market = ScriptedMarket::start().await;
-    for seed in 0..4 {
-        market.round(seed).await;
-    }
     let mut _pg = None;
     let url = match backend.as_str() {
         "sqlite" => format!(

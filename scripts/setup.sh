@@ -48,4 +48,22 @@ fi
 if [ -x "$ROOT/contracts-bindings/scripts/setup.sh" ]; then
   "$ROOT/contracts-bindings/scripts/setup.sh"
 fi
+# The market API's load generator (wrk, Debian) and API fuzzer (schemathesis from PyPI, pinned,
+# in a venv of its own).
+SCHEMATHESIS_VERSION=4.32.5
+for p in wrk python3-venv; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    say "installing Debian package $p"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$p" >/dev/null
+  fi
+done
+ST_VENV="$DDRM_TOOLS_DIR/schemathesis-venv"
+if ! "$ST_VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  say "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into $ST_VENV"
+  python3 -m venv "$ST_VENV"
+  "$ST_VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
 say "ready (tools in $DDRM_TOOLS_DIR, cargo target in $CARGO_TARGET_DIR)"

@@ -51,6 +51,8 @@ enum Command {
         #[command(subcommand)]
         command: contracts_bindings::cli::RoyaltyCommand,
     },
+    /// The market API: catalogue, libraries, earnings, order books, uploads (HTTP).
+    Serve(Box<cmd::serve::ServeArgs>),
 }
 
 fn main() -> std::process::ExitCode {
@@ -97,6 +99,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         Command::Royalty { command } => contracts_bindings::cli::run_royalty(command)
             .await
             .map_err(Into::into),
+        Command::Serve(args) => cmd::serve::run(*args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

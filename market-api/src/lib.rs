@@ -1,1 +1,261 @@
 //! The market API: HTTP over the index, and creator uploads.
+//!
+//! [`app`] builds the whole axum [`Router`] from an [`AppState`] (made by [`AppState::new`] from
+//! an [`ApiConfig`]); [`serve`] runs it on a listener. Tests drive the router in-process on a
+//! real loopback socket.
+//!
+//! - Reads ([`reads`]): catalogue, one content, an account's library and earnings, a content's
+//!   royalty order book, trades and price history — all from the indexer's database
+//!   ([`indexer::Db`]); earnings come from [`indexer::Db::earnings`], which mirrors
+//!   `RoyaltyShares.claimable` to the wei.
+//! - Live events ([`events`]): server-sent events of new sales and trades as the indexer
+//!   writes them (the database is polled; each stream is bounded).
+//! - Sign-In with Ethereum ([`siwe`], [`auth`]): nonces and sessions live in the database,
+//!   hashed, so any API instance can verify any session.
+//! - Uploads ([`upload`]): streamed to a temporary file under a size limit, packaged, pinned,
+//!   and answered with the unsigned registration transaction for the creator's own wallet.
+//! - Every error is an [`error::ApiError`]: a status code and `{ "error": { code, message } }`.
+//! - `/openapi.json` ([`openapi`]) is generated from the same types the handlers return.
+
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod limits;
+pub mod openapi;
+pub mod reads;
+pub mod siwe;
+pub mod upload;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use contracts_bindings::{Chain, Deployment};
+use licence_net_protocol::GroupKey;
+use packager_store::ContentStore;
+
+pub use error::ApiError;
+pub use limits::RateLimit;
+
+/// Largest JSON request body accepted (SIWE messages are the biggest).
+pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024;
+/// Default largest upload.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
+/// Default deadline of a non-streaming request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default deadline of one chain read.
+pub const DEFAULT_CHAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest page of any list.
+pub const MAX_PAGE_SIZE: u32 = 100;
+/// Page size when none is asked.
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+
+/// Everything the API needs, built by `ddrm serve` (or a test).
+#[derive(Clone)]
+pub struct ApiConfig {
+    /// The indexer's database (opened and migrated).
+    pub db: indexer::Db,
+    /// A read-only chain connection (registration checks), reads bounded by `chain_timeout`.
+    pub chain: Chain,
+    pub deployment: Deployment,
+    /// The host (and port) clients reach this API at: SIWE messages must name it as their
+    /// domain and their URI must be on it.
+    pub siwe_domain: String,
+    /// The licence network's group key; uploads are refused (503) without one.
+    pub group_key: Option<GroupKey>,
+    /// Where packaged uploads are pinned.
+    pub store: Arc<dyn ContentStore>,
+    /// Where uploads are spooled and packaged (temporary files, removed when done).
+    pub work_dir: PathBuf,
+    pub max_upload_bytes: u64,
+    /// The web UI's built files, served at `/` when the folder exists.
+    pub web_dir: Option<PathBuf>,
+    pub rate_limit: RateLimit,
+    pub request_timeout: Duration,
+    pub chain_timeout: Duration,
+    /// Lifetime of a SIWE session token.
+    pub session_ttl: Duration,
+    /// How often live-event streams poll the database.
+    pub events_poll: Duration,
+    /// Most concurrent live-event streams.
+    pub max_event_streams: usize,
+}
+
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("siwe_domain", &self.siwe_domain)
+            .field("chain_id", &self.deployment.chain_id)
+            .field("work_dir", &self.work_dir)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("web_dir", &self.web_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiConfig {
+    /// A configuration with the default limits.
+    pub fn new(
+        db: indexer::Db,
+        chain: Chain,
+        deployment: Deployment,
+        siwe_domain: String,
+        store: Arc<dyn ContentStore>,
+        work_dir: PathBuf,
+    ) -> Self {
+        Self {
+            db,
+            chain,
+            deployment,
+            siwe_domain,
+            group_key: None,
+            store,
+            work_dir,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            web_dir: None,
+            rate_limit: RateLimit::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            chain_timeout: DEFAULT_CHAIN_TIMEOUT,
+            session_ttl: Duration::from_secs(12 * 3600),
+            events_poll: Duration::from_millis(500),
+            max_event_streams: 256,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: ApiConfig,
+    pub(crate) rate: limits::RateLimiter,
+    pub(crate) uploads: upload::Uploads,
+    pub(crate) event_streams: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(config: ApiConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                rate: limits::RateLimiter::new(config.rate_limit),
+                uploads: upload::Uploads::default(),
+                event_streams: Arc::new(tokio::sync::Semaphore::new(config.max_event_streams)),
+                config,
+            }),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn pool(&self) -> &sqlx::AnyPool {
+        self.inner.config.db.pool()
+    }
+}
+
+/// The whole API.
+pub fn app(state: AppState) -> Router {
+    // Bounded by the request deadline: every plain request.
+    let timed = Router::new()
+        .route("/v1/health", get(reads::health))
+        .route("/v1/contents", get(reads::catalogue))
+        .route("/v1/contents/{content_id}", get(reads::content))
+        .route(
+            "/v1/contents/{content_id}/orderbook",
+            get(reads::order_book),
+        )
+        .route("/v1/contents/{content_id}/trades", get(reads::trades))
+        .route(
+            "/v1/contents/{content_id}/price-history",
+            get(reads::price_history),
+        )
+        .route("/v1/accounts/{account}/library", get(reads::library))
+        .route("/v1/accounts/{account}/earnings", get(reads::earnings))
+        .route("/v1/auth/nonce", post(auth::nonce))
+        .route("/v1/auth/verify", post(auth::verify))
+        .route("/v1/auth/session", get(auth::session))
+        .route("/v1/uploads/{upload_id}", get(upload::progress))
+        .route("/openapi.json", get(openapi::document))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::deadline,
+        ));
+    // Streams: their own limits.
+    let upload_limit = usize::try_from(state.config().max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(upload::MULTIPART_OVERHEAD_BYTES);
+    let streams = Router::new()
+        .route(
+            "/v1/uploads",
+            post(upload::start).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/v1/events", get(events::stream));
+    timed
+        .merge(streams)
+        .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
+        .with_state(state)
+}
+
+/// Anything outside the API: the web UI's files when `web_dir` exists, else a JSON 404.
+async fn fallback(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+    let path = req.uri().path().to_owned();
+    let is_api = path.starts_with("/v1/") || path == "/openapi.json";
+    let web = state.config().web_dir.as_ref().filter(|d| d.is_dir());
+    match web {
+        Some(dir) if !is_api => {
+            let files =
+                tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true);
+            match files.oneshot(req).await {
+                Ok(resp) if resp.status() != axum::http::StatusCode::NOT_FOUND => {
+                    resp.map(axum::body::Body::new)
+                }
+                _ => ApiError::NotFound(format!("no file {path}")).into_response(),
+            }
+        }
+        _ if is_api => ApiError::NotFound(format!("no endpoint {path}")).into_response(),
+        _ => ApiError::NotFound(format!(
+            "{path}: no web UI is installed (web/dist is missing)"
+        ))
+        .into_response(),
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Unix seconds now.
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -3,6 +3,7 @@
 
 pub mod licence;
 pub mod package;
+pub mod serve;
 
 use std::io::Write;
 

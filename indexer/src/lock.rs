@@ -1,0 +1,123 @@
+//! One writer per index. PostgreSQL: a session advisory lock held on a dedicated connection.
+//! SQLite: an exclusive lock on `<database>.lock` beside the file. Both are released when the
+//! holder drops (or its process dies), so a killed indexer never blocks its successor.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{AnyConnection, Connection, Row};
+
+use crate::db::{redact, Backend, Db};
+use crate::error::IndexerError;
+
+/// The advisory lock key the indexer takes on PostgreSQL ("ddrmindx").
+pub const ADVISORY_LOCK_KEY: i64 = 0x6464_726d_696e_6478;
+
+/// Held while this process is the index's one writer.
+#[derive(Debug)]
+pub enum WriterLock {
+    Postgres(AnyConnection),
+    SqliteFile(std::fs::File),
+    /// An in-memory SQLite database: private to this process.
+    InMemory,
+}
+
+/// The SQLite database file a URL names (`None` for an in-memory database).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") {
+        None
+    } else {
+        Some(path.into())
+    }
+}
+
+/// Takes the writer lock, retrying for up to `wait` (a predecessor that just died may take a
+/// moment to be noticed by PostgreSQL).
+pub async fn acquire(db: &Db, wait: Duration) -> Result<WriterLock, IndexerError> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match try_acquire(db).await? {
+            Some(lock) => return Ok(lock),
+            None if Instant::now() >= deadline => {
+                return Err(IndexerError::Locked(redact(db.url())));
+            }
+            None => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+async fn try_acquire(db: &Db) -> Result<Option<WriterLock>, IndexerError> {
+    match db.backend() {
+        Backend::Postgres => {
+            let mut conn = AnyConnection::connect(db.url()).await?;
+            let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
+                .bind(ADVISORY_LOCK_KEY)
+                .fetch_one(&mut conn)
+                .await?
+                .try_get(0)?;
+            if got {
+                Ok(Some(WriterLock::Postgres(conn)))
+            } else {
+                conn.close().await?;
+                Ok(None)
+            }
+        }
+        Backend::Sqlite => {
+            let Some(path) = sqlite_path(db.url()) else {
+                return Ok(Some(WriterLock::InMemory));
+            };
+            let lock_path = {
+                let mut p = path.into_os_string();
+                p.push(".lock");
+                std::path::PathBuf::from(p)
+            };
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|e| IndexerError::LockFile {
+                    path: lock_path.display().to_string(),
+                    why: e.to_string(),
+                })?;
+            match file.try_lock() {
+                Ok(()) => Ok(Some(WriterLock::SqliteFile(file))),
+                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => Err(IndexerError::LockFile {
+                    path: lock_path.display().to_string(),
+                    why: e.to_string(),
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths_are_read_from_urls() {
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/a.db?mode=rwc"),
+            Some("/tmp/a.db".into())
+        );
+        assert_eq!(sqlite_path("sqlite://rel.db"), Some("rel.db".into()));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+
+    #[tokio::test]
+    async fn a_second_sqlite_writer_is_refused_until_the_first_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("i.db").display());
+        let db = Db::open(&url).await.unwrap();
+        let first = acquire(&db, Duration::ZERO).await.unwrap();
+        let err = acquire(&db, Duration::from_millis(200)).await.unwrap_err();
+        assert!(matches!(err, IndexerError::Locked(_)), "{err}");
+        drop(first);
+        acquire(&db, Duration::ZERO).await.unwrap();
+    }
+}

@@ -1,0 +1,189 @@
+//! Live events: server-sent events of new sales and trades as the indexer writes them.
+//!
+//! Each stream polls the database (two indexed keyset queries per poll, at most
+//! [`ROWS_PER_POLL`] rows each), so it works the same over SQLite and PostgreSQL and across
+//! many API instances. Streams are bounded: at most `max_event_streams` at once (503 past it)
+//! and each lasts at most `max_seconds`.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::reads::{Sale, Trade};
+use crate::AppState;
+
+/// Most rows read per table per poll.
+pub const ROWS_PER_POLL: i64 = 200;
+/// Longest a stream may be asked to last.
+pub const MAX_STREAM_SECS: u64 = 3600;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Close the stream after this many seconds, 1 to 3600 (default 300); reconnect to go on.
+    pub max_seconds: Option<u64>,
+}
+
+/// The payload of a `sale` event (an access grant) — `data` is JSON of this.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SaleEvent {
+    pub content_id: String,
+    pub sale: Sale,
+}
+
+/// The payload of a `trade` event.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TradeEvent {
+    pub content_id: String,
+    pub trade: Trade,
+}
+
+struct Cursor {
+    block: i64,
+    log: i64,
+}
+
+struct StreamState {
+    app: AppState,
+    sales: Cursor,
+    trades: Cursor,
+    pending: VecDeque<Event>,
+    ends: Instant,
+    poll: Duration,
+    first: bool,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// A stream of `sale` and `trade` events from the moment of connection.
+#[utoipa::path(get, path = "/v1/events", tag = "market", params(EventsQuery),
+    responses((status = 200, description = "text/event-stream of `sale` (SaleEvent JSON) and `trade` (TradeEvent JSON) events",
+        content_type = "text/event-stream", body = String),
+        (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn stream(
+    State(state): State<AppState>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let Query(q) = query?;
+    let secs = q.max_seconds.unwrap_or(300);
+    if !(1..=MAX_STREAM_SECS).contains(&secs) {
+        return Err(ApiError::bad("max_seconds is 1 to 3600"));
+    }
+    let permit = state
+        .inner
+        .event_streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Unavailable("live events (too many streams)"))?;
+    let head = state
+        .config()
+        .db
+        .head()
+        .await?
+        .map(|b| b.number)
+        .unwrap_or(0);
+    let head = i64::try_from(head).unwrap_or(i64::MAX);
+    let st = StreamState {
+        poll: state.config().events_poll,
+        app: state,
+        sales: Cursor {
+            block: head,
+            log: i64::MAX,
+        },
+        trades: Cursor {
+            block: head,
+            log: i64::MAX,
+        },
+        pending: VecDeque::new(),
+        ends: Instant::now() + Duration::from_secs(secs),
+        first: true,
+        _permit: permit,
+    };
+    let events = futures::stream::unfold(st, |mut st| async move {
+        loop {
+            if let Some(ev) = st.pending.pop_front() {
+                return Some((Ok(ev), st));
+            }
+            if Instant::now() >= st.ends {
+                return None;
+            }
+            if !st.first {
+                tokio::time::sleep(
+                    st.poll
+                        .min(st.ends.saturating_duration_since(Instant::now())),
+                )
+                .await;
+            }
+            st.first = false;
+            if let Err(e) = poll(&mut st).await {
+                // The database went away: end the stream; the client reconnects.
+                eprintln!("market-api: live events: {e}");
+                return None;
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+async fn poll(st: &mut StreamState) -> Result<(), sqlx::Error> {
+    let pool = st.app.pool();
+    let sales = sqlx::query(
+        "SELECT block_number, block_time, tx_hash, account, kind, paid, edition, periods, \
+         expires_at, log_index, content_id FROM access_grants \
+         WHERE block_number > $1 OR (block_number = $1 AND log_index > $2) \
+         ORDER BY block_number, log_index LIMIT $3",
+    )
+    .bind(st.sales.block)
+    .bind(st.sales.log)
+    .bind(ROWS_PER_POLL)
+    .fetch_all(pool)
+    .await?;
+    for r in &sales {
+        let sale = crate::reads::sale_row(r)?;
+        st.sales = Cursor {
+            block: r.try_get(0)?,
+            log: r.try_get(9)?,
+        };
+        let payload = SaleEvent {
+            content_id: r.try_get(10)?,
+            sale,
+        };
+        if let Ok(ev) = Event::default().event("sale").json_data(&payload) {
+            st.pending.push_back(ev);
+        }
+    }
+    let trades = sqlx::query(&format!(
+        "SELECT {}, content_id FROM trades \
+         WHERE block_number > $1 OR (block_number = $1 AND log_index > $2) \
+         ORDER BY block_number, log_index LIMIT $3",
+        crate::reads::TRADE_COLUMNS
+    ))
+    .bind(st.trades.block)
+    .bind(st.trades.log)
+    .bind(ROWS_PER_POLL)
+    .fetch_all(pool)
+    .await?;
+    for r in &trades {
+        let trade = crate::reads::trade_row(r)?;
+        st.trades = Cursor {
+            block: i64::try_from(trade.block_number).unwrap_or(i64::MAX),
+            log: i64::try_from(trade.log_index).unwrap_or(i64::MAX),
+        };
+        let payload = TradeEvent {
+            content_id: r.try_get(13)?,
+            trade,
+        };
+        if let Ok(ev) = Event::default().event("trade").json_data(&payload) {
+            st.pending.push_back(ev);
+        }
+    }
+    Ok(())
+}

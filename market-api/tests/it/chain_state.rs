@@ -1,0 +1,299 @@
+//! Every answer about money and rights checked against the chain itself.
+
+use alloy::eips::BlockId;
+use alloy::primitives::{Address, U256};
+use contracts_bindings::bindings::{Access, ContentRegistry, Market, RoyaltyShares};
+use indexer::testing::ScriptedMarket;
+
+use crate::harness::{serve, Backend, Served};
+
+fn hex_id(id: U256) -> String {
+    indexer::db::content_id_text(id)
+}
+
+fn amount(v: &serde_json::Value) -> U256 {
+    U256::from_str_radix(v.as_str().expect("amount is a string"), 10).expect("decimal")
+}
+
+/// Open orders (id, remaining, unit price) of `content` on chain, by id.
+async fn chain_orders(
+    mkt: &Market::MarketInstance<&alloy::providers::DynProvider>,
+    at: BlockId,
+    next: U256,
+    content: U256,
+    collection: Address,
+    listings: bool,
+) -> Vec<(u64, u64, u128)> {
+    let mut out = Vec::new();
+    let mut n = U256::from(1);
+    while n < next {
+        let o = if listings {
+            let l = mkt.listings(n).block(at).call().await.unwrap();
+            (l.contentId, l.collection, l.amount, l.unitPrice)
+        } else {
+            let o = mkt.offers(n).block(at).call().await.unwrap();
+            (o.contentId, o.collection, o.amount, o.unitPrice)
+        };
+        if o.0 == content && o.1 == collection && o.2 > 0 {
+            out.push((n.to::<u64>(), o.2.to::<u64>(), o.3));
+        }
+        n += U256::from(1);
+    }
+    out
+}
+
+/// The same triples from an order-book side of the API, sorted by id.
+fn api_orders(side: &serde_json::Value) -> Vec<(u64, u64, u128)> {
+    let mut got: Vec<(u64, u64, u128)> = side
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["order_id"].as_u64().unwrap(),
+                o["remaining"].as_u64().unwrap(),
+                o["unit_price"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
+    let chain = market.reader();
+    let c = &market.deployment.contracts;
+    let shares = RoyaltyShares::new(c.royalty_shares, &chain);
+    let access = Access::new(c.access, &chain);
+    let registry = ContentRegistry::new(c.content_registry, &chain);
+    let mkt = Market::new(c.market, &chain);
+    let head = api.get_ok("/v1/health").await["head_block"]
+        .as_u64()
+        .expect("indexed");
+    let at = BlockId::number(head);
+
+    // Earnings: every account, every content, to the wei.
+    let mut nonzero = 0;
+    for account in market.accounts() {
+        let body = api
+            .get_ok(&format!("/v1/accounts/{account}/earnings"))
+            .await;
+        assert_eq!(body["as_of_block"].as_u64(), Some(head));
+        for &id in &market.contents {
+            let on_chain = shares
+                .claimable(account, id)
+                .block(at)
+                .call()
+                .await
+                .unwrap();
+            let item = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["content_id"] == hex_id(id));
+            let api_value = item.map(|i| amount(&i["claimable"])).unwrap_or_default();
+            assert_eq!(
+                api_value,
+                on_chain,
+                "claimable of {account} for {}",
+                hex_id(id)
+            );
+            if let Some(i) = item {
+                let held = shares
+                    .balanceOf(account, id)
+                    .block(at)
+                    .call()
+                    .await
+                    .unwrap();
+                assert_eq!(U256::from(i["shares"].as_u64().unwrap()), held);
+            }
+            if !on_chain.is_zero() {
+                nonzero += 1;
+            }
+        }
+    }
+    assert!(
+        nonzero >= 3,
+        "the scripted market should leave several holders with revenue"
+    );
+
+    // Library: what each account can play, as Access.hasAccess says at the same block.
+    for account in market.accounts() {
+        let body = api.get_ok(&format!("/v1/accounts/{account}/library")).await;
+        for &id in &market.contents {
+            let has = access
+                .hasAccess(account, id)
+                .block(at)
+                .call()
+                .await
+                .unwrap();
+            let tokens = access
+                .balanceOf(account, id)
+                .block(at)
+                .call()
+                .await
+                .unwrap();
+            let expires = access
+                .expiresAt(account, id)
+                .block(at)
+                .call()
+                .await
+                .unwrap();
+            let item = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["content_id"] == hex_id(id));
+            match item {
+                Some(i) => {
+                    assert_eq!(
+                        i["playable"].as_bool(),
+                        Some(has),
+                        "{account} {}",
+                        hex_id(id)
+                    );
+                    assert_eq!(U256::from(i["access_tokens"].as_u64().unwrap()), tokens);
+                    assert_eq!(
+                        U256::from(i["expires_at"].as_u64().unwrap_or(0)),
+                        U256::from(expires)
+                    );
+                }
+                None => assert!(!has && tokens.is_zero(), "{account} missing {}", hex_id(id)),
+            }
+        }
+    }
+
+    // Catalogue: every content once, across pages of one, with its on-chain terms.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/contents?limit=1&cursor={c}"),
+            None => "/v1/contents?limit=1".to_owned(),
+        };
+        let page = api.get_ok(&path).await;
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item.clone());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+        assert!(seen.len() <= market.contents.len(), "pagination loops");
+    }
+    assert_eq!(seen.len(), market.contents.len());
+    for &id in &market.contents {
+        let item = seen
+            .iter()
+            .find(|i| i["content_id"] == hex_id(id))
+            .expect("listed");
+        let info = registry.saleInfo(id).block(at).call().await.unwrap();
+        let t = info.terms;
+        assert_eq!(amount(&item["terms"]["price"]), U256::from(t.price));
+        assert_eq!(
+            amount(&item["terms"]["rent_price"]),
+            U256::from(t.rentPrice)
+        );
+        assert_eq!(
+            amount(&item["terms"]["subscription_price"]),
+            U256::from(t.subscriptionPrice)
+        );
+        assert_eq!(
+            item["terms"]["rent_period"].as_u64(),
+            Some(u64::from(t.rentPeriod))
+        );
+        assert_eq!(
+            item["terms"]["max_editions"].as_u64(),
+            Some(u64::from(t.maxEditions))
+        );
+        assert_eq!(item["payment_token"], format!("{:#x}", info.paymentToken));
+        let creator_filter = api
+            .get_ok(&format!(
+                "/v1/contents?creator={}",
+                item["creator"].as_str().unwrap()
+            ))
+            .await;
+        assert!(creator_filter["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["content_id"] == hex_id(id)));
+
+        // One content: the cap table is RoyaltyShares' balances and sums to 10,000.
+        let detail = api.get_ok(&format!("/v1/contents/{}", hex_id(id))).await;
+        let mut total = 0u64;
+        for holder in detail["cap_table"].as_array().unwrap() {
+            let who: Address = holder["account"].as_str().unwrap().parse().unwrap();
+            let held = shares.balanceOf(who, id).block(at).call().await.unwrap();
+            assert_eq!(U256::from(holder["shares"].as_u64().unwrap()), held);
+            total += holder["shares"].as_u64().unwrap();
+        }
+        assert_eq!(total, 10_000);
+        assert_eq!(
+            amount(&detail["revenue_per_share"]),
+            shares.revenuePerShare(id).block(at).call().await.unwrap()
+        );
+    }
+
+    // Order books: every open order on chain, and nothing else.
+    let next_listing = mkt.nextListingId().block(at).call().await.unwrap();
+    let next_offer = mkt.nextOfferId().block(at).call().await.unwrap();
+    let mut open_orders = 0;
+    for &id in &market.contents {
+        let book = api
+            .get_ok(&format!(
+                "/v1/contents/{}/orderbook?collection=shares",
+                hex_id(id)
+            ))
+            .await;
+        let expected_listings =
+            chain_orders(&mkt, at, next_listing, id, c.royalty_shares, true).await;
+        assert_eq!(
+            api_orders(&book["listings"]),
+            expected_listings,
+            "listings of {}",
+            hex_id(id)
+        );
+        let expected_offers = chain_orders(&mkt, at, next_offer, id, c.royalty_shares, false).await;
+        assert_eq!(
+            api_orders(&book["offers"]),
+            expected_offers,
+            "offers of {}",
+            hex_id(id)
+        );
+        open_orders += expected_listings.len() + expected_offers.len();
+        // Trades and price history agree with each other.
+        let trades = api
+            .get_ok(&format!("/v1/contents/{}/trades?limit=100", hex_id(id)))
+            .await;
+        let history = api
+            .get_ok(&format!(
+                "/v1/contents/{}/price-history?interval=60",
+                hex_id(id)
+            ))
+            .await;
+        let traded: u64 = trades["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["amount"].as_u64().unwrap())
+            .sum();
+        let bucketed: u64 = history["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["volume"].as_u64().unwrap())
+            .sum();
+        assert_eq!(traded, bucketed);
+    }
+    assert!(open_orders > 0, "the scripted market leaves open orders");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_equal_the_chain_on_sqlite_and_postgres() {
+    let market = ScriptedMarket::start().await;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let api = serve(&market, backend, |_| {}).await;
+        check_against_chain(&market, &api).await;
+    }
+}

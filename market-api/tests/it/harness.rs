@@ -1,0 +1,200 @@
+//! A served, indexed scripted market: anvil + the indexer's scripted market, indexed into a
+//! real SQLite file or a throwaway PostgreSQL, and the API on a loopback socket.
+
+use std::net::SocketAddr;
+
+use alloy::signers::{local::PrivateKeySigner, SignerSync};
+use contracts_bindings::Chain;
+use indexer::follow::{FollowConfig, Follower};
+use indexer::testing::{ScriptedMarket, TestPostgres};
+use indexer::Db;
+use market_api::{ApiConfig, AppState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Served {
+    pub db: Db,
+    pub base: String,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _pg: Option<TestPostgres>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Opens a fresh database of `backend`.
+pub async fn fresh_db(backend: Backend, dir: &std::path::Path) -> (Db, Option<TestPostgres>) {
+    match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}?mode=rwc", dir.join("index.db").display());
+            (Db::open(&url).await.expect("open sqlite"), None)
+        }
+        Backend::Postgres => {
+            let pg = TestPostgres::start().await;
+            let url = pg.fresh_database().await;
+            (Db::open(&url).await.expect("open postgres"), Some(pg))
+        }
+    }
+}
+
+/// Indexes everything the market's chain holds now.
+pub async fn index(market: &ScriptedMarket, db: &Db) {
+    let cfg = FollowConfig {
+        confirmations: 0,
+        ..FollowConfig::default()
+    };
+    let mut f = Follower::new(db.clone(), &market.rpc(), market.deployment.clone(), cfg)
+        .await
+        .expect("follower");
+    f.catch_up(5).await.expect("index the scripted market");
+    // Dropping the follower releases its writer lock; `close` would close the shared pool.
+    drop(f);
+}
+
+pub fn group_key(dir: &std::path::Path) -> licence_net_protocol::GroupKey {
+    licence_net::dealer::deal(4, 2, &dir.join("keys"))
+        .expect("deal a licence group key")
+        .group
+}
+
+/// Indexes `market` into `backend` and serves the API; `tweak` adjusts the configuration.
+pub async fn serve(
+    market: &ScriptedMarket,
+    backend: Backend,
+    tweak: impl FnOnce(&mut ApiConfig),
+) -> Served {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, pg) = fresh_db(backend, dir.path()).await;
+    index(market, &db).await;
+    let chain = Chain::connect(&market.rpc(), None).await.expect("connect");
+    let store = packager_store::open_store(&packager_store::StoreConfig {
+        data_dir: dir.path().join("store"),
+        ipfs_api: None,
+    })
+    .await
+    .expect("embedded store");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = ApiConfig::new(
+        db.clone(),
+        chain,
+        market.deployment.clone(),
+        addr.to_string(),
+        store,
+        dir.path().join("work"),
+    );
+    config.group_key = Some(group_key(dir.path()));
+    config.rate_limit = market_api::RateLimit {
+        per_second: 10_000.0,
+        burst: 10_000.0,
+    };
+    tweak(&mut config);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(market_api::serve(AppState::new(config), listener, async {
+        let _ = rx.await;
+    }));
+    Served {
+        db,
+        base: format!("http://{addr}"),
+        addr,
+        http: reqwest::Client::new(),
+        dir,
+        shutdown: Some(tx),
+        _pg: pg,
+    }
+}
+
+impl Served {
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        let status = r.status().as_u16();
+        let body = r.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
+    pub async fn get_ok(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// Signs in as `key` through nonce + SIWE verify; returns the bearer token.
+    pub async fn sign_in(&self, key: &PrivateKeySigner) -> String {
+        let nonce = self.nonce().await;
+        let msg = self.siwe_message(key, &nonce, 600);
+        let (status, body) = self.verify(key, &msg).await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn nonce(&self) -> String {
+        let r = self
+            .http
+            .post(format!("{}/v1/auth/nonce", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["nonce"].as_str().unwrap().to_owned()
+    }
+
+    /// A SIWE message for this server valid for `ttl` seconds (negative: already expired).
+    pub fn siwe_message(&self, key: &PrivateKeySigner, nonce: &str, ttl: i64) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        market_api::siwe::render(&market_api::siwe::SiweMessage {
+            scheme: Some("http".into()),
+            domain: self.addr.to_string(),
+            address: key.address(),
+            statement: Some("Sign in to the ddrm market.".into()),
+            uri: format!("{}/v1/auth/verify", self.base),
+            chain_id: indexer_chain_id(),
+            nonce: nonce.to_owned(),
+            issued_at: now - 5 - ttl.min(0).abs(),
+            expiration_time: Some(now + ttl),
+            not_before: None,
+            request_id: None,
+            resources: vec![],
+        })
+    }
+
+    pub async fn verify(&self, key: &PrivateKeySigner, message: &str) -> (u16, serde_json::Value) {
+        let sig = key.sign_message_sync(message.as_bytes()).unwrap();
+        let r = self
+            .http
+            .post(format!("{}/v1/auth/verify", self.base))
+            .json(&serde_json::json!({
+                "message": message,
+                "signature": format!("0x{}", hex::encode(sig.as_bytes())),
+            }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+fn indexer_chain_id() -> u64 {
+    contracts_bindings::testing::TEST_CHAIN_ID
+}

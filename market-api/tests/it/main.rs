@@ -1,0 +1,8 @@
+//! market-api integration tests: real anvil with the indexer's scripted market, real SQLite
+//! and PostgreSQL, the API on a loopback socket.
+
+mod chain_state;
+mod harness;
+mod requests;
+mod schemathesis;
+mod uploads;

@@ -1,0 +1,328 @@
+//! Sign-in, bad input, limits, live events and static files.
+
+use std::time::Duration;
+
+use indexer::testing::ScriptedMarket;
+
+use crate::harness::{index, serve, Backend};
+
+fn error_code(body: &serde_json::Value) -> &str {
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error body: {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn siwe_accepts_a_good_signature_once_and_refuses_the_rest() {
+    let market = ScriptedMarket::start().await;
+    let api = serve(&market, Backend::Sqlite, |_| {}).await;
+    let key = market.keys[1].clone();
+
+    // Good: a session that /v1/auth/session recognises.
+    let nonce = api.nonce().await;
+    let msg = api.siwe_message(&key, &nonce, 600);
+    let (status, body) = api.verify(&key, &msg).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap();
+    let r = api
+        .http
+        .get(format!("{}/v1/auth/session", api.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let who: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(who["address"], key.address().to_checksum(None));
+
+    // Replayed: the nonce was consumed.
+    let (status, body) = api.verify(&key, &msg).await;
+    assert_eq!((status, error_code(&body)), (401, "unauthorized"), "{body}");
+
+    // Signed by someone else than the address in the message.
+    let nonce = api.nonce().await;
+    let msg = api.siwe_message(&key, &nonce, 600);
+    let (status, body) = api.verify(&market.keys[2], &msg).await;
+    assert_eq!(status, 401, "{body}");
+
+    // Expired.
+    let nonce = api.nonce().await;
+    let msg = api.siwe_message(&key, &nonce, -10);
+    let (status, body) = api.verify(&key, &msg).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{body}"
+    );
+
+    // A nonce the server never issued.
+    let msg = api.siwe_message(&key, "neverissued12345", 600);
+    let (status, _) = api.verify(&key, &msg).await;
+    assert_eq!(status, 401);
+
+    // Another domain.
+    let nonce = api.nonce().await;
+    let msg = api
+        .siwe_message(&key, &nonce, 600)
+        .replace(&api.addr.to_string(), "evil.example");
+    let (status, _) = api.verify(&key, &msg).await;
+    assert_eq!(status, 401);
+
+    // Malformed message, malformed signature, unknown fields: 400.
+    let (status, body) = api.verify(&key, "hello").await;
+    assert_eq!((status, error_code(&body)), (400, "bad_request"));
+    let r = api
+        .http
+        .post(format!("{}/v1/auth/verify", api.base))
+        .json(&serde_json::json!({"message": msg, "signature": "0x12"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = api
+        .http
+        .post(format!("{}/v1/auth/verify", api.base))
+        .json(&serde_json::json!({"message": msg, "signature": "0x12", "extra": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // Creator-only endpoints without or with a bad token.
+    for auth in [
+        None,
+        Some("Bearer nothex"),
+        Some(&*format!("Bearer {}", "ab".repeat(32))),
+    ] {
+        let mut req = api.http.get(format!("{}/v1/auth/session", api.base));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(error_code(&body), "unauthorized");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_4xx_with_an_error_body_and_limits_hold() {
+    let market = ScriptedMarket::start().await;
+    let api = serve(&market, Backend::Sqlite, |c| {
+        c.max_upload_bytes = 64 * 1024;
+    })
+    .await;
+    for (path, want) in [
+        ("/v1/contents/0x1234", 400),
+        ("/v1/contents/nothex", 400),
+        (&*format!("/v1/contents/0x{}", "0".repeat(64)), 404),
+        ("/v1/contents?limit=0", 400),
+        ("/v1/contents?limit=101", 400),
+        ("/v1/contents?limit=abc", 400),
+        ("/v1/contents?kind=film", 400),
+        ("/v1/contents?min_price=-1", 400),
+        ("/v1/contents?cursor=garbage", 400),
+        ("/v1/contents?unknown=1", 400),
+        ("/v1/accounts/0x12/earnings", 400),
+        ("/v1/accounts/nope/library", 400),
+        (
+            &*format!("/v1/contents/0x{}/trades?cursor=x", "a".repeat(64)),
+            400,
+        ),
+        (
+            &*format!("/v1/contents/0x{}/orderbook?collection=x", "a".repeat(64)),
+            400,
+        ),
+        (
+            &*format!("/v1/contents/0x{}/price-history?interval=1", "a".repeat(64)),
+            400,
+        ),
+        ("/v1/events?max_seconds=0", 400),
+        ("/v1/nothing", 404),
+        ("/index.html", 404),
+    ] {
+        let (status, body) = api.get(path).await;
+        assert_eq!(status, want, "GET {path}: {body}");
+        assert!(body["error"]["code"].is_string(), "GET {path}: {body}");
+    }
+    // A JSON body over the limit: 413.
+    let big = "x".repeat(64 * 1024);
+    let r = api
+        .http
+        .post(format!("{}/v1/auth/verify", api.base))
+        .header("content-type", "application/json")
+        .body(format!("{{\"message\":\"{big}\",\"signature\":\"0x\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(error_code(&body), "payload_too_large");
+    // Wrong content type: 415.
+    let r = api
+        .http
+        .post(format!("{}/v1/auth/verify", api.base))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    // An upload over the limit: 413, whether declared up front or streamed.
+    let token = api.sign_in(&market.keys[1]).await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![7u8; 140 * 1024]).file_name("big.bin"),
+    );
+    let r = api
+        .http
+        .post(format!("{}/v1/uploads", api.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let chunks = futures::stream::iter(
+        (0..17).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![1u8; 4096]))),
+    );
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(chunks)).file_name("big.bin"),
+    );
+    let r = api
+        .http
+        .post(format!("{}/v1/uploads", api.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // Bad upload fields: 400 before any packaging.
+    let form = reqwest::multipart::Form::new().text("price", "-5").part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![1u8; 10]).file_name("a.bin"),
+    );
+    let r = api
+        .http
+        .post(format!("{}/v1/uploads", api.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![1u8; 10]).file_name("a.bin"),
+    );
+    let r = api
+        .http
+        .post(format!("{}/v1/uploads", api.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "no way to get access: no price given");
+    let r = api
+        .http
+        .post(format!("{}/v1/uploads", api.base))
+        .bearer_auth(&token)
+        .body("not multipart")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_gets_429_with_retry_after() {
+    let market = ScriptedMarket::start().await;
+    let api = serve(&market, Backend::Sqlite, |c| {
+        c.rate_limit = market_api::RateLimit {
+            per_second: 1.0,
+            burst: 5.0,
+        };
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let r = api
+            .http
+            .get(format!("{}/v1/health", api.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        if status == 429 {
+            assert_eq!(r.headers()["retry-after"], "1");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(error_code(&body), "rate_limited");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        5,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_events_stream_new_sales_as_they_are_indexed_and_web_files_are_served() {
+    let market = ScriptedMarket::start().await;
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<h1>market</h1>").unwrap();
+    let web_dir = web.path().to_path_buf();
+    let api = serve(&market, Backend::Sqlite, move |c| {
+        c.web_dir = Some(web_dir);
+        c.events_poll = Duration::from_millis(100);
+    })
+    .await;
+    let r = api.http.get(format!("{}/", api.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "<h1>market</h1>");
+    let (status, body) = api.get("/v1/nothing").await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+
+    let mut resp = api
+        .http
+        .get(format!("{}/v1/events?max_seconds=20", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    // A new sale on chain, indexed: it arrives on the stream.
+    let content = market.contents[0];
+    market.buy(6, content).await;
+    index(&market, &api.db).await;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !text.contains("event: sale") {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("a sale event within 15 s")
+            .unwrap()
+            .expect("stream open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let data = text
+        .lines()
+        .skip_while(|l| *l != "event: sale")
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("data line");
+    let ev: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(ev["content_id"], indexer::db::content_id_text(content));
+    assert_eq!(ev["sale"]["account"], format!("{:#x}", market.addr(6)));
+    assert_eq!(ev["sale"]["kind"], "buy");
+}

@@ -1,0 +1,108 @@
+//! `ddrm serve`: the market API over an index.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use contracts_bindings::{Chain, Deployment};
+use licence_net_protocol::GroupKey;
+use market_api::{ApiConfig, AppState, RateLimit};
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default largest upload, MiB.
+pub const DEFAULT_MAX_UPLOAD_MIB: u64 = 512;
+/// Default sustained requests per second per client IP.
+pub const DEFAULT_RATE_PER_SECOND: f64 = 50.0;
+/// Default burst of requests per client IP.
+pub const DEFAULT_RATE_BURST: f64 = 100.0;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The index: sqlite://PATH?mode=rwc or postgres://USER@HOST/DB (as `ddrm indexer` writes it).
+    #[arg(long, env = "DDRM_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// The chain's RPC endpoint (a preset name or an HTTP URL), for registration checks.
+    #[arg(long, env = "DDRM_RPC")]
+    pub rpc: String,
+    /// The deployment file written by `ddrm chain deploy`.
+    #[arg(long, value_name = "FILE")]
+    pub deployment: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// The host[:port] clients reach this API at (SIWE messages must name it) [default: --listen].
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// The licence network's group key (group.pub): enables uploads.
+    #[arg(long, value_name = "FILE", env = "DDRM_GROUP_KEY")]
+    pub group_key: Option<PathBuf>,
+    /// Where uploads are spooled and packaged [default: a folder under the system temp dir].
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Largest upload, in MiB.
+    #[arg(long, default_value_t = DEFAULT_MAX_UPLOAD_MIB)]
+    pub max_upload_mib: u64,
+    /// The web UI's built files, served at / when the folder exists.
+    #[arg(long, value_name = "DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
+    /// Sustained requests per second allowed per client IP.
+    #[arg(long, default_value_t = DEFAULT_RATE_PER_SECOND)]
+    pub rate_per_second: f64,
+    /// Requests allowed at once per client IP.
+    #[arg(long, default_value_t = DEFAULT_RATE_BURST)]
+    pub rate_burst: f64,
+    #[command(flatten)]
+    pub store: packager_store::cli::StoreArgs,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if !(args.rate_per_second > 0.0 && args.rate_burst >= 1.0) {
+        anyhow::bail!("--rate-per-second must be positive and --rate-burst at least 1");
+    }
+    let deployment = Deployment::load(&args.deployment)?;
+    let chain = Chain::connect(&args.rpc, None).await?;
+    deployment.check_chain(&chain)?;
+    let db = indexer::Db::open(&args.database_url).await?;
+    let store = packager_store::open_store(&args.store.config()).await?;
+    let group_key = match &args.group_key {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read group key {}", path.display()))?;
+            Some(
+                GroupKey::from_json(&text)
+                    .with_context(|| format!("invalid group key {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let mut config = ApiConfig::new(
+        db,
+        chain,
+        deployment,
+        args.domain.unwrap_or_else(|| local.to_string()),
+        store,
+        args.work_dir
+            .unwrap_or_else(|| std::env::temp_dir().join("ddrm-uploads")),
+    );
+    config.group_key = group_key;
+    config.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
+    config.web_dir = Some(args.web_dir);
+    config.rate_limit = RateLimit {
+        per_second: args.rate_per_second,
+        burst: args.rate_burst,
+    };
+    config.events_poll = Duration::from_millis(500);
+    eprintln!("market API listening on http://{local} (OpenAPI at /openapi.json)");
+    market_api::serve(AppState::new(config), listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -7,9 +7,11 @@ mkdir -p "$DDRM_TOOLS_DIR/bin"
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
-# Debian packages: FFmpeg libraries and CLI (packager), clang (bindgen for ffmpeg-next).
+# Debian packages: FFmpeg libraries and CLI (packager), clang (bindgen for ffmpeg-next),
+# PostgreSQL (the indexer's production database; tests start throwaway servers from its
+# /usr/lib/postgresql/<version>/bin, so no cluster needs to run).
 APT_PACKAGES=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-  libswresample-dev libavfilter-dev libavdevice-dev pkg-config clang libclang-dev)
+  libswresample-dev libavfilter-dev libavdevice-dev pkg-config clang libclang-dev postgresql)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

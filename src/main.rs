@@ -51,6 +51,8 @@ enum Command {
         #[command(subcommand)]
         command: contracts_bindings::cli::RoyaltyCommand,
     },
+    /// Follow a deployment's events into SQL (SQLite by default, PostgreSQL by URL).
+    Indexer(cmd::indexer::IndexerArgs),
     /// The market API: catalogue, libraries, earnings, order books, uploads (HTTP).
     Serve(Box<cmd::serve::ServeArgs>),
 }
@@ -99,6 +101,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         Command::Royalty { command } => contracts_bindings::cli::run_royalty(command)
             .await
             .map_err(Into::into),
+        Command::Indexer(args) => cmd::indexer::run(args).await,
         Command::Serve(args) => cmd::serve::run(*args).await,
     };
     match result {

@@ -275,6 +275,18 @@ fn stored_log(r: &sqlx::any::AnyRow) -> Result<ChainLog, IndexerError> {
     })
 }
 
+/// The first columns of every per-event row: block hash, log index, block number, block time
+/// and transaction hash.
+fn event_position(log: &ChainLog) -> Result<Vec<Val>, IndexerError> {
+    Ok(vec![
+        Val::from(hash_text(log.block_hash)),
+        Val::from(int(log.log_index, "log index")?),
+        Val::from(int(log.block_number, "block number")?),
+        Val::from(int(log.block_time, "block time")?),
+        Val::from(hash_text(log.tx_hash)),
+    ])
+}
+
 /// A u64 as a BIGINT.
 fn int(v: u64, what: &'static str) -> Result<i64, IndexerError> {
     i64::try_from(v).map_err(|_| IndexerError::Corrupt {
@@ -747,24 +759,18 @@ impl<'c> Fold<'c> {
                     h.0.owed += e.dust;
                     h.1 = true;
                 }
-                self.defer(
-            "INSERT INTO revenue (block_hash, log_index, block_number, block_time, tx_hash, content_id, payer, token, amount, fee, pool, per_share, dust)",
-            vec![
-                Val::from(hash_text(log.block_hash)),
-                Val::from(int(log.log_index, "log index")?),
-                Val::from(int(log.block_number, "block number")?),
-                Val::from(int(log.block_time, "block time")?),
-                Val::from(hash_text(log.tx_hash)),
-                Val::from(&id),
-                Val::from(address_text(e.from)),
-                Val::from(address_text(e.token)),
-                Val::from(amount_text(e.amount)),
-                Val::from(amount_text(e.fee)),
-                Val::from(amount_text(e.pool)),
-                Val::from(amount_text(e.perShare)),
-                Val::from(amount_text(e.dust)),
-            ],
-        );
+                let mut row = event_position(log)?;
+                row.extend([
+                    Val::from(&id),
+                    Val::from(address_text(e.from)),
+                    Val::from(address_text(e.token)),
+                    Val::from(amount_text(e.amount)),
+                    Val::from(amount_text(e.fee)),
+                    Val::from(amount_text(e.pool)),
+                    Val::from(amount_text(e.perShare)),
+                    Val::from(amount_text(e.dust)),
+                ]);
+                self.defer("INSERT INTO revenue (block_hash, log_index, block_number, block_time, tx_hash, content_id, payer, token, amount, fee, pool, per_share, dust)", row);
             }
             RoyaltySharesEvents::Claimed(e) => {
                 let id = content_id_text(e.contentId);
@@ -773,20 +779,14 @@ impl<'c> Fold<'c> {
                 h.0.owed = U256::ZERO;
                 h.0.checkpoint = rps;
                 h.1 = true;
-                self.defer(
-            "INSERT INTO claims (block_hash, log_index, block_number, block_time, tx_hash, content_id, account, token, amount)",
-            vec![
-                Val::from(hash_text(log.block_hash)),
-                Val::from(int(log.log_index, "log index")?),
-                Val::from(int(log.block_number, "block number")?),
-                Val::from(int(log.block_time, "block time")?),
-                Val::from(hash_text(log.tx_hash)),
-                Val::from(&id),
-                Val::from(address_text(e.account)),
-                Val::from(address_text(e.token)),
-                Val::from(amount_text(e.amount)),
-            ],
-        );
+                let mut row = event_position(log)?;
+                row.extend([
+                    Val::from(&id),
+                    Val::from(address_text(e.account)),
+                    Val::from(address_text(e.token)),
+                    Val::from(amount_text(e.amount)),
+                ]);
+                self.defer("INSERT INTO claims (block_hash, log_index, block_number, block_time, tx_hash, content_id, account, token, amount)", row);
             }
             _ => {}
         }
@@ -800,24 +800,18 @@ impl<'c> Fold<'c> {
         account: Address,
         g: Grant<'_>,
     ) -> Result<(), IndexerError> {
-        self.defer(
-            "INSERT INTO access_grants (block_hash, log_index, block_number, block_time, tx_hash, content_id, account, kind, paid, edition, periods, expires_at, renewed)",
-            vec![
-                Val::from(hash_text(log.block_hash)),
-                Val::from(int(log.log_index, "log index")?),
-                Val::from(int(log.block_number, "block number")?),
-                Val::from(int(log.block_time, "block time")?),
-                Val::from(hash_text(log.tx_hash)),
-                Val::from(id),
-                Val::from(address_text(account)),
-                Val::from(g.kind),
-                Val::from(amount_text(g.paid)),
-                Val::from(g.edition),
-                Val::from(g.timed.map(|t| t.0)),
-                Val::from(g.timed.map(|t| t.1)),
-                Val::from(g.timed.map(|t| i64::from(t.2))),
-            ],
-        );
+        let mut row = event_position(log)?;
+        row.extend([
+            Val::from(id),
+            Val::from(address_text(account)),
+            Val::from(g.kind),
+            Val::from(amount_text(g.paid)),
+            Val::from(g.edition),
+            Val::from(g.timed.map(|t| t.0)),
+            Val::from(g.timed.map(|t| t.1)),
+            Val::from(g.timed.map(|t| i64::from(t.2))),
+        ]);
+        self.defer("INSERT INTO access_grants (block_hash, log_index, block_number, block_time, tx_hash, content_id, account, kind, paid, edition, periods, expires_at, renewed)", row);
         if let Some(c) = self.content(id).await? {
             c.sales += 1;
             if g.edition.is_some() {
@@ -946,26 +940,20 @@ impl<'c> Fold<'c> {
                 } else {
                     e.price / e.amount
                 };
-                self.defer(
-            "INSERT INTO trades (block_hash, log_index, block_number, block_time, tx_hash, listing_id, offer_id, collection, content_id, seller, buyer, amount, price, unit_price, royalty)",
-            vec![
-                Val::from(hash_text(log.block_hash)),
-                Val::from(int(log.log_index, "log index")?),
-                Val::from(int(log.block_number, "block number")?),
-                Val::from(int(log.block_time, "block time")?),
-                Val::from(hash_text(log.tx_hash)),
-                Val::from((listing != 0).then_some(listing)),
-                Val::from((offer != 0).then_some(offer)),
-                Val::from(self.collection(e.collection)),
-                Val::from(content_id_text(e.contentId)),
-                Val::from(address_text(e.seller)),
-                Val::from(address_text(e.buyer)),
-                Val::from(amount),
-                Val::from(amount_text(e.price)),
-                Val::from(amount_text(unit_price)),
-                Val::from(amount_text(e.royalty)),
-            ],
-        );
+                let mut row = event_position(log)?;
+                row.extend([
+                    Val::from((listing != 0).then_some(listing)),
+                    Val::from((offer != 0).then_some(offer)),
+                    Val::from(self.collection(e.collection)),
+                    Val::from(content_id_text(e.contentId)),
+                    Val::from(address_text(e.seller)),
+                    Val::from(address_text(e.buyer)),
+                    Val::from(amount),
+                    Val::from(amount_text(e.price)),
+                    Val::from(amount_text(unit_price)),
+                    Val::from(amount_text(e.royalty)),
+                ]);
+                self.defer("INSERT INTO trades (block_hash, log_index, block_number, block_time, tx_hash, listing_id, offer_id, collection, content_id, seller, buyer, amount, price, unit_price, royalty)", row);
                 let (table, key, id) = if listing != 0 {
                     ("listings", "listing_id", listing)
                 } else {

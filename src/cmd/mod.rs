@@ -1,6 +1,7 @@
 //! Command-line surfaces of the `ddrm` subcommands: argument structs and the glue that calls
 //! the libraries and prints their results.
 
+pub mod indexer;
 pub mod licence;
 pub mod package;
 pub mod serve;

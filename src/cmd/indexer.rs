@@ -1,0 +1,100 @@
+//! `ddrm indexer`: follow a deployment's events into SQL.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use indexer::follow::{FollowConfig, Follower, Step, DEFAULT_CONFIRMATIONS};
+use indexer::Db;
+
+/// Default seconds to wait for one RPC answer.
+const DEFAULT_RPC_TIMEOUT_SECS: u64 = 15;
+
+#[derive(Debug, clap::Args)]
+pub struct IndexerArgs {
+    /// The chain's RPC endpoint (HTTP URL).
+    #[arg(long, env = "DDRM_RPC")]
+    pub rpc: String,
+    /// The deployment file `ddrm chain deploy` wrote.
+    #[arg(long)]
+    pub deployment: PathBuf,
+    /// `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`
+    /// [default: SQLite at <data dir>/index.sqlite]
+    #[arg(long, env = "DDRM_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where the default SQLite index lives [default: $XDG_DATA_HOME/ddrm or ~/.local/share/ddrm]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Blocks a block must be buried under before it is indexed.
+    #[arg(long, default_value_t = DEFAULT_CONFIRMATIONS)]
+    pub confirmations: u64,
+    /// Seconds to wait for any one RPC answer.
+    #[arg(long, default_value_t = DEFAULT_RPC_TIMEOUT_SECS)]
+    pub rpc_timeout: u64,
+    /// Exit once caught up with the confirmed chain tip instead of following it.
+    #[arg(long)]
+    pub once: bool,
+}
+
+pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
+    let deployment = contracts_bindings::Deployment::load(&args.deployment)?;
+    let url = match args.database_url {
+        Some(url) => url,
+        None => {
+            let dir = args
+                .data_dir
+                .unwrap_or_else(packager_store::cli::default_data_dir);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("create the data directory {}", dir.display()))?;
+            indexer::db::default_sqlite_url(&dir)
+        }
+    };
+    let shown = indexer::db::redact(&url);
+    let db = Db::open(&url)
+        .await
+        .with_context(|| format!("open the index {shown}"))?;
+    let cfg = FollowConfig {
+        confirmations: args.confirmations,
+        rpc_timeout: Duration::from_secs(args.rpc_timeout.max(1)),
+        ..FollowConfig::default()
+    };
+    let mut follower = Follower::new(db, &args.rpc, deployment, cfg).await?;
+    eprintln!("indexing into {shown}");
+    let report = |s: &Step| match s {
+        Step::Applied { from, to, events } => {
+            eprintln!("blocks {from}..={to}: {events} events")
+        }
+        Step::RolledBack {
+            ancestor,
+            dropped_events,
+        } => eprintln!(
+            "reorganisation: rolled back to block {}, {dropped_events} events dropped",
+            ancestor.map_or("(none)".into(), |a| a.to_string())
+        ),
+        Step::Retry { reason } => eprintln!("retrying: {reason}"),
+        Step::CaughtUp { .. } => {}
+    };
+    if args.once {
+        for s in follower.catch_up(10).await? {
+            report(&s);
+        }
+    } else {
+        follower.run(shutdown_signal(), report).await?;
+    }
+    follower.close().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}

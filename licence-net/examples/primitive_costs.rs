@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use licence_net_protocol::threshold_crypto::SecretKeySet;
-use licence_net_protocol::{decode_ciphertext, GroupKey};
+use licence_net_protocol::{address_of, decode_ciphertext, GroupKey, Signature, B256};
 
 fn time<T>(what: &str, n: u32, mut f: impl FnMut() -> T) {
     let t = Instant::now();
@@ -20,7 +20,14 @@ fn time<T>(what: &str, n: u32, mut f: impl FnMut() -> T) {
 
 fn main() {
     let sks = SecretKeySet::random(2, &mut rand07::thread_rng());
-    let group = GroupKey::new(sks.public_keys(), 5, 3).unwrap();
+    let operators: Vec<_> = (0..5)
+        .map(|_| licence_net::dealer::operator_key())
+        .collect();
+    let addresses = operators
+        .iter()
+        .map(|k| address_of(k.verifying_key()))
+        .collect();
+    let group = GroupKey::new(sks.public_keys(), 5, 3, addresses).unwrap();
     let ct = decode_ciphertext(&group.encrypt(&[7u8; 32])).unwrap();
     let share = sks.secret_key_share(1);
     let pk = sks.public_keys().public_key_share(1);
@@ -35,6 +42,20 @@ fn main() {
     time("BLS sign (share)", 20, || share.sign([1u8; 32]));
     let sig = share.sign([1u8; 32]);
     time("BLS verify (share)", 20, || pk.verify(&sig, [1u8; 32]));
+    let digest = [3u8; 32];
+    time("operator secp256k1 sign (node, per response)", 200, || {
+        operators[1].sign_prehash_recoverable(&digest).unwrap()
+    });
+    let signature = Signature::from(operators[1].sign_prehash_recoverable(&digest).unwrap());
+    time(
+        "operator signature recover (client, per response)",
+        200,
+        || {
+            signature
+                .recover_address_from_prehash(&B256::from(digest))
+                .unwrap()
+        },
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut f = std::fs::File::create(dir.path().join("x")).unwrap();
     time("append + fsync", 50, || {

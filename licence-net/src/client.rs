@@ -1,16 +1,25 @@
-//! The licence client (used by the player host): asks every node in parallel, verifies each
-//! answer before using it, and returns as soon as the group's threshold of valid shares arrived.
+//! The licence client (used by the player host): asks every node in parallel and checks each
+//! answer before using it.
+//!
+//! - [`LicenceClient::gather`]: for a host that carries sealed shares to a capsule and does not
+//!   hold the capsule's secret. Returns the first `threshold` responses that pass every check
+//!   possible without that secret ([`check_envelope`]), the failures so far, and
+//!   [`Gathered::rest`] to wait for the other nodes when the capsule finds a bad share.
+//! - [`LicenceClient::request`]: gather, then open, verify and combine with the capsule's key
+//!   ([`recover_content_key`]), asking for the rest only when a share is bad.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use licence_net_protocol::threshold_crypto::{Ciphertext, DecryptionShare};
 use licence_net_protocol::{
-    combine_shares, decode_ciphertext, GroupKey, LicenceAsk, LicencePolicy, LicenceResponse,
-    OpenShare, ProtocolError, ResponseFault,
+    check_envelope, combine_checked, combine_shares, decode_ciphertext, open_unverified,
+    verify_share, Expected, GroupKey, LicenceAsk, LicencePolicy, LicenceResponse, OpenShare,
+    ProtocolError, Recovered, RecoveryError, ResponseFault, ShareFault,
 };
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::node::RefusalBody;
@@ -86,6 +95,8 @@ pub enum ClientError {
     Ciphertext(ProtocolError),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    #[error("the group key has {nodes} nodes but {endpoints} endpoints were given")]
+    Endpoints { nodes: usize, endpoints: usize },
 }
 
 /// A licence: enough verified shares to recover the content key, the most restrictive policy
@@ -118,17 +129,167 @@ impl Licence {
     }
 }
 
+/// Verified key ciphertexts kept by a client (the validity check is a pairing, ~8 ms).
+const CIPHERTEXT_CACHE: usize = 256;
+
 /// Talks to the licence nodes.
 #[derive(Debug, Clone)]
 pub struct LicenceClient {
     endpoints: Vec<String>,
     group: GroupKey,
     http: reqwest::Client,
+    ciphertexts: Arc<Mutex<HashMap<[u8; 32], Arc<Ciphertext>>>>,
 }
 
 enum Outcome {
     Response(String, Box<LicenceResponse>),
     Failure(NodeFailure),
+}
+
+/// Responses gathered for one request, checked as far as a host can without the capsule's
+/// secret: each answers this request, is signed by the operator of the node it names, carries a
+/// policy for this account and content, and is the only one for its node index. What is sealed
+/// inside is for the capsule to check ([`recover_content_key`]).
+///
+/// Nodes not heard from yet keep running in the background until [`Gathered::rest`] collects
+/// them or this value is dropped (which abandons them).
+pub struct Gathered {
+    /// Accepted responses, in arrival order; at least `needed` when returned by `gather`.
+    pub responses: Vec<LicenceResponse>,
+    /// Nodes that refused, could not be reached, sent something unusable, or (after
+    /// [`Gathered::report`]) whose share the capsule found bad.
+    pub failures: Vec<NodeFailure>,
+    /// Shares needed to recover the key (the group's threshold).
+    pub needed: usize,
+    /// Nodes asked.
+    pub asked: usize,
+    answered: usize,
+    endpoints: HashMap<u32, String>,
+    pending: FuturesUnordered<tokio::task::JoinHandle<Outcome>>,
+    group: GroupKey,
+    expected: Expected,
+}
+
+impl std::fmt::Debug for Gathered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gathered")
+            .field(
+                "nodes",
+                &self
+                    .responses
+                    .iter()
+                    .map(|r| r.node_index)
+                    .collect::<Vec<_>>(),
+            )
+            .field("failures", &self.failures)
+            .field("outstanding", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Gathered {
+    fn drop(&mut self) {
+        for task in self.pending.iter() {
+            task.abort();
+        }
+    }
+}
+
+impl Gathered {
+    /// Nodes that answered (with a response, refusal or bad reply) so far.
+    pub fn answered(&self) -> usize {
+        self.answered
+    }
+
+    /// Nodes not heard from yet.
+    pub fn outstanding(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The endpoint a node index answered from.
+    pub fn endpoint_of(&self, node_index: u32) -> Option<&str> {
+        self.endpoints.get(&node_index).map(String::as_str)
+    }
+
+    /// Waits for every node not heard from yet (each bounded by the client's node timeout) and
+    /// returns how many responses were added to `responses`.
+    pub async fn rest(&mut self) -> usize {
+        let before = self.responses.len();
+        while let Some(joined) = self.pending.next().await {
+            self.accept(joined);
+        }
+        self.responses.len() - before
+    }
+
+    /// Records faults the capsule found in sealed shares: each becomes a named failure and its
+    /// response is dropped from `responses`.
+    pub fn report(&mut self, faults: &[ShareFault]) {
+        for fault in faults {
+            self.responses.retain(|r| r.node_index != fault.node_index);
+            let failure = NodeFailure {
+                endpoint: self
+                    .endpoint_of(fault.node_index)
+                    .unwrap_or_default()
+                    .to_string(),
+                node_index: Some(fault.node_index),
+                problem: NodeProblem::Invalid(fault.fault.clone()),
+            };
+            if !self.failures.contains(&failure) {
+                self.failures.push(failure);
+            }
+        }
+    }
+
+    fn not_enough(&mut self, valid: usize) -> ClientError {
+        ClientError::NotEnough {
+            needed: self.needed,
+            valid,
+            answered: self.answered,
+            asked: self.asked,
+            failures: std::mem::take(&mut self.failures),
+        }
+    }
+
+    fn accept(&mut self, joined: Result<Outcome, tokio::task::JoinError>) {
+        let (endpoint, response) = match joined {
+            Ok(Outcome::Response(endpoint, r)) => (endpoint, r),
+            Ok(Outcome::Failure(f)) => {
+                if !matches!(f.problem, NodeProblem::Unreachable(_)) {
+                    self.answered += 1;
+                }
+                self.failures.push(f);
+                return;
+            }
+            Err(e) => {
+                self.failures.push(NodeFailure {
+                    endpoint: String::new(),
+                    node_index: None,
+                    problem: NodeProblem::Unreachable(format!("request task failed: {e}")),
+                });
+                return;
+            }
+        };
+        self.answered += 1;
+        let index = response.node_index;
+        let problem = if self.endpoints.contains_key(&index) {
+            Some(NodeProblem::Duplicate(index))
+        } else {
+            check_envelope(&self.group, &self.expected, &response)
+                .err()
+                .map(NodeProblem::Invalid)
+        };
+        match problem {
+            Some(problem) => self.failures.push(NodeFailure {
+                endpoint,
+                node_index: Some(index),
+                problem,
+            }),
+            None => {
+                self.endpoints.insert(index, endpoint);
+                self.responses.push(*response);
+            }
+        }
+    }
 }
 
 impl LicenceClient {
@@ -150,11 +311,16 @@ impl LicenceClient {
                 .collect(),
             group,
             http,
+            ciphertexts: Arc::default(),
         })
     }
 
     pub fn group(&self) -> &GroupKey {
         &self.group
+    }
+
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints
     }
 
     async fn ask_one(http: reqwest::Client, endpoint: String, body: bytes::Bytes) -> Outcome {
@@ -206,182 +372,173 @@ impl LicenceClient {
         }
     }
 
-    /// Sends `ask` to every node at once and returns when `threshold` verified shares arrived.
-    /// `opener` holds the capsule key the shares are sealed to.
+    /// Sends `ask` to every node at once and returns when `threshold` responses passed the
+    /// checks a host can make without the capsule's secret ([`Gathered`]); fails closed, naming
+    /// every node's problem, when every node answered or failed and fewer passed.
+    pub async fn gather(&self, ask: &LicenceAsk) -> Result<Gathered, ClientError> {
+        let body = bytes::Bytes::from(serde_json::to_vec(ask).expect("ask serializes"));
+        let pending: FuturesUnordered<_> = self
+            .endpoints
+            .iter()
+            .map(|e| tokio::spawn(Self::ask_one(self.http.clone(), e.clone(), body.clone())))
+            .collect();
+        let needed = self.group.threshold();
+        let mut gathered = Gathered {
+            responses: Vec::with_capacity(self.endpoints.len()),
+            failures: Vec::new(),
+            needed,
+            asked: self.endpoints.len(),
+            answered: 0,
+            endpoints: HashMap::new(),
+            pending,
+            group: self.group.clone(),
+            expected: Expected::of(ask),
+        };
+        while gathered.responses.len() < needed {
+            match gathered.pending.next().await {
+                Some(joined) => gathered.accept(joined),
+                None => {
+                    let valid = gathered.responses.len();
+                    return Err(gathered.not_enough(valid));
+                }
+            }
+        }
+        Ok(gathered)
+    }
+
+    /// Gathers responses and recovers the content key with the capsule's key (`opener`): opens
+    /// and verifies the first `threshold` shares and combines them; when one is bad, it is named
+    /// and the other nodes' responses are awaited and used instead.
     pub async fn request(
         &self,
         ask: &LicenceAsk,
         opener: &(dyn OpenShare + Sync),
     ) -> Result<Licence, ClientError> {
-        self.collect(ask, opener, true).await
+        let ciphertext = self.ciphertext(&ask.key_ciphertext)?;
+        let mut gathered = self.gather(ask).await?;
+        self.recover(&mut gathered, &ciphertext, opener, false)
+            .await
     }
 
     /// Like [`LicenceClient::request`] but waits for every node (each bounded by the node
-    /// timeout), so that `failures` names every node that refused, sent a bad share or did not
-    /// answer: for diagnostics and monitoring. The licence uses the first `threshold` valid
-    /// shares.
+    /// timeout) and checks every share, so that `failures` names every node that refused, sent a
+    /// bad share or did not answer: for diagnostics and monitoring. The licence uses the first
+    /// `threshold` valid shares.
     pub async fn request_all(
         &self,
         ask: &LicenceAsk,
         opener: &(dyn OpenShare + Sync),
     ) -> Result<Licence, ClientError> {
-        self.collect(ask, opener, false).await
+        let ciphertext = self.ciphertext(&ask.key_ciphertext)?;
+        let mut gathered = self.gather(ask).await?;
+        gathered.rest().await;
+        self.recover(&mut gathered, &ciphertext, opener, true).await
     }
 
-    async fn collect(
+    /// The decoded key ciphertext, its validity checked once per ciphertext.
+    fn ciphertext(&self, bytes: &[u8]) -> Result<Arc<Ciphertext>, ClientError> {
+        let id: [u8; 32] = Sha256::digest(bytes).into();
+        let mut cache = self.ciphertexts.lock().expect("cache lock");
+        if let Some(ct) = cache.get(&id) {
+            return Ok(ct.clone());
+        }
+        let ct = Arc::new(decode_ciphertext(bytes).map_err(ClientError::Ciphertext)?);
+        if cache.len() >= CIPHERTEXT_CACHE {
+            cache.clear();
+        }
+        cache.insert(id, ct.clone());
+        Ok(ct)
+    }
+
+    async fn recover(
         &self,
-        ask: &LicenceAsk,
+        gathered: &mut Gathered,
+        ciphertext: &Arc<Ciphertext>,
         opener: &(dyn OpenShare + Sync),
-        stop_early: bool,
+        check_all: bool,
     ) -> Result<Licence, ClientError> {
-        let ciphertext = decode_ciphertext(&ask.key_ciphertext).map_err(ClientError::Ciphertext)?;
-        let fields = &ask.request.fields;
-        let request_hash = ask.request.request_hash();
-        let body = bytes::Bytes::from(serde_json::to_vec(ask).expect("ask serializes"));
-        let needed = self.group.threshold();
-        let mut pending: FuturesUnordered<_> = self
-            .endpoints
-            .iter()
-            .map(|e| Self::ask_one(self.http.clone(), e.clone(), body.clone()))
-            .collect();
-        let mut shares: Vec<(usize, DecryptionShare)> = Vec::with_capacity(needed);
-        let mut responses = Vec::with_capacity(needed);
-        let mut failures = Vec::new();
-        let mut answered = 0;
-        let ciphertext = Arc::new(ciphertext);
-        let group = Arc::new(self.group.clone());
-        // The pairing checks (signature and decryption share, ~16 ms per response) run on
-        // blocking threads, in parallel, while other answers keep arriving.
-        let mut checks = FuturesUnordered::new();
-        let mut seen: HashSet<u32> = HashSet::new();
-        let mut queued = VecDeque::new();
+        let mut tried_rest = false;
         loop {
-            if stop_early && shares.len() >= needed {
-                break;
-            }
-            // Only as many checks run as shares are still missing: on two cores, checking
-            // surplus answers would only slow down the ones needed.
-            while shares.len() + checks.len() < needed || !stop_early {
-                let Some((endpoint, response, share)) = queued.pop_front() else {
-                    break;
-                };
-                checks.push(spawn_check(&group, &ciphertext, endpoint, response, share));
-            }
-            tokio::select! {
-                Some(outcome) = pending.next(), if !pending.is_empty() => {
-                    let (endpoint, response) = match outcome {
-                        Outcome::Failure(f) => {
-                            if !matches!(f.problem, NodeProblem::Unreachable(_)) {
-                                answered += 1;
-                            }
-                            failures.push(f);
-                            continue;
-                        }
-                        Outcome::Response(endpoint, r) => (endpoint, r),
-                    };
-                    answered += 1;
-                    let index = response.node_index;
-                    let fail = |endpoint, problem| NodeFailure {
-                        endpoint,
-                        node_index: Some(index),
-                        problem,
-                    };
-                    if !seen.insert(index) {
-                        failures.push(fail(endpoint, NodeProblem::Duplicate(index)));
-                        continue;
-                    }
-                    // Cheap checks here; what needs the capsule's key (opening) too.
-                    let opened = if response.request_hash != request_hash {
-                        Err(ResponseFault::WrongRequest)
-                    } else if index as usize >= group.nodes() {
-                        Err(ResponseFault::UnknownNode)
-                    } else if response.policy.account != ask.request.account
-                        || response.policy.content_id != fields.content_id
-                    {
-                        Err(ResponseFault::WrongPolicy)
-                    } else {
-                        opener.open(&response)
-                    };
-                    let share = match opened {
-                        Ok(share) => share,
-                        Err(fault) => {
-                            failures.push(fail(endpoint, NodeProblem::Invalid(fault)));
-                            continue;
-                        }
-                    };
-                    queued.push_back((endpoint, response, share));
-                }
-                Some(done) = checks.next(), if !checks.is_empty() => match done {
-                    Ok(Ok((response, share))) => {
-                        if shares.len() < needed {
-                            shares.push((response.node_index as usize, share));
-                            responses.push(*response);
-                        }
-                    }
-                    Ok(Err(failure)) => failures.push(failure),
-                    Err(e) => failures.push(NodeFailure {
-                        endpoint: String::new(),
-                        node_index: None,
-                        problem: NodeProblem::BadReply(format!("verification task failed: {e}")),
+            // Opening is cheap (X25519 + AES-GCM) and needs the capsule's key; the pairing
+            // checks and the combination run on a blocking thread.
+            let mut opened = Vec::with_capacity(gathered.responses.len());
+            let mut faults = Vec::new();
+            for r in &gathered.responses {
+                match open_unverified(&self.group, &gathered.expected, r, opener) {
+                    Ok(share) => opened.push((r.node_index, share)),
+                    Err(fault) => faults.push(ShareFault {
+                        node_index: r.node_index,
+                        fault,
                     }),
-                },
-                else => {
-                    if queued.is_empty() {
-                        break;
+                }
+            }
+            let (group, ct) = (self.group.clone(), ciphertext.clone());
+            let checked = tokio::task::spawn_blocking(move || {
+                if check_all {
+                    check_each(&group, &ct, opened)
+                } else {
+                    combine_checked(&group, &ct, &opened)
+                }
+            })
+            .await
+            .map_err(|e| ClientError::Http(format!("share verification task failed: {e}")))?;
+            gathered.report(&faults);
+            match checked {
+                Ok(recovered) => {
+                    gathered.report(&recovered.faults);
+                    let responses: Vec<LicenceResponse> = recovered
+                        .shares
+                        .iter()
+                        .filter_map(|(i, _)| {
+                            gathered
+                                .responses
+                                .iter()
+                                .find(|r| r.node_index as usize == *i)
+                                .cloned()
+                        })
+                        .collect();
+                    return Ok(Licence {
+                        policy: most_restrictive(&responses),
+                        shares: recovered.shares,
+                        responses,
+                        failures: std::mem::take(&mut gathered.failures),
+                        ciphertext: ciphertext.clone(),
+                    });
+                }
+                Err(e) => {
+                    gathered.report(&e.faults);
+                    if tried_rest || gathered.outstanding() == 0 {
+                        return Err(gathered.not_enough(e.valid));
                     }
+                    tried_rest = true;
+                    gathered.rest().await;
                 }
             }
         }
-        if shares.len() < needed {
-            return Err(ClientError::NotEnough {
-                needed,
-                valid: shares.len(),
-                answered,
-                asked: self.endpoints.len(),
-                failures,
-            });
-        }
-        let policy = most_restrictive(&responses);
-        Ok(Licence {
-            shares,
-            responses,
-            policy,
-            failures,
-            ciphertext,
-        })
     }
 }
 
-type Checked = Result<(Box<LicenceResponse>, DecryptionShare), NodeFailure>;
-
-/// Checks a response's signature and decryption share (pairings) on a blocking thread.
-fn spawn_check(
-    group: &Arc<GroupKey>,
-    ciphertext: &Arc<Ciphertext>,
-    endpoint: String,
-    response: Box<LicenceResponse>,
-    share: DecryptionShare,
-) -> tokio::task::JoinHandle<Checked> {
-    let (g, ct) = (group.clone(), ciphertext.clone());
-    tokio::task::spawn_blocking(move || {
-        let index = response.node_index;
-        // The node's BLS signature is not checked here: the share check ties the share to the
-        // node's key, and the policy is bound by the sealing AEAD (PROTOCOL.md). The signature
-        // stays in the response for anyone who needs the node's statement later.
-        let fault = (!g
-            .public_key_set()
-            .public_key_share(index as usize)
-            .verify_decryption_share(&share, &ct))
-        .then_some(ResponseFault::InvalidShare);
-        match fault {
-            None => Ok((response, share)),
-            Some(f) => Err(NodeFailure {
-                endpoint,
-                node_index: Some(index),
-                problem: NodeProblem::Invalid(f),
+/// Verifies every opened share (naming each bad one), then combines the first valid ones.
+fn check_each(
+    group: &GroupKey,
+    ciphertext: &Ciphertext,
+    opened: Vec<(u32, DecryptionShare)>,
+) -> Result<Recovered, RecoveryError> {
+    let mut faults = Vec::new();
+    let mut valid = Vec::with_capacity(opened.len());
+    for (index, share) in opened {
+        match verify_share(group, ciphertext, index, &share) {
+            Ok(()) => valid.push((index, share)),
+            Err(fault) => faults.push(ShareFault {
+                node_index: index,
+                fault,
             }),
         }
-    })
+    }
+    let mut rec = combine_checked(group, ciphertext, &valid)?;
+    faults.append(&mut rec.faults);
+    rec.faults = faults;
+    Ok(rec)
 }
 
 /// The policy that ends first among the responses used.

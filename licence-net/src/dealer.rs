@@ -8,7 +8,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use licence_net_protocol::GroupKey;
+use k256::ecdsa::SigningKey;
+use licence_net_protocol::{address_of, GroupKey};
 use threshold_crypto::SecretKeySet;
 
 use crate::share::{KeyShareFile, ShareError};
@@ -59,15 +60,25 @@ pub fn deal(nodes: usize, threshold: usize, dir: &Path) -> Result<Dealt, DealerE
     }
     let mut rng = rand07::rngs::OsRng;
     let sks = SecretKeySet::random(threshold - 1, &mut rng);
-    let group = GroupKey::new(sks.public_keys(), nodes, threshold)
-        .map_err(|_| DealerError::Params("inconsistent group parameters"))?;
-    for (index, path) in share_paths.iter().enumerate() {
+    let mut operators: Vec<SigningKey> = (0..nodes).map(|_| operator_key()).collect();
+    let group = GroupKey::new(
+        sks.public_keys(),
+        nodes,
+        threshold,
+        operators
+            .iter()
+            .map(|k| address_of(k.verifying_key()))
+            .collect(),
+    )
+    .map_err(|_| DealerError::Params("inconsistent group parameters"))?;
+    for (index, path) in share_paths.iter().enumerate().rev() {
         let file = KeyShareFile {
             index,
             nodes,
             threshold,
             group_key_id: group.id(),
             share: sks.secret_key_share(index),
+            operator: operators.pop().expect("one operator key per node"),
         };
         write_new(path, file.to_json().as_bytes(), 0o600)?;
     }
@@ -78,6 +89,11 @@ pub fn deal(nodes: usize, threshold: usize, dir: &Path) -> Result<Dealt, DealerE
         group_path,
         share_paths,
     })
+}
+
+/// A fresh secp256k1 operator key from the operating system's randomness.
+pub fn operator_key() -> SigningKey {
+    SigningKey::random(&mut rand_core::OsRng)
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), ShareError> {

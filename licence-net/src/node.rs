@@ -218,6 +218,7 @@ struct Bucket {
 pub struct NodeState {
     index: u32,
     share: SecretKeyShare,
+    operator: k256::ecdsa::SigningKey,
     group: GroupKey,
     chain_id: u64,
     access_contract: Address,
@@ -273,6 +274,7 @@ impl NodeState {
         Ok(Arc::new(Self {
             index,
             share: config.share.share,
+            operator: config.share.operator,
             group: config.group,
             chain_id: config.deployment.chain_id,
             access_contract,
@@ -481,6 +483,7 @@ impl NodeState {
         LicenceResponse::issue(
             self.index,
             &self.share,
+            &self.operator,
             &ct,
             ask.request.request_hash(),
             &f.capsule_key,

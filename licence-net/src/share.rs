@@ -2,17 +2,21 @@
 //!
 //! JSON, mode 0600:
 //! ```json
-//! { "version": 1, "scheme": "bls12-381/threshold_crypto-0.4", "index": 0, "nodes": 5,
-//!   "threshold": 3, "group_key_id": "<hex>", "secret_key_share": "<hex>" }
+//! { "version": 2, "scheme": "bls12-381/threshold_crypto-0.4", "index": 0, "nodes": 5,
+//!   "threshold": 3, "group_key_id": "<hex>", "secret_key_share": "<hex>",
+//!   "operator_key": "<hex>" }
 //! ```
 //! `index` is 0-based: share `i` is the key polynomial evaluated at `i + 1` (threshold_crypto's
 //! convention). `secret_key_share` is the bincode encoding of the share's scalar (32 bytes).
+//! `operator_key` is the node operator's secp256k1 secret key (32 bytes), which signs the node's
+//! responses; its address must be `operators[index]` of the group key.
 //! A share file may come from the dealer or, later, from distributed key generation: the node
 //! only needs this file and the group key.
 
 use std::path::Path;
 
-use licence_net_protocol::{GroupKey, GROUP_KEY_SCHEME};
+use k256::ecdsa::SigningKey;
+use licence_net_protocol::{address_of, GroupKey, GROUP_KEY_SCHEME};
 use serde::{Deserialize, Serialize};
 use threshold_crypto::serde_impl::SerdeSecret;
 use threshold_crypto::SecretKeyShare;
@@ -49,12 +53,14 @@ struct Wire {
     threshold: usize,
     group_key_id: String,
     secret_key_share: String,
+    operator_key: String,
 }
 
 /// The hex of the secret share is wiped whenever a parsed or built file goes out of scope.
 impl Drop for Wire {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.secret_key_share);
+        zeroize::Zeroize::zeroize(&mut self.operator_key);
     }
 }
 
@@ -65,6 +71,8 @@ pub struct KeyShareFile {
     pub threshold: usize,
     pub group_key_id: [u8; 32],
     pub share: SecretKeyShare,
+    /// The operator's response-signing key (zeroized on drop by k256).
+    pub operator: SigningKey,
 }
 
 impl std::fmt::Debug for KeyShareFile {
@@ -84,13 +92,14 @@ impl KeyShareFile {
             bincode::serialize(&SerdeSecret(&self.share)).expect("a share serializes"),
         );
         let w = Wire {
-            version: 1,
+            version: 2,
             scheme: GROUP_KEY_SCHEME.into(),
             index: self.index,
             nodes: self.nodes,
             threshold: self.threshold,
             group_key_id: hex::encode(self.group_key_id),
             secret_key_share: hex::encode(&*secret),
+            operator_key: hex::encode(Zeroizing::new(self.operator.to_bytes().to_vec())),
         };
         Zeroizing::new(serde_json::to_string_pretty(&w).expect("serializes") + "\n")
     }
@@ -110,7 +119,7 @@ impl KeyShareFile {
             why: why.to_string(),
         };
         let w: Wire = serde_json::from_str(&text).map_err(|_| bad("not the expected JSON"))?;
-        if w.version != 1 || w.scheme != GROUP_KEY_SCHEME {
+        if w.version != 2 || w.scheme != GROUP_KEY_SCHEME {
             return Err(bad("unsupported version or scheme"));
         }
         let secret = Zeroizing::new(
@@ -118,6 +127,11 @@ impl KeyShareFile {
         );
         let SerdeSecret(share): SerdeSecret<SecretKeyShare> =
             bincode::deserialize(&secret).map_err(|_| bad("secret_key_share is not a share"))?;
+        let operator_bytes = Zeroizing::new(
+            hex::decode(&w.operator_key).map_err(|_| bad("operator_key is not hex"))?,
+        );
+        let operator = SigningKey::from_slice(&operator_bytes)
+            .map_err(|_| bad("operator_key is not a secp256k1 secret key"))?;
         let mut gid = [0u8; 32];
         hex::decode_to_slice(&w.group_key_id, &mut gid)
             .map_err(|_| bad("group_key_id is not 32 bytes of hex"))?;
@@ -126,6 +140,7 @@ impl KeyShareFile {
             || w.threshold != group.threshold()
             || w.index >= group.nodes()
             || group.public_key_set().public_key_share(w.index) != share.public_key_share()
+            || group.operators()[w.index] != address_of(operator.verifying_key())
         {
             return Err(ShareError::WrongGroup { path: p });
         }
@@ -135,6 +150,7 @@ impl KeyShareFile {
             threshold: w.threshold,
             group_key_id: gid,
             share,
+            operator,
         })
     }
 }

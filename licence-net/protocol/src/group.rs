@@ -2,15 +2,19 @@
 //!
 //! File encoding (`group.pub`), JSON:
 //! ```json
-//! { "version": 1, "scheme": "bls12-381/threshold_crypto-0.4", "nodes": 5, "threshold": 3,
-//!   "public_key_set": "<hex>" }
+//! { "version": 2, "scheme": "bls12-381/threshold_crypto-0.4", "nodes": 5, "threshold": 3,
+//!   "public_key_set": "<hex>", "operators": ["0x…", …] }
 //! ```
+//! `operators[i]` is the address of node `i`'s operator key (secp256k1), which signs that node's
+//! licence responses; the same addresses are registered in `LicenceNetworkRegistry`.
 //! `threshold` counts the shares needed to decrypt (3 for three-of-five); threshold_crypto's own
 //! "threshold" is one less (the polynomial degree). `public_key_set` is the bincode 1 encoding of
 //! the `PublicKeySet`: a u64 little-endian count of commitment coefficients (= `threshold`),
 //! then each coefficient as a 48-byte compressed BLS12-381 G1 point. The group key id is
-//! SHA-256 of those `public_key_set` bytes.
+//! SHA-256 of those `public_key_set` bytes (the operators are not part of it: they can
+//! change without re-encrypting any content).
 
+use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use threshold_crypto::{Ciphertext, PublicKeySet};
@@ -27,6 +31,7 @@ pub struct GroupKey {
     nodes: usize,
     threshold: usize,
     set: PublicKeySet,
+    operators: Vec<Address>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -37,11 +42,18 @@ struct GroupKeyFile {
     nodes: usize,
     threshold: usize,
     public_key_set: String,
+    operators: Vec<Address>,
 }
 
 impl GroupKey {
-    /// Wraps a key set; `threshold` is the number of shares needed, `1 ..= nodes`.
-    pub fn new(set: PublicKeySet, nodes: usize, threshold: usize) -> Result<Self, ProtocolError> {
+    /// Wraps a key set; `threshold` is the number of shares needed, `1 ..= nodes`;
+    /// `operators[i]` signs node `i`'s responses.
+    pub fn new(
+        set: PublicKeySet,
+        nodes: usize,
+        threshold: usize,
+        operators: Vec<Address>,
+    ) -> Result<Self, ProtocolError> {
         if nodes == 0 || nodes > MAX_NODES {
             return Err(ProtocolError::GroupKeyInvalid(
                 "nodes must be between 1 and 256",
@@ -57,10 +69,16 @@ impl GroupKey {
                 "the key set's degree does not match the threshold",
             ));
         }
+        if operators.len() != nodes || operators.contains(&Address::ZERO) {
+            return Err(ProtocolError::GroupKeyInvalid(
+                "one non-zero operator address is needed per node",
+            ));
+        }
         Ok(Self {
             nodes,
             threshold,
             set,
+            operators,
         })
     }
 
@@ -78,6 +96,16 @@ impl GroupKey {
         &self.set
     }
 
+    /// The operator addresses, by node index.
+    pub fn operators(&self) -> &[Address] {
+        &self.operators
+    }
+
+    /// The encoded public key set (bincode), as registered in `LicenceNetworkRegistry`.
+    pub fn public_key_set_bytes(&self) -> Vec<u8> {
+        self.set_bytes()
+    }
+
     fn set_bytes(&self) -> Vec<u8> {
         bincode::serialize(&self.set).expect("a PublicKeySet always serializes")
     }
@@ -90,11 +118,12 @@ impl GroupKey {
     /// The `group.pub` JSON text.
     pub fn to_json(&self) -> String {
         let f = GroupKeyFile {
-            version: 1,
+            version: 2,
             scheme: GROUP_KEY_SCHEME.into(),
             nodes: self.nodes,
             threshold: self.threshold,
             public_key_set: hex::encode(self.set_bytes()),
+            operators: self.operators.clone(),
         };
         serde_json::to_string_pretty(&f).expect("plain struct serializes") + "\n"
     }
@@ -103,7 +132,7 @@ impl GroupKey {
     pub fn from_json(text: &str) -> Result<Self, ProtocolError> {
         let f: GroupKeyFile =
             serde_json::from_str(text).map_err(|e| ProtocolError::GroupKeyJson(e.to_string()))?;
-        if f.version != 1 {
+        if f.version != 2 {
             return Err(ProtocolError::GroupKeyInvalid("unsupported version"));
         }
         if f.scheme != GROUP_KEY_SCHEME {
@@ -111,14 +140,29 @@ impl GroupKey {
         }
         let bytes = hex::decode(f.public_key_set)
             .map_err(|_| ProtocolError::GroupKeyInvalid("public_key_set is not hex"))?;
-        if bytes.len() != 8 + 48 * f.threshold {
+        if f.nodes != f.operators.len() {
+            return Err(ProtocolError::GroupKeyInvalid(
+                "one non-zero operator address is needed per node",
+            ));
+        }
+        Self::from_parts(&bytes, f.threshold, f.operators)
+    }
+
+    /// Rebuilds the group key from its encoded key set (as registered on chain), the number of
+    /// shares needed and the operators.
+    pub fn from_parts(
+        public_key_set: &[u8],
+        threshold: usize,
+        operators: Vec<Address>,
+    ) -> Result<Self, ProtocolError> {
+        if public_key_set.len() != 8 + 48 * threshold {
             return Err(ProtocolError::GroupKeyInvalid(
                 "public_key_set length does not match the threshold",
             ));
         }
-        let set: PublicKeySet = bincode::deserialize(&bytes)
+        let set: PublicKeySet = bincode::deserialize(public_key_set)
             .map_err(|_| ProtocolError::GroupKeyInvalid("public_key_set is not a valid key set"))?;
-        Self::new(set, f.nodes, f.threshold)
+        Self::new(set, operators.len(), threshold, operators)
     }
 
     /// Encrypts a message (a content key) to the group: any `threshold` nodes together can

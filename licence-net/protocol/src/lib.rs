@@ -9,15 +9,16 @@
 //! - [`Attestation`]: the runtime key's statement binding a capsule measurement to the capsule's
 //!   ephemeral key.
 //! - [`LicenceResponse`]: a node's sealed decryption share, [`LicencePolicy`] and signature;
-//!   [`CapsuleSecret`] opens sealed shares, [`verify_response`] checks one before use and
-//!   [`combine_shares`] recovers the content key.
+//!   [`check_envelope`] is what a host can check without the capsule's secret;
+//!   [`CapsuleSecret`] opens sealed shares, [`recover_content_key`] (capsule side) opens, checks
+//!   and combines them into the content key, naming any bad share.
 
 mod attestation;
 mod group;
 mod request;
 mod response;
 
-pub use alloy_primitives::{Address, Bytes, B256, U256};
+pub use alloy_primitives::{Address, Bytes, Signature, B256, U256};
 pub use attestation::{measure, Attestation, MAX_ATTESTATION_AGE, MAX_CLOCK_SKEW};
 pub use group::{decode_ciphertext, GroupKey, GROUP_KEY_SCHEME};
 pub use request::{
@@ -25,8 +26,10 @@ pub use request::{
     DOMAIN_NAME, DOMAIN_VERSION, MAX_KEY_CIPHERTEXT, MAX_REQUEST_LIFETIME,
 };
 pub use response::{
-    combine_shares, verify_response, AccessKind, CapsuleSecret, LicencePolicy, LicenceResponse,
-    OpenShare, ResponseFault, SealedShare,
+    check_envelope, combine_checked, combine_shares, open_share, open_unverified,
+    recover_content_key, verify_response, verify_share, AccessKind, CapsuleSecret, Expected,
+    LicencePolicy, LicenceResponse, OpenShare, Recovered, RecoveryError, ResponseFault,
+    SealedShare, ShareFault,
 };
 pub use threshold_crypto;
 

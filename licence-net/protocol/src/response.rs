@@ -1,5 +1,5 @@
 //! A node's answer: its decryption share sealed to the capsule's ephemeral key, the licence
-//! policy, and the node's signature with its BLS key share.
+//! policy, and the node's signature with its operator key.
 //!
 //! Sealing (node `i`, request hash `h`, capsule key `C`, fresh node ephemeral X25519 key `E`):
 //! ```text
@@ -11,18 +11,17 @@
 //! ```
 //! The policy in the AAD means only a holder of the plaintext share (the node) can have sealed
 //! it with this policy: the host relaying responses cannot change it.
-//! ```text
-//! ```
-//! Signature: `SignatureShare` of node `i` over [`LicenceResponse::signed_message`], verifiable
-//! against `public_key_share(i)` of the group key.
+//!
+//! Signature: secp256k1 recoverable signature (r ‖ s ‖ v) by node `i`'s operator key over
+//! [`LicenceResponse::signed_message`]; it recovers to `GroupKey::operators()[i]`.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_primitives::{Address, Bytes, Signature, B256, U256};
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use threshold_crypto::{Ciphertext, DecryptionShare, SecretKeyShare, SignatureShare};
+use threshold_crypto::{Ciphertext, DecryptionShare, SecretKeyShare};
 use x25519_dalek::{EphemeralSecret, PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
@@ -30,8 +29,8 @@ use crate::{GroupKey, ProtocolError};
 
 /// Bytes of a bincode-encoded `DecryptionShare` (a compressed G1 point).
 const SHARE_LEN: usize = 48;
-/// Bytes of a bincode-encoded `SignatureShare` (a compressed G2 point).
-const SIGNATURE_LEN: usize = 96;
+/// Bytes of a recoverable secp256k1 signature (r ‖ s ‖ v).
+const SIGNATURE_LEN: usize = 65;
 
 /// Which right the licence rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +94,8 @@ pub struct LicenceResponse {
     pub request_hash: B256,
     pub sealed_share: SealedShare,
     pub policy: LicencePolicy,
-    /// bincode of the node's BLS `SignatureShare` over [`LicenceResponse::signed_message`].
+    /// The node operator's secp256k1 signature (r ‖ s ‖ v) over
+    /// [`LicenceResponse::signed_message`].
     pub signature: Bytes,
 }
 
@@ -156,10 +156,12 @@ impl LicenceResponse {
     }
 
     /// Node side: computes the decryption share of a verified ciphertext, seals it to
-    /// `capsule_key` and signs the response with the node's key share.
+    /// `capsule_key` and signs the response with the node's operator key.
+    #[allow(clippy::too_many_arguments)]
     pub fn issue(
         node_index: u32,
         share: &SecretKeyShare,
+        operator: &k256::ecdsa::SigningKey,
         ciphertext: &Ciphertext,
         request_hash: B256,
         capsule_key: &B256,
@@ -198,35 +200,31 @@ impl LicenceResponse {
             ciphertext: Bytes::from(sealed),
         };
         let msg = Self::message(node_index, &request_hash, &sealed_share, &policy);
-        let sig: SignatureShare = share.sign(msg);
+        let (sig, recid) = operator
+            .sign_prehash_recoverable(&msg)
+            .map_err(|_| ProtocolError::Signing)?;
         Ok(Self {
             node_index,
             request_hash,
             sealed_share,
             policy,
-            signature: Bytes::from(bincode::serialize(&sig).map_err(|_| ProtocolError::Sealing)?),
+            signature: Bytes::from(Signature::from((sig, recid)).as_bytes().to_vec()),
         })
     }
 
-    /// Checks the node's signature against its public key share in the group key.
+    /// Checks the node's signature: it recovers to the node's operator address in the group key.
     pub fn verify_signature(&self, group: &GroupKey) -> Result<(), ResponseFault> {
-        let index = self.node_index as usize;
-        if index >= group.nodes() {
+        let Some(operator) = group.operators().get(self.node_index as usize) else {
             return Err(ResponseFault::UnknownNode);
-        }
+        };
         if self.signature.len() != SIGNATURE_LEN {
             return Err(ResponseFault::BadSignature);
         }
-        let sig: SignatureShare =
-            bincode::deserialize(&self.signature).map_err(|_| ResponseFault::BadSignature)?;
-        if !group
-            .public_key_set()
-            .public_key_share(index)
-            .verify(&sig, self.signed_message())
-        {
-            return Err(ResponseFault::BadSignature);
+        let sig = Signature::from_raw(&self.signature).map_err(|_| ResponseFault::BadSignature)?;
+        match sig.recover_address_from_prehash(&B256::from(self.signed_message())) {
+            Ok(signer) if signer == *operator => Ok(()),
+            _ => Err(ResponseFault::BadSignature),
         }
-        Ok(())
     }
 }
 
@@ -318,33 +316,226 @@ impl OpenShare for CapsuleSecret {
     }
 }
 
+/// What a response must be about: the request it answers, for which account and content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    pub request_hash: B256,
+    pub account: Address,
+    pub content_id: U256,
+}
+
+impl Expected {
+    /// The expectations of the responses to `ask`.
+    pub fn of(ask: &crate::LicenceAsk) -> Self {
+        Self {
+            request_hash: ask.request.request_hash(),
+            account: ask.request.account,
+            content_id: ask.request.fields.content_id,
+        }
+    }
+
+    fn check_binding(&self, group: &GroupKey, r: &LicenceResponse) -> Result<(), ResponseFault> {
+        if r.request_hash != self.request_hash {
+            return Err(ResponseFault::WrongRequest);
+        }
+        if r.node_index as usize >= group.nodes() {
+            return Err(ResponseFault::UnknownNode);
+        }
+        if r.policy.account != self.account || r.policy.content_id != self.content_id {
+            return Err(ResponseFault::WrongPolicy);
+        }
+        Ok(())
+    }
+}
+
+/// Host side (no capsule secret needed): the response answers this request, is signed by the
+/// operator of the node it names, and its policy is for this account and content. What is sealed
+/// inside is checked by [`open_share`] / [`recover_content_key`] in the capsule.
+pub fn check_envelope(
+    group: &GroupKey,
+    expected: &Expected,
+    response: &LicenceResponse,
+) -> Result<(), ResponseFault> {
+    expected.check_binding(group, response)?;
+    response.verify_signature(group)
+}
+
+/// Capsule side: checks the binding and opens the sealed share (which authenticates the policy),
+/// without verifying the share itself: [`combine_checked`] does that.
+pub fn open_unverified(
+    group: &GroupKey,
+    expected: &Expected,
+    response: &LicenceResponse,
+    opener: &dyn OpenShare,
+) -> Result<DecryptionShare, ResponseFault> {
+    expected.check_binding(group, response)?;
+    opener.open(response)
+}
+
+/// Capsule side: [`open_unverified`], then verifies the decryption share against the node's
+/// public key share for this ciphertext.
+pub fn open_share(
+    group: &GroupKey,
+    ciphertext: &Ciphertext,
+    expected: &Expected,
+    response: &LicenceResponse,
+    opener: &dyn OpenShare,
+) -> Result<DecryptionShare, ResponseFault> {
+    let share = open_unverified(group, expected, response, opener)?;
+    verify_share(group, ciphertext, response.node_index, &share)?;
+    Ok(share)
+}
+
+/// Verifies one opened decryption share against node `node_index`'s public key share for this
+/// ciphertext (a pairing check).
+pub fn verify_share(
+    group: &GroupKey,
+    ciphertext: &Ciphertext,
+    node_index: u32,
+    share: &DecryptionShare,
+) -> Result<(), ResponseFault> {
+    let pk = group.public_key_set().public_key_share(node_index as usize);
+    if pk.verify_decryption_share(share, ciphertext) {
+        Ok(())
+    } else {
+        Err(ResponseFault::InvalidShare)
+    }
+}
+
 /// Client side: checks one response completely before its share may be used — bound to this
 /// request, signed by the node it names, policy for this account and content, share opens and
 /// verifies against the node's public key share for this ciphertext.
 pub fn verify_response(
     group: &GroupKey,
     ciphertext: &Ciphertext,
-    request_hash: &B256,
-    account: &Address,
-    content_id: &U256,
+    expected: &Expected,
     response: &LicenceResponse,
     opener: &dyn OpenShare,
 ) -> Result<DecryptionShare, ResponseFault> {
-    if &response.request_hash != request_hash {
-        return Err(ResponseFault::WrongRequest);
+    check_envelope(group, expected, response)?;
+    open_share(group, ciphertext, expected, response, opener)
+}
+
+/// One response the capsule could not use, by node index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareFault {
+    pub node_index: u32,
+    pub fault: ResponseFault,
+}
+
+impl std::fmt::Display for ShareFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "node {}: {}", self.node_index, self.fault)
     }
-    response.verify_signature(group)?;
-    if &response.policy.account != account || &response.policy.content_id != content_id {
-        return Err(ResponseFault::WrongPolicy);
+}
+
+/// The content key recovered from responses, the shares used and the faulty responses met.
+pub struct Recovered {
+    pub key: Zeroizing<Vec<u8>>,
+    pub shares: Vec<(usize, DecryptionShare)>,
+    pub faults: Vec<ShareFault>,
+}
+
+impl std::fmt::Debug for Recovered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recovered")
+            .field(
+                "nodes",
+                &self.shares.iter().map(|s| s.0).collect::<Vec<_>>(),
+            )
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
     }
-    let share = opener.open(response)?;
-    let pk = group
-        .public_key_set()
-        .public_key_share(response.node_index as usize);
-    if !pk.verify_decryption_share(&share, ciphertext) {
-        return Err(ResponseFault::InvalidShare);
+}
+
+/// Too few usable responses; `faults` names each node whose response was bad.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{valid} valid shares of {needed} needed{}", faults.iter().map(|f| format!("; {f}")).collect::<String>())]
+pub struct RecoveryError {
+    pub valid: usize,
+    pub needed: usize,
+    pub faults: Vec<ShareFault>,
+}
+
+/// Capsule side: opens, verifies and combines shares from `responses` (one per node index; any
+/// extra responses are spares) into the content key. A bad share is named in `faults` and
+/// skipped; no unverified share ever contributes to the key.
+pub fn recover_content_key(
+    group: &GroupKey,
+    ciphertext: &Ciphertext,
+    expected: &Expected,
+    responses: &[LicenceResponse],
+    opener: &dyn OpenShare,
+) -> Result<Recovered, RecoveryError> {
+    let mut opened = Vec::with_capacity(responses.len());
+    let mut faults = Vec::new();
+    for r in responses {
+        if opened.iter().any(|(i, _)| *i == r.node_index) {
+            continue;
+        }
+        match open_unverified(group, expected, r, opener) {
+            Ok(share) => opened.push((r.node_index, share)),
+            Err(fault) => faults.push(ShareFault {
+                node_index: r.node_index,
+                fault,
+            }),
+        }
     }
-    Ok(share)
+    match combine_checked(group, ciphertext, &opened) {
+        Ok(mut rec) => {
+            faults.append(&mut rec.faults);
+            rec.faults = faults;
+            Ok(rec)
+        }
+        Err(mut e) => {
+            faults.append(&mut e.faults);
+            e.faults = faults;
+            Err(e)
+        }
+    }
+}
+
+/// Verifies opened shares (by node index, distinct) and combines the first `threshold` valid
+/// ones into the content key. Needs no secret, so it can run anywhere (a blocking thread).
+pub fn combine_checked(
+    group: &GroupKey,
+    ciphertext: &Ciphertext,
+    opened: &[(u32, DecryptionShare)],
+) -> Result<Recovered, RecoveryError> {
+    let needed = group.threshold();
+    let mut shares = Vec::with_capacity(needed);
+    let mut faults = Vec::new();
+    for (index, share) in opened {
+        if shares.len() == needed {
+            break;
+        }
+        match verify_share(group, ciphertext, *index, share) {
+            Ok(()) => shares.push((*index as usize, share.clone())),
+            Err(fault) => faults.push(ShareFault {
+                node_index: *index,
+                fault,
+            }),
+        }
+    }
+    if shares.len() < needed {
+        return Err(RecoveryError {
+            valid: shares.len(),
+            needed,
+            faults,
+        });
+    }
+    match combine_shares(group, ciphertext, &shares) {
+        Ok(key) => Ok(Recovered {
+            key,
+            shares,
+            faults,
+        }),
+        Err(_) => Err(RecoveryError {
+            valid: 0,
+            needed,
+            faults,
+        }),
+    }
 }
 
 /// Combines verified decryption shares (at least the group's threshold, by node index) into the
@@ -373,6 +564,10 @@ mod tests {
     use crate::decode_ciphertext;
     use threshold_crypto::SecretKeySet;
 
+    fn operator(i: usize) -> k256::ecdsa::SigningKey {
+        k256::ecdsa::SigningKey::from_slice(&[i as u8 + 0x21; 32]).unwrap()
+    }
+
     struct Fixture {
         group: GroupKey,
         sks: SecretKeySet,
@@ -383,7 +578,17 @@ mod tests {
 
     fn fixture() -> Fixture {
         let sks = SecretKeySet::random(2, &mut rand07::thread_rng());
-        let group = GroupKey::new(sks.public_keys(), 5, 3).unwrap();
+        let operators: Vec<_> = (0..5).map(operator).collect();
+        let group = GroupKey::new(
+            sks.public_keys(),
+            5,
+            3,
+            operators
+                .iter()
+                .map(|k| crate::address_of(k.verifying_key()))
+                .collect(),
+        )
+        .unwrap();
         let ct = decode_ciphertext(&group.encrypt(&[7u8; 32])).unwrap();
         let policy = LicencePolicy {
             account: Address::repeat_byte(1),
@@ -404,10 +609,21 @@ mod tests {
     }
 
     fn issue(f: &Fixture, i: usize, capsule: &CapsuleSecret) -> LicenceResponse {
+        issue_for(f, i, &f.ct, capsule)
+    }
+
+    /// Node `i`'s correctly signed response carrying its share of `ct`.
+    fn issue_for(
+        f: &Fixture,
+        i: usize,
+        ct: &Ciphertext,
+        capsule: &CapsuleSecret,
+    ) -> LicenceResponse {
         LicenceResponse::issue(
             i as u32,
             &f.sks.secret_key_share(i),
-            &f.ct,
+            &operator(i),
+            ct,
             f.h,
             &capsule.public_key(),
             f.policy.clone(),
@@ -415,20 +631,20 @@ mod tests {
         .unwrap()
     }
 
+    fn expected(f: &Fixture) -> Expected {
+        Expected {
+            request_hash: f.h,
+            account: f.policy.account,
+            content_id: f.policy.content_id,
+        }
+    }
+
     fn check(
         f: &Fixture,
         r: &LicenceResponse,
         c: &CapsuleSecret,
     ) -> Result<DecryptionShare, ResponseFault> {
-        verify_response(
-            &f.group,
-            &f.ct,
-            &f.h,
-            &f.policy.account,
-            &f.policy.content_id,
-            r,
-            c,
-        )
+        verify_response(&f.group, &f.ct, &expected(f), r, c)
     }
 
     #[test]
@@ -508,15 +724,7 @@ mod tests {
         let f = fixture();
         let capsule = CapsuleSecret::generate();
         let other = decode_ciphertext(&f.group.encrypt(&[9u8; 32])).unwrap();
-        let r = LicenceResponse::issue(
-            3,
-            &f.sks.secret_key_share(3),
-            &other,
-            f.h,
-            &capsule.public_key(),
-            f.policy.clone(),
-        )
-        .unwrap();
+        let r = issue_for(&f, 3, &other, &capsule);
         assert_eq!(
             check(&f, &r, &capsule).unwrap_err(),
             ResponseFault::InvalidShare
@@ -541,11 +749,47 @@ mod tests {
         let r = LicenceResponse::issue(
             0,
             &f.sks.secret_key_share(0),
+            &operator(0),
             &f.ct,
             f.h,
             &B256::ZERO,
             f.policy.clone(),
         );
         assert!(matches!(r, Err(ProtocolError::CapsuleKey)));
+    }
+
+    #[test]
+    fn recovery_skips_and_names_a_bad_share_and_fails_closed_without_enough() {
+        let f = fixture();
+        let capsule = CapsuleSecret::generate();
+        let other = decode_ciphertext(&f.group.encrypt(&[9u8; 32])).unwrap();
+        // Node 1 signs correctly (its envelope passes) but its share is for another ciphertext.
+        let bad = issue_for(&f, 1, &other, &capsule);
+        assert_eq!(check_envelope(&f.group, &expected(&f), &bad), Ok(()));
+        let responses = vec![
+            issue(&f, 0, &capsule),
+            bad,
+            issue(&f, 3, &capsule),
+            issue(&f, 4, &capsule),
+        ];
+        let got = recover_content_key(&f.group, &f.ct, &expected(&f), &responses, &capsule)
+            .expect("three good shares");
+        assert_eq!(got.key.as_slice(), &[7u8; 32]);
+        let used: Vec<_> = got.shares.iter().map(|s| s.0).collect();
+        assert_eq!(used, vec![0, 3, 4]);
+        let fault = ShareFault {
+            node_index: 1,
+            fault: ResponseFault::InvalidShare,
+        };
+        assert_eq!(got.faults, vec![fault.clone()]);
+
+        let err = recover_content_key(&f.group, &f.ct, &expected(&f), &responses[..3], &capsule)
+            .unwrap_err();
+        assert_eq!((err.valid, err.needed), (2, 3));
+        assert_eq!(err.faults, vec![fault]);
+        assert!(
+            err.to_string().contains("node 1: the decryption share"),
+            "{err}"
+        );
     }
 }

@@ -2,10 +2,10 @@
 
 use contracts_bindings::ops::Purchase;
 use licence_net::client::{ClientError, NodeProblem};
-use licence_net::dealer;
 use licence_net::node::{RateLimit, Refusal};
-use licence_net::KeyShareFile;
-use licence_net_protocol::{GroupKey, ResponseFault};
+use licence_net_protocol::{
+    decode_ciphertext, recover_content_key, Expected, ResponseFault, ShareFault,
+};
 
 use crate::harness::*;
 
@@ -65,19 +65,12 @@ async fn two_nodes_down_still_succeeds_three_down_fails_closed() {
 async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed() {
     let mut net = Net::start().await;
     net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    // Node 4 is replaced by a node holding a share of another group (a corrupted or malicious
-    // node); node 2 is down, so the client must use exactly the other three.
-    let other_dir = tempfile::tempdir().unwrap();
-    let other = dealer::deal(NODES, THRESHOLD, other_dir.path()).unwrap();
-    let other_group =
-        GroupKey::from_json(&std::fs::read_to_string(&other.group_path).unwrap()).unwrap();
-    let mut bad = KeyShareFile::load(&other.share_paths[4], &other_group).unwrap();
-    bad.group_key_id = net.group.id();
+    // Node 4 keeps its operator key (its responses are signed correctly) but holds a share of
+    // another group: a corrupted or malicious node. Node 2 is down, so the client must use
+    // exactly the other three.
     net.stop_node(4);
     net.stop_node(2);
-    let bad_node = serve(net.config(4, bad, test_rate())).await;
-    net.urls[4] = bad_node.url.clone();
-    net.nodes[4] = Some(bad_node);
+    net.corrupt_node(4).await;
 
     let (ask, capsule) = net.ask(BUYER, &net.content);
     let licence = net
@@ -127,6 +120,66 @@ async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed(
         text.contains("node 4 (") && text.contains("decryption share does not verify"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gather_returns_sealed_responses_and_the_capsule_names_a_corrupted_node() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    net.stop_node(4);
+    net.corrupt_node(4).await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let client = net.client();
+
+    // The host: no capsule secret; it waits for every node here so the corrupted one is among
+    // the responses, which it cannot tell apart (its envelope is valid).
+    let mut gathered = client.gather(&ask).await.expect("three envelopes");
+    assert!(gathered.responses.len() >= THRESHOLD);
+    gathered.rest().await;
+    assert_eq!(gathered.outstanding(), 0);
+    assert_eq!(gathered.responses.len(), NODES, "{:?}", gathered.failures);
+    assert!(gathered.failures.is_empty(), "{:?}", gathered.failures);
+    assert_eq!(gathered.endpoint_of(4), Some(net.urls[4].as_str()));
+
+    // The capsule: opens, verifies, combines; the corrupted share is named, not used.
+    let ct = decode_ciphertext(&ask.key_ciphertext).unwrap();
+    let expected = Expected::of(&ask);
+    let mut responses = gathered.responses.clone();
+    // Put the corrupted node first so that it is certainly checked.
+    responses.sort_by_key(|r| std::cmp::Reverse(r.node_index));
+    let recovered = recover_content_key(&net.group, &ct, &expected, &responses, &capsule)
+        .expect("four honest shares");
+    assert_eq!(recovered.key.as_slice(), &net.content.key);
+    assert_eq!(
+        recovered.faults,
+        vec![ShareFault {
+            node_index: 4,
+            fault: ResponseFault::InvalidShare
+        }]
+    );
+    assert!(recovered.shares.iter().all(|(i, _)| *i != 4));
+
+    // Only two honest responses and the corrupted one: the capsule fails closed, naming node 4;
+    // the host records that against the node's endpoint and drops its response.
+    let three: Vec<_> = responses
+        .iter()
+        .filter(|r| [4, 3, 2].contains(&r.node_index))
+        .cloned()
+        .collect();
+    let err = recover_content_key(&net.group, &ct, &expected, &three, &capsule).unwrap_err();
+    assert_eq!((err.valid, err.needed), (2, THRESHOLD));
+    assert!(err.to_string().contains("node 4:"), "{err}");
+    gathered.report(&err.faults);
+    assert_eq!(gathered.failures.len(), 1, "{:?}", gathered.failures);
+    let named = &gathered.failures[0];
+    assert_eq!(named.node_index, Some(4));
+    assert_eq!(named.endpoint, net.urls[4]);
+    assert_eq!(
+        named.problem,
+        NodeProblem::Invalid(ResponseFault::InvalidShare)
+    );
+    assert!(gathered.responses.iter().all(|r| r.node_index != 4));
+    assert_eq!(gathered.responses.len(), NODES - 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -213,6 +213,23 @@ impl Net {
         serve(self.config(index, share, rate_limit)).await
     }
 
+    /// Starts, in place of the stopped node `index`, a corrupted node: it keeps the node's
+    /// operator key (so its responses are signed correctly) but holds the share of another
+    /// group, so every decryption share it releases is wrong.
+    pub async fn corrupt_node(&mut self, index: usize) {
+        let other_dir = tempfile::tempdir().unwrap();
+        let other = dealer::deal(NODES, THRESHOLD, other_dir.path()).unwrap();
+        let other_group =
+            GroupKey::from_json(&std::fs::read_to_string(&other.group_path).unwrap()).unwrap();
+        let mut bad = KeyShareFile::load(&other.share_paths[index], &other_group).unwrap();
+        let honest = KeyShareFile::load(&self.share_paths[index], &self.group).unwrap();
+        bad.group_key_id = self.group.id();
+        bad.operator = honest.operator;
+        let node = serve(self.config(index, bad, test_rate())).await;
+        self.urls[index] = node.url.clone();
+        self.nodes[index] = Some(node);
+    }
+
     /// Stops node `index` (its URL stays in the client's list).
     pub fn stop_node(&mut self, index: usize) {
         self.nodes[index] = None;

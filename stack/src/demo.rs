@@ -69,8 +69,14 @@ fn chain_err(step: &'static str) -> impl FnOnce(ChainError) -> DemoError {
     }
 }
 
-/// Makes a short test-pattern video with a sine tone (H.264 + AAC in MP4).
-pub fn make_sample(path: &Path, seconds: u32) -> Result<(), DemoError> {
+/// Makes a test clip with the ffmpeg CLI: input 0 is a `testsrc2` pattern of `size` at 24 fps,
+/// input 1 a 440 Hz sine, both `seconds` long; `extra` chooses streams and codecs.
+pub fn make_test_clip(
+    path: &Path,
+    seconds: u32,
+    size: &str,
+    extra: &[&str],
+) -> Result<(), DemoError> {
     let d = seconds.to_string();
     let status = Command::new("ffmpeg")
         .args([
@@ -82,18 +88,10 @@ pub fn make_sample(path: &Path, seconds: u32) -> Result<(), DemoError> {
             "lavfi",
             "-i",
         ])
-        .arg(format!("testsrc2=duration={d}:size=320x240:rate=24"))
+        .arg(format!("testsrc2=duration={d}:size={size}:rate=24"))
         .args(["-f", "lavfi", "-i"])
         .arg(format!("sine=f=440:d={d}"))
-        .args([
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ])
+        .args(extra)
         .arg(path)
         .status()
         .map_err(|e| DemoError::Sample(e.to_string()))?;
@@ -101,6 +99,20 @@ pub fn make_sample(path: &Path, seconds: u32) -> Result<(), DemoError> {
         return Err(DemoError::Sample(format!("ffmpeg exited with {status}")));
     }
     Ok(())
+}
+
+/// The demo's sample: H.264 + AAC in MP4.
+pub fn make_sample(path: &Path, seconds: u32) -> Result<(), DemoError> {
+    let codecs = [
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+    ];
+    make_test_clip(path, seconds, "320x240", &codecs)
 }
 
 /// Runs the journey in `work_dir` on `stack`, telling `progress` each step.
@@ -208,11 +220,11 @@ pub async fn run(
 
     match player {
         Some(p) => {
+            progress("6. play (as the buyer, in the attested capsule):");
             let lines = p
                 .play(stack, &out, &buyer.private_key, work_dir)
                 .await
                 .map_err(DemoError::Play)?;
-            progress("6. play (as the buyer, in the attested capsule):");
             for l in lines {
                 progress(&format!("   {l}"));
             }

@@ -229,7 +229,7 @@ pub struct DeployOptions {
 }
 
 /// Waits for a sent transaction and fails on a revert.
-pub(crate) async fn confirm(
+pub async fn confirm(
     what: &str,
     pending: Result<
         alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,

@@ -106,29 +106,12 @@ impl Journey {
         }
     }
 
-    /// Makes a short test clip with the ffmpeg CLI: `testsrc2` video and a sine tone.
+    /// Makes a short test clip with the ffmpeg CLI: `testsrc2` video (640x360, 24 fps) as input
+    /// 0 and a 440 Hz sine as input 1; `extra` chooses streams and codecs.
     pub fn make_clip(&self, name: &str, seconds: u32, extra: &[&str]) -> PathBuf {
         let out = self.path(name);
-        let d = seconds.to_string();
-        let mut cmd = Command::new("ffmpeg");
-        cmd.args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("testsrc2=duration={d}:size=640x360:rate=24"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("sine=f=440:d={d}"))
-        .args(extra)
-        .arg(&out);
-        let status = cmd.status().unwrap_or_else(|e| {
-            panic!("the ffmpeg CLI is required for this journey (apt-get install ffmpeg): {e}")
-        });
-        assert!(status.success(), "ffmpeg failed to make {name}");
+        ddrm_stack::demo::make_test_clip(&out, seconds, "640x360", extra)
+            .unwrap_or_else(|e| panic!("cannot make {name}: {e}"));
         out
     }
 

@@ -140,6 +140,11 @@ impl<S: ByteSource> Container<S> {
         self.head.content_id()
     }
 
+    /// Gives back the byte source (e.g. to hand it on after reading the clear header).
+    pub fn into_source(self) -> S {
+        self.source
+    }
+
     /// Verifies the header tag under `key`; the result decrypts segments.
     pub fn unlock(self, key: &ContentKey) -> Result<Unlocked<S>, FormatError> {
         let sealer = Sealer::new(key, &self.head.header.salt32());

@@ -10,6 +10,8 @@
 //! plaintext of media segments. Pure Rust, no I/O beyond `std::io` traits: it builds for
 //! `wasm32-wasip1`, where the player capsule uses it.
 
+#[cfg(feature = "audio")]
+pub mod audio_codec;
 mod codec;
 mod container;
 mod header;

@@ -29,7 +29,7 @@
 //! accessor for (codec extradata, profile, pixel format, filling muxer parameters).
 
 mod audio;
-pub mod audio_codec;
+pub use packager_format::audio_codec;
 mod ffi;
 mod package;
 mod probe;

@@ -1,14 +1,14 @@
 //! The mapping from a `.ddrm` audio [`Track`] and its [`Packet`]s to a symphonia decoder.
 //!
-//! Pure Rust over `packager-format` and `symphonia` only (no FFmpeg), so the player capsule can
-//! use the same mapping inside its sandbox; it is meant to move to a shared crate.
+//! Pure Rust over this crate and `symphonia` only (no FFmpeg), behind the `audio` feature: the
+//! packager's output check and the player capsule (inside its sandbox) share it.
 //!
 //! `codec_private` conventions (what the packager writes):
 //! - `aac`: the MPEG-4 AudioSpecificConfig (2+ bytes), as in an MP4 `esds` or Matroska
 //!   `CodecPrivate`.
 //! - `flac`: the 34-byte STREAMINFO block body (no `fLaC` marker, no block header).
 
-use packager_format::{Packet, Track, TrackKind};
+use crate::{Packet, Track, TrackKind};
 use symphonia::core::audio::Channels;
 use symphonia::core::codecs::{
     CodecParameters, CodecType, Decoder, DecoderOptions, CODEC_TYPE_AAC, CODEC_TYPE_FLAC,

@@ -1,0 +1,472 @@
+//! The capsule's work over the [`Host`] it is given. Platform independent: the wasm build drives
+//! it through the sandbox imports (`abi`), and native tests can drive it directly.
+//!
+//! The content key exists only between [`recover_content_key`] and the end of [`play`], inside
+//! this module: in a [`ContentKey`] (zeroized on drop) and the container's segment sealer.
+//! Decrypted segment plaintext (compressed packets) is wiped after parsing; only decoded samples
+//! and frames go to the host.
+
+use licence_net_protocol::{
+    decode_ciphertext, recover_content_key, AccessKind, Attestation, CapsuleSecret, Expected,
+    GroupKey, LicencePolicy, LicenceResponse, OpenShare, RequestFields, B256, U256,
+};
+use packager_format::audio_codec::{make_decoder, to_symphonia_packet};
+use packager_format::{
+    decode_packets, ByteSource, Container, ContentKey, FormatError, Header, SegmentEntry,
+    TrackKind, Unlocked, KEY_SCHEME_THRESHOLD_BLS12_381,
+};
+use rand_core::RngCore;
+use symphonia::core::audio::SampleBuffer;
+use zeroize::Zeroize;
+
+use crate::wire::{AskDraft, BadShare, Event, PlayParams, StopKind};
+
+/// How long a licence request stays valid (seconds); well under the nodes' limit.
+pub const REQUEST_LIFETIME: u64 = 120;
+
+/// What the capsule may ask of its host: its whole authority.
+pub trait Host {
+    /// What to play, for whom, against which network.
+    fn params(&mut self) -> Result<PlayParams, Stop>;
+    /// The host clock, unix seconds.
+    fn now(&mut self) -> u64;
+    /// The runtime's attestation that this capsule holds `capsule_key`.
+    fn attest(&mut self, capsule_key: B256) -> Result<Attestation, Stop>;
+    /// Has the wallet sign the request and the network answer it: sealed responses.
+    fn ask(&mut self, draft: &AskDraft) -> Result<Vec<LicenceResponse>, Stop>;
+    /// Reports unusable responses and waits for the other nodes: all usable responses so far.
+    fn more(&mut self, bad: &[BadShare]) -> Result<Vec<LicenceResponse>, Stop>;
+    /// Decoded audio: interleaved `f32` samples in the announced format.
+    fn present_audio(&mut self, interleaved: &[f32]) -> Result<(), Stop>;
+    /// One decoded video frame: 8-bit Y, U, V planes (4:2:0), tightly packed.
+    fn present_video(&mut self, planes: &[u8], pts_us: i64) -> Result<(), Stop>;
+    /// Something the user should know.
+    fn report(&mut self, event: &Event);
+}
+
+/// Why playback stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    pub kind: StopKind,
+    pub message: String,
+}
+
+impl Stop {
+    pub fn new(kind: StopKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    fn integrity(e: FormatError) -> Self {
+        Self::new(StopKind::Integrity, e.to_string())
+    }
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Played {
+    /// Segment indices decrypted, in order.
+    pub decrypted: Vec<u32>,
+    pub audio_frames: u64,
+    pub video_frames: u64,
+}
+
+/// Plays the `.ddrm` in `source` for the host: the capsule's one entry point.
+pub fn play<H: Host, S: ByteSource>(host: &mut H, source: S) -> Result<Played, Stop> {
+    let result = run(host, source);
+    match &result {
+        Ok(p) => host.report(&Event::Finished {
+            audio_frames: p.audio_frames,
+            video_frames: p.video_frames,
+        }),
+        Err(stop) => host.report(&Event::Stopped {
+            kind: stop.kind,
+            message: stop.message.clone(),
+        }),
+    }
+    result
+}
+
+fn run<H: Host, S: ByteSource>(host: &mut H, source: S) -> Result<Played, Stop> {
+    let params = host.params()?;
+    let container = Container::open(source).map_err(Stop::integrity)?;
+    let content_id = U256::from_be_bytes(container.content_id().0);
+    let (key, policy) = licence(host, &params, container.header(), content_id)?;
+    check_time(&policy, host.now())?;
+    let mut unlocked = container.unlock(&key).map_err(Stop::integrity)?;
+    drop(key);
+
+    let header = unlocked.header().clone();
+    let mut played = Played::default();
+    let track_of = |kind: TrackKind| header.tracks.iter().position(|t| t.kind == kind);
+    if params.audio {
+        if let Some(t) = track_of(TrackKind::Audio) {
+            play_audio(
+                host,
+                &mut unlocked,
+                &header,
+                t,
+                &params,
+                &policy,
+                &mut played,
+            )?;
+        }
+    }
+    if params.video {
+        if let Some(t) = track_of(TrackKind::Video) {
+            play_video(
+                host,
+                &mut unlocked,
+                &header,
+                t,
+                &params,
+                &policy,
+                &mut played,
+            )?;
+        }
+    }
+    Ok(played)
+}
+
+/// Builds the request, has the host carry it, recovers the content key from the sealed shares
+/// (asking once more when some are bad) and returns it with the policy to enforce.
+fn licence<H: Host>(
+    host: &mut H,
+    params: &PlayParams,
+    header: &Header,
+    content_id: U256,
+) -> Result<(ContentKey, LicencePolicy), Stop> {
+    let bad_input = |m: String| Stop::new(StopKind::BadInput, m);
+    if header.key.scheme != KEY_SCHEME_THRESHOLD_BLS12_381 {
+        return Err(bad_input(format!(
+            "unknown key scheme {}",
+            header.key.scheme
+        )));
+    }
+    let group = GroupKey::from_json(&params.group_key)
+        .map_err(|e| bad_input(format!("the licence network's group key: {e}")))?;
+    if group.id().as_slice() != header.key.group_key_id.as_slice() {
+        return Err(bad_input(
+            "the content's key is wrapped to another licence network than the group key given"
+                .into(),
+        ));
+    }
+    let ciphertext = decode_ciphertext(&header.key.ciphertext)
+        .map_err(|e| Stop::new(StopKind::Integrity, format!("key ciphertext: {e}")))?;
+
+    let secret = CapsuleSecret::generate();
+    let capsule_key = secret.public_key();
+    let attestation = host.attest(capsule_key)?;
+    if attestation.capsule_key != capsule_key {
+        return Err(Stop::new(
+            StopKind::Host,
+            "the host attested another capsule key",
+        ));
+    }
+    let mut nonce = [0u8; 32];
+    rand_core::OsRng.fill_bytes(&mut nonce);
+    let fields = RequestFields {
+        chain_id: params.chain_id,
+        access_contract: params.access_contract,
+        content_id,
+        key_commitment: B256::from(header.key_commitment()),
+        capsule_key,
+        attestation_hash: attestation.hash(),
+        nonce: B256::from(nonce),
+        expiry: host.now() + REQUEST_LIFETIME,
+    };
+    let expected = Expected {
+        request_hash: fields.signing_hash(),
+        account: params.account,
+        content_id,
+    };
+    let draft = AskDraft {
+        fields,
+        attestation,
+        key_ciphertext: header.key.ciphertext.clone().into(),
+    };
+    let mut responses = host.ask(&draft)?;
+    let mut asked_again = false;
+    loop {
+        match recover_content_key(&group, &ciphertext, &expected, &responses, &secret) {
+            Ok(recovered) => {
+                let mut bytes: [u8; 32] = recovered.key.as_slice().try_into().map_err(|_| {
+                    Stop::new(StopKind::Integrity, "the recovered key is not 32 bytes")
+                })?;
+                let key = ContentKey::from_bytes(bytes);
+                bytes.zeroize();
+                let nodes: Vec<u32> = recovered.shares.iter().map(|(i, _)| *i as u32).collect();
+                let used: Vec<&LicenceResponse> = responses
+                    .iter()
+                    .filter(|r| nodes.contains(&r.node_index))
+                    .collect();
+                let policy = most_restrictive(&used);
+                host.report(&Event::Licensed {
+                    policy: policy.clone(),
+                    nodes,
+                    bad_shares: recovered.faults.iter().map(BadShare::from).collect(),
+                });
+                return Ok((key, policy));
+            }
+            Err(e) if !asked_again && !e.faults.is_empty() => {
+                asked_again = true;
+                let bad: Vec<BadShare> = e.faults.iter().map(BadShare::from).collect();
+                responses = host.more(&bad)?;
+            }
+            Err(e) => {
+                return Err(Stop::new(
+                    StopKind::NotEnoughShares,
+                    format!("licence refused: {e}"),
+                ))
+            }
+        }
+    }
+}
+
+/// The policy that allows the least among the shares used: the earliest end, the earliest
+/// renewal. (Nodes read the chain at slightly different blocks.)
+fn most_restrictive(used: &[&LicenceResponse]) -> LicencePolicy {
+    let mut policy = used[0].policy.clone();
+    for r in &used[1..] {
+        let p = &r.policy;
+        if p.access == AccessKind::Timed {
+            policy.access = AccessKind::Timed;
+        }
+        policy.play_until = match (policy.play_until, p.play_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        policy.renew_after = policy.renew_after.min(p.renew_after);
+    }
+    policy
+}
+
+/// A rental's end is enforced here, against the host clock, before every segment.
+fn check_time(policy: &LicencePolicy, now: u64) -> Result<(), Stop> {
+    match policy.play_until {
+        Some(until) if now >= until => Err(Stop::new(
+            StopKind::RentalExpired,
+            format!("the rental ended at {until} (unix seconds); the clock says {now}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The segments of `track` to decrypt to start at `start` (track timescale): from the last one
+/// starting at or before it (a keyframe one when `keyframe`), in table order.
+pub fn segments_from(header: &Header, track: usize, start: i64, keyframe: bool) -> Vec<usize> {
+    let all: Vec<(usize, &SegmentEntry)> = header
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.track as usize == track)
+        .collect();
+    let first = all
+        .iter()
+        .rposition(|(_, s)| s.pts <= start && (!keyframe || s.is_keyframe()))
+        .unwrap_or(0);
+    all[first..].iter().map(|(i, _)| *i).collect()
+}
+
+/// Decrypts segment `index`, records it, and returns its packets; the plaintext is wiped.
+fn open_segment<H: Host, S: ByteSource>(
+    host: &mut H,
+    unlocked: &mut Unlocked<S>,
+    index: usize,
+    policy: &LicencePolicy,
+    buf: &mut Vec<u8>,
+    played: &mut Played,
+) -> Result<Vec<packager_format::Packet>, Stop> {
+    check_time(policy, host.now())?;
+    let result = unlocked
+        .segment(index, buf)
+        .and_then(|_| decode_packets(buf));
+    buf.zeroize();
+    let packets = result.map_err(Stop::integrity)?;
+    played.decrypted.push(index as u32);
+    host.report(&Event::Decrypted {
+        segment: index as u32,
+    });
+    Ok(packets)
+}
+
+fn to_timescale(ms: u64, timescale: u32) -> i64 {
+    i64::try_from(u128::from(ms) * u128::from(timescale) / 1000).unwrap_or(i64::MAX)
+}
+
+fn play_audio<H: Host, S: ByteSource>(
+    host: &mut H,
+    unlocked: &mut Unlocked<S>,
+    header: &Header,
+    track: usize,
+    params: &PlayParams,
+    policy: &LicencePolicy,
+    played: &mut Played,
+) -> Result<(), Stop> {
+    let t = &header.tracks[track];
+    let unsupported = |m: String| Stop::new(StopKind::Unsupported, m);
+    let mut decoder = make_decoder(t).map_err(|e| unsupported(e.to_string()))?;
+    if t.sample_rate == 0 || t.channels == 0 || t.timescale == 0 {
+        return Err(unsupported("audio track without rate or channels".into()));
+    }
+    host.report(&Event::Audio {
+        codec: t.codec.clone(),
+        sample_rate: t.sample_rate,
+        channels: t.channels,
+    });
+    let start = to_timescale(params.start_ms, t.timescale);
+    let channels = usize::from(t.channels);
+    let mut buf = Vec::new();
+    let mut out: Option<SampleBuffer<f32>> = None;
+    for index in segments_from(header, track, start, false) {
+        for packet in open_segment(host, unlocked, index, policy, &mut buf, played)? {
+            let decoded = match decoder.decode(&to_symphonia_packet(0, &packet)) {
+                Ok(d) => d,
+                // A damaged frame is skipped, as players do; the segment itself authenticated.
+                Err(symphonia::core::errors::Error::DecodeError(_)) => continue,
+                Err(e) => return Err(unsupported(format!("audio decoder: {e}"))),
+            };
+            if decoded.spec().channels.count() != channels {
+                return Err(unsupported("the decoder's channel count changed".into()));
+            }
+            let needed = decoded.capacity() as u64;
+            if out
+                .as_ref()
+                .is_none_or(|b| (b.capacity() as u64) < needed * channels as u64)
+            {
+                out = Some(SampleBuffer::new(needed, *decoded.spec()));
+            }
+            let sb = out.as_mut().expect("allocated above");
+            sb.copy_interleaved_ref(decoded);
+            let samples = sb.samples();
+            // Drop what lies before the start (and encoder priming, at negative times).
+            let skip_ticks = (start - packet.pts).max(0);
+            let skip = usize::try_from(
+                i128::from(skip_ticks) * i128::from(t.sample_rate) / i128::from(t.timescale),
+            )
+            .unwrap_or(usize::MAX)
+            .saturating_mul(channels)
+            .min(samples.len());
+            let kept = &samples[skip..];
+            if !kept.is_empty() {
+                host.present_audio(kept)?;
+                played.audio_frames += (kept.len() / channels) as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn play_video<H: Host, S: ByteSource>(
+    _host: &mut H,
+    _unlocked: &mut Unlocked<S>,
+    header: &Header,
+    track: usize,
+    _params: &PlayParams,
+    _policy: &LicencePolicy,
+    _played: &mut Played,
+) -> Result<(), Stop> {
+    Err(Stop::new(
+        StopKind::Unsupported,
+        format!(
+            "video decoding ({}) is not in this capsule yet",
+            header.tracks[track].codec
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use licence_net_protocol::Address;
+    use packager_format::SEGMENT_KEYFRAME;
+
+    fn policy(play_until: Option<u64>, renew_after: u64) -> LicencePolicy {
+        LicencePolicy {
+            account: Address::repeat_byte(1),
+            content_id: U256::from(7u64),
+            access: if play_until.is_some() {
+                AccessKind::Timed
+            } else {
+                AccessKind::Perpetual
+            },
+            play_until,
+            renew_after,
+            issued_at: 1_000,
+            block_number: 5,
+        }
+    }
+
+    #[test]
+    fn a_rental_stops_at_its_end_by_the_host_clock() {
+        check_time(&policy(None, 9), u64::MAX).unwrap();
+        check_time(&policy(Some(2_000), 9), 1_999).unwrap();
+        let stop = check_time(&policy(Some(2_000), 9), 2_000).unwrap_err();
+        assert_eq!(stop.kind, StopKind::RentalExpired);
+    }
+
+    #[test]
+    fn segments_start_at_the_one_holding_the_start_time() {
+        let seg = |track: u32, pts: i64, key: bool| SegmentEntry {
+            track,
+            offset: 0,
+            size: 16,
+            pts,
+            duration: 100,
+            flags: if key { SEGMENT_KEYFRAME } else { 0 },
+        };
+        let header = Header {
+            salt: vec![0; 32],
+            kind: packager_format::ContentKind::Media,
+            metadata: Default::default(),
+            tracks: Vec::new(),
+            renderers: Vec::new(),
+            key: packager_format::KeyEnvelope {
+                scheme: KEY_SCHEME_THRESHOLD_BLS12_381,
+                group_key_id: vec![0; 32],
+                ciphertext: Vec::new(),
+            },
+            // Interleaved: video (track 0) keyframes every other segment, audio (track 1).
+            segments: vec![
+                seg(0, 0, true),
+                seg(1, 0, true),
+                seg(0, 100, false),
+                seg(1, 100, true),
+                seg(0, 200, true),
+                seg(1, 200, true),
+                seg(0, 300, false),
+                seg(1, 300, true),
+            ],
+        };
+        assert_eq!(segments_from(&header, 1, 0, false), vec![1, 3, 5, 7]);
+        assert_eq!(segments_from(&header, 1, 250, false), vec![5, 7]);
+        assert_eq!(segments_from(&header, 0, 150, true), vec![0, 2, 4, 6]);
+        assert_eq!(segments_from(&header, 0, 350, true), vec![4, 6]);
+        assert_eq!(segments_from(&header, 0, 350, false), vec![6]);
+    }
+
+    #[test]
+    fn the_most_restrictive_policy_wins() {
+        let r = |p: LicencePolicy| LicenceResponse {
+            node_index: 0,
+            request_hash: B256::ZERO,
+            sealed_share: licence_net_protocol::SealedShare {
+                ephemeral_key: B256::ZERO,
+                ciphertext: Default::default(),
+            },
+            policy: p,
+            signature: Default::default(),
+        };
+        let (a, b, c) = (
+            r(policy(None, 50)),
+            r(policy(Some(900), 70)),
+            r(policy(Some(800), 90)),
+        );
+        let p = most_restrictive(&[&a, &b, &c]);
+        assert_eq!(p.play_until, Some(800));
+        assert_eq!(p.renew_after, 50);
+        assert_eq!(p.access, AccessKind::Timed);
+    }
+}

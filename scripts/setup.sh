@@ -9,9 +9,11 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
 # Debian packages: FFmpeg libraries and CLI (packager), clang (bindgen for ffmpeg-next),
 # PostgreSQL (the indexer's production database; tests start throwaway servers from its
-# /usr/lib/postgresql/<version>/bin, so no cluster needs to run).
+# /usr/lib/postgresql/<version>/bin, so no cluster needs to run), wrk (the market API's load
+# generator) and python3-venv (for schemathesis, below).
 APT_PACKAGES=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-  libswresample-dev libavfilter-dev libavdevice-dev pkg-config clang libclang-dev postgresql)
+  libswresample-dev libavfilter-dev libavdevice-dev pkg-config clang libclang-dev postgresql
+  wrk python3-venv)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -50,17 +52,8 @@ fi
 if [ -x "$ROOT/contracts-bindings/scripts/setup.sh" ]; then
   "$ROOT/contracts-bindings/scripts/setup.sh"
 fi
-# The market API's load generator (wrk, Debian) and API fuzzer (schemathesis from PyPI, pinned,
-# in a venv of its own).
+# The market API's fuzzer: schemathesis from PyPI, pinned, in a venv of its own.
 SCHEMATHESIS_VERSION=4.32.5
-for p in wrk python3-venv; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    say "installing Debian package $p"
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$p" >/dev/null
-  fi
-done
 ST_VENV="$DDRM_TOOLS_DIR/schemathesis-venv"
 if ! "$ST_VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
   say "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into $ST_VENV"

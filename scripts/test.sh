@@ -10,8 +10,8 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 echo "== cargo test (workspace)" >&2
 cargo test --workspace --locked 2>&1 | tee "$log"
-echo "== WASM build of the shared crates" >&2
-cargo build --locked --target wasm32-wasip1 -p packager-format -p licence-net-protocol
+echo "== WASM build of the shared crates and the player capsule" >&2
+cargo build --locked --target wasm32-wasip1 -p packager-format -p licence-net-protocol -p ddrm-capsule
 echo "== contracts (forge)" >&2
 "$ROOT/contracts-bindings/scripts/test.sh" 2>&1 | tee -a "$log"
 # cargo: "test result: ok. N passed; M failed; ..."; forge: "Ran N test suites ...: P tests passed, F failed"

@@ -7,8 +7,8 @@
 //! and frames go to the host.
 
 use licence_net_protocol::{
-    decode_ciphertext, recover_content_key, AccessKind, Attestation, CapsuleSecret, Expected,
-    GroupKey, LicencePolicy, LicenceResponse, OpenShare, RequestFields, B256, U256,
+    recover_content_key, AccessKind, Attestation, CapsuleSecret, Expected, GroupKey, LicencePolicy,
+    LicenceResponse, OpenShare, PreparedCiphertext, RequestFields, B256, U256,
 };
 use packager_format::audio_codec::{make_decoder, to_symphonia_packet};
 use packager_format::{
@@ -153,7 +153,7 @@ fn licence<H: Host>(
                 .into(),
         ));
     }
-    let ciphertext = decode_ciphertext(&header.key.ciphertext)
+    let ciphertext = PreparedCiphertext::decode(&header.key.ciphertext)
         .map_err(|e| Stop::new(StopKind::Integrity, format!("key ciphertext: {e}")))?;
 
     let secret = CapsuleSecret::generate();

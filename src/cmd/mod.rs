@@ -3,6 +3,9 @@
 
 pub mod licence;
 pub mod package;
+pub mod play;
+pub mod stack;
+pub mod up;
 
 use std::io::Write;
 

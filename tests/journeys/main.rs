@@ -2,3 +2,4 @@
 //! module per journey.
 
 mod package_pin_decrypt;
+mod up_play;

@@ -3,18 +3,32 @@
 
 mod cmd;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// ddrm: package, store, license and trade digital goods with decentralized DRM.
 #[derive(Debug, Parser)]
 #[command(name = "ddrm", version, about, propagate_version = true)]
 struct Cli {
+    /// A running stack's stack.json (written by `ddrm up`): takes the chain, deployment, group
+    /// key, licence nodes and store from it. Flags given explicitly win.
+    #[arg(
+        long,
+        global = true,
+        env = "DDRM_STACK",
+        value_name = "PATH/stack.json"
+    )]
+    stack: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start a whole local stack (anvil, contracts, five licence nodes, store) and write its
+    /// stack.json; stays up until Ctrl-C. `--demo` runs the whole journey on it.
+    Up(cmd::up::UpArgs),
     /// Package a file (media or any data) into an encrypted .ddrm.
     Package(cmd::package::PackageArgs),
     /// Show the header of a .ddrm without any key.
@@ -46,6 +60,8 @@ enum Command {
     Rent(contracts_bindings::cli::TimedAccessArgs),
     /// Subscribe to a content for a number of periods (renewing extends it).
     Subscribe(contracts_bindings::cli::TimedAccessArgs),
+    /// Play a .ddrm you have access to, inside the attested player capsule.
+    Play(cmd::play::PlayArgs),
     /// Royalty shares: balance, transfer, claim.
     Royalty {
         #[command(subcommand)]
@@ -63,7 +79,8 @@ fn main() -> std::process::ExitCode {
     if std::env::var_os("SVT_LOG").is_none() {
         std::env::set_var("SVT_LOG", "1");
     }
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -71,11 +88,69 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(cli))
+    runtime.block_on(run(cli, &matches))
 }
 
-async fn run(cli: Cli) -> std::process::ExitCode {
+/// Fills what the command leaves unsaid from `--stack`.
+fn apply_stack(
+    command: &mut Command,
+    path: &std::path::Path,
+    top: &ArgMatches,
+) -> anyhow::Result<()> {
+    use cmd::stack::{fill_chain, fill_package, fill_play, fill_store};
+    use contracts_bindings::cli::RoyaltyCommand;
+    let stack = ddrm_stack::StackFile::load(path)?;
+    let levels = cmd::stack::levels(top);
+    let l = levels.as_slice();
+    match command {
+        Command::Up(_) => {}
+        Command::Package(a) => fill_package(&stack, l, a),
+        Command::Store { store, .. } => fill_store(&stack, l, store),
+        Command::Chain { command } => match command {
+            contracts_bindings::cli::ChainCommand::Deploy(a) => {
+                fill_chain(&stack, l, &mut a.connect, None)?
+            }
+        },
+        Command::Mint(a) => fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?,
+        Command::Buy(a) => fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?,
+        Command::Rent(a) | Command::Subscribe(a) => {
+            fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
+        }
+        Command::Royalty { command } => match command {
+            RoyaltyCommand::Balance(a) => {
+                fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
+            }
+            RoyaltyCommand::Transfer(a) => {
+                fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
+            }
+            RoyaltyCommand::Claim(a) => {
+                fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
+            }
+        },
+        Command::Play(a) => fill_play(&stack, l, a)?,
+        Command::Indexer(a) => cmd::stack::fill_indexer(&stack, l, a)?,
+        Command::Serve(a) => cmd::stack::fill_serve(&stack, l, a)?,
+        // Inspection, decryption with a key and the licence tools need nothing from a stack.
+        Command::Inspect(_) | Command::Decrypt(_) | Command::Licence { .. } => {}
+    }
+    Ok(())
+}
+
+async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
+    // `ddrm up` writes a stack file: a DDRM_STACK in the environment is not meant for it.
+    let for_up = matches!(cli.command, Command::Up(_));
+    if for_up && cmd::stack::explicit(&cmd::stack::levels(matches), "stack") {
+        eprintln!("error: ddrm up writes a stack file; it does not take --stack");
+        return std::process::ExitCode::FAILURE;
+    }
+    if let Some(path) = cli.stack.clone().filter(|_| !for_up) {
+        if let Err(e) = apply_stack(&mut cli.command, &path, matches) {
+            eprintln!("error: --stack {}: {e:#}", path.display());
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     let result = match cli.command {
+        Command::Up(args) => cmd::up::up(args).await,
         Command::Package(args) => cmd::package::package(args).await,
         Command::Inspect(args) => cmd::package::inspect(args),
         Command::Decrypt(args) => cmd::package::decrypt(args),
@@ -98,6 +173,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         Command::Subscribe(args) => contracts_bindings::cli::run_subscribe(args)
             .await
             .map_err(Into::into),
+        Command::Play(args) => cmd::play::play(args).await,
         Command::Royalty { command } => contracts_bindings::cli::run_royalty(command)
             .await
             .map_err(Into::into),

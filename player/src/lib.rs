@@ -10,11 +10,31 @@
 //!   [`Store`] with [`RunLimits`], no files, no environment, no network, stdin empty, stdout
 //!   captured into the returned [`CommandOutput`] and stderr passed to the host's stderr.
 //!
+//! - [`bundled_capsule`]: the capsule shipped inside this build (built by `build.rs` from
+//!   `player/capsule` for `wasm32-wasip1`) with its publisher-signed [`CapsuleManifest`].
+//! - [`runtime::RuntimeKey`]: this install's attestation key, which signs a checked capsule's
+//!   measurement and ephemeral key.
+//!
 //! The capsule interface itself (attestation, segment hand-over) is built on these pieces.
+
+mod bundled;
+pub mod capsule_host;
+mod error;
+pub mod manifest;
+pub mod play;
+pub mod runtime;
+mod verify;
+
+pub use bundled::{bundled_capsule, CapsulePackage};
+pub use error::PlayError;
+pub use manifest::{CapsuleManifest, ManifestError, DEV_PUBLISHER_ADDRESS, DEV_PUBLISHER_KEY};
+pub use play::{play, PlayOptions, PlayReport};
+pub use verify::{check_on_chain, verify_package};
 
 use std::path::Path;
 use std::time::Duration;
 
+use licence_net_protocol::B256;
 use wasmtime::{Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -79,10 +99,14 @@ struct RunState {
     limits: StoreLimits,
 }
 
-/// The process's wasm engine and WASI preview 1 linker. Create one and share it.
+/// The process's wasm engine, its linkers (filled once) and its compiled capsules. Create one
+/// and share it.
 pub struct Host {
     engine: Engine,
     linker: Linker<RunState>,
+    capsule_linker: Linker<capsule_host::CapsuleState>,
+    /// Compiled capsules by measurement: a capsule is compiled once per process.
+    modules: std::sync::Mutex<std::collections::HashMap<B256, Module>>,
 }
 
 impl Host {
@@ -109,7 +133,19 @@ impl Host {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut RunState| &mut s.wasi)
             .map_err(HostError::Engine)?;
-        Ok(Self { engine, linker })
+        let mut capsule_linker = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(
+            &mut capsule_linker,
+            |s: &mut capsule_host::CapsuleState| &mut s.wasi,
+        )
+        .map_err(HostError::Engine)?;
+        capsule_host::add_to_linker(&mut capsule_linker).map_err(HostError::Engine)?;
+        Ok(Self {
+            engine,
+            linker,
+            capsule_linker,
+            modules: Default::default(),
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -181,6 +217,77 @@ impl Host {
             exit_code,
             stdout: stdout.contents().to_vec(),
         })
+    }
+}
+
+impl Host {
+    /// Compiles a capsule that [`verify_package`] accepted, once per process (by measurement).
+    pub fn capsule_module(&self, verified: &verify::Verified) -> Result<Module, HostError> {
+        let mut modules = self.modules.lock().expect("module cache lock");
+        if let Some(m) = modules.get(&verified.measurement) {
+            return Ok(m.clone());
+        }
+        let m = self.compile(&verified.wasm)?;
+        modules.insert(verified.measurement, m.clone());
+        Ok(m)
+    }
+
+    /// Runs a capsule's `ddrm_play` in a fresh store under `limits`. The capsule's stdout and
+    /// stderr are kept (bounded) in the returned diagnostics, never shown to it again.
+    pub fn run_capsule(
+        &self,
+        module: &Module,
+        session: capsule_host::Session,
+        limits: &RunLimits,
+    ) -> Result<capsule_host::Outcome, PlayError> {
+        let diagnostics = MemoryOutputPipe::new(capsule_host::DIAGNOSTICS_BYTES);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(diagnostics.clone())
+            .stderr(diagnostics.clone())
+            .build_p1();
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .instances(1)
+            .trap_on_grow_failure(true)
+            .build();
+        let state = capsule_host::CapsuleState::new(session, wasi, store_limits, diagnostics);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = limits
+            .timeout
+            .as_nanos()
+            .div_ceil(EPOCH_TICK.as_nanos())
+            .max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+
+        let stopped = |e: wasmtime::Error, limits: &RunLimits| match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => PlayError::CapsuleTimeout(limits.timeout),
+            _ if format!("{e:#}").contains("memory") => {
+                PlayError::CapsuleMemory(limits.memory_bytes, format!("{e:#}"))
+            }
+            _ => PlayError::CapsuleTrap(format!("{e:#}")),
+        };
+        let instance = self
+            .capsule_linker
+            .instantiate(&mut store, module)
+            .map_err(|e| PlayError::CapsuleInstantiate(format!("{e:#}")))?;
+        if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
+            init.call(&mut store, ()).map_err(|e| stopped(e, limits))?;
+        }
+        let version = instance
+            .get_typed_func::<(), u32>(&mut store, "ddrm_abi_version")
+            .and_then(|f| f.call(&mut store, ()))
+            .map_err(|e| PlayError::CapsuleInstantiate(format!("no ddrm_abi_version: {e:#}")))?;
+        if version != ddrm_capsule::ABI_VERSION {
+            return Err(PlayError::CapsuleAbi(version));
+        }
+        let play = instance
+            .get_typed_func::<(), i32>(&mut store, "ddrm_play")
+            .map_err(|e| PlayError::CapsuleInstantiate(format!("no ddrm_play: {e:#}")))?;
+        let code = play.call(&mut store, ()).map_err(|e| stopped(e, limits))?;
+        let state = store.into_data();
+        Ok(state.finish(code))
     }
 }
 

@@ -12,17 +12,18 @@ const DEFAULT_RPC_TIMEOUT_SECS: u64 = 15;
 
 #[derive(Debug, clap::Args)]
 pub struct IndexerArgs {
-    /// The chain's RPC endpoint (HTTP URL).
+    /// The chain's RPC endpoint (HTTP URL) [default with --stack: the stack's chain].
     #[arg(long, env = "DDRM_RPC")]
-    pub rpc: String,
-    /// The deployment file `ddrm chain deploy` wrote.
+    pub rpc: Option<String>,
+    /// The deployment file `ddrm chain deploy` wrote [default with --stack: the stack's].
     #[arg(long)]
-    pub deployment: PathBuf,
+    pub deployment: Option<PathBuf>,
     /// `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`
     /// [default: SQLite at <data dir>/index.sqlite]
     #[arg(long, env = "DDRM_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Where the default SQLite index lives [default: $XDG_DATA_HOME/ddrm or ~/.local/share/ddrm]
+    /// Where the default SQLite index lives [default: the stack's data directory with --stack,
+    /// else $XDG_DATA_HOME/ddrm or ~/.local/share/ddrm]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Blocks a block must be buried under before it is indexed.
@@ -37,7 +38,9 @@ pub struct IndexerArgs {
 }
 
 pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
-    let deployment = contracts_bindings::Deployment::load(&args.deployment)?;
+    let rpc = super::required(args.rpc, "--rpc")?;
+    let deployment =
+        contracts_bindings::Deployment::load(&super::required(args.deployment, "--deployment")?)?;
     let url = match args.database_url {
         Some(url) => url,
         None => {
@@ -58,7 +61,7 @@ pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
         rpc_timeout: Duration::from_secs(args.rpc_timeout.max(1)),
         ..FollowConfig::default()
     };
-    let mut follower = Follower::new(db, &args.rpc, deployment, cfg).await?;
+    let mut follower = Follower::new(db, &rpc, deployment, cfg).await?;
     eprintln!("indexing into {shown}");
     let report = |s: &Step| match s {
         Step::Applied { from, to, events } => {

@@ -4,9 +4,17 @@
 pub mod indexer;
 pub mod licence;
 pub mod package;
+pub mod play;
 pub mod serve;
+pub mod stack;
+pub mod up;
 
 use std::io::Write;
+
+/// The value of a flag that is required unless `--stack` supplies it.
+pub fn required<T>(value: Option<T>, flag: &str) -> anyhow::Result<T> {
+    value.ok_or_else(|| anyhow::anyhow!("{flag} is required (or --stack PATH/stack.json)"))
+}
 
 /// Prints `value` as pretty JSON on standard output.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {

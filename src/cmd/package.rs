@@ -23,6 +23,7 @@ pub struct PackageArgs {
     #[arg(long, value_name = "FILE", env = "DDRM_GROUP_KEY")]
     pub group_key: Option<PathBuf>,
     /// SHA-256 measurement (hex) of a renderer capsule allowed to play it; repeatable.
+    /// [default: the player capsule bundled in this ddrm]
     #[arg(long = "renderer", value_name = "HEX")]
     pub renderers: Vec<String>,
     /// Title shown in catalogues (default: the input's file name).
@@ -144,11 +145,14 @@ pub async fn package(args: PackageArgs) -> anyhow::Result<()> {
         input: args.input.clone(),
         output: args.out.clone(),
         group_key: load_group_key(args.group_key.as_deref())?,
-        renderers: args
-            .renderers
-            .iter()
-            .map(|r| parse_renderer(r))
-            .collect::<anyhow::Result<_>>()?,
+        renderers: if args.renderers.is_empty() {
+            vec![player::bundled_capsule().measurement().0]
+        } else {
+            args.renderers
+                .iter()
+                .map(|r| parse_renderer(r))
+                .collect::<anyhow::Result<_>>()?
+        },
         title: args.title.clone(),
         creator: args.creator.clone(),
         as_data: args.data,

@@ -21,15 +21,17 @@ pub const DEFAULT_RATE_BURST: f64 = 100.0;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The index: sqlite://PATH?mode=rwc or postgres://USER@HOST/DB (as `ddrm indexer` writes it).
+    /// The index: sqlite://PATH?mode=rwc or postgres://USER@HOST/DB (as `ddrm indexer` writes it)
+    /// [default: the SQLite index `ddrm indexer` writes under the data directory]
     #[arg(long, env = "DDRM_DATABASE_URL", hide_env_values = true)]
-    pub database_url: String,
-    /// The chain's RPC endpoint (a preset name or an HTTP URL), for registration checks.
+    pub database_url: Option<String>,
+    /// The chain's RPC endpoint (a preset name or an HTTP URL), for registration checks
+    /// [default with --stack: the stack's chain].
     #[arg(long, env = "DDRM_RPC")]
-    pub rpc: String,
-    /// The deployment file written by `ddrm chain deploy`.
+    pub rpc: Option<String>,
+    /// The deployment file written by `ddrm chain deploy` [default with --stack: the stack's].
     #[arg(long, value_name = "FILE")]
-    pub deployment: PathBuf,
+    pub deployment: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
@@ -62,10 +64,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !(args.rate_per_second > 0.0 && args.rate_burst >= 1.0) {
         anyhow::bail!("--rate-per-second must be positive and --rate-burst at least 1");
     }
-    let deployment = Deployment::load(&args.deployment)?;
-    let chain = Chain::connect(&args.rpc, None).await?;
+    let rpc = super::required(args.rpc, "--rpc")?;
+    let deployment = Deployment::load(&super::required(args.deployment, "--deployment")?)?;
+    let chain = Chain::connect(&rpc, None).await?;
     deployment.check_chain(&chain)?;
-    let db = indexer::Db::open(&args.database_url).await?;
+    let database_url = args
+        .database_url
+        .unwrap_or_else(|| indexer::db::default_sqlite_url(&args.store.config().data_dir));
+    let db = indexer::Db::open(&database_url)
+        .await
+        .with_context(|| format!("open the index {}", indexer::db::redact(&database_url)))?;
     let store = packager_store::open_store(&args.store.config()).await?;
     let group_key = match &args.group_key {
         Some(path) => {

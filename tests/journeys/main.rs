@@ -3,3 +3,4 @@
 
 mod licence;
 mod package_pin_decrypt;
+mod up_play;

@@ -1,0 +1,355 @@
+//! A local stack for player tests: anvil + contracts, the dev publisher allowed and the bundled
+//! capsule registered, an approved runtime key, a 3-of-5 licence network, and packaged media.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::node_bindings::AnvilInstance;
+use alloy::signers::local::PrivateKeySigner;
+use contracts_bindings::bindings::CapsuleRegistry;
+use contracts_bindings::chain::{self, DEFAULT_FEE_BPS};
+use contracts_bindings::ops::{self, HeaderFacts, MintRequest, Purchase, TermsInput};
+use contracts_bindings::testing::spawn_anvil;
+use contracts_bindings::{Chain, DeployOptions, Deployment};
+use licence_net::dealer;
+use licence_net::node::{self, NodeConfig, NodeState, RateLimit};
+use licence_net::KeyShareFile;
+use licence_net_protocol::{GroupKey, B256, U256};
+use player::runtime::RuntimeKey;
+use player::{
+    bundled_capsule, CapsulePackage, Host, PlayError, PlayOptions, PlayReport, RunLimits,
+};
+use tokio::sync::oneshot;
+
+pub const NODES: usize = 5;
+pub const THRESHOLD: usize = 3;
+/// anvil accounts: 0 deploys, 1 creator, 3 buyer, 4 has bought nothing, 5 rents, 9 is the
+/// DEV capsule publisher.
+pub const CREATOR: usize = 1;
+pub const BUYER: usize = 3;
+pub const STRANGER: usize = 4;
+pub const RENTER: usize = 5;
+pub const PUBLISHER: usize = 9;
+
+/// A node serving on loopback; stops when dropped.
+pub struct RunningNode {
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.abort();
+    }
+}
+
+pub struct Stack {
+    _anvil: AnvilInstance,
+    pub rpc: String,
+    pub dep: Deployment,
+    pub keys: Vec<PrivateKeySigner>,
+    pub dir: tempfile::TempDir,
+    pub group: GroupKey,
+    pub nodes: Vec<Option<RunningNode>>,
+    pub urls: Vec<String>,
+    pub runtime: Arc<RuntimeKey>,
+    pub host: Host,
+}
+
+/// Makes a test clip with ffmpeg: `secs` seconds of two sine tones, stereo 48 kHz, FLAC.
+pub fn make_audio(dir: &Path, secs: u32) -> PathBuf {
+    let out = dir.join(format!("tone-{secs}s.flac"));
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=440:sample_rate=48000:duration={secs}"
+        ))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=660:sample_rate=48000:duration={secs}"
+        ))
+        .args([
+            "-filter_complex",
+            "[0:a][1:a]join=inputs=2:channel_layout=stereo",
+            "-c:a",
+            "flac",
+        ])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg must be installed to make test media");
+    assert!(status.success(), "ffmpeg failed to make {}", out.display());
+    out
+}
+
+/// ffmpeg's own decoding of `input` as interleaved f32 stereo at 48 kHz.
+pub fn ffmpeg_decode_f32(input: &Path) -> Vec<f32> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(input)
+        .args(["-f", "f32le", "-ac", "2", "-ar", "48000", "-"])
+        .output()
+        .expect("ffmpeg must be installed");
+    assert!(out.status.success(), "ffmpeg decode failed");
+    out.stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// The samples of a 32-bit float WAV written by `play`.
+pub fn read_wav_f32(path: &Path) -> (u32, u16, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[0..4], b"RIFF");
+    assert_eq!(u16::from_le_bytes([bytes[20], bytes[21]]), 3, "IEEE float");
+    let channels = u16::from_le_bytes([bytes[22], bytes[23]]);
+    let rate = u32::from_le_bytes(bytes[24..28].try_into().unwrap());
+    let len = u32::from_le_bytes(bytes[42..46].try_into().unwrap()) as usize;
+    let data = &bytes[46..46 + len];
+    let samples = data
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (rate, channels, samples)
+}
+
+/// Signal-to-noise ratio of `got` against `want` (dB), over their common length.
+pub fn snr_db(want: &[f32], got: &[f32]) -> f64 {
+    let n = want.len().min(got.len());
+    let (mut signal, mut noise) = (0f64, 0f64);
+    for i in 0..n {
+        signal += f64::from(want[i]).powi(2);
+        noise += f64::from(want[i] - got[i]).powi(2);
+    }
+    if noise == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (signal / noise).log10()
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        let anvil = spawn_anvil();
+        let rpc = anvil.endpoint();
+        let keys: Vec<PrivateKeySigner> = anvil
+            .keys()
+            .iter()
+            .map(|k| PrivateKeySigner::from(k.clone()))
+            .collect();
+        assert_eq!(
+            keys[PUBLISHER].address().to_string().to_lowercase(),
+            player::DEV_PUBLISHER_ADDRESS.to_lowercase(),
+            "the DEV publisher is anvil account #9"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = RuntimeKey::load_or_create(&dir.path().join("runtime.key")).unwrap();
+        let deployer = Chain::connect(&rpc, Some(keys[0].clone())).await.unwrap();
+        let opts = DeployOptions {
+            fee_bps: DEFAULT_FEE_BPS,
+            approve_runtimes: vec![runtime.address()],
+            ..Default::default()
+        };
+        let dep = chain::deploy(&deployer, &opts).await.expect("deploy");
+        let capsule = bundled_capsule();
+        let registry = CapsuleRegistry::new(dep.contracts.capsule_registry, &deployer.provider);
+        chain::confirm(
+            "setPublisher",
+            registry
+                .setPublisher(capsule.publisher(), true)
+                .send()
+                .await,
+        )
+        .await
+        .expect("setPublisher");
+        let publisher = Chain::connect(&rpc, Some(keys[PUBLISHER].clone()))
+            .await
+            .unwrap();
+        chain::confirm(
+            "registerCapsule",
+            CapsuleRegistry::new(dep.contracts.capsule_registry, &publisher.provider)
+                .registerCapsule(capsule.measurement(), capsule.version())
+                .send()
+                .await,
+        )
+        .await
+        .expect("registerCapsule");
+
+        let dealt = dealer::deal(NODES, THRESHOLD, &dir.path().join("keys")).unwrap();
+        let mut stack = Self {
+            _anvil: anvil,
+            rpc,
+            dep,
+            keys,
+            dir,
+            group: dealt.group,
+            nodes: Vec::new(),
+            urls: Vec::new(),
+            runtime: Arc::new(runtime),
+            host: Host::new().unwrap(),
+        };
+        for (i, share_path) in dealt.share_paths.iter().enumerate() {
+            let share = KeyShareFile::load(share_path, &stack.group).unwrap();
+            let node = stack.serve(i, share).await;
+            stack.urls.push(node.url.clone());
+            stack.nodes.push(Some(node));
+        }
+        stack
+    }
+
+    async fn serve(&self, index: usize, share: KeyShareFile) -> RunningNode {
+        let config = NodeConfig {
+            share,
+            group: self.group.clone(),
+            deployment: self.dep.clone(),
+            rpc: self.rpc.clone(),
+            audit_path: self.dir.path().join(format!("node-{index}.audit.jsonl")),
+            confirmations: 0,
+            chain_timeout: Duration::from_secs(2),
+            head_ttl: Duration::ZERO,
+            rate_limit: RateLimit {
+                per_second: 1000.0,
+                burst: 1000.0,
+            },
+            registry: node::RegistryCheck::IfRegistered,
+        };
+        let state = NodeState::new(config).await.expect("node starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            node::serve(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        RunningNode {
+            url,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub fn stop_node(&mut self, index: usize) {
+        self.nodes[index] = None;
+    }
+
+    pub async fn chain_as(&self, account: usize) -> Chain {
+        Chain::connect(&self.rpc, Some(self.keys[account].clone()))
+            .await
+            .unwrap()
+    }
+
+    /// Packages `input` with the real packager (lossless: FLAC stays FLAC) for this network,
+    /// allowing `renderers`.
+    pub fn package(&self, input: &Path, renderers: Vec<[u8; 32]>) -> PathBuf {
+        let output = input.with_extension("ddrm");
+        let opts = packager::PackageOptions {
+            input: input.to_path_buf(),
+            output: output.clone(),
+            group_key: self.group.clone(),
+            renderers,
+            title: Some("test tone".into()),
+            creator: "player tests".into(),
+            as_data: false,
+            lossless: true,
+            export_key: None,
+        };
+        packager::package(&opts, &mut |_| {}).expect("package");
+        output
+    }
+
+    /// Mints the packaged file (price 1 ELA, rent 0.1 ELA per hour), allowing `renderers` on
+    /// chain. Returns the content id.
+    pub async fn mint(&self, ddrm: &Path, renderers: Vec<B256>) -> U256 {
+        let facts = ops::read_ddrm_header(ddrm).unwrap();
+        let creator = self.chain_as(CREATOR).await;
+        let req = MintRequest {
+            header: HeaderFacts { renderers, ..facts },
+            cid: "bafkreiplayertestcontent".into(),
+            payment_token: alloy::primitives::Address::ZERO,
+            terms: TermsInput {
+                price: U256::from(10u128.pow(18)),
+                rent_price: U256::from(10u128.pow(17)),
+                rent_period: 3600,
+                ..Default::default()
+            },
+            split: vec![(self.keys[CREATOR].address(), 10_000)],
+        };
+        let content = req.header.content_id;
+        ops::mint(&creator, &self.dep, &req).await.expect("mint");
+        content
+    }
+
+    pub async fn buy(&self, account: usize, content: U256) {
+        let c = self.chain_as(account).await;
+        ops::purchase(&c, &self.dep, content, Purchase::Buy)
+            .await
+            .expect("purchase");
+    }
+
+    fn wallet(&self, account: usize) -> k256::ecdsa::SigningKey {
+        k256::ecdsa::SigningKey::from_slice(self.keys[account].to_bytes().as_slice()).unwrap()
+    }
+
+    /// Options to play `ddrm` as `account` with `capsule`, writing audio to `audio_out`.
+    pub fn options(
+        &self,
+        ddrm: &Path,
+        account: usize,
+        capsule: CapsulePackage,
+        audio_out: Option<PathBuf>,
+        start: Duration,
+    ) -> PlayOptions {
+        PlayOptions {
+            source: Box::new(std::fs::File::open(ddrm).unwrap()),
+            wallet: self.wallet(account),
+            runtime: self.runtime.clone(),
+            rpc: self.rpc.clone(),
+            deployment: self.dep.clone(),
+            group_key: self.group.clone(),
+            licence_nodes: self.urls.clone(),
+            audio_out,
+            video_out: None,
+            start,
+            capsule,
+            limits: RunLimits {
+                memory_bytes: 256 << 20,
+                timeout: Duration::from_secs(120),
+                ..RunLimits::default()
+            },
+        }
+    }
+
+    pub async fn play(&self, opts: PlayOptions) -> Result<PlayReport, PlayError> {
+        player::play(&self.host, opts).await
+    }
+}
+
+/// A clip packaged, minted (allowing the bundled capsule) and bought by [`BUYER`].
+pub struct Bought {
+    pub stack: Stack,
+    pub source: PathBuf,
+    pub ddrm: PathBuf,
+    pub content: U256,
+}
+
+pub async fn bought_clip(secs: u32) -> Bought {
+    let stack = Stack::start().await;
+    let capsule = bundled_capsule();
+    let source = make_audio(stack.dir.path(), secs);
+    let ddrm = stack.package(&source, vec![capsule.measurement().0]);
+    let content = stack.mint(&ddrm, vec![capsule.measurement()]).await;
+    stack.buy(BUYER, content).await;
+    Bought {
+        stack,
+        source,
+        ddrm,
+        content,
+    }
+}

@@ -1,0 +1,76 @@
+//! Capsules that misbehave are stopped by the limits, and the host stays usable.
+
+use std::time::Duration;
+
+use std::sync::Arc;
+
+use ddrm_capsule::wire::PlayParams;
+use licence_net_protocol::{Address, B256};
+use player::capsule_host::{Discard, Offline, Session};
+use player::runtime::RuntimeKey;
+use player::{Host, PlayError, RunLimits};
+
+/// A session with nothing behind it: an empty file, no licence network, output dropped.
+fn session() -> Session {
+    Session {
+        source: Box::new(std::io::Cursor::new(Vec::new())),
+        params: PlayParams {
+            chain_id: 20,
+            access_contract: Address::ZERO,
+            account: Address::ZERO,
+            group_key: String::new(),
+            start_ms: 0,
+            audio: true,
+            video: false,
+        },
+        measurement: B256::ZERO,
+        runtime: Arc::new(RuntimeKey::generate()),
+        wallet: k256::ecdsa::SigningKey::random(&mut rand_core::OsRng),
+        gate: Box::new(Offline),
+        presenter: Box::new(Discard),
+    }
+}
+
+/// A capsule-shaped module (the `ddrm` ABI exports) whose `ddrm_play` never returns.
+const SPIN: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "ddrm_abi_version") (result i32) (i32.const 1))
+  (func (export "ddrm_play") (result i32) (loop $l (br $l)) (i32.const 0)))
+"#;
+
+/// One whose `ddrm_play` grows its memory without bound.
+const HOG: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "ddrm_abi_version") (result i32) (i32.const 1))
+  (func (export "ddrm_play") (result i32)
+    (loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+    (i32.const 0)))
+"#;
+
+#[test]
+fn runaway_capsules_are_stopped_and_the_host_stays_up() {
+    let host = Host::new().unwrap();
+    let limits = RunLimits {
+        memory_bytes: 16 << 20,
+        timeout: Duration::from_millis(200),
+        ..RunLimits::default()
+    };
+    let spin = host.compile(SPIN.as_bytes()).unwrap();
+    let e = host.run_capsule(&spin, session(), &limits).unwrap_err();
+    assert!(matches!(e, PlayError::CapsuleTimeout(_)), "{e}");
+
+    let hog = host.compile(HOG.as_bytes()).unwrap();
+    let e = host.run_capsule(&hog, session(), &limits).unwrap_err();
+    assert!(matches!(e, PlayError::CapsuleMemory(..)), "{e}");
+
+    // The same host still runs modules.
+    let ok = host
+        .compile(br#"(module (func (export "_start")))"#)
+        .unwrap();
+    let out = host
+        .run_command(&ok, &["ok"], &RunLimits::default())
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+}

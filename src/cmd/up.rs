@@ -1,0 +1,148 @@
+//! `ddrm up`: wires the `ddrm-stack` library to the player's runtime key and bundled capsule.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use ddrm_stack::up::{CapsuleToRegister, RunningStack, StopSignals, UpOptions};
+use ddrm_stack::RuntimeEntry;
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Where the stack keeps its keys, logs, store and stack.json
+    /// [default: $XDG_DATA_HOME/ddrm/stack or ~/.local/share/ddrm/stack].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use this chain (HTTP JSON-RPC URL, with anvil's funded dev accounts) instead of starting
+    /// anvil.
+    #[arg(long, value_name = "URL")]
+    pub rpc: Option<String>,
+    /// Use this kubo node's RPC API instead of the embedded store.
+    #[arg(long, value_name = "URL")]
+    pub ipfs_api: Option<String>,
+    /// Once up, run the whole journey on a generated sample and print each step.
+    #[arg(long)]
+    pub demo: bool,
+    /// With --demo: stop the stack after the demo instead of staying up.
+    #[arg(long, requires = "demo")]
+    pub exit: bool,
+}
+
+/// The file name of the runtime attestation key in the data directory.
+pub const RUNTIME_KEY_FILE: &str = "runtime.key";
+
+pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+    // Caught from here on: a Ctrl-C while starting stops what has started.
+    let mut signals = StopSignals::new()?;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(ddrm_stack::up::default_data_dir);
+    std::fs::create_dir_all(&data_dir)?;
+    let key_file = data_dir.join(RUNTIME_KEY_FILE);
+    let runtime = player::runtime::RuntimeKey::load_or_create(&key_file)?;
+    let runtime_address = runtime.address();
+    drop(runtime);
+    let capsule = player::bundled_capsule();
+    let opts = UpOptions {
+        data_dir,
+        rpc: args.rpc.clone(),
+        ipfs_api: args.ipfs_api.clone(),
+        ddrm_exe: std::env::current_exe()?,
+        runtime: RuntimeEntry {
+            key_file,
+            address: runtime_address,
+        },
+        capsule: Some(CapsuleToRegister {
+            measurement: capsule.measurement(),
+            version: capsule.version(),
+            publisher: capsule.publisher(),
+        }),
+    };
+    let mut say = |line: &str| println!("{line}");
+    let stack = tokio::select! {
+        s = RunningStack::start(&opts, &mut say) => s?,
+        sig = signals.recv() => anyhow::bail!("{sig} while starting: stopped what had started"),
+    };
+    println!("stack.json: {}", stack.stack_path().display());
+    let mut result = Ok(());
+    if args.demo {
+        println!("demo:");
+        let work = stack.file().data_dir.join("demo");
+        let mut player = DemoPlay;
+        let demo = ddrm_stack::demo::run(
+            stack.file(),
+            capsule.measurement().0,
+            &work,
+            Some(&mut player as &mut dyn ddrm_stack::demo::DemoPlayer),
+            &mut say,
+        );
+        result = tokio::select! {
+            r = demo => r.map(|_| ()).map_err(anyhow::Error::from),
+            sig = signals.recv() => Err(anyhow::anyhow!("{sig} during the demo")),
+        };
+    }
+    if result.is_ok() && !args.exit {
+        println!(
+            "up: use `--stack {}` with any ddrm command; Ctrl-C stops the stack",
+            stack.stack_path().display()
+        );
+        let sig = signals.recv().await;
+        println!("{sig}: stopping");
+    }
+    for s in stack.stop() {
+        println!(
+            "stopped {} (pid {}){}",
+            s.name,
+            s.pid,
+            if s.graceful {
+                ""
+            } else {
+                ", killed after the grace period"
+            }
+        );
+    }
+    result
+}
+
+/// The demo's play step: `ddrm play` itself, with everything taken from the stack.
+struct DemoPlay;
+
+impl ddrm_stack::demo::DemoPlayer for DemoPlay {
+    fn play<'a>(
+        &'a mut self,
+        stack: &'a ddrm_stack::StackFile,
+        ddrm: &'a std::path::Path,
+        wallet_key: &'a str,
+        out_dir: &'a std::path::Path,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<String>, String>> + 'a>>
+    {
+        Box::pin(async move {
+            let audio = out_dir.join("sample.wav");
+            let video = out_dir.join("sample.y4m");
+            let mut args = super::play::PlayArgs {
+                input: ddrm.display().to_string(),
+                wallet_key: wallet_key.parse().map_err(|e| format!("{e:?}"))?,
+                audio_out: Some(audio.clone()),
+                video_out: Some(video.clone()),
+                start: 0.0,
+                rpc: None,
+                deployment: None,
+                group_key: None,
+                licence_nodes: Vec::new(),
+                runtime_key: None,
+                store: packager_store::cli::StoreArgs {
+                    data_dir: None,
+                    ipfs_api: None,
+                },
+            };
+            super::stack::fill_play(stack, &[], &mut args).map_err(|e| format!("{e:#}"))?;
+            super::play::play(args)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            Ok(vec![
+                format!("decoded audio: {}", audio.display()),
+                format!("decoded video: {}", video.display()),
+            ])
+        })
+    }
+}

@@ -1,0 +1,390 @@
+//! Issue 5's journeys: `ddrm up` starts a whole stack and stops every process it started; on it,
+//! `--stack` is all a user passes besides what matters: package (video + audio, audio only),
+//! pin, mint, buy, play; and the refusals a user can run into.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ddrm_stack::StackFile;
+use e2e::Journey;
+
+const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
+
+/// A `ddrm up` child; stopped with SIGINT when dropped.
+struct Up {
+    child: Child,
+    data_dir: PathBuf,
+}
+
+impl Up {
+    fn start(data_dir: &Path) -> Self {
+        let child = Command::new(DDRM)
+            .args(["up", "--data-dir"])
+            .arg(data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ddrm up starts");
+        Self {
+            child,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    fn stack_path(&self) -> PathBuf {
+        self.data_dir.join("stack.json")
+    }
+
+    /// Waits for stack.json, failing with ddrm up's output if it exits first.
+    fn wait_ready(&mut self) -> StackFile {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let out = self.child.stdout.take().map(read_all).unwrap_or_default();
+                let err = self.child.stderr.take().map(read_all).unwrap_or_default();
+                panic!("ddrm up exited ({status}) before writing stack.json:\n{out}\n{err}");
+            }
+            if self.stack_path().exists() {
+                return StackFile::load(&self.stack_path()).expect("a valid stack.json");
+            }
+            assert!(Instant::now() < deadline, "no stack.json within 240 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Sends `signal`, waits for the exit, returns standard output.
+    fn stop(mut self, signal: &str) -> String {
+        signal_pid(self.child.id(), signal);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "ddrm up did not stop on {signal}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = self.child.stdout.take().map(read_all).unwrap_or_default();
+        assert!(
+            self.child.wait().unwrap().success(),
+            "ddrm up failed: {out}"
+        );
+        out
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            signal_pid(self.child.id(), "INT");
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn read_all(mut r: impl std::io::Read) -> String {
+    let mut s = String::new();
+    let _ = r.read_to_string(&mut s);
+    s
+}
+
+fn signal_pid(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("the kill command");
+    assert!(ok.success(), "kill -{signal} {pid}");
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; its state letter is Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "5"])
+        .args(args)
+        .output()
+        .expect("curl is required for this journey (apt-get install curl)");
+    assert!(out.status.success(), "curl {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn rpc(url: &str, method: &str, params: &str) -> String {
+    curl(&[
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#),
+        url,
+    ])
+}
+
+fn pids(stack: &StackFile) -> Vec<u32> {
+    let mut p: Vec<u32> = stack.licence.nodes.iter().filter_map(|n| n.pid).collect();
+    p.extend(stack.chain.anvil_pid);
+    p
+}
+
+#[test]
+fn up_writes_a_complete_stack_file_refuses_a_second_up_and_stops_every_child() {
+    let j = Journey::new(DDRM);
+    let data = j.path("stack");
+    let mut up = Up::start(&data);
+    let stack = up.wait_ready();
+
+    assert_eq!(stack.chain.chain_id, 20);
+    assert_eq!(stack.pid, up.child.id());
+    assert_eq!(stack.licence.nodes.len(), 5);
+    assert_eq!(stack.licence.threshold, 3);
+    assert!(stack.capsule.is_some(), "the bundled capsule is registered");
+    assert_eq!(stack.dev_accounts.accounts.len(), 10);
+    assert!(stack.dev_accounts.warning.contains("dev only"));
+    let dep = stack.deployment().unwrap();
+    assert_eq!(dep.chain_id, 20);
+    let chain_id = rpc(&stack.chain.rpc, "eth_chainId", "[]");
+    assert!(chain_id.contains("\"0x14\""), "{chain_id}");
+    for n in &stack.licence.nodes {
+        assert_eq!(curl(&[&format!("{}/health", n.url)]), "ok");
+        assert!(alive(n.pid.unwrap()));
+    }
+    let children = pids(&stack);
+    assert_eq!(children.len(), 6);
+
+    // A second `ddrm up` on the same data directory refuses, naming the first.
+    let second = j.ddrm(["up", "--data-dir", data.to_str().unwrap()]).fails();
+    assert!(
+        second.contains("another `ddrm up`") && second.contains(&stack.pid.to_string()),
+        "{second}"
+    );
+
+    let out = up.stop("INT");
+    for i in 1..=5 {
+        assert!(
+            out.contains(&format!("stopped licence node {i} (pid")),
+            "{out}"
+        );
+    }
+    assert!(out.contains("stopped anvil"), "{out}");
+    for pid in children {
+        assert!(!alive(pid), "process {pid} outlived ddrm up");
+    }
+    assert!(
+        !data.join("stack.json").exists(),
+        "stack.json removed on stop"
+    );
+
+    // After a clean stop the same data directory starts again (keys reused), and SIGTERM stops
+    // it too.
+    let mut again = Up::start(&data);
+    let restarted = again.wait_ready();
+    assert_eq!(
+        std::fs::read(&restarted.licence.group_key).unwrap(),
+        std::fs::read(&stack.licence.group_key).unwrap()
+    );
+    let out = again.stop("TERM");
+    assert!(out.contains("SIGTERM: stopping"), "{out}");
+    for pid in pids(&restarted) {
+        assert!(!alive(pid), "process {pid} outlived ddrm up");
+    }
+}
+
+fn key<'a>(stack: &'a StackFile, label: &str) -> &'a str {
+    &stack.dev_accounts.get(label).unwrap().private_key
+}
+
+fn addr(stack: &StackFile, label: &str) -> String {
+    stack.dev_accounts.get(label).unwrap().address.to_string()
+}
+
+/// Bytes of 32-bit float samples in a WAV file, over all channels.
+fn wav_seconds(path: &Path, rate: f64, channels: f64) -> f64 {
+    let len = std::fs::metadata(path).unwrap().len() as f64;
+    (len - 44.0).max(0.0) / (rate * channels * 4.0)
+}
+
+fn y4m_frames(path: &Path) -> usize {
+    let bytes = std::fs::read(path).unwrap();
+    bytes.windows(6).filter(|w| w == b"FRAME\n").count()
+}
+
+#[test]
+fn package_pin_mint_buy_play_with_stack_and_refusals() {
+    let j = Journey::new(DDRM);
+    let mut up = Up::start(&j.path("stack"));
+    let stack = up.wait_ready();
+    let s = up.stack_path();
+    let s = s.to_str().unwrap();
+
+    let clip = j.make_clip(
+        "clip.mp4",
+        3,
+        &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    );
+    let tone = j.make_clip("tone.m4a", 3, &["-map", "1:a", "-c:a", "aac"]);
+
+    let mut ids = Vec::new();
+    for (input, name) in [(&clip, "clip.ddrm"), (&tone, "tone.ddrm")] {
+        let p = j
+            .ddrm([
+                "package",
+                input.to_str().unwrap(),
+                "--out",
+                name,
+                "--pin",
+                "--json",
+                "--stack",
+                s,
+            ])
+            .ok()
+            .json();
+        let cid = p["cid"]
+            .as_str()
+            .expect("pinned to the stack's store")
+            .to_owned();
+        let id = p["content_id"].as_str().unwrap().to_owned();
+        // The bundled capsule is the renderer by default.
+        let shown = j.ddrm(["inspect", name]).ok().stdout();
+        let measurement = stack.capsule.as_ref().unwrap().measurement.to_string();
+        assert!(
+            shown.contains(&format!("renderer        {measurement}")),
+            "{shown}"
+        );
+        let split = format!(
+            "{}:8000,{}:2000",
+            addr(&stack, "creator"),
+            addr(&stack, "producer")
+        );
+        j.ddrm([
+            "mint",
+            name,
+            "--cid",
+            &cid,
+            "--price",
+            "1",
+            "--rent-price",
+            "0.1",
+            "--period",
+            "1h",
+            "--split",
+            &split,
+            "--private-key",
+            key(&stack, "creator"),
+            "--stack",
+            s,
+        ])
+        .ok();
+        ids.push((name, cid, id));
+    }
+
+    // Buy the clip, play it by CID from the stack's store.
+    let (clip_ddrm, clip_cid, clip_id) = &ids[0];
+    j.ddrm([
+        "buy",
+        clip_id,
+        "--private-key",
+        key(&stack, "buyer"),
+        "--stack",
+        s,
+    ])
+    .ok();
+    let played = j
+        .ddrm([
+            "play",
+            clip_cid,
+            "--wallet-key",
+            key(&stack, "buyer"),
+            "--audio-out",
+            "clip.wav",
+            "--video-out",
+            "clip.y4m",
+            "--stack",
+            s,
+        ])
+        .ok()
+        .stdout();
+    let secs = wav_seconds(&j.path("clip.wav"), 44_100.0, 1.0);
+    assert!((2.8..=3.3).contains(&secs), "{secs} s of audio: {played}");
+    let frames = y4m_frames(&j.path("clip.y4m"));
+    assert!((70..=74).contains(&frames), "{frames} frames: {played}");
+
+    // Audio only: rented, played from the file.
+    let (tone_ddrm, _, tone_id) = &ids[1];
+    j.ddrm([
+        "rent",
+        tone_id,
+        "--private-key",
+        key(&stack, "buyer"),
+        "--stack",
+        s,
+    ])
+    .ok();
+    j.ddrm([
+        "play",
+        tone_ddrm,
+        "--wallet-key",
+        key(&stack, "buyer"),
+        "--audio-out",
+        "tone.wav",
+        "--stack",
+        s,
+    ])
+    .ok();
+    let secs = wav_seconds(&j.path("tone.wav"), 44_100.0, 1.0);
+    assert!((2.8..=3.3).contains(&secs), "{secs} s of audio");
+
+    // Refusals, each with its cause and no output file.
+    let refused = |who: &str, out: &str, file: &str| -> String {
+        let e = j
+            .ddrm([
+                "play",
+                file,
+                "--wallet-key",
+                key(&stack, who),
+                "--audio-out",
+                out,
+                "--stack",
+                s,
+            ])
+            .fails();
+        assert!(!j.path(out).exists(), "{out} written despite: {e}");
+        e.to_lowercase()
+    };
+    let e = refused("other", "other.wav", clip_ddrm);
+    assert!(e.contains("access"), "an account that did not buy: {e}");
+
+    // The rental expires: two hours later on chain.
+    rpc(&stack.chain.rpc, "evm_increaseTime", "[7200]");
+    rpc(&stack.chain.rpc, "evm_mine", "[]");
+    let e = refused("buyer", "expired.wav", tone_ddrm);
+    assert!(
+        e.contains("expired") || e.contains("access"),
+        "an expired rental: {e}"
+    );
+
+    // Three of five licence nodes down: fewer than t answer.
+    for n in &stack.licence.nodes[..3] {
+        signal_pid(n.pid.unwrap(), "KILL");
+    }
+    let e = refused("buyer", "down.wav", clip_ddrm);
+    assert!(e.contains("node"), "three nodes down: {e}");
+}

@@ -82,22 +82,8 @@ pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
             report(&s);
         }
     } else {
-        follower.run(shutdown_signal(), report).await?;
+        follower.run(super::shutdown_signal(), report).await?;
     }
     follower.close().await;
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match term.as_mut() {
-                Some(t) => { t.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => {}
-    }
 }

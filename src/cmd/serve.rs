@@ -108,9 +108,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     config.events_poll = Duration::from_millis(500);
     eprintln!("market API listening on http://{local} (OpenAPI at /openapi.json)");
-    market_api::serve(AppState::new(config), listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    market_api::serve(AppState::new(config), listener, super::shutdown_signal()).await?;
     Ok(())
 }

@@ -2,5 +2,6 @@
 //! module per journey.
 
 mod licence;
+mod market;
 mod package_pin_decrypt;
 mod up_play;

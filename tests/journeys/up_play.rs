@@ -2,134 +2,13 @@
 //! `--stack` is all a user passes besides what matters: package (video + audio, audio only),
 //! pin, mint, buy, play; and the refusals a user can run into.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use ddrm_stack::StackFile;
+use e2e::up::{alive, curl, rpc, signal_pid, Up};
 use e2e::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
-
-/// A `ddrm up` child; stopped with SIGINT when dropped.
-struct Up {
-    child: Child,
-    data_dir: PathBuf,
-}
-
-impl Up {
-    fn start(data_dir: &Path) -> Self {
-        let child = Command::new(DDRM)
-            .args(["up", "--data-dir"])
-            .arg(data_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ddrm up starts");
-        Self {
-            child,
-            data_dir: data_dir.to_owned(),
-        }
-    }
-
-    fn stack_path(&self) -> PathBuf {
-        self.data_dir.join("stack.json")
-    }
-
-    /// Waits for stack.json, failing with ddrm up's output if it exits first.
-    fn wait_ready(&mut self) -> StackFile {
-        let deadline = Instant::now() + Duration::from_secs(240);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let out = self.child.stdout.take().map(read_all).unwrap_or_default();
-                let err = self.child.stderr.take().map(read_all).unwrap_or_default();
-                panic!("ddrm up exited ({status}) before writing stack.json:\n{out}\n{err}");
-            }
-            if self.stack_path().exists() {
-                return StackFile::load(&self.stack_path()).expect("a valid stack.json");
-            }
-            assert!(Instant::now() < deadline, "no stack.json within 240 s");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Sends `signal`, waits for the exit, returns standard output.
-    fn stop(mut self, signal: &str) -> String {
-        signal_pid(self.child.id(), signal);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "ddrm up did not stop on {signal}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let out = self.child.stdout.take().map(read_all).unwrap_or_default();
-        assert!(
-            self.child.wait().unwrap().success(),
-            "ddrm up failed: {out}"
-        );
-        out
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            signal_pid(self.child.id(), "INT");
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn read_all(mut r: impl std::io::Read) -> String {
-    let mut s = String::new();
-    let _ = r.read_to_string(&mut s);
-    s
-}
-
-fn signal_pid(pid: u32, signal: &str) {
-    let ok = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("the kill command");
-    assert!(ok.success(), "kill -{signal} {pid}");
-}
-
-fn alive(pid: u32) -> bool {
-    // A zombie still has a /proc entry; its state letter is Z.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            !s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-        .unwrap_or(false)
-}
-
-fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "5"])
-        .args(args)
-        .output()
-        .expect("curl is required for this journey (apt-get install curl)");
-    assert!(out.status.success(), "curl {args:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn rpc(url: &str, method: &str, params: &str) -> String {
-    curl(&[
-        "-H",
-        "content-type: application/json",
-        "-d",
-        &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#),
-        url,
-    ])
-}
 
 fn pids(stack: &StackFile) -> Vec<u32> {
     let mut p: Vec<u32> = stack.licence.nodes.iter().filter_map(|n| n.pid).collect();
@@ -141,11 +20,11 @@ fn pids(stack: &StackFile) -> Vec<u32> {
 fn up_writes_a_complete_stack_file_refuses_a_second_up_and_stops_every_child() {
     let j = Journey::new(DDRM);
     let data = j.path("stack");
-    let mut up = Up::start(&data);
+    let mut up = Up::start(DDRM, &data);
     let stack = up.wait_ready();
 
     assert_eq!(stack.chain.chain_id, 20);
-    assert_eq!(stack.pid, up.child.id());
+    assert_eq!(stack.pid, up.pid());
     assert_eq!(stack.licence.nodes.len(), 5);
     assert_eq!(stack.licence.threshold, 3);
     assert!(stack.capsule.is_some(), "the bundled capsule is registered");
@@ -187,7 +66,7 @@ fn up_writes_a_complete_stack_file_refuses_a_second_up_and_stops_every_child() {
 
     // After a clean stop the same data directory starts again (keys reused), and SIGTERM stops
     // it too.
-    let mut again = Up::start(&data);
+    let mut again = Up::start(DDRM, &data);
     let restarted = again.wait_ready();
     assert_eq!(
         std::fs::read(&restarted.licence.group_key).unwrap(),
@@ -222,7 +101,7 @@ fn y4m_frames(path: &Path) -> usize {
 #[test]
 fn package_pin_mint_buy_play_with_stack_and_refusals() {
     let j = Journey::new(DDRM);
-    let mut up = Up::start(&j.path("stack"));
+    let mut up = Up::start(DDRM, &j.path("stack"));
     let stack = up.wait_ready();
     let s = up.stack_path();
     let s = s.to_str().unwrap();

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod up;
+
 pub use packager_store::testing::KuboDaemon;
 
 /// A scratch directory and the `ddrm` binary under test.

@@ -1,0 +1,250 @@
+//! A whole `ddrm up` stack as a child process, and the small process and HTTP helpers the
+//! journeys on it share.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ddrm_stack::StackFile;
+
+/// A `ddrm up` child; stopped with SIGINT when dropped.
+pub struct Up {
+    child: Child,
+    data_dir: PathBuf,
+}
+
+impl Up {
+    pub fn start(bin: &str, data_dir: &Path) -> Self {
+        let child = Command::new(bin)
+            .args(["up", "--data-dir"])
+            .arg(data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ddrm up starts");
+        Self {
+            child,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// The `ddrm up` process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn stack_path(&self) -> PathBuf {
+        self.data_dir.join("stack.json")
+    }
+
+    /// Waits for stack.json, failing with ddrm up's output if it exits first.
+    pub fn wait_ready(&mut self) -> StackFile {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let out = self.child.stdout.take().map(read_all).unwrap_or_default();
+                let err = self.child.stderr.take().map(read_all).unwrap_or_default();
+                panic!("ddrm up exited ({status}) before writing stack.json:\n{out}\n{err}");
+            }
+            if self.stack_path().exists() {
+                return StackFile::load(&self.stack_path()).expect("a valid stack.json");
+            }
+            assert!(Instant::now() < deadline, "no stack.json within 240 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Sends `signal`, waits for the exit, returns standard output.
+    pub fn stop(mut self, signal: &str) -> String {
+        signal_pid(self.child.id(), signal);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "ddrm up did not stop on {signal}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = self.child.stdout.take().map(read_all).unwrap_or_default();
+        assert!(
+            self.child.wait().unwrap().success(),
+            "ddrm up failed: {out}"
+        );
+        out
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            signal_pid(self.child.id(), "INT");
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn read_all(mut r: impl std::io::Read) -> String {
+    let mut s = String::new();
+    let _ = r.read_to_string(&mut s);
+    s
+}
+
+/// Sends `signal` (a name such as INT or KILL) to `pid`.
+pub fn signal_pid(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("the kill command");
+    assert!(ok.success(), "kill -{signal} {pid}");
+}
+
+/// Whether `pid` is a running (not zombie) process.
+pub fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; its state letter is Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+/// Runs curl (5 s limit) and returns its standard output; fails the test when curl fails.
+pub fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "5"])
+        .args(args)
+        .output()
+        .expect("curl is required for this journey (apt-get install curl)");
+    assert!(out.status.success(), "curl {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One JSON-RPC call through curl.
+pub fn rpc(url: &str, method: &str, params: &str) -> String {
+    curl(&[
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#),
+        url,
+    ])
+}
+
+/// A long-running `ddrm` service (indexer, market API) as a child process; stopped with SIGTERM
+/// when dropped.
+pub struct Service {
+    pub name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Service {
+    /// Starts `bin args` in `dir`, its output going to `dir/<name>.log`.
+    pub fn start(name: &'static str, bin: &str, dir: &Path, args: &[&str]) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("a service log file");
+        let child = Command::new(bin)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file handle"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Self { name, child, log }
+    }
+
+    /// What the service printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Fails the test (with the service's log) if it has exited.
+    pub fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().expect("wait on a service") {
+            panic!("{} exited ({status}):\n{}", self.name, self.log());
+        }
+    }
+
+    /// Polls `check` every 200 ms until it returns `Some`, for at most `limit`; fails the test
+    /// with the service's log otherwise, or when the service exits meanwhile.
+    pub fn wait_for<T>(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        mut check: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + limit;
+        loop {
+            self.assert_running();
+            if let Some(v) = check() {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: no {what} within {limit:?}:\n{}",
+                self.name,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// SIGTERM, then waits (up to 30 s) for a successful exit.
+    pub fn stop(mut self) {
+        signal_pid(self.child.id(), "TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait on a service") {
+                assert!(
+                    status.success(),
+                    "{} stopped with {status}:\n{}",
+                    self.name,
+                    self.log()
+                );
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not stop on SIGTERM",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Like [`curl`], but `None` when the request fails (for polling a service still starting).
+pub fn try_curl(args: &[&str]) -> Option<String> {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail", "--max-time", "5"])
+        .args(args)
+        .output()
+        .expect("curl is required for this journey (apt-get install curl)");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}

@@ -5,6 +5,9 @@
 use std::path::Path;
 
 use ddrm_stack::StackFile;
+use e2e::media::{
+    ffmpeg_decode_f32, ffmpeg_decode_yuv420p, psnr_db, read_wav_f32, read_y4m, snr_db,
+};
 use e2e::up::{alive, curl, rpc, signal_pid, Up};
 use e2e::Journey;
 
@@ -93,9 +96,37 @@ fn wav_seconds(path: &Path, rate: f64, channels: f64) -> f64 {
     (len - 44.0).max(0.0) / (rate * channels * 4.0)
 }
 
-fn y4m_frames(path: &Path) -> usize {
-    let bytes = std::fs::read(path).unwrap();
-    bytes.windows(6).filter(|w| w == b"FRAME\n").count()
+/// The capsule's audio equals ffmpeg's own decoding of the packaged track (SNR at least 40 dB).
+/// The packaged AAC track starts with the encoder's priming frame at a negative time, which the
+/// capsule drops as players do; the Matroska file `ddrm decrypt` writes cannot hold negative
+/// times, so there ffmpeg decodes that frame too. It is exactly one AAC frame (1024 samples per
+/// channel), and nothing else may differ.
+fn same_audio_as_ffmpeg(packaged: &Path, played: &Path) {
+    let (rate, channels, got) = read_wav_f32(played);
+    let want = ffmpeg_decode_f32(packaged, rate, channels);
+    let priming = want.len() - got.len();
+    assert_eq!(
+        priming,
+        1024 * usize::from(channels),
+        "ffmpeg decodes exactly the priming frame more ({} against {} samples)",
+        want.len(),
+        got.len()
+    );
+    let snr = snr_db(&want[priming..], &got);
+    assert!(snr >= 40.0, "audio SNR {snr:.1} dB against ffmpeg");
+}
+
+/// The capsule's frames equal ffmpeg's own decoding of the packaged AV1 track: `frames` of
+/// them, each at PSNR at least 40 dB.
+fn same_video_as_ffmpeg(packaged: &Path, played: &Path, frames: usize) {
+    let (width, height, got) = read_y4m(played);
+    let want = ffmpeg_decode_yuv420p(packaged, width, height);
+    assert_eq!(got.len(), frames, "frames presented");
+    assert_eq!(want.len(), frames, "frames ffmpeg decodes");
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        let psnr = psnr_db(w, g);
+        assert!(psnr >= 40.0, "frame {i}: PSNR {psnr:.1} dB against ffmpeg");
+    }
 }
 
 #[test]
@@ -129,6 +160,8 @@ fn package_pin_mint_buy_play_with_stack_and_refusals() {
                 input.to_str().unwrap(),
                 "--out",
                 name,
+                "--export-key",
+                &format!("{name}.key"),
                 "--pin",
                 "--json",
                 "--stack",
@@ -136,6 +169,17 @@ fn package_pin_mint_buy_play_with_stack_and_refusals() {
             ])
             .ok()
             .json();
+        // The creator's own recovery path gives the packaged tracks in the clear, for ffmpeg to
+        // decode as the reference of what the capsule must present.
+        j.ddrm([
+            "decrypt",
+            name,
+            "--content-key-file",
+            &format!("{name}.key"),
+            "--out",
+            &format!("{name}.mkv"),
+        ])
+        .ok();
         let cid = p["cid"]
             .as_str()
             .expect("pinned to the stack's store")
@@ -203,8 +247,8 @@ fn package_pin_mint_buy_play_with_stack_and_refusals() {
         .stdout();
     let secs = wav_seconds(&j.path("clip.wav"), 44_100.0, 1.0);
     assert!((2.8..=3.3).contains(&secs), "{secs} s of audio: {played}");
-    let frames = y4m_frames(&j.path("clip.y4m"));
-    assert!((70..=74).contains(&frames), "{frames} frames: {played}");
+    same_audio_as_ffmpeg(&j.path("clip.ddrm.mkv"), &j.path("clip.wav"));
+    same_video_as_ffmpeg(&j.path("clip.ddrm.mkv"), &j.path("clip.y4m"), 72);
 
     // Audio only: rented, played from the file.
     let (tone_ddrm, _, tone_id) = &ids[1];
@@ -230,6 +274,7 @@ fn package_pin_mint_buy_play_with_stack_and_refusals() {
     .ok();
     let secs = wav_seconds(&j.path("tone.wav"), 44_100.0, 1.0);
     assert!((2.8..=3.3).contains(&secs), "{secs} s of audio");
+    same_audio_as_ffmpeg(&j.path("tone.ddrm.mkv"), &j.path("tone.wav"));
 
     // Refusals, each with its cause and no output file.
     let refused = |who: &str, out: &str, file: &str| -> String {

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod media;
 pub mod up;
 
 pub use packager_store::testing::KuboDaemon;

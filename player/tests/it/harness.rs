@@ -87,51 +87,6 @@ pub fn make_audio(dir: &Path, secs: u32) -> PathBuf {
     out
 }
 
-/// ffmpeg's own decoding of `input` as interleaved f32 stereo at 48 kHz.
-pub fn ffmpeg_decode_f32(input: &Path) -> Vec<f32> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(input)
-        .args(["-f", "f32le", "-ac", "2", "-ar", "48000", "-"])
-        .output()
-        .expect("ffmpeg must be installed");
-    assert!(out.status.success(), "ffmpeg decode failed");
-    out.stdout
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
-/// The samples of a 32-bit float WAV written by `play`.
-pub fn read_wav_f32(path: &Path) -> (u32, u16, Vec<f32>) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(&bytes[0..4], b"RIFF");
-    assert_eq!(u16::from_le_bytes([bytes[20], bytes[21]]), 3, "IEEE float");
-    let channels = u16::from_le_bytes([bytes[22], bytes[23]]);
-    let rate = u32::from_le_bytes(bytes[24..28].try_into().unwrap());
-    let len = u32::from_le_bytes(bytes[42..46].try_into().unwrap()) as usize;
-    let data = &bytes[46..46 + len];
-    let samples = data
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    (rate, channels, samples)
-}
-
-/// Signal-to-noise ratio of `got` against `want` (dB), over their common length.
-pub fn snr_db(want: &[f32], got: &[f32]) -> f64 {
-    let n = want.len().min(got.len());
-    let (mut signal, mut noise) = (0f64, 0f64);
-    for i in 0..n {
-        signal += f64::from(want[i]).powi(2);
-        noise += f64::from(want[i] - got[i]).powi(2);
-    }
-    if noise == 0.0 {
-        return f64::INFINITY;
-    }
-    10.0 * (signal / noise).log10()
-}
-
 impl Stack {
     pub async fn start() -> Self {
         let anvil = spawn_anvil();

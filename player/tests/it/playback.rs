@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use e2e::media::{ffmpeg_decode_f32, read_wav_f32, snr_db};
 use player::bundled_capsule;
 
 use crate::harness::*;
@@ -28,7 +29,7 @@ async fn a_buyer_plays_flac_bit_exact_with_ffmpeg() {
 
     let (rate, channels, got) = read_wav_f32(&out);
     assert_eq!((rate, channels), (48_000, 2));
-    let want = ffmpeg_decode_f32(&b.source);
+    let want = ffmpeg_decode_f32(&b.source, 48_000, 2);
     assert_eq!(got.len(), want.len(), "every sample, no more");
     let snr = snr_db(&want, &got);
     assert!(snr.is_infinite(), "FLAC decodes bit-exact (SNR {snr} dB)");
@@ -77,7 +78,7 @@ async fn seeking_decrypts_only_from_the_segment_containing_the_start() {
     );
 
     let (_, _, got) = read_wav_f32(&out);
-    let want = ffmpeg_decode_f32(&b.source);
+    let want = ffmpeg_decode_f32(&b.source, 48_000, 2);
     let from = (start_s as usize) * 48_000 * 2;
     assert_eq!(
         got.len(),

@@ -40,6 +40,9 @@ pub struct PlayOptions {
     pub start: Duration,
     pub capsule: CapsulePackage,
     pub limits: RunLimits,
+    /// Called once, when the capsule presents its first sample or frame (e.g. to tell the
+    /// user playback began).
+    pub on_first_output: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// A wallet key from hex (64 digits, optionally `0x`); the intermediate bytes are wiped.
@@ -143,6 +146,7 @@ pub async fn play(host: &Host, opts: PlayOptions) -> Result<PlayReport, PlayErro
         video_out,
         start,
         limits,
+        on_first_output,
         ..
     } = opts;
     // The source may block on the runtime (a store read): keep it off the async path.
@@ -187,7 +191,10 @@ pub async fn play(host: &Host, opts: PlayOptions) -> Result<PlayReport, PlayErro
         runtime,
         wallet,
         gate: Box::new(gate),
-        presenter: Box::new(SharedOutputs(outputs.clone())),
+        presenter: Box::new(SharedOutputs {
+            outputs: outputs.clone(),
+            on_first_output,
+        }),
     };
     let outcome = tokio::task::block_in_place(|| host.run_capsule(&module, session, &limits));
     let outs = Arc::try_unwrap(outputs)
@@ -372,17 +379,38 @@ impl LicenceGate for NetworkGate {
     }
 }
 
-struct SharedOutputs(Arc<Mutex<Outputs>>);
+struct SharedOutputs {
+    outputs: Arc<Mutex<Outputs>>,
+    on_first_output: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl SharedOutputs {
+    fn presented(&mut self) {
+        if let Some(tell) = self.on_first_output.take() {
+            tell();
+        }
+    }
+}
 
 impl Presenter for SharedOutputs {
     fn audio(&mut self, interleaved: &[f32]) -> io::Result<()> {
-        self.0.lock().expect("outputs lock").audio(interleaved)
+        self.outputs
+            .lock()
+            .expect("outputs lock")
+            .audio(interleaved)?;
+        self.presented();
+        Ok(())
     }
     fn video(&mut self, planes: &[u8], pts_us: i64) -> io::Result<()> {
-        self.0.lock().expect("outputs lock").video(planes, pts_us)
+        self.outputs
+            .lock()
+            .expect("outputs lock")
+            .video(planes, pts_us)?;
+        self.presented();
+        Ok(())
     }
     fn event(&mut self, event: &Event) {
-        self.0.lock().expect("outputs lock").event(event)
+        self.outputs.lock().expect("outputs lock").event(event)
     }
 }
 

@@ -67,11 +67,8 @@ pub struct PlayArgs {
     pub store: packager_store::cli::StoreArgs,
 }
 
-fn need<T>(value: Option<T>, flag: &str) -> anyhow::Result<T> {
-    value.with_context(|| format!("{flag} is required (or --stack with a running stack)"))
-}
-
 pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     if args.audio_out.is_none() && args.video_out.is_none() {
         anyhow::bail!("nothing to play into: give --audio-out and/or --video-out");
     }
@@ -82,15 +79,18 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
         anyhow::bail!("--licence-node is required, once per node (or --stack)");
     }
     let wallet = player::play::wallet_key_from_hex(&args.wallet_key.0)?;
-    let rpc = need(args.rpc, "--rpc")?;
-    let deployment = contracts_bindings::Deployment::load(&need(args.deployment, "--deployment")?)?;
-    let group_path = need(args.group_key, "--group-key")?;
+    let rpc = super::required(args.rpc, "--rpc")?;
+    let deployment =
+        contracts_bindings::Deployment::load(&super::required(args.deployment, "--deployment")?)?;
+    let group_path = super::required(args.group_key, "--group-key")?;
     let group_key = licence_net_protocol::GroupKey::from_json(
         &std::fs::read_to_string(&group_path)
             .with_context(|| format!("reading {}", group_path.display()))?,
     )?;
-    let runtime =
-        player::runtime::RuntimeKey::load_or_create(&need(args.runtime_key, "--runtime-key")?)?;
+    let runtime = player::runtime::RuntimeKey::load_or_create(&super::required(
+        args.runtime_key,
+        "--runtime-key",
+    )?)?;
 
     let path = PathBuf::from(&args.input);
     let source: Box<dyn packager_format::ByteSource + Send> = if path.exists() {
@@ -103,7 +103,6 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
     };
 
     let host = player::Host::new()?;
-    let started = std::time::Instant::now();
     let report = player::play(
         &host,
         player::PlayOptions {
@@ -123,6 +122,12 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
                 timeout: CAPSULE_DEADLINE,
                 ..player::RunLimits::default()
             },
+            on_first_output: Some(Box::new(move || {
+                eprintln!(
+                    "playing: first output {:.0} ms after start",
+                    started.elapsed().as_secs_f64() * 1e3
+                )
+            })),
         },
     )
     .await?;

@@ -278,6 +278,7 @@ impl Stack {
                 timeout: Duration::from_secs(120),
                 ..RunLimits::default()
             },
+            on_first_output: None,
         }
     }
 

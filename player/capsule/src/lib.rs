@@ -7,6 +7,8 @@
 //!   `.ddrm` header, make the ephemeral key, build the licence request, recover the content key
 //!   from sealed shares, enforce the licence policy, decrypt from the segment containing the
 //!   start time, decode, present samples and frames.
+//! - `av1` (feature `decode`): the AV1 decoder (rav1d) behind a safe interface; with `abi`, the
+//!   only module allowed `unsafe` code.
 //! - `abi` (wasm32 only): the import list and exports that implement `Host` over the sandbox
 //!   boundary; see `player/src/capsule_host.rs` for the host side and the ABI table.
 
@@ -14,6 +16,9 @@ pub mod wire;
 
 #[cfg(feature = "decode")]
 pub mod session;
+
+#[cfg(feature = "decode")]
+pub mod av1;
 
 #[cfg(all(target_arch = "wasm32", feature = "decode"))]
 mod abi;

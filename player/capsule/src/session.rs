@@ -12,13 +12,14 @@ use licence_net_protocol::{
 };
 use packager_format::audio_codec::{make_decoder, to_symphonia_packet};
 use packager_format::{
-    decode_packets, ByteSource, Container, ContentKey, FormatError, Header, SegmentEntry,
+    decode_packets, ByteSource, Container, ContentKey, FormatError, Header, SegmentEntry, Track,
     TrackKind, Unlocked, KEY_SCHEME_THRESHOLD_BLS12_381,
 };
 use rand_core::RngCore;
 use symphonia::core::audio::SampleBuffer;
 use zeroize::Zeroize;
 
+use crate::av1::{self, Av1Decoder};
 use crate::wire::{AskDraft, BadShare, Event, PlayParams, StopKind};
 
 /// How long a licence request stays valid (seconds); well under the nodes' limit.
@@ -359,22 +360,104 @@ fn play_audio<H: Host, S: ByteSource>(
     Ok(())
 }
 
+/// The AV1 configuration OBUs of a track's codec private data: the sequence header OBUs as the
+/// packager writes them, or the OBUs after an `av1C` record's four-byte head.
+fn config_obus(codec_private: &[u8]) -> &[u8] {
+    match codec_private {
+        // av1C: marker bit and version 1 in the first byte.
+        [0x81, _, _, _, rest @ ..] => rest,
+        obus => obus,
+    }
+}
+
+fn ticks_to_us(ticks: i64, timescale: u32) -> i64 {
+    let us = i128::from(ticks) * 1_000_000 / i128::from(timescale);
+    i64::try_from(us).unwrap_or(if us < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Presents the frames the decoder has ready, dropping those before `start`; announces the
+/// picture format before the first frame presented and again whenever it changes.
+struct VideoOut<'a> {
+    track: &'a Track,
+    start: i64,
+    announced: Option<(u32, u32)>,
+    planes: Vec<u8>,
+}
+
+impl VideoOut<'_> {
+    fn present<H: Host>(
+        &mut self,
+        host: &mut H,
+        decoder: &mut Av1Decoder,
+        played: &mut Played,
+    ) -> Result<(), Stop> {
+        while let Some(picture) = decoder.picture() {
+            if picture.pts() < self.start {
+                continue;
+            }
+            let size = (picture.width(), picture.height());
+            if self.announced != Some(size) {
+                host.report(&Event::Video {
+                    codec: self.track.codec.clone(),
+                    width: size.0,
+                    height: size.1,
+                    frame_rate_num: self.track.frame_rate_num,
+                    frame_rate_den: self.track.frame_rate_den,
+                });
+                self.announced = Some(size);
+            }
+            picture.write_packed(&mut self.planes);
+            let pts_us = ticks_to_us(picture.pts(), self.track.timescale);
+            drop(picture);
+            host.present_video(&self.planes, pts_us)?;
+            played.video_frames += 1;
+        }
+        Ok(())
+    }
+}
+
 fn play_video<H: Host, S: ByteSource>(
-    _host: &mut H,
-    _unlocked: &mut Unlocked<S>,
+    host: &mut H,
+    unlocked: &mut Unlocked<S>,
     header: &Header,
     track: usize,
-    _params: &PlayParams,
-    _policy: &LicencePolicy,
-    _played: &mut Played,
+    params: &PlayParams,
+    policy: &LicencePolicy,
+    played: &mut Played,
 ) -> Result<(), Stop> {
-    Err(Stop::new(
-        StopKind::Unsupported,
-        format!(
-            "video decoding ({}) is not in this capsule yet",
-            header.tracks[track].codec
-        ),
-    ))
+    let t = &header.tracks[track];
+    let unsupported = |m: String| Stop::new(StopKind::Unsupported, m);
+    if t.codec != "av1" {
+        return Err(unsupported(format!("video codec {}", t.codec)));
+    }
+    if t.timescale == 0 {
+        return Err(unsupported("video track without a timescale".into()));
+    }
+    let decode_err = |e: av1::Av1Error| unsupported(format!("video decoder: {e}"));
+    let mut decoder = Av1Decoder::new().map_err(decode_err)?;
+    let start = to_timescale(params.start_ms, t.timescale);
+    let config = config_obus(&t.codec_private);
+    if !config.is_empty() {
+        decoder.send(config, start).map_err(decode_err)?;
+    }
+    let mut out = VideoOut {
+        track: t,
+        start,
+        announced: None,
+        planes: Vec::new(),
+    };
+    let mut buf = Vec::new();
+    for index in segments_from(header, track, start, true) {
+        let mut packets = open_segment(host, unlocked, index, policy, &mut buf, played)?;
+        for packet in &mut packets {
+            let sent = decoder.send(&packet.data, packet.pts);
+            packet.data.zeroize();
+            sent.map_err(decode_err)?;
+            out.present(host, &mut decoder, played)?;
+        }
+    }
+    decoder.finish().map_err(decode_err)?;
+    out.present(host, &mut decoder, played)
 }
 
 #[cfg(test)]

@@ -114,8 +114,30 @@ impl Host {
     /// interruption on) and starts the thread that advances its epoch every [`EPOCH_TICK`] for as
     /// long as the engine lives.
     pub fn new() -> Result<Self, HostError> {
+        Self::build(None)
+    }
+
+    /// Like [`Host::new`], and compiled modules are also kept on disk under `dir` (wasmtime's
+    /// cache, keyed by the module's bytes and the engine's settings), so a later process starts
+    /// a capsule it has run before without compiling it again. A cached artifact is native code
+    /// the host runs: `dir` must be writable only by the user (as the rest of the data
+    /// directory); the capsule's SHA-256 is checked against its manifest and the chain before
+    /// the cache is consulted, so another capsule never maps to a cached one.
+    pub fn with_module_cache(dir: &Path) -> Result<Self, HostError> {
+        std::fs::create_dir_all(dir).map_err(|source| HostError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut cache = wasmtime::CacheConfig::new();
+        cache.with_directory(dir);
+        let cache = wasmtime::Cache::new(cache).map_err(HostError::Engine)?;
+        Self::build(Some(cache))
+    }
+
+    fn build(cache: Option<wasmtime::Cache>) -> Result<Self, HostError> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        config.cache(cache);
         let engine = Engine::new(&config).map_err(HostError::Engine)?;
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -319,6 +341,47 @@ mod tests {
             .unwrap();
         assert_eq!(out.stdout, b"hello\n");
         assert_eq!(out.exit_code, 3);
+    }
+
+    #[test]
+    fn a_module_cache_keeps_compiled_modules_on_disk_for_the_next_host() {
+        fn files(dir: &Path) -> usize {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if e.file_type().unwrap().is_dir() {
+                        files(&e.path())
+                    } else {
+                        // Compiled modules only: not the cache's usage statistics or its
+                        // cleanup markers.
+                        usize::from(!name.ends_with(".stats") && !name.starts_with('.'))
+                    }
+                })
+                .sum()
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let first = Host::with_module_cache(dir.path()).unwrap();
+        let module = first.compile(HELLO.as_bytes()).unwrap();
+        assert_eq!(
+            first
+                .run_command(&module, &["hello"], &RunLimits::default())
+                .unwrap()
+                .stdout,
+            b"hello\n"
+        );
+        let cached = files(dir.path());
+        assert!(cached >= 1, "the compiled module is on disk");
+        drop(first);
+        // A second host (as the next process) finds it and runs it the same.
+        let second = Host::with_module_cache(dir.path()).unwrap();
+        let module = second.compile(HELLO.as_bytes()).unwrap();
+        let out = second
+            .run_command(&module, &["hello"], &RunLimits::default())
+            .unwrap();
+        assert_eq!(out.stdout, b"hello\n");
+        assert_eq!(files(dir.path()), cached, "no second copy compiled");
     }
 
     #[test]

@@ -10,6 +10,8 @@ use zeroize::Zeroizing;
 
 /// Wall time after which the capsule is stopped, however long the content.
 const CAPSULE_DEADLINE: Duration = Duration::from_secs(3600);
+/// Folder, under the data directory, of compiled capsules (wasmtime's module cache).
+const CAPSULE_CACHE: &str = "capsule-cache";
 /// Memory the capsule may use.
 const CAPSULE_MEMORY: usize = 1 << 30;
 
@@ -102,7 +104,8 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
         anyhow::bail!("{}: no such file, and not a CID", args.input);
     };
 
-    let host = player::Host::new()?;
+    // Compiled capsules are kept beside the store's data, so the next `ddrm play` starts at once.
+    let host = player::Host::with_module_cache(&args.store.config().data_dir.join(CAPSULE_CACHE))?;
     let report = player::play(
         &host,
         player::PlayOptions {

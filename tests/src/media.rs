@@ -42,7 +42,16 @@ pub fn ffmpeg_decode_yuv420p(input: &Path, width: usize, height: usize) -> Vec<V
     let frame = yuv420p_len(width, height);
     let bytes = ffmpeg_raw(
         input,
-        &["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "yuv420p"],
+        &[
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+        ],
     );
     assert_eq!(bytes.len() % frame, 0, "whole frames of {width}x{height}");
     bytes.chunks_exact(frame).map(<[u8]>::to_vec).collect()

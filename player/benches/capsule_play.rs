@@ -4,7 +4,10 @@
 //! - capsule start with a cached module → first decoded audio sample, and licence granted →
 //!   first sample;
 //! - in-capsule decrypt + decode speed of a 60 s FLAC clip as a multiple of real time, beside
-//!   ffmpeg decoding the same clip natively in the same run.
+//!   ffmpeg decoding the same clip natively in the same run;
+//! - in-capsule decrypt + decode speed of a 10 s 1280x720 24 fps AV1 video (packaged by the
+//!   real packager with SVT-AV1), beside ffmpeg's libdav1d decoding the same AV1 track
+//!   natively (one thread and default threads) in the same run.
 //!
 //! `cargo bench -p player --bench capsule_play`
 
@@ -13,6 +16,7 @@
 mod harness;
 
 use std::io;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,12 +28,14 @@ use licence_net_protocol::address_of;
 use player::capsule_host::{Presenter, Session};
 use player::play::NetworkGate;
 use player::{bundled_capsule, verify_package, RunLimits};
+use wasmtime::Module;
 
 const CLIP_SECONDS: u32 = 60;
 const RUNS: usize = 5;
+const VIDEO_SECONDS: u32 = 10;
 
-#[derive(Default)]
 struct Times {
+    started: Instant,
     licensed: Option<Instant>,
     first_sample: Option<Instant>,
     finished: Option<Instant>,
@@ -46,6 +52,9 @@ impl Presenter for Timing {
         Ok(())
     }
     fn video(&mut self, _: &[u8], _: i64) -> io::Result<()> {
+        let mut t = self.0.lock().unwrap();
+        t.first_sample.get_or_insert_with(Instant::now);
+        t.frames += 1;
         Ok(())
     }
     fn event(&mut self, event: &Event) {
@@ -56,6 +65,76 @@ impl Presenter for Timing {
             _ => {}
         }
     }
+}
+
+/// One capsule run over `ddrm` with a cached module; the times it reached each point.
+fn run(s: &Stack, module: &Module, verified: &player::Verified, ddrm: &Path, video: bool) -> Times {
+    let wallet = k256::ecdsa::SigningKey::from_slice(s.keys[BUYER].to_bytes().as_slice()).unwrap();
+    let times = Arc::new(Mutex::new(Times {
+        started: Instant::now(),
+        licensed: None,
+        first_sample: None,
+        finished: None,
+        frames: 0,
+    }));
+    let session = Session {
+        source: Box::new(std::fs::File::open(ddrm).unwrap()),
+        params: PlayParams {
+            chain_id: s.dep.chain_id,
+            access_contract: s.dep.contracts.access,
+            account: address_of(wallet.verifying_key()),
+            group_key: s.group.to_json(),
+            start_ms: 0,
+            audio: !video,
+            video,
+        },
+        measurement: verified.measurement,
+        runtime: s.runtime.clone(),
+        wallet,
+        gate: Box::new(NetworkGate::new(
+            LicenceClient::new(s.urls.clone(), s.group.clone(), Duration::from_secs(5)).unwrap(),
+        )),
+        presenter: Box::new(Timing(times.clone())),
+    };
+    let limits = RunLimits {
+        memory_bytes: 512 << 20,
+        timeout: Duration::from_secs(600),
+        ..RunLimits::default()
+    };
+    times.lock().unwrap().started = Instant::now();
+    let outcome =
+        tokio::task::block_in_place(|| s.host.run_capsule(module, session, &limits)).unwrap();
+    assert_eq!(outcome.code, 0, "{:?}", outcome.stopped);
+    let t = times.lock().unwrap();
+    Times { ..*t }
+}
+
+/// Makes a `secs` s 1280x720 24 fps test pattern (H.264, which the packager turns into AV1).
+fn make_720p(dir: &Path, secs: u32) -> PathBuf {
+    let out = dir.join("video-720p.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=duration={secs}:size=1280x720:rate=24"))
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg must be installed");
+    assert!(status.success());
+    out
+}
+
+fn ffmpeg_dav1d(plain: &Path, threads: Option<&str>) -> f64 {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-nostdin"]);
+    if let Some(t) = threads {
+        cmd.args(["-threads", t]);
+    }
+    cmd.args(["-c:v", "libdav1d", "-i"])
+        .arg(plain)
+        .args(["-map", "0:v:0", "-f", "null", "-"]);
+    let t0 = Instant::now();
+    assert!(cmd.status().expect("ffmpeg").success());
+    t0.elapsed().as_secs_f64()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -81,49 +160,13 @@ async fn main() {
         cached.as_secs_f64() * 1e3
     );
 
-    let wallet = k256::ecdsa::SigningKey::from_slice(s.keys[BUYER].to_bytes().as_slice()).unwrap();
     let (mut to_first, mut licence_to_first, mut speed) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
-        let times = Arc::new(Mutex::new(Times::default()));
-        let session = Session {
-            source: Box::new(std::fs::File::open(&b.ddrm).unwrap()),
-            params: PlayParams {
-                chain_id: s.dep.chain_id,
-                access_contract: s.dep.contracts.access,
-                account: address_of(wallet.verifying_key()),
-                group_key: s.group.to_json(),
-                start_ms: 0,
-                audio: true,
-                video: false,
-            },
-            measurement: verified.measurement,
-            runtime: s.runtime.clone(),
-            wallet: wallet.clone(),
-            gate: Box::new(NetworkGate::new(
-                LicenceClient::new(s.urls.clone(), s.group.clone(), Duration::from_secs(5))
-                    .unwrap(),
-            )),
-            presenter: Box::new(Timing(times.clone())),
-        };
-        let limits = RunLimits {
-            memory_bytes: 256 << 20,
-            timeout: Duration::from_secs(300),
-            ..RunLimits::default()
-        };
-        let start = Instant::now();
-        let outcome =
-            tokio::task::block_in_place(|| s.host.run_capsule(&module, session, &limits)).unwrap();
-        assert_eq!(outcome.code, 0, "{:?}", outcome.stopped);
-        let t = times.lock().unwrap();
-        let (lic, first, fin) = (
-            t.licensed.unwrap(),
-            t.first_sample.unwrap(),
-            t.finished.unwrap(),
-        );
-        to_first.push((first - start).as_secs_f64() * 1e3);
-        licence_to_first.push((first - lic).as_secs_f64() * 1e3);
+        let t = run(s, &module, &verified, &b.ddrm, false);
+        to_first.push((t.first_sample.unwrap() - t.started).as_secs_f64() * 1e3);
+        licence_to_first.push((t.first_sample.unwrap() - t.licensed.unwrap()).as_secs_f64() * 1e3);
         let played = t.frames as f64 / 48_000.0;
-        speed.push(played / (fin - lic).as_secs_f64());
+        speed.push(played / (t.finished.unwrap() - t.licensed.unwrap()).as_secs_f64());
     }
     println!(
         "capsule start (cached module) -> first decoded sample: median {:.1} ms (includes the licence round trip)",
@@ -153,5 +196,55 @@ async fn main() {
     println!(
         "ffmpeg native decode of the same FLAC (process included): median {:.0}x real time",
         median(native)
+    );
+
+    // 720p AV1 in the capsule.
+    let capsule = bundled_capsule();
+    let source = make_720p(s.dir.path(), VIDEO_SECONDS);
+    let key_file = s.dir.path().join("video.key");
+    let ddrm = source.with_extension("ddrm");
+    packager::package(
+        &packager::PackageOptions {
+            input: source.clone(),
+            output: ddrm.clone(),
+            group_key: s.group.clone(),
+            renderers: vec![capsule.measurement().0],
+            title: Some("720p".into()),
+            creator: "bench".into(),
+            as_data: false,
+            lossless: false,
+            export_key: Some(key_file.clone()),
+        },
+        &mut |_| {},
+    )
+    .expect("package the 720p clip");
+    let content = s.mint(&ddrm, vec![capsule.measurement()]).await;
+    s.buy(BUYER, content).await;
+    let mut video = Vec::new();
+    let mut frames = 0;
+    for _ in 0..3 {
+        let t = run(s, &module, &verified, &ddrm, true);
+        frames = t.frames;
+        video.push(
+            f64::from(VIDEO_SECONDS) / (t.finished.unwrap() - t.licensed.unwrap()).as_secs_f64(),
+        );
+    }
+    let key = packager_format::ContentKey::from_hex(&std::fs::read_to_string(&key_file).unwrap())
+        .unwrap();
+    let plain = s.dir.path().join("video-plain.mkv");
+    packager::decrypt(&ddrm, &key, &plain).expect("decrypt the 720p clip");
+    let one: Vec<f64> = (0..3)
+        .map(|_| f64::from(VIDEO_SECONDS) / ffmpeg_dav1d(&plain, Some("1")))
+        .collect();
+    let all: Vec<f64> = (0..3)
+        .map(|_| f64::from(VIDEO_SECONDS) / ffmpeg_dav1d(&plain, None))
+        .collect();
+    let (video, one, all) = (median(video), median(one), median(all));
+    println!(
+        "in-capsule decrypt + decode, {VIDEO_SECONDS} s 1280x720 24 fps AV1 ({frames} frames): median {video:.2}x real time"
+    );
+    println!(
+        "ffmpeg libdav1d native decode of the same AV1 track: -threads 1 {one:.1}x, default threads {all:.1}x real time (capsule / ffmpeg 1 thread: {:.3})",
+        video / one
     );
 }

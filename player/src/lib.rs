@@ -29,7 +29,7 @@ pub use bundled::{bundled_capsule, CapsulePackage};
 pub use error::PlayError;
 pub use manifest::{CapsuleManifest, ManifestError, DEV_PUBLISHER_ADDRESS, DEV_PUBLISHER_KEY};
 pub use play::{play, PlayOptions, PlayReport};
-pub use verify::{check_on_chain, verify_package};
+pub use verify::{check_on_chain, verify_package, Verified};
 
 use std::path::Path;
 use std::time::Duration;

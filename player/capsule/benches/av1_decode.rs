@@ -5,9 +5,15 @@
 //! with its default threads, in the same run. Prints each as a multiple of real time.
 //!
 //! `cargo bench -p ddrm-capsule --bench av1_decode`
+//!
+//! With `DDRM_AV1_PACKETS=FILE` it also writes the clip's AV1 packets to `FILE` for
+//! `examples/av1_stdin.rs`, which times the same decoder natively and in wasm.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use ddrm_capsule::session::segments_from;
+use packager_format::{decode_packets, Container, TrackKind};
 
 #[allow(dead_code)]
 #[path = "../tests/it/support.rs"]
@@ -47,10 +53,38 @@ fn ffmpeg(plain: &std::path::Path, threads: Option<&str>) -> Duration {
     took
 }
 
+/// Writes the clip's decrypted AV1 packets, framed for `examples/av1_stdin.rs`, to `path`.
+fn write_packets(clip: &support::Clip, path: &str) {
+    let mut unlocked = Container::open(std::fs::File::open(&clip.ddrm).unwrap())
+        .unwrap()
+        .unlock(&clip.key)
+        .unwrap();
+    let header = unlocked.header().clone();
+    let track = header
+        .tracks
+        .iter()
+        .position(|t| t.kind == TrackKind::Video)
+        .unwrap();
+    let (mut buf, mut out) = (Vec::new(), Vec::new());
+    for index in segments_from(&header, track, 0, true) {
+        unlocked.segment(index, &mut buf).unwrap();
+        for p in decode_packets(&buf).unwrap() {
+            out.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&p.pts.to_le_bytes());
+            out.extend_from_slice(&p.data);
+        }
+    }
+    std::fs::write(path, out).expect("writes the packets");
+    println!("wrote the AV1 packets to {path}");
+}
+
 fn main() {
     let clip = support::Clip::make_sized(1280, 720, SECONDS as u32);
     let plain = clip.path("plain.mkv");
     packager::decrypt(&clip.ddrm, &clip.key, &plain).expect("decrypts");
+    if let Ok(path) = std::env::var("DDRM_AV1_PACKETS") {
+        write_packets(&clip, &path);
+    }
 
     let mut ours = Vec::new();
     let mut frames = 0;

@@ -12,9 +12,6 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ddrm_capsule::session::segments_from;
-use packager_format::{decode_packets, Container, TrackKind};
-
 #[allow(dead_code)]
 #[path = "../tests/it/support.rs"]
 mod support;
@@ -55,24 +52,11 @@ fn ffmpeg(plain: &std::path::Path, threads: Option<&str>) -> Duration {
 
 /// Writes the clip's decrypted AV1 packets, framed for `examples/av1_stdin.rs`, to `path`.
 fn write_packets(clip: &support::Clip, path: &str) {
-    let mut unlocked = Container::open(std::fs::File::open(&clip.ddrm).unwrap())
-        .unwrap()
-        .unlock(&clip.key)
-        .unwrap();
-    let header = unlocked.header().clone();
-    let track = header
-        .tracks
-        .iter()
-        .position(|t| t.kind == TrackKind::Video)
-        .unwrap();
-    let (mut buf, mut out) = (Vec::new(), Vec::new());
-    for index in segments_from(&header, track, 0, true) {
-        unlocked.segment(index, &mut buf).unwrap();
-        for p in decode_packets(&buf).unwrap() {
-            out.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
-            out.extend_from_slice(&p.pts.to_le_bytes());
-            out.extend_from_slice(&p.data);
-        }
+    let mut out = Vec::new();
+    for p in support::video_packets(clip) {
+        out.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&p.pts.to_le_bytes());
+        out.extend_from_slice(&p.data);
     }
     std::fs::write(path, out).expect("writes the packets");
     println!("wrote the AV1 packets to {path}");

@@ -5,6 +5,9 @@
 //! with its default threads, in the same run. Prints each as a multiple of real time.
 //!
 //! `cargo bench -p ddrm-capsule --bench av1_decode`
+//!
+//! With `DDRM_AV1_PACKETS=FILE` it also writes the clip's AV1 packets to `FILE` for
+//! `examples/av1_stdin.rs`, which times the same decoder natively and in wasm.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -47,10 +50,25 @@ fn ffmpeg(plain: &std::path::Path, threads: Option<&str>) -> Duration {
     took
 }
 
+/// Writes the clip's decrypted AV1 packets, framed for `examples/av1_stdin.rs`, to `path`.
+fn write_packets(clip: &support::Clip, path: &str) {
+    let mut out = Vec::new();
+    for p in support::video_packets(clip) {
+        out.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&p.pts.to_le_bytes());
+        out.extend_from_slice(&p.data);
+    }
+    std::fs::write(path, out).expect("writes the packets");
+    println!("wrote the AV1 packets to {path}");
+}
+
 fn main() {
     let clip = support::Clip::make_sized(1280, 720, SECONDS as u32);
     let plain = clip.path("plain.mkv");
     packager::decrypt(&clip.ddrm, &clip.key, &plain).expect("decrypts");
+    if let Ok(path) = std::env::var("DDRM_AV1_PACKETS") {
+        write_packets(&clip, &path);
+    }
 
     let mut ours = Vec::new();
     let mut frames = 0;

@@ -12,8 +12,8 @@ use licence_net_protocol::{
 };
 use packager_format::audio_codec::{make_decoder, to_symphonia_packet};
 use packager_format::{
-    decode_packets, ByteSource, Container, ContentKey, FormatError, Header, SegmentEntry, Track,
-    TrackKind, Unlocked, KEY_SCHEME_THRESHOLD_BLS12_381,
+    decode_packets, ByteSource, Container, ContentKey, FormatError, Header, Packet, SegmentEntry,
+    Track, TrackKind, Unlocked, KEY_SCHEME_THRESHOLD_BLS12_381,
 };
 use rand_core::RngCore;
 use symphonia::core::audio::SampleBuffer;
@@ -39,7 +39,10 @@ pub trait Host {
     fn more(&mut self, bad: &[BadShare]) -> Result<Vec<LicenceResponse>, Stop>;
     /// Decoded audio: interleaved `f32` samples in the announced format.
     fn present_audio(&mut self, interleaved: &[f32]) -> Result<(), Stop>;
-    /// One decoded video frame: 8-bit Y, U, V planes (4:2:0), tightly packed.
+    /// One decoded video frame, in presentation order: 8-bit Y, U, V planes (4:2:0), tightly
+    /// packed — `width × height` bytes of Y, then `⌈width/2⌉ × ⌈height/2⌉` of U and of V, in
+    /// the size the last [`Event::Video`] announced; `pts_us` is its presentation time in
+    /// microseconds from the start of the content.
     fn present_video(&mut self, planes: &[u8], pts_us: i64) -> Result<(), Stop>;
     /// Something the user should know.
     fn report(&mut self, event: &Event);
@@ -416,6 +419,17 @@ impl VideoOut<'_> {
     }
 }
 
+/// A segment's packets, their bytes wiped when dropped, on every way out of the loop.
+struct Wiped(Vec<Packet>);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        for p in &mut self.0 {
+            p.data.zeroize();
+        }
+    }
+}
+
 fn play_video<H: Host, S: ByteSource>(
     host: &mut H,
     unlocked: &mut Unlocked<S>,
@@ -448,11 +462,11 @@ fn play_video<H: Host, S: ByteSource>(
     };
     let mut buf = Vec::new();
     for index in segments_from(header, track, start, true) {
-        let mut packets = open_segment(host, unlocked, index, policy, &mut buf, played)?;
-        for packet in &mut packets {
-            let sent = decoder.send(&packet.data, packet.pts);
-            packet.data.zeroize();
-            sent.map_err(decode_err)?;
+        let packets = Wiped(open_segment(
+            host, unlocked, index, policy, &mut buf, played,
+        )?);
+        for packet in &packets.0 {
+            decoder.send(&packet.data, packet.pts).map_err(decode_err)?;
             out.present(host, &mut decoder, played)?;
         }
     }

@@ -135,7 +135,9 @@ pub enum Event {
         sample_rate: u32,
         channels: u16,
     },
-    /// The format of the video to come (8-bit 4:2:0 planar frames).
+    /// The format of the video frames to come (8-bit 4:2:0 planar, tightly packed): sent before
+    /// the first frame presented and again whenever the decoded picture size changes;
+    /// `width` and `height` are the decoded picture's, the frame rate the track's.
     Video {
         codec: String,
         width: u32,

@@ -16,7 +16,7 @@ use licence_net_protocol::{
     PreparedCiphertext, B256,
 };
 use packager::PackageOptions;
-use packager_format::{decode_packets, Container, ContentKey, TrackKind};
+use packager_format::{decode_packets, Container, ContentKey, Packet, TrackKind};
 
 pub const NODES: usize = 5;
 pub const THRESHOLD: usize = 3;
@@ -180,9 +180,8 @@ impl Clip {
     }
 }
 
-/// Decrypts the clip's video segments with its content key and decodes them with the capsule's
-/// decoder, handing each picture to `each` in the order the decoder gives them out.
-pub fn decode_packaged(clip: &Clip, mut each: impl FnMut(&Picture<'_>)) {
+/// The clip's video packets in decode order, decrypted with its content key.
+pub fn video_packets(clip: &Clip) -> Vec<Packet> {
     let mut unlocked = Container::open(open(&clip.ddrm))
         .unwrap()
         .unlock(&clip.key)
@@ -193,15 +192,23 @@ pub fn decode_packaged(clip: &Clip, mut each: impl FnMut(&Picture<'_>)) {
         .iter()
         .position(|t| t.kind == TrackKind::Video)
         .expect("a video track");
-    let mut decoder = Av1Decoder::new().unwrap();
     let mut buf = Vec::new();
+    let mut packets = Vec::new();
     for index in segments_from(&header, track, 0, true) {
         unlocked.segment(index, &mut buf).unwrap();
-        for packet in decode_packets(&buf).unwrap() {
-            decoder.send(&packet.data, packet.pts).unwrap();
-            while let Some(p) = decoder.picture() {
-                each(&p);
-            }
+        packets.extend(decode_packets(&buf).unwrap());
+    }
+    packets
+}
+
+/// Decrypts the clip's video packets and decodes them with the capsule's decoder, handing each
+/// picture to `each` in the order the decoder gives them out.
+pub fn decode_packaged(clip: &Clip, mut each: impl FnMut(&Picture<'_>)) {
+    let mut decoder = Av1Decoder::new().unwrap();
+    for packet in video_packets(clip) {
+        decoder.send(&packet.data, packet.pts).unwrap();
+        while let Some(p) = decoder.picture() {
+            each(&p);
         }
     }
     decoder.finish().unwrap();

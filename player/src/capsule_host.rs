@@ -185,6 +185,12 @@ fn read_guest(
     len: u32,
 ) -> wasmtime::Result<Vec<u8>> {
     let mem = memory(caller)?;
+    // Bounds first: a length the capsule's memory cannot hold is refused before the host
+    // allocates anything for it.
+    let end = u64::from(ptr) + u64::from(len);
+    if end > mem.data_size(&*caller) as u64 {
+        return Err(wasmtime::format_err!("capsule pointer out of bounds"));
+    }
     let mut buf = vec![0u8; len as usize];
     mem.read(&*caller, ptr as usize, &mut buf)
         .map_err(|_| wasmtime::format_err!("capsule pointer out of bounds"))?;

@@ -49,6 +49,16 @@ const HOG: &str = r#"
     (i32.const 0)))
 "#;
 
+/// One that hands the host a frame far larger than its own memory.
+const OVERSIZED: &str = r#"
+(module
+  (import "ddrm" "present_video" (func $present (param i32 i32 i64) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "ddrm_abi_version") (result i32) (i32.const 1))
+  (func (export "ddrm_play") (result i32)
+    (call $present (i32.const 0) (i32.const -16) (i64.const 0))))
+"#;
+
 #[test]
 fn runaway_capsules_are_stopped_and_the_host_stays_up() {
     let host = Host::new().unwrap();
@@ -64,6 +74,16 @@ fn runaway_capsules_are_stopped_and_the_host_stays_up() {
     let hog = host.compile(HOG.as_bytes()).unwrap();
     let e = host.run_capsule(&hog, session(), &limits).unwrap_err();
     assert!(matches!(e, PlayError::CapsuleMemory(..)), "{e}");
+
+    // A length beyond the capsule's memory traps it before the host allocates for it.
+    let oversized = host.compile(OVERSIZED.as_bytes()).unwrap();
+    let e = host
+        .run_capsule(&oversized, session(), &limits)
+        .unwrap_err();
+    assert!(
+        matches!(&e, PlayError::CapsuleTrap(m) if m.contains("out of bounds")),
+        "{e}"
+    );
 
     // The same host still runs modules.
     let ok = host

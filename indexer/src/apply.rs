@@ -13,6 +13,7 @@
 //! content's creator; `Claimed` zeroes `owed` and sets the checkpoint to the revenue per share.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::SolEventInterface;
@@ -139,18 +140,24 @@ pub async fn apply_range(
         .execute(&mut *conn)
         .await?;
     }
-    for b in blocks {
-        sqlx::query(
-            "INSERT INTO blocks (block_number, block_hash, parent_hash, block_time) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (block_number) DO NOTHING",
-        )
-        .bind(int(b.number, "block number")?)
-        .bind(hash_text(b.hash))
-        .bind(hash_text(b.parent_hash))
-        .bind(int(b.time, "block time")?)
-        .execute(&mut *conn)
-        .await?;
-    }
+    let block_rows = blocks
+        .iter()
+        .map(|b| {
+            Ok(vec![
+                Val::from(int(b.number, "block number")?),
+                Val::from(hash_text(b.hash)),
+                Val::from(hash_text(b.parent_hash)),
+                Val::from(int(b.time, "block time")?),
+            ])
+        })
+        .collect::<Result<Vec<_>, IndexerError>>()?;
+    insert_rows(
+        conn,
+        "INSERT INTO blocks (block_number, block_hash, parent_hash, block_time)",
+        "ON CONFLICT (block_number) DO NOTHING",
+        &block_rows,
+    )
+    .await?;
     // Raw logs first, in batches; only those not stored before are folded.
     let mut rows = Vec::with_capacity(logs.len());
     for log in logs {
@@ -369,6 +376,10 @@ async fn insert_rows(
     tail: &str,
     rows: &[Vec<Val>],
 ) -> Result<Vec<sqlx::any::AnyRow>, IndexerError> {
+    // SQLite looks a named parameter (`$n`) up by walking the statement's list of names, so
+    // binding N of them costs N²: a 400-row statement spent most of its time there. Anonymous
+    // `?` parameters bind by position.
+    let positional = conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME;
     let mut returned = Vec::new();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut sql = String::with_capacity(head.len() + chunk.len() * 64);
@@ -385,7 +396,11 @@ async fn insert_rows(
                     sql.push_str(", ");
                 }
                 n += 1;
-                sql.push_str(&format!("${n}"));
+                if positional {
+                    sql.push('?');
+                } else {
+                    let _ = write!(sql, "${n}");
+                }
             }
             sql.push(')');
         }
@@ -413,6 +428,8 @@ struct Fold<'c> {
     contents: HashMap<String, ContentTotals>,
     holders: HashMap<(String, String), (HolderRecord, bool)>,
     access_tokens: HashMap<(String, String), (i64, bool)>,
+    /// Timed-access expiry set in this range, per (account, content).
+    expiry: HashMap<(String, String), i64>,
     /// Append-only rows (sales, claims, fills, transfers), written in batches at the end.
     deferred: Vec<(&'static str, Vec<Vec<Val>>)>,
 }
@@ -425,6 +442,7 @@ impl<'c> Fold<'c> {
             contents: HashMap::new(),
             holders: HashMap::new(),
             access_tokens: HashMap::new(),
+            expiry: HashMap::new(),
             deferred: Vec::new(),
         }
     }
@@ -851,15 +869,8 @@ impl<'c> Fold<'c> {
                     timed: Some((i64::from(e.periods), expires, e.renewed)),
                 };
                 self.grant(log, &id, e.account, g).await?;
-                sqlx::query(
-                    "INSERT INTO access_expiry (account, content_id, expires_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (account, content_id) DO UPDATE SET expires_at = excluded.expires_at",
-                )
-                .bind(address_text(e.account))
-                .bind(&id)
-                .bind(expires)
-                .execute(&mut *self.conn)
-                .await?;
+                // The latest event of the range wins, as the contract's `expiresAt` does.
+                self.expiry.insert((address_text(e.account), id), expires);
             }
             AccessEvents::TransferSingle(e) => {
                 let id = content_id_text(e.id);
@@ -992,34 +1003,61 @@ impl<'c> Fold<'c> {
             .execute(&mut *self.conn)
             .await?;
         }
-        for ((id, account), (h, _)) in self.holders.iter().filter(|(_, (_, dirty))| *dirty) {
-            sqlx::query(
-                "INSERT INTO royalty_holders (content_id, account, shares, checkpoint, owed) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (content_id, account) DO UPDATE SET \
-                 shares = excluded.shares, checkpoint = excluded.checkpoint, owed = excluded.owed",
-            )
-            .bind(id)
-            .bind(account)
-            .bind(h.shares as i64)
-            .bind(amount_text(h.checkpoint))
-            .bind(amount_text(h.owed))
-            .execute(&mut *self.conn)
-            .await?;
-        }
-        for ((account, id), (balance, _)) in self.access_tokens.iter().filter(|(_, (_, d))| *d) {
-            sqlx::query(
-                "INSERT INTO access_tokens (account, content_id, balance) VALUES ($1, $2, $3) \
-                 ON CONFLICT (account, content_id) DO UPDATE SET balance = excluded.balance",
-            )
-            .bind(account)
-            .bind(id)
-            .bind(*balance)
-            .execute(&mut *self.conn)
-            .await?;
-        }
+        let holders: Vec<Vec<Val>> = self
+            .holders
+            .iter()
+            .filter(|(_, (_, dirty))| *dirty)
+            .map(|((id, account), (h, _))| {
+                vec![
+                    Val::from(id),
+                    Val::from(account),
+                    Val::from(h.shares as i64),
+                    Val::from(amount_text(h.checkpoint)),
+                    Val::from(amount_text(h.owed)),
+                ]
+            })
+            .collect();
+        insert_rows(
+            self.conn,
+            "INSERT INTO royalty_holders (content_id, account, shares, checkpoint, owed)",
+            "ON CONFLICT (content_id, account) DO UPDATE SET shares = excluded.shares, \
+             checkpoint = excluded.checkpoint, owed = excluded.owed",
+            &holders,
+        )
+        .await?;
+        let tokens: Vec<Vec<Val>> = self
+            .access_tokens
+            .iter()
+            .filter(|(_, (_, dirty))| *dirty)
+            .map(|((account, id), (balance, _))| {
+                vec![Val::from(account), Val::from(id), Val::from(*balance)]
+            })
+            .collect();
+        insert_rows(
+            self.conn,
+            "INSERT INTO access_tokens (account, content_id, balance)",
+            "ON CONFLICT (account, content_id) DO UPDATE SET balance = excluded.balance",
+            &tokens,
+        )
+        .await?;
+        let expiry: Vec<Vec<Val>> = self
+            .expiry
+            .iter()
+            .map(|((account, id), expires)| {
+                vec![Val::from(account), Val::from(id), Val::from(*expires)]
+            })
+            .collect();
+        insert_rows(
+            self.conn,
+            "INSERT INTO access_expiry (account, content_id, expires_at)",
+            "ON CONFLICT (account, content_id) DO UPDATE SET expires_at = excluded.expires_at",
+            &expiry,
+        )
+        .await?;
         self.contents.clear();
         self.holders.clear();
         self.access_tokens.clear();
+        self.expiry.clear();
         Ok(())
     }
 }

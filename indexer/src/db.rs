@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use alloy::primitives::{Address, U256};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Row};
+use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::error::IndexerError;
 
@@ -157,17 +157,21 @@ impl Db {
 
     /// The highest indexed block, if any.
     pub async fn head(&self) -> Result<Option<BlockRef>, IndexerError> {
-        let row = sqlx::query(
-            "SELECT block_number, block_hash FROM blocks ORDER BY block_number DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match row {
-            Some(r) => Some(BlockRef {
-                number: block_number(r.try_get(0)?)?,
-                hash: r.try_get(1)?,
-            }),
-            None => None,
+        head_of(&self.pool).await
+    }
+
+    /// A read-only transaction whose reads all see one snapshot of the index (SQLite: a
+    /// deferred transaction in WAL mode; PostgreSQL: `REPEATABLE READ`). The indexer commits
+    /// each range together with its checkpoint, so what such a snapshot reads is the state as of
+    /// the head it reads ([`head_of`] on the transaction).
+    pub async fn begin_snapshot(&self) -> Result<Transaction<'static, Any>, IndexerError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin().await?,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?
+            }
         })
     }
 
@@ -290,6 +294,26 @@ impl Db {
         }
         Ok(out)
     }
+}
+
+/// The highest indexed block, read through `executor` (the pool, or a connection or
+/// transaction, e.g. one of [`Db::begin_snapshot`]).
+pub async fn head_of<'e, E>(executor: E) -> Result<Option<BlockRef>, IndexerError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT block_number, block_hash FROM blocks ORDER BY block_number DESC LIMIT 1",
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(match row {
+        Some(r) => Some(BlockRef {
+            number: block_number(r.try_get(0)?)?,
+            hash: r.try_get(1)?,
+        }),
+        None => None,
+    })
 }
 
 /// `RoyaltyShares`' per-holder record (`Holder`), mirrored.

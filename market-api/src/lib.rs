@@ -18,6 +18,7 @@
 //! - `/openapi.json` ([`openapi`]) is generated from the same types the handlers return.
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod events;
 pub mod limits;
@@ -54,6 +55,12 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 /// Page size when none is asked.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 
+/// Default of [`ApiConfig::catalogue_cache_pages`] (all of the current indexed head).
+pub const CATALOGUE_CACHE_PAGES: usize = 1024;
+/// Longest a cached catalogue page is served: bounds how late another instance's upload
+/// metadata (title, kind) can show; chain data is exact at every request's head.
+pub const CATALOGUE_CACHE_TTL: Duration = Duration::from_secs(1);
+
 /// Everything the API needs, built by `ddrm serve` (or a test).
 #[derive(Clone)]
 pub struct ApiConfig {
@@ -83,6 +90,8 @@ pub struct ApiConfig {
     pub events_poll: Duration,
     /// Most concurrent live-event streams.
     pub max_event_streams: usize,
+    /// Most catalogue pages cached (0: no cache; see [`cache`]).
+    pub catalogue_cache_pages: usize,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -123,6 +132,7 @@ impl ApiConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             events_poll: Duration::from_millis(500),
             max_event_streams: 256,
+            catalogue_cache_pages: CATALOGUE_CACHE_PAGES,
         }
     }
 }
@@ -138,6 +148,7 @@ pub(crate) struct Inner {
     pub(crate) rate: limits::RateLimiter,
     pub(crate) uploads: upload::Uploads,
     pub(crate) event_streams: Arc<tokio::sync::Semaphore>,
+    pub(crate) catalogue_cache: reads::CatalogueCache,
 }
 
 impl AppState {
@@ -147,6 +158,10 @@ impl AppState {
                 rate: limits::RateLimiter::new(config.rate_limit),
                 uploads: upload::Uploads::default(),
                 event_streams: Arc::new(tokio::sync::Semaphore::new(config.max_event_streams)),
+                catalogue_cache: cache::PageCache::new(
+                    config.catalogue_cache_pages,
+                    CATALOGUE_CACHE_TTL,
+                ),
                 config,
             }),
         }

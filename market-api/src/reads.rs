@@ -6,8 +6,13 @@
 //! Every answer names the indexed block it reflects (`as_of_block`).
 
 use alloy::primitives::{Address, U256};
+use std::time::Instant;
+
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bytes::Bytes;
+use indexer::db::BlockRef;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -181,85 +186,167 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
-/// The catalogue: newest registrations first.
-#[utoipa::path(get, path = "/v1/contents", tag = "catalogue", params(CatalogueQuery),
-    responses((status = 200, body = CataloguePage), (status = 400, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
-pub async fn catalogue(
-    State(state): State<AppState>,
-    query: Rejected<Query<CatalogueQuery>>,
-) -> Result<Json<CataloguePage>, ApiError> {
-    let Query(q) = query?;
-    let limit = page_size(q.limit)?;
-    let mut sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM contents c \
-         LEFT JOIN api_content_meta m ON m.content_id = c.content_id WHERE 1 = 1"
-    );
-    let mut binds: Vec<Bind> = Vec::new();
-    let param = |binds: &mut Vec<Bind>, b: Bind| {
-        binds.push(b);
-        format!("${}", binds.len())
-    };
-    if let Some(text) = q.q.as_deref().filter(|t| !t.is_empty()) {
-        if text.chars().count() > 100 {
-            return Err(ApiError::bad("q is at most 100 characters"));
+/// Which contents are offered a given way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Offered {
+    Buy,
+    Rent,
+    Subscribe,
+}
+
+/// A validated catalogue request in canonical form: two requests with the same filter get the
+/// same page (the key of the catalogue's page cache).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CatalogueFilter {
+    /// LIKE pattern of the lowercased search text.
+    pattern: Option<String>,
+    kind: Option<&'static str>,
+    creator: Option<String>,
+    access: Option<Offered>,
+    min_price: Option<String>,
+    max_price: Option<String>,
+    cursor: Option<(i64, String)>,
+    limit: i64,
+}
+
+impl CatalogueFilter {
+    fn parse(q: CatalogueQuery) -> Result<Self, ApiError> {
+        let limit = page_size(q.limit)?;
+        let pattern = match q.q.as_deref().filter(|t| !t.is_empty()) {
+            Some(text) if text.chars().count() > 100 => {
+                return Err(ApiError::bad("q is at most 100 characters"))
+            }
+            Some(text) => Some(like_pattern(text)),
+            None => None,
+        };
+        let kind = match q.kind.as_deref() {
+            None => None,
+            Some("media") => Some("media"),
+            Some("data") => Some("data"),
+            Some(_) => return Err(ApiError::bad("kind is media or data")),
+        };
+        let creator = q.creator.as_deref().map(address_param).transpose()?;
+        let access = match q.access.as_deref() {
+            None => None,
+            Some("buy") => Some(Offered::Buy),
+            Some("rent") => Some(Offered::Rent),
+            Some("subscribe") => Some(Offered::Subscribe),
+            Some(_) => return Err(ApiError::bad("access is buy, rent or subscribe")),
+        };
+        let min_price = q
+            .min_price
+            .as_deref()
+            .map(|v| amount_param("min_price", v))
+            .transpose()?;
+        let max_price = q
+            .max_price
+            .as_deref()
+            .map(|v| amount_param("max_price", v))
+            .transpose()?;
+        let cursor = match &q.cursor {
+            None => None,
+            Some(cursor) => Some(
+                cursor
+                    .split_once('.')
+                    .and_then(|(b, id)| Some((b.parse::<i64>().ok()?, content_id_param(id).ok()?)))
+                    .ok_or_else(|| ApiError::bad("malformed cursor"))?,
+            ),
+        };
+        Ok(Self {
+            pattern,
+            kind,
+            creator,
+            access,
+            min_price,
+            max_price,
+            cursor,
+            limit,
+        })
+    }
+
+    /// The page's query (one row more than the page, to know whether another follows).
+    fn sql(&self) -> (String, Vec<Bind>) {
+        let mut sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM contents c \
+             LEFT JOIN api_content_meta m ON m.content_id = c.content_id WHERE 1 = 1"
+        );
+        let mut binds: Vec<Bind> = Vec::new();
+        let param = |binds: &mut Vec<Bind>, b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        if let Some(pattern) = &self.pattern {
+            let p = param(&mut binds, Bind::Text(pattern.clone()));
+            sql += &format!(
+                " AND (lower(COALESCE(m.title, '')) LIKE {p} ESCAPE '\\' \
+                   OR lower(COALESCE(m.creator_name, '')) LIKE {p} ESCAPE '\\' \
+                   OR c.content_id LIKE {p} ESCAPE '\\' OR c.creator LIKE {p} ESCAPE '\\' \
+                   OR lower(c.cid) LIKE {p} ESCAPE '\\')"
+            );
         }
-        let p = param(&mut binds, Bind::Text(like_pattern(text)));
-        sql += &format!(
-            " AND (lower(COALESCE(m.title, '')) LIKE {p} ESCAPE '\\' \
-               OR lower(COALESCE(m.creator_name, '')) LIKE {p} ESCAPE '\\' \
-               OR c.content_id LIKE {p} ESCAPE '\\' OR c.creator LIKE {p} ESCAPE '\\' \
-               OR lower(c.cid) LIKE {p} ESCAPE '\\')"
-        );
-    }
-    if let Some(kind) = &q.kind {
-        if kind != "media" && kind != "data" {
-            return Err(ApiError::bad("kind is media or data"));
+        if let Some(kind) = self.kind {
+            let p = param(&mut binds, Bind::Text(kind.to_owned()));
+            sql += &format!(" AND m.kind = {p}");
         }
-        let p = param(&mut binds, Bind::Text(kind.clone()));
-        sql += &format!(" AND m.kind = {p}");
+        if let Some(creator) = &self.creator {
+            let p = param(&mut binds, Bind::Text(creator.clone()));
+            sql += &format!(" AND c.creator = {p}");
+        }
+        match self.access {
+            None => {}
+            Some(Offered::Buy) => sql += " AND c.price <> '0'",
+            Some(Offered::Rent) => sql += " AND c.rent_price <> '0'",
+            Some(Offered::Subscribe) => sql += " AND c.subscription_price <> '0'",
+        }
+        // Numeric order of canonical decimal text: shorter is smaller, equal length compares as text.
+        if let Some(v) = &self.min_price {
+            let len = param(&mut binds, Bind::Int(v.len() as i64));
+            let p = param(&mut binds, Bind::Text(v.clone()));
+            sql += &format!(
+                " AND (length(c.price) > {len} OR (length(c.price) = {len} AND c.price >= {p}))"
+            );
+        }
+        if let Some(v) = &self.max_price {
+            let len = param(&mut binds, Bind::Int(v.len() as i64));
+            let p = param(&mut binds, Bind::Text(v.clone()));
+            sql += &format!(
+                " AND (length(c.price) < {len} OR (length(c.price) = {len} AND c.price <= {p}))"
+            );
+        }
+        if let Some((block, id)) = &self.cursor {
+            let b = param(&mut binds, Bind::Int(*block));
+            let i = param(&mut binds, Bind::Text(id.clone()));
+            sql += &format!(
+                " AND (c.registered_block < {b} OR (c.registered_block = {b} AND c.content_id < {i}))"
+            );
+        }
+        let l = param(&mut binds, Bind::Int(self.limit + 1));
+        sql += &format!(" ORDER BY c.registered_block DESC, c.content_id DESC LIMIT {l}");
+        (sql, binds)
     }
-    if let Some(creator) = &q.creator {
-        let p = param(&mut binds, Bind::Text(address_param(creator)?));
-        sql += &format!(" AND c.creator = {p}");
-    }
-    match q.access.as_deref() {
-        None => {}
-        Some("buy") => sql += " AND c.price <> '0'",
-        Some("rent") => sql += " AND c.rent_price <> '0'",
-        Some("subscribe") => sql += " AND c.subscription_price <> '0'",
-        Some(_) => return Err(ApiError::bad("access is buy, rent or subscribe")),
-    }
-    // Numeric order of canonical decimal text: shorter is smaller, equal length compares as text.
-    if let Some(min) = &q.min_price {
-        let v = amount_param("min_price", min)?;
-        let len = param(&mut binds, Bind::Int(v.len() as i64));
-        let p = param(&mut binds, Bind::Text(v));
-        sql += &format!(
-            " AND (length(c.price) > {len} OR (length(c.price) = {len} AND c.price >= {p}))"
-        );
-    }
-    if let Some(max) = &q.max_price {
-        let v = amount_param("max_price", max)?;
-        let len = param(&mut binds, Bind::Int(v.len() as i64));
-        let p = param(&mut binds, Bind::Text(v));
-        sql += &format!(
-            " AND (length(c.price) < {len} OR (length(c.price) = {len} AND c.price <= {p}))"
-        );
-    }
-    if let Some(cursor) = &q.cursor {
-        let (block, id) = cursor
-            .split_once('.')
-            .and_then(|(b, id)| Some((b.parse::<i64>().ok()?, content_id_param(id).ok()?)))
-            .ok_or_else(|| ApiError::bad("malformed cursor"))?;
-        let b = param(&mut binds, Bind::Int(block));
-        let i = param(&mut binds, Bind::Text(id));
-        sql += &format!(
-            " AND (c.registered_block < {b} OR (c.registered_block = {b} AND c.content_id < {i}))"
-        );
-    }
-    let l = param(&mut binds, Bind::Int(limit + 1));
-    sql += &format!(" ORDER BY c.registered_block DESC, c.content_id DESC LIMIT {l}");
+}
+
+/// Catalogue pages kept per indexed head (see [`crate::cache`]).
+pub(crate) type CatalogueCache = crate::cache::PageCache<CatalogueFilter>;
+
+/// A JSON answer from an already serialised body.
+fn json_body(body: Bytes) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The page of `filter` and the head it reflects, read in one snapshot of the index.
+async fn catalogue_page(
+    state: &AppState,
+    filter: &CatalogueFilter,
+) -> Result<(Option<BlockRef>, CataloguePage), ApiError> {
+    let (sql, binds) = filter.sql();
     let mut query = sqlx::query(&sql);
     for b in binds {
         query = match b {
@@ -267,21 +354,54 @@ pub async fn catalogue(
             Bind::Int(i) => query.bind(i),
         };
     }
-    let rows = query.fetch_all(state.pool()).await?;
+    let mut tx = state.config().db.begin_snapshot().await?;
+    let rows = query.fetch_all(&mut *tx).await?;
+    let head = indexer::db::head_of(&mut *tx).await?;
+    tx.rollback().await?;
     let mut items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
+    let next_cursor = if items.len() as i64 > filter.limit {
+        items.truncate(filter.limit as usize);
         items
             .last()
             .map(|c| format!("{}.{}", c.registered_block, c.content_id))
     } else {
         None
     };
-    Ok(Json(CataloguePage {
+    let page = CataloguePage {
         items,
         next_cursor,
-        as_of_block: head(&state).await?,
-    }))
+        as_of_block: head.as_ref().map(|h| h.number),
+    };
+    Ok((head, page))
+}
+
+/// The catalogue: newest registrations first.
+///
+/// Every request reads the indexed head; a page computed at that same head is served from the
+/// cache, any other is read (with the head, in one snapshot), serialised once and cached.
+#[utoipa::path(get, path = "/v1/contents", tag = "catalogue", params(CatalogueQuery),
+    responses((status = 200, body = CataloguePage), (status = 400, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn catalogue(
+    State(state): State<AppState>,
+    query: Rejected<Query<CatalogueQuery>>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    let filter = CatalogueFilter::parse(q)?;
+    let cache = &state.inner.catalogue_cache;
+    if cache.enabled() {
+        let head = state.config().db.head().await?;
+        if let Some(body) = cache.get(&head, &filter, Instant::now()) {
+            return Ok(json_body(body));
+        }
+    }
+    let generation = cache.generation();
+    let (head, page) = catalogue_page(&state, &filter).await?;
+    let body = Bytes::from(serde_json::to_vec(&page).map_err(|e| ApiError::Internal {
+        detail: format!("serialising a catalogue page: {e}"),
+    })?);
+    cache.insert(head, filter, body.clone(), generation, Instant::now());
+    Ok(json_body(body))
 }
 
 /// One royalty holder.

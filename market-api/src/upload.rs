@@ -558,6 +558,8 @@ async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, String>
         );
         return Err("the catalogue database is unavailable".to_owned());
     }
+    // Pages cached before this row may lack its title: drop them (see `cache`).
+    state.inner.catalogue_cache.clear();
     Ok(UploadResult {
         content_id: report.content_id.to_hex(),
         cid: cid.to_string(),

@@ -78,6 +78,26 @@ pub async fn serve(
     let dir = tempfile::tempdir().expect("tempdir");
     let (db, pg) = fresh_db(backend, dir.path()).await;
     index(market, &db).await;
+    start_api(market, db, dir, pg, tweak).await
+}
+
+/// A second API instance over `served`'s database, as another `ddrm serve` would be.
+pub async fn another_instance(
+    market: &ScriptedMarket,
+    served: &Served,
+    tweak: impl FnOnce(&mut ApiConfig),
+) -> Served {
+    let dir = tempfile::tempdir().expect("tempdir");
+    start_api(market, served.db.clone(), dir, None, tweak).await
+}
+
+async fn start_api(
+    market: &ScriptedMarket,
+    db: Db,
+    dir: tempfile::TempDir,
+    pg: Option<TestPostgres>,
+    tweak: impl FnOnce(&mut ApiConfig),
+) -> Served {
     let chain = Chain::connect(&market.rpc(), None).await.expect("connect");
     let store = packager_store::open_store(&packager_store::StoreConfig {
         data_dir: dir.path().join("store"),

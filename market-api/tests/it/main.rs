@@ -1,6 +1,7 @@
 //! market-api integration tests: real anvil with the indexer's scripted market, real SQLite
 //! and PostgreSQL, the API on a loopback socket.
 
+mod catalogue_cache;
 mod chain_state;
 mod harness;
 mod requests;

@@ -35,6 +35,8 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024;
 pub const RENEW_INTERVAL: u64 = 3600;
 /// Default timeout of every chain call.
 pub const DEFAULT_CHAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// Most accounts whose request rate is tracked at once.
+const MAX_TRACKED_ACCOUNTS: usize = 100_000;
 /// Most verified key ciphertexts kept in memory.
 const MAX_CACHED_CIPHERTEXTS: usize = 10_000;
 
@@ -226,11 +228,6 @@ pub struct NodeInfo {
     pub registry_epoch: u64,
 }
 
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
 /// A node's shared state.
 pub struct NodeState {
     index: u32,
@@ -243,8 +240,7 @@ pub struct NodeState {
     audit: AuditLog,
     /// (account, nonce) → request expiry, for every request whose signature verified.
     nonces: Mutex<HashMap<(Address, B256), u64>>,
-    buckets: Mutex<HashMap<Address, Bucket>>,
-    rate_limit: RateLimit,
+    buckets: ddrm_limits::TokenBuckets<Address>,
     /// This node's decryption share of each verified key ciphertext, by key commitment: the
     /// validity check and the share are computed once per content.
     ciphertexts: Mutex<HashMap<B256, Arc<DecryptionShare>>>,
@@ -319,8 +315,11 @@ impl NodeState {
             rights,
             audit,
             nonces: Mutex::new(nonces),
-            buckets: Mutex::new(HashMap::new()),
-            rate_limit: config.rate_limit,
+            buckets: ddrm_limits::TokenBuckets::new(
+                config.rate_limit.per_second,
+                config.rate_limit.burst,
+                MAX_TRACKED_ACCOUNTS,
+            ),
             ciphertexts: Mutex::new(HashMap::new()),
             registry_epoch,
         }))
@@ -343,25 +342,7 @@ impl NodeState {
     }
 
     fn take_token(&self, account: Address) -> bool {
-        let mut buckets = self.buckets.lock().expect("bucket lock");
-        if buckets.len() > 100_000 {
-            let full = self.rate_limit.burst / self.rate_limit.per_second.max(1e-9);
-            buckets.retain(|_, b| b.at.elapsed().as_secs_f64() < full);
-        }
-        let now = Instant::now();
-        let b = buckets.entry(account).or_insert(Bucket {
-            tokens: self.rate_limit.burst,
-            at: now,
-        });
-        let refill = now.duration_since(b.at).as_secs_f64() * self.rate_limit.per_second;
-        b.tokens = (b.tokens + refill).min(self.rate_limit.burst);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.buckets.take(account, Instant::now()).is_ok()
     }
 
     /// Records the nonce; false if it was seen before.

@@ -155,7 +155,7 @@ impl AppState {
     pub fn new(config: ApiConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
-                rate: limits::RateLimiter::new(config.rate_limit),
+                rate: limits::rate_limiter(config.rate_limit),
                 uploads: upload::Uploads::default(),
                 event_streams: Arc::new(tokio::sync::Semaphore::new(config.max_event_streams)),
                 catalogue_cache: cache::PageCache::new(

@@ -1,9 +1,8 @@
-//! Per-IP rate limiting (token buckets in a bounded table) and the request deadline.
+//! Per-IP rate limiting (token buckets in a bounded table, from `ddrm-limits`) and the request
+//! deadline.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -30,57 +29,15 @@ impl Default for RateLimit {
     }
 }
 
-/// Most client IPs tracked at once; past it, full (idle) buckets are dropped first, and if
-/// every bucket is busy the table is cleared (fail open for new IPs beats unbounded memory).
+/// Most client IPs tracked at once (see [`ddrm_limits::TokenBuckets`] for what happens past it).
 const MAX_TRACKED_IPS: usize = 65_536;
 
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
 /// Token buckets per client IP.
-#[derive(Debug)]
-pub struct RateLimiter {
-    limit: RateLimit,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
-}
+pub type RateLimiter = ddrm_limits::TokenBuckets<IpAddr>;
 
-impl RateLimiter {
-    pub fn new(limit: RateLimit) -> Self {
-        Self {
-            limit,
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes one token for `ip`; `Err(seconds until one is available)` when empty.
-    pub fn take(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let RateLimit { per_second, burst } = self.limit;
-        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_TRACKED_IPS && !map.contains_key(&ip) {
-            let full_after = Duration::from_secs_f64(burst / per_second.max(1e-9));
-            map.retain(|_, b| now.duration_since(b.at) < full_after);
-            if map.len() >= MAX_TRACKED_IPS {
-                map.clear();
-            }
-        }
-        let b = map.entry(ip).or_insert(Bucket {
-            tokens: burst,
-            at: now,
-        });
-        let refill = now.duration_since(b.at).as_secs_f64() * per_second;
-        b.tokens = (b.tokens + refill).min(burst);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = (1.0 - b.tokens) / per_second.max(1e-9);
-            Err(wait.ceil().max(1.0) as u64)
-        }
-    }
+/// The per-IP limiter of `limit`.
+pub fn rate_limiter(limit: RateLimit) -> RateLimiter {
+    RateLimiter::new(limit.per_second, limit.burst, MAX_TRACKED_IPS)
 }
 
 /// Middleware: 429 with `Retry-After` when the caller's IP is over its rate.
@@ -103,27 +60,5 @@ pub async fn deadline(State(state): State<AppState>, req: Request, next: Next) -
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::Timeout(limit.as_millis() as u64).into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bucket_empties_then_refills() {
-        let rl = RateLimiter::new(RateLimit {
-            per_second: 2.0,
-            burst: 3.0,
-        });
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            rl.take(ip, t0).unwrap();
-        }
-        assert_eq!(rl.take(ip, t0), Err(1));
-        let other: IpAddr = "127.0.0.2".parse().unwrap();
-        rl.take(other, t0).unwrap();
-        rl.take(ip, t0 + Duration::from_millis(600)).unwrap();
     }
 }

@@ -345,21 +345,32 @@ mod tests {
 
     #[test]
     fn a_module_cache_keeps_compiled_modules_on_disk_for_the_next_host() {
+        fn walk(dir: &Path) -> Vec<String> {
+            let mut out = Vec::new();
+            for e in std::fs::read_dir(dir).unwrap() {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_dir() {
+                    out.extend(walk(&e.path()));
+                } else {
+                    out.push(e.path().display().to_string());
+                }
+            }
+            out
+        }
+        // Compiled modules only (named by their hash, no extension): not the cache's usage
+        // statistics (`.stats`), files being written or recompressed in the background
+        // (`.wip-…`) or its cleanup markers.
         fn files(dir: &Path) -> usize {
-            std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| {
-                    let e = e.unwrap();
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    if e.file_type().unwrap().is_dir() {
-                        files(&e.path())
-                    } else {
-                        // Compiled modules only: not the cache's usage statistics or its
-                        // cleanup markers.
-                        usize::from(!name.ends_with(".stats") && !name.starts_with('.'))
-                    }
+            walk(dir)
+                .iter()
+                .filter(|p| {
+                    !Path::new(p)
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .contains('.')
                 })
-                .sum()
+                .count()
         }
         let dir = tempfile::tempdir().unwrap();
         let first = Host::with_module_cache(dir.path()).unwrap();
@@ -381,7 +392,12 @@ mod tests {
             .run_command(&module, &["hello"], &RunLimits::default())
             .unwrap();
         assert_eq!(out.stdout, b"hello\n");
-        assert_eq!(files(dir.path()), cached, "no second copy compiled");
+        let listing: Vec<String> = walk(dir.path());
+        assert_eq!(
+            files(dir.path()),
+            cached,
+            "no second copy compiled: {listing:?}"
+        );
     }
 
     #[test]

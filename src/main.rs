@@ -130,8 +130,19 @@ fn apply_stack(
         Command::Play(a) => fill_play(&stack, l, a)?,
         Command::Indexer(a) => cmd::stack::fill_indexer(&stack, l, a)?,
         Command::Serve(a) => cmd::stack::fill_serve(&stack, l, a)?,
-        // Inspection, decryption with a key and the licence tools need nothing from a stack.
-        Command::Inspect(_) | Command::Decrypt(_) | Command::Licence { .. } => {}
+        Command::Licence { command } => match command {
+            cmd::licence::LicenceCommand::Register(a) => {
+                cmd::stack::fill_licence_register(&stack, l, a)?
+            }
+            cmd::licence::LicenceCommand::Request(a) => {
+                cmd::stack::fill_licence_request(&stack, l, a)?
+            }
+            // Key generation and audit logs are local files; a node is started with its own
+            // share, chain and deployment (as `ddrm up` does).
+            _ => {}
+        },
+        // Inspection and decryption with a key need nothing from a stack.
+        Command::Inspect(_) | Command::Decrypt(_) => {}
     }
     Ok(())
 }

@@ -76,10 +76,10 @@ pub struct RegisterArgs {
     pub deployment: contracts_bindings::cli::DeploymentArgs,
     /// The group public key (group.pub from `ddrm licence keygen`).
     #[arg(long)]
-    pub group: PathBuf,
+    pub group: Option<PathBuf>,
     /// Each node's base URL, in share order (node-1 first); repeat the flag or separate by
-    /// commas.
-    #[arg(long = "endpoint", value_delimiter = ',', required = true)]
+    /// commas. Required (or given by `--stack`).
+    #[arg(long = "endpoint", value_delimiter = ',')]
     pub endpoints: Vec<String>,
 }
 
@@ -89,12 +89,13 @@ pub struct RegisterArgs {
 pub struct RequestArgs {
     /// The packaged .ddrm file (its header gives the content id and the key ciphertext).
     pub file: PathBuf,
-    /// Chain RPC endpoint (for the registered network; also checks the chain id).
+    /// Chain RPC endpoint (for the registered network; also checks the chain id). Required (or
+    /// given by `--stack`).
     #[arg(long, env = "DDRM_RPC")]
-    pub rpc: String,
-    /// The deployment file written by `ddrm chain deploy`.
+    pub rpc: Option<String>,
+    /// The deployment file written by `ddrm chain deploy`. Required (or given by `--stack`).
     #[arg(long)]
-    pub deployment: PathBuf,
+    pub deployment: Option<PathBuf>,
     /// File holding the buyer wallet's hex private key (first line).
     #[arg(long)]
     pub wallet_key_file: PathBuf,
@@ -151,6 +152,12 @@ pub enum CliError {
     Protocol(#[from] licence_net_protocol::ProtocolError),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    #[error("{0} is required (or --stack PATH/stack.json)")]
+    Missing(&'static str),
+}
+
+fn required<T>(value: Option<T>, flag: &'static str) -> Result<T, CliError> {
+    value.ok_or(CliError::Missing(flag))
 }
 
 fn load_group(path: &std::path::Path) -> Result<GroupKey, CliError> {
@@ -183,9 +190,10 @@ pub async fn run_request(
     content_id: licence_net_protocol::U256,
     key_ciphertext: Vec<u8>,
 ) -> Result<String, CliError> {
-    let deployment = Deployment::load(&args.deployment)?;
+    let deployment = Deployment::load(&required(args.deployment.clone(), "--deployment")?)?;
     let timeout = Duration::from_millis(args.node_timeout_ms);
-    let chain = contracts_bindings::Chain::connect(&args.rpc, None).await?;
+    let rpc = required(args.rpc.clone(), "--rpc")?;
+    let chain = contracts_bindings::Chain::connect(&rpc, None).await?;
     if chain.chain_id != deployment.chain_id {
         return Err(NodeError::WrongChain {
             deployment: deployment.chain_id,
@@ -231,7 +239,10 @@ pub async fn run_request(
 
 /// `ddrm licence register`: returns the line the binary prints.
 pub async fn run_register(args: RegisterArgs) -> Result<String, CliError> {
-    let group = load_group(&args.group)?;
+    let group = load_group(&required(args.group, "--group")?)?;
+    if args.endpoints.is_empty() {
+        return Err(CliError::Missing("--endpoint (once per node)"));
+    }
     let deployment = Deployment::load(&args.deployment.deployment)?;
     let chain = args.connect.connect(true).await?;
     let epoch = crate::registry::register(&chain, &deployment, &group, &args.endpoints).await?;

@@ -132,3 +132,38 @@ pub fn fill_serve(
     fill_store(stack, levels, &mut args.store);
     Ok(())
 }
+
+/// `ddrm licence register`: chain, deployment, group key and the nodes' endpoints.
+pub fn fill_licence_register(
+    stack: &StackFile,
+    levels: &[&ArgMatches],
+    args: &mut licence_net::cli::RegisterArgs,
+) -> anyhow::Result<()> {
+    fill_chain(stack, levels, &mut args.connect, Some(&mut args.deployment))?;
+    if !explicit(levels, "group") {
+        args.group = Some(stack.licence.group_key.clone());
+    }
+    if !explicit(levels, "endpoints") {
+        args.endpoints = stack.node_urls();
+    }
+    Ok(())
+}
+
+/// `ddrm licence request`: chain, deployment, group key and the nodes' endpoints.
+pub fn fill_licence_request(
+    stack: &StackFile,
+    levels: &[&ArgMatches],
+    args: &mut licence_net::cli::RequestArgs,
+) -> anyhow::Result<()> {
+    if !explicit(levels, "rpc") {
+        args.rpc = Some(stack.chain.rpc.clone());
+    }
+    if !explicit(levels, "deployment") {
+        args.deployment = Some(stack.deployment_file()?);
+    }
+    if !explicit(levels, "group") && !explicit(levels, "endpoints") {
+        args.group = Some(stack.licence.group_key.clone());
+        args.endpoints = stack.node_urls();
+    }
+    Ok(())
+}

@@ -44,6 +44,25 @@ fn up_writes_a_complete_stack_file_refuses_a_second_up_and_stops_every_child() {
     let children = pids(&stack);
     assert_eq!(children.len(), 6);
 
+    // The licence tools take the chain, deployment, group key and endpoints from the stack: the
+    // deployer registers the running network in LicenceNetworkRegistry.
+    let s = up.stack_path();
+    let registered = j
+        .ddrm([
+            "licence",
+            "register",
+            "--stack",
+            s.to_str().unwrap(),
+            "--private-key",
+            key(&stack, "deployer"),
+        ])
+        .ok()
+        .stdout();
+    assert!(
+        registered.contains("3-of-5") && registered.contains("registered: epoch"),
+        "{registered}"
+    );
+
     // A second `ddrm up` on the same data directory refuses, naming the first.
     let second = j.ddrm(["up", "--data-dir", data.to_str().unwrap()]).fails();
     assert!(

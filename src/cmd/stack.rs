@@ -67,18 +67,30 @@ pub fn fill_package(
     fill_store(stack, levels, &mut args.store);
 }
 
+/// Commands with optional `--rpc` and `--deployment` flags: the stack's chain and deployment
+/// file where the user typed neither.
+fn fill_rpc_and_deployment(
+    stack: &StackFile,
+    levels: &[&ArgMatches],
+    rpc: &mut Option<String>,
+    deployment: &mut Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    if !explicit(levels, "rpc") {
+        *rpc = Some(stack.chain.rpc.clone());
+    }
+    if !explicit(levels, "deployment") {
+        *deployment = Some(stack.deployment_file()?);
+    }
+    Ok(())
+}
+
 /// `ddrm play`: chain, deployment, group key, licence nodes, runtime key and store.
 pub fn fill_play(
     stack: &StackFile,
     levels: &[&ArgMatches],
     args: &mut super::play::PlayArgs,
 ) -> anyhow::Result<()> {
-    if !explicit(levels, "rpc") {
-        args.rpc = Some(stack.chain.rpc.clone());
-    }
-    if !explicit(levels, "deployment") {
-        args.deployment = Some(stack.deployment_file()?);
-    }
+    fill_rpc_and_deployment(stack, levels, &mut args.rpc, &mut args.deployment)?;
     if !explicit(levels, "group_key") {
         args.group_key = Some(stack.licence.group_key.clone());
     }
@@ -98,12 +110,7 @@ pub fn fill_indexer(
     levels: &[&ArgMatches],
     args: &mut super::indexer::IndexerArgs,
 ) -> anyhow::Result<()> {
-    if !explicit(levels, "rpc") {
-        args.rpc = Some(stack.chain.rpc.clone());
-    }
-    if !explicit(levels, "deployment") {
-        args.deployment = Some(stack.deployment_file()?);
-    }
+    fill_rpc_and_deployment(stack, levels, &mut args.rpc, &mut args.deployment)?;
     if !explicit(levels, "data_dir") {
         args.data_dir = Some(stack.data_dir.clone());
     }
@@ -117,12 +124,7 @@ pub fn fill_serve(
     levels: &[&ArgMatches],
     args: &mut super::serve::ServeArgs,
 ) -> anyhow::Result<()> {
-    if !explicit(levels, "rpc") {
-        args.rpc = Some(stack.chain.rpc.clone());
-    }
-    if !explicit(levels, "deployment") {
-        args.deployment = Some(stack.deployment_file()?);
-    }
+    fill_rpc_and_deployment(stack, levels, &mut args.rpc, &mut args.deployment)?;
     if !explicit(levels, "group_key") {
         args.group_key = Some(stack.licence.group_key.clone());
     }
@@ -155,12 +157,7 @@ pub fn fill_licence_request(
     levels: &[&ArgMatches],
     args: &mut licence_net::cli::RequestArgs,
 ) -> anyhow::Result<()> {
-    if !explicit(levels, "rpc") {
-        args.rpc = Some(stack.chain.rpc.clone());
-    }
-    if !explicit(levels, "deployment") {
-        args.deployment = Some(stack.deployment_file()?);
-    }
+    fill_rpc_and_deployment(stack, levels, &mut args.rpc, &mut args.deployment)?;
     if !explicit(levels, "group") && !explicit(levels, "endpoints") {
         args.group = Some(stack.licence.group_key.clone());
         args.endpoints = stack.node_urls();

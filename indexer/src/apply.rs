@@ -303,6 +303,48 @@ fn int(v: u64, what: &'static str) -> Result<i64, IndexerError> {
     })
 }
 
+/// The two sides of the order book, kept in parallel tables: listings (shares for sale, by their
+/// seller) and offers (payment escrowed for shares, by their buyer).
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Listing,
+    Offer,
+}
+
+impl Side {
+    fn table(self) -> &'static str {
+        match self {
+            Side::Listing => "listings",
+            Side::Offer => "offers",
+        }
+    }
+
+    fn id_column(self) -> &'static str {
+        match self {
+            Side::Listing => "listing_id",
+            Side::Offer => "offer_id",
+        }
+    }
+
+    /// Who opened it: the seller of a listing, the buyer of an offer.
+    fn party_column(self) -> &'static str {
+        match self {
+            Side::Listing => "seller",
+            Side::Offer => "buyer",
+        }
+    }
+}
+
+/// A listing or offer as its opening event states it.
+struct Order {
+    id: U256,
+    party: Address,
+    collection: Address,
+    content: U256,
+    amount: U256,
+    unit_price: U256,
+}
+
 /// A U256 as a BIGINT (counts: shares, access tokens, order amounts, ids).
 fn small(log: &ChainLog, name: &'static str, v: U256) -> Result<i64, IndexerError> {
     i64::try_from(v).map_err(|_| IndexerError::BadEvent {
@@ -892,55 +934,35 @@ impl<'c> Fold<'c> {
     async fn market(&mut self, log: &ChainLog, ev: MarketEvents) -> Result<(), IndexerError> {
         match ev {
             MarketEvents::Listed(e) => {
-                let amount = small(log, "Listed", e.amount)?;
-                sqlx::query(
-                    "INSERT INTO listings (listing_id, seller, collection, content_id, amount, \
-                     remaining, unit_price, status, block_number, block_time) \
-                     VALUES ($1, $2, $3, $4, $5, $5, $6, 'open', $7, $8) ON CONFLICT DO NOTHING",
-                )
-                .bind(small(log, "Listed", e.listingId)?)
-                .bind(address_text(e.seller))
-                .bind(self.collection(e.collection))
-                .bind(content_id_text(e.contentId))
-                .bind(amount)
-                .bind(amount_text(e.unitPrice))
-                .bind(int(log.block_number, "block number")?)
-                .bind(int(log.block_time, "block time")?)
-                .execute(&mut *self.conn)
-                .await?;
+                let order = Order {
+                    id: e.listingId,
+                    party: e.seller,
+                    collection: e.collection,
+                    content: e.contentId,
+                    amount: e.amount,
+                    unit_price: e.unitPrice,
+                };
+                self.open_order(Side::Listing, log, "Listed", order).await?;
             }
             MarketEvents::ListingCancelled(e) => {
-                sqlx::query("UPDATE listings SET status = 'cancelled' WHERE listing_id = $1")
-                    .bind(small(log, "ListingCancelled", e.listingId)?)
-                    .execute(&mut *self.conn)
-                    .await?;
+                let id = small(log, "ListingCancelled", e.listingId)?;
+                self.cancel_order(Side::Listing, id, None).await?;
             }
             MarketEvents::OfferMade(e) => {
-                let amount = small(log, "OfferMade", e.amount)?;
-                sqlx::query(
-                    "INSERT INTO offers (offer_id, buyer, collection, content_id, amount, \
-                     remaining, unit_price, status, refunded, block_number, block_time) \
-                     VALUES ($1, $2, $3, $4, $5, $5, $6, 'open', NULL, $7, $8) ON CONFLICT DO NOTHING",
-                )
-                .bind(small(log, "OfferMade", e.offerId)?)
-                .bind(address_text(e.buyer))
-                .bind(self.collection(e.collection))
-                .bind(content_id_text(e.contentId))
-                .bind(amount)
-                .bind(amount_text(e.unitPrice))
-                .bind(int(log.block_number, "block number")?)
-                .bind(int(log.block_time, "block time")?)
-                .execute(&mut *self.conn)
-                .await?;
+                let order = Order {
+                    id: e.offerId,
+                    party: e.buyer,
+                    collection: e.collection,
+                    content: e.contentId,
+                    amount: e.amount,
+                    unit_price: e.unitPrice,
+                };
+                self.open_order(Side::Offer, log, "OfferMade", order)
+                    .await?;
             }
             MarketEvents::OfferCancelled(e) => {
-                sqlx::query(
-                    "UPDATE offers SET status = 'cancelled', refunded = $2 WHERE offer_id = $1",
-                )
-                .bind(small(log, "OfferCancelled", e.offerId)?)
-                .bind(amount_text(e.refunded))
-                .execute(&mut *self.conn)
-                .await?;
+                let id = small(log, "OfferCancelled", e.offerId)?;
+                self.cancel_order(Side::Offer, id, Some(e.refunded)).await?;
             }
             MarketEvents::Traded(e) => {
                 let amount = small(log, "Traded", e.amount)?;
@@ -965,11 +987,12 @@ impl<'c> Fold<'c> {
                     Val::from(amount_text(e.royalty)),
                 ]);
                 self.defer("INSERT INTO trades (block_hash, log_index, block_number, block_time, tx_hash, listing_id, offer_id, collection, content_id, seller, buyer, amount, price, unit_price, royalty)", row);
-                let (table, key, id) = if listing != 0 {
-                    ("listings", "listing_id", listing)
+                let (side, id) = if listing != 0 {
+                    (Side::Listing, listing)
                 } else {
-                    ("offers", "offer_id", offer)
+                    (Side::Offer, offer)
                 };
+                let (table, key) = (side.table(), side.id_column());
                 sqlx::query(&format!(
                     "UPDATE {table} SET remaining = remaining - $2, \
                      status = CASE WHEN remaining - $2 <= 0 THEN 'filled' ELSE status END \
@@ -982,6 +1005,64 @@ impl<'c> Fold<'c> {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// A new listing or offer: open, nothing filled yet.
+    async fn open_order(
+        &mut self,
+        side: Side,
+        log: &ChainLog,
+        event: &'static str,
+        o: Order,
+    ) -> Result<(), IndexerError> {
+        let (table, key, party) = (side.table(), side.id_column(), side.party_column());
+        let amount = small(log, event, o.amount)?;
+        sqlx::query(&format!(
+            "INSERT INTO {table} ({key}, {party}, collection, content_id, amount, remaining, \
+             unit_price, status, block_number, block_time) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6, 'open', $7, $8) ON CONFLICT DO NOTHING"
+        ))
+        .bind(small(log, event, o.id)?)
+        .bind(address_text(o.party))
+        .bind(self.collection(o.collection))
+        .bind(content_id_text(o.content))
+        .bind(amount)
+        .bind(amount_text(o.unit_price))
+        .bind(int(log.block_number, "block number")?)
+        .bind(int(log.block_time, "block time")?)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// A cancelled listing, or a cancelled offer with the escrow it refunded.
+    async fn cancel_order(
+        &mut self,
+        side: Side,
+        id: i64,
+        refunded: Option<U256>,
+    ) -> Result<(), IndexerError> {
+        let (table, key) = (side.table(), side.id_column());
+        match refunded {
+            None => {
+                sqlx::query(&format!(
+                    "UPDATE {table} SET status = 'cancelled' WHERE {key} = $1"
+                ))
+                .bind(id)
+                .execute(&mut *self.conn)
+                .await?
+            }
+            Some(refunded) => {
+                sqlx::query(&format!(
+                    "UPDATE {table} SET status = 'cancelled', refunded = $2 WHERE {key} = $1"
+                ))
+                .bind(id)
+                .bind(amount_text(refunded))
+                .execute(&mut *self.conn)
+                .await?
+            }
+        };
         Ok(())
     }
 

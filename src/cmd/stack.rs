@@ -128,7 +128,7 @@ pub fn fill_serve(
     if !explicit(levels, "group_key") {
         args.group_key = Some(stack.licence.group_key.clone());
     }
-    if !explicit(levels, "database_url") && args.database_url.is_none() {
+    if args.database_url.is_none() {
         args.database_url = Some(indexer::db::default_sqlite_url(&stack.data_dir));
     }
     fill_store(stack, levels, &mut args.store);

@@ -5,9 +5,7 @@
 use std::path::Path;
 
 use ddrm_stack::StackFile;
-use e2e::media::{
-    ffmpeg_decode_f32, ffmpeg_decode_yuv420p, psnr_db, read_wav_f32, read_y4m, snr_db,
-};
+use e2e::media::{ffmpeg_decode_av1, ffmpeg_decode_f32, psnr_db, read_wav_f32, read_y4m, snr_db};
 use e2e::up::{alive, curl, rpc, signal_pid, Up};
 use e2e::Journey;
 
@@ -139,7 +137,7 @@ fn same_audio_as_ffmpeg(packaged: &Path, played: &Path) {
 /// them, each at PSNR at least 40 dB.
 fn same_video_as_ffmpeg(packaged: &Path, played: &Path, frames: usize) {
     let (width, height, got) = read_y4m(played);
-    let want = ffmpeg_decode_yuv420p(packaged, width, height);
+    let want = ffmpeg_decode_av1(packaged, width, height);
     assert_eq!(got.len(), frames, "frames presented");
     assert_eq!(want.len(), frames, "frames ffmpeg decodes");
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {

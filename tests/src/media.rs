@@ -4,10 +4,12 @@
 use std::path::Path;
 use std::process::Command;
 
-/// Runs `ffmpeg -i input <args> -` and returns what it wrote to standard output.
-pub fn ffmpeg_raw(input: &Path, args: &[&str]) -> Vec<u8> {
+/// Runs `ffmpeg <input_args> -i input <args> -` and returns what it wrote to standard output.
+fn ffmpeg_raw(input_args: &[&str], input: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-i"])
+        .args(["-v", "error", "-nostdin"])
+        .args(input_args)
+        .arg("-i")
         .arg(input)
         .args(args)
         .arg("-")
@@ -27,6 +29,7 @@ pub fn ffmpeg_raw(input: &Path, args: &[&str]) -> Vec<u8> {
 pub fn ffmpeg_decode_f32(input: &Path, rate: u32, channels: u16) -> Vec<f32> {
     let (rate, channels) = (rate.to_string(), channels.to_string());
     ffmpeg_raw(
+        &[],
         input,
         &[
             "-map", "0:a:0", "-f", "f32le", "-ac", &channels, "-ar", &rate,
@@ -37,10 +40,12 @@ pub fn ffmpeg_decode_f32(input: &Path, rate: u32, channels: u16) -> Vec<f32> {
     .collect()
 }
 
-/// ffmpeg's decoding of `input`'s video as 8-bit 4:2:0 frames, one `Vec` per frame.
-pub fn ffmpeg_decode_yuv420p(input: &Path, width: usize, height: usize) -> Vec<Vec<u8>> {
+/// ffmpeg's decoding of `input`'s AV1 video track with libdav1d, as 8-bit 4:2:0 frames in
+/// decoding order without frame-rate conversion, one `Vec` per frame.
+pub fn ffmpeg_decode_av1(input: &Path, width: usize, height: usize) -> Vec<Vec<u8>> {
     let frame = yuv420p_len(width, height);
     let bytes = ffmpeg_raw(
+        &["-c:v", "libdav1d"],
         input,
         &[
             "-map",

@@ -9,6 +9,7 @@ use std::process::Command;
 use ddrm_capsule::av1::{Av1Decoder, Picture};
 use ddrm_capsule::session::{segments_from, Host, Stop};
 use ddrm_capsule::wire::{AskDraft, BadShare, Event, PlayParams};
+use e2e::media::ffmpeg_decode_av1;
 use k256::ecdsa::SigningKey;
 use licence_net_protocol::threshold_crypto::SecretKeySet;
 use licence_net_protocol::{
@@ -159,24 +160,7 @@ impl Clip {
         if !plain.exists() {
             packager::decrypt(&self.ddrm, &self.key, &plain).expect("decrypts");
         }
-        let raw = ffmpeg(&[
-            "-c:v",
-            "libdav1d",
-            "-i",
-            plain.to_str().unwrap(),
-            "-map",
-            "0:v:0",
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "yuv420p",
-            "-",
-        ]);
-        let frame = frame_len(WIDTH, HEIGHT);
-        assert_eq!(raw.len() % frame, 0, "whole frames from ffmpeg");
-        raw.chunks_exact(frame).map(<[u8]>::to_vec).collect()
+        ffmpeg_decode_av1(&plain, WIDTH, HEIGHT)
     }
 }
 
@@ -215,24 +199,6 @@ pub fn decode_packaged(clip: &Clip, mut each: impl FnMut(&Picture<'_>)) {
     while let Some(p) = decoder.picture() {
         each(&p);
     }
-}
-
-pub fn frame_len(w: usize, h: usize) -> usize {
-    w * h + 2 * (w.div_ceil(2) * h.div_ceil(2))
-}
-
-/// Peak signal-to-noise ratio of two 8-bit frames, in dB (infinite when identical).
-pub fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len(), "frames of the same size");
-    let se: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-        .sum();
-    if se == 0.0 {
-        return f64::INFINITY;
-    }
-    10.0 * (255.0f64 * 255.0 * a.len() as f64 / se).log10()
 }
 
 pub fn unix_now() -> u64 {

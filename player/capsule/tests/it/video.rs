@@ -4,10 +4,11 @@
 
 use ddrm_capsule::session::{self, segments_from};
 use ddrm_capsule::wire::{Event, StopKind};
+use e2e::media::{psnr_db, yuv420p_len};
 use packager_format::{decode_packets, Container, Header, TrackKind};
 
 use crate::support::{
-    decode_packaged, frame_len, open, psnr, unix_now, Clip, TestHost, FPS, HEIGHT, SECONDS, WIDTH,
+    decode_packaged, open, unix_now, Clip, TestHost, FPS, HEIGHT, SECONDS, WIDTH,
 };
 
 /// Smallest PSNR accepted per frame (the decoders are expected to agree bit for bit).
@@ -33,7 +34,7 @@ fn assert_match(frames: &[Vec<u8>], reference: &[Vec<u8>], first: usize) {
         "frame count against FFmpeg's decoding from frame {first}"
     );
     for (i, frame) in frames.iter().enumerate() {
-        let db = psnr(frame, &reference[first + i]);
+        let db = psnr_db(frame, &reference[first + i]);
         assert!(db >= MIN_PSNR, "frame {}: PSNR {db:.2} dB", first + i);
     }
 }
@@ -56,7 +57,7 @@ fn the_decoder_matches_ffmpeg_on_every_frame_of_the_packaged_track() {
         assert_eq!((p.width() as usize, p.height() as usize), (WIDTH, HEIGHT));
         let mut planes = Vec::new();
         p.write_packed(&mut planes);
-        assert_eq!(planes.len(), frame_len(WIDTH, HEIGHT));
+        assert_eq!(planes.len(), yuv420p_len(WIDTH, HEIGHT));
         assert_eq!(planes.len(), p.packed_len());
         pts.push(p.pts());
         frames.push(planes);

@@ -25,6 +25,10 @@ pub struct UpArgs {
     /// With --demo: stop the stack after the demo instead of staying up.
     #[arg(long, requires = "demo")]
     pub exit: bool,
+    /// How long each licence node reuses a fetched chain head, in milliseconds (0: every
+    /// request reads the head). A rental's end is seen up to this long after its block.
+    #[arg(long, value_name = "MS", default_value_t = licence_net::cli::DEFAULT_HEAD_TTL_MS)]
+    pub head_ttl_ms: u64,
 }
 
 /// The file name of the runtime attestation key in the data directory.
@@ -57,6 +61,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             version: capsule.version(),
             publisher: capsule.publisher(),
         }),
+        head_ttl_ms: args.head_ttl_ms,
     };
     let mut say = |line: &str| println!("{line}");
     let stack = tokio::select! {

@@ -101,6 +101,11 @@ pub struct UpOptions {
     pub runtime: RuntimeEntry,
     /// The capsule to register (its publisher must be a dev account).
     pub capsule: Option<CapsuleToRegister>,
+    /// How long each licence node reuses a fetched chain head, in milliseconds (the node's
+    /// `--head-ttl-ms`). A rental that ends on chain is seen by a node up to this long after
+    /// its block is mined; tests that move the chain's clock and expect an immediate refusal
+    /// pass 0.
+    pub head_ttl_ms: u64,
 }
 
 /// The default data directory: the user's ddrm data directory + `/stack`.
@@ -411,7 +416,9 @@ impl RunningStack {
                 .arg(&stack.file.chain.rpc)
                 .arg("--deployment")
                 .arg(&dep_path)
-                .args(["--listen", "127.0.0.1:0", "--confirmations", "0", "--audit"])
+                .args(["--listen", "127.0.0.1:0", "--confirmations", "0", "--head-ttl-ms"])
+                .arg(opts.head_ttl_ms.to_string())
+                .arg("--audit")
                 .arg(&audit)
                 .env_remove("DDRM_RPC")
                 .stdin(Stdio::null())

@@ -149,7 +149,9 @@ fn same_video_as_ffmpeg(packaged: &Path, played: &Path, frames: usize) {
 #[test]
 fn package_pin_mint_buy_play_with_stack_and_refusals() {
     let j = Journey::new(DDRM);
-    let mut up = Up::start(DDRM, &j.path("stack"));
+    // This journey moves the chain's clock and expects the very next request to be refused:
+    // the nodes must read the head for every request, not reuse one fetched before the jump.
+    let mut up = Up::start_with(DDRM, &j.path("stack"), &["--head-ttl-ms", "0"]);
     let stack = up.wait_ready();
     let s = up.stack_path();
     let s = s.to_str().unwrap();

@@ -15,9 +15,15 @@ pub struct Up {
 
 impl Up {
     pub fn start(bin: &str, data_dir: &Path) -> Self {
+        Self::start_with(bin, data_dir, &[])
+    }
+
+    /// `ddrm up` with more of its flags, e.g. `["--head-ttl-ms", "0"]`.
+    pub fn start_with(bin: &str, data_dir: &Path, flags: &[&str]) -> Self {
         let child = Command::new(bin)
             .args(["up", "--data-dir"])
             .arg(data_dir)
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

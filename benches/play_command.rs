@@ -48,6 +48,8 @@ fn main() {
             clip.to_str().unwrap(),
             "--out",
             "clip.ddrm",
+            "--creator-account",
+            &creator.to_string(),
             "--pin",
             "--json",
             "--stack",

@@ -41,7 +41,7 @@ async fn latency(net: &Net, n: usize) {
     for _ in 0..20 {
         let (ask, capsule) = net.ask(BUYER, &net.content);
         client
-            .request(&ask, &capsule)
+            .request(&ask, &net.creator(), &capsule)
             .await
             .expect("warm-up licence");
     }
@@ -49,7 +49,10 @@ async fn latency(net: &Net, n: usize) {
     for _ in 0..n {
         let (ask, capsule) = net.ask(BUYER, &net.content);
         let t = Instant::now();
-        let licence = client.request(&ask, &capsule).await.expect("licence");
+        let licence = client
+            .request(&ask, &net.creator(), &capsule)
+            .await
+            .expect("licence");
         let key = licence.content_key(&net.group).expect("combine");
         times.push(t.elapsed());
         assert_eq!(key.as_slice(), &net.content.key);
@@ -62,7 +65,11 @@ async fn latency(net: &Net, n: usize) {
     for _ in 0..50 {
         let (ask, capsule) = net.ask(BUYER, &net.content);
         let t = Instant::now();
-        let licence = net.client().request(&ask, &capsule).await.expect("licence");
+        let licence = net
+            .client()
+            .request(&ask, &net.creator(), &capsule)
+            .await
+            .expect("licence");
         let key = licence.content_key(&net.group).expect("combine");
         cold.push(t.elapsed());
         assert_eq!(key.as_slice(), &net.content.key);

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use licence_net_protocol::threshold_crypto::SecretKeySet;
 use licence_net_protocol::{
-    address_of, decode_ciphertext, AccessKind, Address, CapsuleSecret, GroupKey, LicencePolicy,
-    LicenceResponse, OpenShare, PreparedCiphertext, Signature, B256, U256,
+    address_of, AccessKind, Address, CapsuleSecret, GroupKey, LicencePolicy, LicenceResponse,
+    OpenShare, PreparedCiphertext, Signature, B256, U256,
 };
 
 fn time<T>(what: &str, n: u32, mut f: impl FnMut() -> T) {
@@ -31,10 +31,19 @@ fn main() {
         .map(|k| address_of(k.verifying_key()))
         .collect();
     let group = GroupKey::new(sks.public_keys(), 5, 3, addresses).unwrap();
-    let ct = decode_ciphertext(&group.encrypt(&[7u8; 32])).unwrap();
+    let creator = Address::repeat_byte(0xC1);
+    let encrypted = group.encrypt(&creator, &[7u8; 32]).unwrap();
+    let ct = PreparedCiphertext::decode(&encrypted, &creator)
+        .unwrap()
+        .ciphertext()
+        .clone();
     let share = sks.secret_key_share(1);
     let pk = sks.public_keys().public_key_share(1);
-    time("ciphertext verify", 20, || ct.verify());
+    time(
+        "ciphertext verify (labelled, PreparedCiphertext::decode)",
+        20,
+        || PreparedCiphertext::decode(&encrypted, &creator).unwrap(),
+    );
     time("decrypt_share_no_verify", 50, || {
         share.decrypt_share_no_verify(&ct)
     });
@@ -85,13 +94,12 @@ fn main() {
             .unwrap()
         },
     );
-    let encrypted = group.encrypt(&[7u8; 32]);
     time(
         "PreparedCiphertext::decode (client, once per content)",
         10,
-        || PreparedCiphertext::decode(&encrypted).unwrap(),
+        || PreparedCiphertext::decode(&encrypted, &creator).unwrap(),
     );
-    let prepared = PreparedCiphertext::decode(&encrypted).unwrap();
+    let prepared = PreparedCiphertext::decode(&encrypted, &creator).unwrap();
     let shares: Vec<_> = (0..3)
         .map(|i| {
             (

@@ -83,8 +83,9 @@ pub struct RegisterArgs {
     pub endpoints: Vec<String>,
 }
 
-/// Ask the licence network for a content's key, as a player runtime would: the wallet signs the
-/// request, the runtime key attests the capsule, the shares are sealed to a fresh capsule key.
+/// Diagnose licensing: ask every node as a player runtime would (the wallet signs the request, the
+/// runtime key attests the capsule) and report which nodes grant and why others refuse. The
+/// shares are sealed to a capsule key that is discarded unopened: no key is recovered here.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RequestArgs {
     /// The packaged .ddrm file (its header gives the content id and the key ciphertext).
@@ -154,6 +155,8 @@ pub enum CliError {
     Registry(#[from] crate::registry::RegistryError),
     #[error("{0} is required (or --stack PATH/stack.json)")]
     Missing(&'static str),
+    #[error("{0}")]
+    NotGranted(String),
 }
 
 fn required<T>(value: Option<T>, flag: &'static str) -> Result<T, CliError> {
@@ -183,8 +186,11 @@ fn key_from_file(path: &std::path::Path) -> Result<k256::ecdsa::SigningKey, CliE
     Ok(signer.credential().clone())
 }
 
-/// `ddrm licence request`: obtains a licence for the content of `key_ciphertext` and returns the
-/// text the binary prints (nodes used, policy, SHA-256 of the recovered key; never the key).
+/// `ddrm licence request`: a diagnostic. Asks every node for a licence for the content of
+/// `key_ciphertext` and reports, node by node, whether it would grant (with the policy it
+/// signed) or why it refused. No share is ever opened: the request names a capsule key whose
+/// secret is dropped before anything is sent, so what the nodes seal can be opened by nobody.
+/// Content keys are recovered only inside the player capsule (`ddrm play`).
 pub async fn run_request(
     args: RequestArgs,
     content_id: licence_net_protocol::U256,
@@ -222,19 +228,51 @@ pub async fn run_request(
         content_id,
         key_ciphertext,
     )?;
-    let licence = client.request(&ask, &capsule).await?;
-    let key = licence.content_key(client.group())?;
-    let mut nodes: Vec<usize> = licence.shares.iter().map(|s| s.0).collect();
-    nodes.sort();
+    drop(capsule);
+    let (text, granted) = diagnose(&client, &ask).await;
+    if granted {
+        Ok(text)
+    } else {
+        Err(CliError::NotGranted(text))
+    }
+}
+
+/// Asks every node and describes each answer (envelope checked, sealed share unopened).
+async fn diagnose(
+    client: &crate::client::LicenceClient,
+    ask: &licence_net_protocol::LicenceAsk,
+) -> (String, bool) {
+    let needed = client.group().threshold();
+    let asked = client.endpoints().len();
+    let (responses, failures) = match client.gather(ask).await {
+        Ok(mut g) => {
+            g.rest().await;
+            (
+                std::mem::take(&mut g.responses),
+                std::mem::take(&mut g.failures),
+            )
+        }
+        Err(crate::client::ClientError::NotEnough { failures, .. }) => (Vec::new(), failures),
+        Err(e) => return (format!("licence request failed: {e}"), false),
+    };
+    let mut granting: Vec<u32> = responses.iter().map(|r| r.node_index).collect();
+    granting.sort();
     let mut text = format!(
-        "licence granted by nodes {nodes:?}\npolicy {}\ncontent key recovered, SHA-256 {}",
-        serde_json::to_string(&licence.policy).expect("policy serializes"),
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.as_slice()))
+        "{} of {asked} nodes would grant (threshold {needed}): {}\n(diagnostic: the shares were sealed to a discarded capsule key and not opened; content keys are recovered only inside the player capsule)",
+        granting.len(),
+        if granting.len() >= needed { "a licence would be issued" } else { "no licence" },
     );
-    for f in &licence.failures {
+    for r in &responses {
+        text.push_str(&format!(
+            "\n  node {}: grants, policy {}",
+            r.node_index,
+            serde_json::to_string(&r.policy).expect("policy serializes")
+        ));
+    }
+    for f in &failures {
         text.push_str(&format!("\n  {f}"));
     }
-    Ok(text)
+    (text, granting.len() >= needed)
 }
 
 /// `ddrm licence register`: returns the line the binary prints.

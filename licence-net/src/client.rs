@@ -5,24 +5,22 @@
 //!   hold the capsule's secret. Returns the first `threshold` responses that pass every check
 //!   possible without that secret ([`check_envelope`]), the failures so far, and
 //!   [`Gathered::rest`] to wait for the other nodes when the capsule finds a bad share.
-//! - [`LicenceClient::request`]: gather, then open, verify and combine with the capsule's key
-//!   ([`recover_content_key`]), asking for the rest only when a share is bad.
+//!
+//! The host never opens a share: the capsule does ([`licence_net_protocol::recover_content_key`]).
+//! Combining shares outside the capsule (`LicenceClient::request`, `Licence::content_key`) exists
+//! only behind the test-only feature `host-combine` (module `host_combine`), which no shipping
+//! crate enables; `tests/it` checks that.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use licence_net_protocol::threshold_crypto::DecryptionShare;
 use licence_net_protocol::{
-    check_envelope, combine_checked, combine_shares, open_unverified, verify_share, Expected,
-    GroupKey, LicenceAsk, LicencePolicy, LicenceResponse, OpenShare, PreparedCiphertext,
-    ProtocolError, Recovered, RecoveryError, ResponseFault, ShareFault,
+    check_envelope, Expected, GroupKey, LicenceAsk, LicencePolicy, LicenceResponse, ProtocolError,
+    ResponseFault, ShareFault,
 };
-use sha2::{Digest, Sha256};
 
 use crate::registry::{RegisteredNetwork, RegistryError};
-use zeroize::Zeroizing;
 
 use crate::node::RefusalBody;
 
@@ -101,46 +99,14 @@ pub enum ClientError {
     Registry(#[from] RegistryError),
 }
 
-/// A licence: enough verified shares to recover the content key, the most restrictive policy
-/// among them, and what went wrong with the other nodes heard from so far.
-pub struct Licence {
-    pub shares: Vec<(usize, DecryptionShare)>,
-    pub responses: Vec<LicenceResponse>,
-    pub policy: LicencePolicy,
-    pub failures: Vec<NodeFailure>,
-    ciphertext: Arc<PreparedCiphertext>,
-}
-
-impl std::fmt::Debug for Licence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Licence")
-            .field(
-                "nodes",
-                &self.shares.iter().map(|s| s.0).collect::<Vec<_>>(),
-            )
-            .field("policy", &self.policy)
-            .field("failures", &self.failures)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Licence {
-    /// Combines the shares into the content key (inside the capsule).
-    pub fn content_key(&self, group: &GroupKey) -> Result<Zeroizing<Vec<u8>>, ProtocolError> {
-        combine_shares(group, self.ciphertext.ciphertext(), &self.shares)
-    }
-}
-
-/// Verified and prepared key ciphertexts kept by a client (preparing one costs pairings).
-const CIPHERTEXT_CACHE: usize = 256;
-
 /// Talks to the licence nodes.
 #[derive(Debug, Clone)]
 pub struct LicenceClient {
     endpoints: Vec<String>,
     group: GroupKey,
     http: reqwest::Client,
-    ciphertexts: Arc<Mutex<HashMap<[u8; 32], Arc<PreparedCiphertext>>>>,
+    #[cfg(feature = "host-combine")]
+    pub(crate) ciphertexts: crate::host_combine::CiphertextCache,
 }
 
 enum Outcome {
@@ -169,7 +135,7 @@ pub struct Gathered {
     endpoints: HashMap<u32, String>,
     pending: FuturesUnordered<tokio::task::JoinHandle<Outcome>>,
     group: GroupKey,
-    expected: Expected,
+    pub(crate) expected: Expected,
 }
 
 impl std::fmt::Debug for Gathered {
@@ -242,7 +208,7 @@ impl Gathered {
         }
     }
 
-    fn not_enough(&mut self, valid: usize) -> ClientError {
+    pub(crate) fn not_enough(&mut self, valid: usize) -> ClientError {
         ClientError::NotEnough {
             needed: self.needed,
             valid,
@@ -313,7 +279,8 @@ impl LicenceClient {
                 .collect(),
             group,
             http,
-            ciphertexts: Arc::default(),
+            #[cfg(feature = "host-combine")]
+            ciphertexts: Default::default(),
         })
     }
 
@@ -420,140 +387,6 @@ impl LicenceClient {
         }
         Ok(gathered)
     }
-
-    /// Gathers responses and recovers the content key with the capsule's key (`opener`): opens
-    /// and verifies the first `threshold` shares and combines them; when one is bad, it is named
-    /// and the other nodes' responses are awaited and used instead.
-    pub async fn request(
-        &self,
-        ask: &LicenceAsk,
-        opener: &(dyn OpenShare + Sync),
-    ) -> Result<Licence, ClientError> {
-        let ciphertext = self.ciphertext(&ask.key_ciphertext)?;
-        let mut gathered = self.gather(ask).await?;
-        self.recover(&mut gathered, &ciphertext, opener, false)
-            .await
-    }
-
-    /// Like [`LicenceClient::request`] but waits for every node (each bounded by the node
-    /// timeout) and checks every share, so that `failures` names every node that refused, sent a
-    /// bad share or did not answer: for diagnostics and monitoring. The licence uses the first
-    /// `threshold` valid shares.
-    pub async fn request_all(
-        &self,
-        ask: &LicenceAsk,
-        opener: &(dyn OpenShare + Sync),
-    ) -> Result<Licence, ClientError> {
-        let ciphertext = self.ciphertext(&ask.key_ciphertext)?;
-        let mut gathered = self.gather(ask).await?;
-        gathered.rest().await;
-        self.recover(&mut gathered, &ciphertext, opener, true).await
-    }
-
-    /// The decoded key ciphertext, its validity checked once per ciphertext.
-    fn ciphertext(&self, bytes: &[u8]) -> Result<Arc<PreparedCiphertext>, ClientError> {
-        let id: [u8; 32] = Sha256::digest(bytes).into();
-        let mut cache = self.ciphertexts.lock().expect("cache lock");
-        if let Some(ct) = cache.get(&id) {
-            return Ok(ct.clone());
-        }
-        let ct = Arc::new(PreparedCiphertext::decode(bytes).map_err(ClientError::Ciphertext)?);
-        if cache.len() >= CIPHERTEXT_CACHE {
-            cache.clear();
-        }
-        cache.insert(id, ct.clone());
-        Ok(ct)
-    }
-
-    async fn recover(
-        &self,
-        gathered: &mut Gathered,
-        ciphertext: &Arc<PreparedCiphertext>,
-        opener: &(dyn OpenShare + Sync),
-        check_all: bool,
-    ) -> Result<Licence, ClientError> {
-        let mut tried_rest = false;
-        loop {
-            // Opening is cheap (X25519 + AES-GCM) and needs the capsule's key; the pairing
-            // checks and the combination run on a blocking thread.
-            let mut opened = Vec::with_capacity(gathered.responses.len());
-            let mut faults = Vec::new();
-            for r in &gathered.responses {
-                match open_unverified(&self.group, &gathered.expected, r, opener) {
-                    Ok(share) => opened.push((r.node_index, share)),
-                    Err(fault) => faults.push(ShareFault {
-                        node_index: r.node_index,
-                        fault,
-                    }),
-                }
-            }
-            let (group, ct) = (self.group.clone(), ciphertext.clone());
-            let checked = tokio::task::spawn_blocking(move || {
-                if check_all {
-                    check_each(&group, &ct, opened)
-                } else {
-                    combine_checked(&group, &ct, &opened)
-                }
-            })
-            .await
-            .map_err(|e| ClientError::Http(format!("share verification task failed: {e}")))?;
-            gathered.report(&faults);
-            match checked {
-                Ok(recovered) => {
-                    gathered.report(&recovered.faults);
-                    let responses: Vec<LicenceResponse> = recovered
-                        .shares
-                        .iter()
-                        .filter_map(|(i, _)| {
-                            gathered
-                                .responses
-                                .iter()
-                                .find(|r| r.node_index as usize == *i)
-                                .cloned()
-                        })
-                        .collect();
-                    return Ok(Licence {
-                        policy: most_restrictive(&responses),
-                        shares: recovered.shares,
-                        responses,
-                        failures: std::mem::take(&mut gathered.failures),
-                        ciphertext: ciphertext.clone(),
-                    });
-                }
-                Err(e) => {
-                    gathered.report(&e.faults);
-                    if tried_rest || gathered.outstanding() == 0 {
-                        return Err(gathered.not_enough(e.valid));
-                    }
-                    tried_rest = true;
-                    gathered.rest().await;
-                }
-            }
-        }
-    }
-}
-
-/// Verifies every opened share (naming each bad one), then combines the first valid ones.
-fn check_each(
-    group: &GroupKey,
-    ciphertext: &PreparedCiphertext,
-    opened: Vec<(u32, DecryptionShare)>,
-) -> Result<Recovered, RecoveryError> {
-    let mut faults = Vec::new();
-    let mut valid = Vec::with_capacity(opened.len());
-    for (index, share) in opened {
-        match verify_share(group, ciphertext, index, &share) {
-            Ok(()) => valid.push((index, share)),
-            Err(fault) => faults.push(ShareFault {
-                node_index: index,
-                fault,
-            }),
-        }
-    }
-    let mut rec = combine_checked(group, ciphertext, &valid)?;
-    faults.append(&mut rec.faults);
-    rec.faults = faults;
-    Ok(rec)
 }
 
 /// How long a request made by [`sign_ask`] stays valid.
@@ -570,7 +403,9 @@ pub fn sign_ask(
     content_id: licence_net_protocol::U256,
     key_ciphertext: Vec<u8>,
 ) -> Result<(LicenceAsk, licence_net_protocol::CapsuleSecret), ProtocolError> {
-    use licence_net_protocol::{key_commitment, Attestation, CapsuleSecret, RequestFields, B256};
+    use licence_net_protocol::{
+        key_commitment, Attestation, CapsuleSecret, OpenShare, RequestFields, B256,
+    };
     let capsule = CapsuleSecret::generate();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -598,7 +433,7 @@ pub fn sign_ask(
 }
 
 /// The policy that ends first among the responses used.
-fn most_restrictive(responses: &[LicenceResponse]) -> LicencePolicy {
+pub(crate) fn most_restrictive(responses: &[LicenceResponse]) -> LicencePolicy {
     let mut policy = responses[0].policy.clone();
     for r in &responses[1..] {
         let p = &r.policy;

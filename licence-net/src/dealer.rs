@@ -148,7 +148,7 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ShareError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use licence_net_protocol::decode_ciphertext;
+    use licence_net_protocol::{Address, PreparedCiphertext};
 
     #[test]
     fn three_of_five_decrypts_and_two_do_not() {
@@ -159,7 +159,14 @@ mod tests {
         assert_eq!(group, dealt.group);
         assert_eq!((group.nodes(), group.threshold()), (5, 3));
 
-        let ct = decode_ciphertext(&group.encrypt(b"content key, 32 bytes long......")).unwrap();
+        let creator = Address::repeat_byte(0xC1);
+        let bytes = group
+            .encrypt(&creator, b"content key, 32 bytes long......")
+            .unwrap();
+        let ct = PreparedCiphertext::decode(&bytes, &creator)
+            .unwrap()
+            .ciphertext()
+            .clone();
         let shares: Vec<_> = dealt
             .share_paths
             .iter()
@@ -167,7 +174,7 @@ mod tests {
             .collect();
         let dec: Vec<_> = shares
             .iter()
-            .map(|s| (s.index, s.share.decrypt_share(&ct).unwrap()))
+            .map(|s| (s.index, s.share.decrypt_share_no_verify(&ct)))
             .collect();
         let pks = group.public_key_set();
         let three = pks

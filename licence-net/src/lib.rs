@@ -10,7 +10,9 @@
 //! - [`registry`]: the network registered in `LicenceNetworkRegistry`; nodes check their group
 //!   key against it at start, clients can take endpoints and group key from it.
 //! - [`audit`]: the append-only, hash-chained audit log and [`audit::verify_file`].
-//! - [`client`]: [`client::LicenceClient`], which asks all nodes in parallel and verifies shares.
+//! - [`client`]: [`client::LicenceClient`], which asks all nodes in parallel and checks each
+//!   response's envelope; the capsule opens the sealed shares. `host_combine` (feature
+//!   `host-combine`, tests only) combines them outside a capsule.
 //! - [`cli`]: the `ddrm licence node|audit` argument structs and runners.
 //!
 //! The wire types live in `licence-net-protocol` (spec: `licence-net/PROTOCOL.md`).
@@ -19,6 +21,8 @@ pub mod audit;
 pub mod cli;
 pub mod client;
 pub mod dealer;
+#[cfg(feature = "host-combine")]
+pub mod host_combine;
 pub mod node;
 pub mod registry;
 pub mod rights;

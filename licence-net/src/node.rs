@@ -18,8 +18,9 @@ use axum::{Json, Router};
 use contracts_bindings::{Chain, Deployment};
 use licence_net_protocol::threshold_crypto::{DecryptionShare, SecretKeyShare};
 use licence_net_protocol::{
-    decode_ciphertext, key_commitment, AccessKind, Address, GroupKey, LicenceAsk, LicencePolicy,
-    LicenceResponse, ProtocolError, B256, MAX_CLOCK_SKEW, MAX_KEY_CIPHERTEXT, MAX_REQUEST_LIFETIME,
+    key_commitment, AccessKind, Address, GroupKey, LicenceAsk, LicencePolicy, LicenceResponse,
+    PreparedCiphertext, ProtocolError, B256, MAX_CLOCK_SKEW, MAX_KEY_CIPHERTEXT,
+    MAX_REQUEST_LIFETIME,
 };
 use serde::{Deserialize, Serialize};
 
@@ -136,6 +137,11 @@ pub enum Refusal {
     CiphertextNotSigned,
     #[error("the key ciphertext is invalid: {0}")]
     CiphertextInvalid(String),
+    #[error("the key ciphertext was not made for content {content:#x}'s registered creator {creator} (an alias of another creator's content, or altered)")]
+    KeyNotFromCreator {
+        content: licence_net_protocol::U256,
+        creator: Address,
+    },
     #[error("the attestation does not match the request: {0}")]
     AttestationMismatch(&'static str),
     #[error("the attestation is not valid: {0}")]
@@ -180,6 +186,7 @@ impl Refusal {
             Self::Replayed(_) => "replayed",
             Self::CiphertextNotSigned => "ciphertext_not_signed",
             Self::CiphertextInvalid(_) => "ciphertext_invalid",
+            Self::KeyNotFromCreator { .. } => "key_not_from_creator",
             Self::AttestationMismatch(_) => "attestation_mismatch",
             Self::AttestationInvalid(_) => "attestation_invalid",
             Self::UnknownContent(_) => "unknown_content",
@@ -243,7 +250,8 @@ pub struct NodeState {
     buckets: ddrm_limits::TokenBuckets<Address>,
     /// This node's decryption share of each verified key ciphertext, by key commitment: the
     /// validity check and the share are computed once per content.
-    ciphertexts: Mutex<HashMap<B256, Arc<DecryptionShare>>>,
+    /// Decryption shares of ciphertexts whose label proof checked, by (commitment, creator).
+    ciphertexts: Mutex<HashMap<(B256, Address), Arc<DecryptionShare>>>,
     registry_epoch: u64,
 }
 
@@ -354,26 +362,34 @@ impl NodeState {
         nonces.insert((account, nonce), expiry).is_none()
     }
 
+    /// This node's decryption share of a ciphertext, only once its validity proof checked for
+    /// the label `creator` (the content's registered creator): an alias registration of another
+    /// creator's ciphertext fails here.
     fn content_share(
         &self,
+        content: licence_net_protocol::U256,
         commitment: B256,
+        creator: Address,
         bytes: &[u8],
     ) -> Result<Arc<DecryptionShare>, Refusal> {
         if let Some(share) = self
             .ciphertexts
             .lock()
             .expect("ciphertext lock")
-            .get(&commitment)
+            .get(&(commitment, creator))
         {
             return Ok(share.clone());
         }
-        let ct = decode_ciphertext(bytes).map_err(|e| Refusal::CiphertextInvalid(e.to_string()))?;
-        let share = Arc::new(self.share.decrypt_share_no_verify(&ct));
+        let ct = PreparedCiphertext::decode(bytes, &creator).map_err(|e| match e {
+            ProtocolError::CiphertextInvalid => Refusal::KeyNotFromCreator { content, creator },
+            other => Refusal::CiphertextInvalid(other.to_string()),
+        })?;
+        let share = Arc::new(self.share.decrypt_share_no_verify(ct.ciphertext()));
         let mut cache = self.ciphertexts.lock().expect("ciphertext lock");
         if cache.len() >= MAX_CACHED_CIPHERTEXTS {
             cache.clear();
         }
-        cache.insert(commitment, share.clone());
+        cache.insert((commitment, creator), share.clone());
         Ok(share)
     }
 
@@ -480,7 +496,8 @@ impl NodeState {
         if !rights.runtime_approved {
             return Err(Refusal::RuntimeNotApproved(att.runtime));
         }
-        let decryption = self.content_share(on_chain, &ask.key_ciphertext)?;
+        let decryption =
+            self.content_share(f.content_id, on_chain, rights.creator, &ask.key_ciphertext)?;
         let timed = rights.expires_at > rights.timestamp;
         let play_until = timed.then_some(rights.expires_at);
         let renew_after = play_until

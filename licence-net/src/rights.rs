@@ -22,6 +22,9 @@ pub struct Rights {
     pub timestamp: u64,
     /// `None` when the content is not registered.
     pub commitment: Option<B256>,
+    /// The account that registered the content (zero when it is not registered): the label its
+    /// key ciphertext must carry.
+    pub creator: Address,
     pub has_access: bool,
     /// Timed access end (0 if none).
     pub expires_at: u64,
@@ -44,6 +47,7 @@ pub enum ChainReadError {
 enum Query {
     Registered(U256),
     Commitment(U256),
+    Creator(U256),
     Access(Address, U256),
     Expiry(Address, U256),
     Renderer(U256, B256),
@@ -54,6 +58,7 @@ enum Query {
 enum Answer {
     Bool(bool),
     Word(B256),
+    Account(Address),
     Time(u64),
 }
 
@@ -226,6 +231,16 @@ impl RightsReader {
                 )
                 .await?,
             ),
+            Query::Creator(id) => Answer::Account(
+                self.timed(
+                    "ContentRegistry.creatorOf",
+                    ContentRegistry::new(c.content_registry, p)
+                        .creatorOf(id)
+                        .block(at)
+                        .call(),
+                )
+                .await?,
+            ),
             Query::Access(who, id) => Answer::Bool(
                 self.timed(
                     "Access.hasAccess",
@@ -286,26 +301,31 @@ impl RightsReader {
                 block,
                 timestamp,
                 commitment: None,
+                creator: Address::ZERO,
                 has_access: false,
                 expires_at: 0,
                 renderer_allowed: false,
                 runtime_approved: false,
             });
         }
-        let (commitment, has_access, expires_at, renderer_allowed, runtime_approved) = tokio::try_join!(
+        let (commitment, creator, has_access, expires_at, renderer_allowed, runtime_approved) = tokio::try_join!(
             self.ask(block, Query::Commitment(content_id)),
+            self.ask(block, Query::Creator(content_id)),
             self.flag(block, Query::Access(account, content_id)),
             self.ask(block, Query::Expiry(account, content_id)),
             self.flag(block, Query::Renderer(content_id, measurement)),
             self.flag(block, Query::Runtime(runtime)),
         )?;
-        let (Answer::Word(commitment), Answer::Time(expires_at)) = (commitment, expires_at) else {
+        let (Answer::Word(commitment), Answer::Account(creator), Answer::Time(expires_at)) =
+            (commitment, creator, expires_at)
+        else {
             unreachable!("typed queries")
         };
         Ok(Rights {
             block,
             timestamp,
             commitment: Some(commitment),
+            creator,
             has_access,
             expires_at,
             renderer_allowed,

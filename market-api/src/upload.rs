@@ -467,6 +467,7 @@ async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, String>
         renderers: job.form.renderers.clone(),
         title: job.form.title.clone(),
         creator: job.form.creator_name.clone(),
+        creator_account: job.creator,
         as_data: job.form.as_data,
         lossless: false,
         export_key: None,

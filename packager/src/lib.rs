@@ -17,11 +17,11 @@ use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use licence_net_protocol::GroupKey;
+use licence_net_protocol::{Address, GroupKey};
 use packager_format::{
     Container, ContentId, ContentKey, ContentKind, EncodedHeader, FormatError, Header, KeyEnvelope,
     Metadata, SegmentEntry, SegmentSealer, Track, TrackKind, DATA_CHUNK,
-    KEY_SCHEME_THRESHOLD_BLS12_381, SEGMENT_KEYFRAME, TAG_LEN,
+    KEY_SCHEME_LABELLED_BLS12_381, SEGMENT_KEYFRAME, TAG_LEN,
 };
 use rand::RngCore;
 use serde::Serialize;
@@ -72,7 +72,11 @@ pub struct PackageOptions {
     pub renderers: Vec<[u8; 32]>,
     /// Shown in catalogues; defaults to the input's file stem.
     pub title: Option<String>,
+    /// The creator's name, shown in catalogues.
     pub creator: String,
+    /// The account that will register the content on chain: it is part of the content id and
+    /// labels the key ciphertext, so no other account can register the file or an alias of it.
+    pub creator_account: Address,
     /// Package as data even when the input is media.
     pub as_data: bool,
     /// Transcode audio to FLAC rather than AAC-LC.
@@ -86,6 +90,10 @@ pub struct PackageOptions {
 pub struct PackageReport {
     pub output: PathBuf,
     pub content_id: ContentId,
+    /// Registered on chain beside the content id (`ContentRegistry.register` recomputes the id).
+    #[serde(serialize_with = "hex32")]
+    pub header_digest: [u8; 32],
+    pub creator_account: Address,
     #[serde(serialize_with = "hex32")]
     pub key_commitment: [u8; 32],
     pub kind: ContentKind,
@@ -145,8 +153,18 @@ pub fn package(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
+    if opts.creator_account == Address::ZERO {
+        return Err(PackageError::Invalid(
+            "the creator account must not be the zero address".into(),
+        ));
+    }
+    let ciphertext = opts
+        .group_key
+        .encrypt(&opts.creator_account, key.as_bytes())
+        .map_err(|e| PackageError::Invalid(e.to_string()))?;
     let header = Header {
         salt: salt.to_vec(),
+        creator_account: opts.creator_account.into_array(),
         kind: ContentKind::Data,
         metadata: Metadata {
             title,
@@ -159,9 +177,9 @@ pub fn package(
         tracks: vec![Track::data()],
         renderers: opts.renderers.clone(),
         key: KeyEnvelope {
-            scheme: KEY_SCHEME_THRESHOLD_BLS12_381,
+            scheme: KEY_SCHEME_LABELLED_BLS12_381,
             group_key_id: opts.group_key.id().to_vec(),
-            ciphertext: opts.group_key.encrypt(key.as_bytes()),
+            ciphertext,
         },
         segments: Vec::new(),
     };
@@ -183,6 +201,8 @@ pub fn package(
     let report = PackageReport {
         output: opts.output.clone(),
         content_id: head.content_id(),
+        header_digest: head.header_digest(),
+        creator_account: opts.creator_account,
         key_commitment: head.header.key_commitment(),
         kind: head.header.kind,
         mime_type: head.header.metadata.mime_type.clone(),
@@ -449,6 +469,8 @@ impl<S: packager_format::ByteSource> Iterator for TrackPackets<'_, S> {
 #[derive(Debug, Serialize)]
 pub struct InspectReport {
     pub content_id: ContentId,
+    #[serde(serialize_with = "hex32")]
+    pub header_digest: [u8; 32],
     pub format_version: u16,
     pub file_bytes: u64,
     pub header_bytes: u64,
@@ -470,6 +492,7 @@ pub fn inspect(path: &Path) -> Result<InspectReport, PackageError> {
     })?;
     Ok(InspectReport {
         content_id: c.content_id(),
+        header_digest: c.header_digest(),
         format_version: packager_format::VERSION,
         file_bytes: c.head.file_len(),
         header_bytes: c.head.data_start(),

@@ -211,6 +211,7 @@ async fn main() {
             renderers: vec![capsule.measurement().0],
             title: Some("720p".into()),
             creator: "bench".into(),
+            creator_account: s.keys[CREATOR].address(),
             as_data: false,
             lossless: false,
             export_key: Some(key_file.clone()),

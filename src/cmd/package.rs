@@ -32,6 +32,11 @@ pub struct PackageArgs {
     /// Creator name shown in catalogues.
     #[arg(long, default_value = "")]
     pub creator: String,
+    /// The account (0x address) that will register this content with `ddrm mint`. It is part of
+    /// the content id and labels the key ciphertext: no other account can register the file,
+    /// and the licence network decrypts it only for content that account registered.
+    #[arg(long, value_name = "ADDRESS", env = "DDRM_CREATOR_ACCOUNT")]
+    pub creator_account: licence_net_protocol::Address,
     /// Package as opaque data even if the input is media.
     #[arg(long)]
     pub data: bool,
@@ -155,6 +160,7 @@ pub async fn package(args: PackageArgs) -> anyhow::Result<()> {
         },
         title: args.title.clone(),
         creator: args.creator.clone(),
+        creator_account: args.creator_account,
         as_data: args.data,
         lossless: args.lossless,
         export_key: args.export_key.clone(),
@@ -182,6 +188,8 @@ pub async fn package(args: PackageArgs) -> anyhow::Result<()> {
             report.output.display()
         );
         println!("content id      {}", report.content_id);
+        println!("creator account {}", report.creator_account);
+        println!("header digest   0x{}", hex::encode(report.header_digest));
         println!("key commitment  0x{}", hex::encode(report.key_commitment));
         println!(
             "kind            {:?}, {}, {} segments, {} bytes",
@@ -211,6 +219,11 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
     println!("format          .ddrm v{} ({:?})", r.format_version, h.kind);
     println!("title           {}", h.metadata.title);
     println!("creator         {}", h.metadata.creator);
+    println!(
+        "creator account {}",
+        licence_net_protocol::Address::from(h.creator())
+    );
+    println!("header digest   0x{}", hex::encode(r.header_digest));
     println!("type            {}", h.metadata.mime_type);
     if h.metadata.duration_ms > 0 {
         println!(

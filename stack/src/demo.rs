@@ -146,6 +146,7 @@ pub async fn run(
         renderers: vec![renderer],
         title: Some("ddrm demo".into()),
         creator: "ddrm up --demo".into(),
+        creator_account: account("creator")?.address,
         as_data: false,
         lossless: false,
         export_key: None,

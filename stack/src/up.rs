@@ -416,7 +416,13 @@ impl RunningStack {
                 .arg(&stack.file.chain.rpc)
                 .arg("--deployment")
                 .arg(&dep_path)
-                .args(["--listen", "127.0.0.1:0", "--confirmations", "0", "--head-ttl-ms"])
+                .args([
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--confirmations",
+                    "0",
+                    "--head-ttl-ms",
+                ])
                 .arg(opts.head_ttl_ms.to_string())
                 .arg("--audit")
                 .arg(&audit)

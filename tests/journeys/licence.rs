@@ -147,6 +147,8 @@ fn a_buyer_gets_a_licence_from_five_nodes_a_stranger_is_refused_and_the_audit_lo
             "--data",
             "--out",
             "report.ddrm",
+            "--creator-account",
+            &creator.to_string(),
             "--group-key",
             "keys/group.pub",
             "--renderer",
@@ -208,21 +210,21 @@ fn a_buyer_gets_a_licence_from_five_nodes_a_stranger_is_refused_and_the_audit_lo
     let granted = request("buyer.key").ok().stdout();
     let exported = std::fs::read_to_string(j.path("report.key")).unwrap();
     let key = hex::decode(exported.trim()).unwrap();
-    assert!(granted.contains("licence granted by nodes"), "{granted}");
-    assert!(granted.contains("\"access\":\"perpetual\""), "{granted}");
     assert!(
-        granted.contains(&format!(
-            "content key recovered, SHA-256 {}",
-            hex::encode(key_commitment(&key))
-        )),
+        granted.contains("5 of 5 nodes would grant (threshold 3)"),
         "{granted}"
     );
+    assert!(granted.contains("\"access\":\"perpetual\""), "{granted}");
+    // A diagnostic only: no content key (nor anything derived from it) leaves the capsule.
+    for secret in [hex::encode(&key), hex::encode(key_commitment(&key))] {
+        assert!(!granted.contains(&secret), "{granted}");
+    }
+    assert!(!granted.contains("content key recovered"), "{granted}");
 
     // Someone who bought nothing: refused by every node, with the reason.
     let refused = request("stranger.key").fails();
     assert!(
-        refused.contains("0 valid shares of 3 needed")
-            && refused.contains("5 of 5 nodes answered")
+        refused.contains("0 of 5 nodes would grant")
             && refused.contains("refused (no_access)")
             && refused.contains("has no access"),
         "{refused}"

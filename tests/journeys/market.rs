@@ -91,6 +91,8 @@ fn indexer_and_market_api_on_a_running_stack() {
             tone.to_str().unwrap(),
             "--out",
             "tone.ddrm",
+            "--creator-account",
+            &creator_addr,
             "--pin",
             "--json",
             "--stack",

@@ -4,6 +4,8 @@
 use e2e::{Journey, KuboDaemon};
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
+/// The account named as the content's creator (these journeys register nothing on chain).
+const CREATOR: &str = "0x00000000000000000000000000000000000000c1";
 
 #[test]
 fn package_pin_inspect_fetch_decrypt_with_kubo_and_embedded_store() {
@@ -40,6 +42,8 @@ fn package_pin_inspect_fetch_decrypt_with_kubo_and_embedded_store() {
             clip.to_str().unwrap(),
             "--out",
             "clip.ddrm",
+            "--creator-account",
+            CREATOR,
             "--group-key",
             "keys/group.pub",
             "--title",
@@ -121,6 +125,17 @@ fn user_mistakes_get_clear_errors_and_leave_nothing_behind() {
 
     // No group key.
     let err = j.ddrm(["package", "doc.pdf", "--out", "doc.ddrm"]).fails();
+    assert!(err.contains("--creator-account"), "{err}");
+    let err = j
+        .ddrm([
+            "package",
+            "doc.pdf",
+            "--out",
+            "doc.ddrm",
+            "--creator-account",
+            CREATOR,
+        ])
+        .fails();
     assert!(err.contains("missing group key"), "{err}");
     assert!(!j.path("doc.ddrm").exists());
 
@@ -131,6 +146,8 @@ fn user_mistakes_get_clear_errors_and_leave_nothing_behind() {
             "doc.pdf",
             "--out",
             "doc.ddrm",
+            "--creator-account",
+            CREATOR,
             "--group-key",
             "keys/group.pub",
             "--export-key",
@@ -215,6 +232,8 @@ fn user_mistakes_get_clear_errors_and_leave_nothing_behind() {
             "doc.pdf",
             "--out",
             "doc2.ddrm",
+            "--creator-account",
+            CREATOR,
             "--group-key",
             "keys/group.pub",
             "--export-key",

@@ -179,6 +179,8 @@ fn package_pin_mint_buy_play_with_stack_and_refusals() {
                 input.to_str().unwrap(),
                 "--out",
                 name,
+                "--creator-account",
+                &addr(&stack, "creator"),
                 "--export-key",
                 &format!("{name}.key"),
                 "--pin",

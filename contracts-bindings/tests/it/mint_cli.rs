@@ -13,7 +13,7 @@ use contracts_bindings::{
 };
 use packager_format::{
     ContentKey, ContentKind, Header, KeyEnvelope, Metadata, SegmentSealer, Track,
-    KEY_SCHEME_THRESHOLD_BLS12_381, SEGMENT_KEYFRAME,
+    KEY_SCHEME_LABELLED_BLS12_381, SEGMENT_KEYFRAME,
 };
 use sha2::{Digest, Sha256};
 
@@ -53,6 +53,7 @@ fn write_ddrm(path: &std::path::Path) {
         .unwrap();
     let header = Header {
         salt: vec![3; 32],
+        creator_account: [0xC1; 20],
         kind: ContentKind::Data,
         metadata: Metadata {
             title: "cli test".into(),
@@ -63,7 +64,7 @@ fn write_ddrm(path: &std::path::Path) {
         tracks: vec![Track::data()],
         renderers: vec![RENDERER],
         key: KeyEnvelope {
-            scheme: KEY_SCHEME_THRESHOLD_BLS12_381,
+            scheme: KEY_SCHEME_LABELLED_BLS12_381,
             group_key_id: vec![1; 32],
             ciphertext: KEY_CIPHERTEXT.to_vec(),
         },

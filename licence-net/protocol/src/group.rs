@@ -15,10 +15,18 @@
 //! change without re-encrypting any content).
 
 use alloy_primitives::Address;
+use rand_chacha02::rand_core::SeedableRng;
+use rand_chacha02::ChaChaRng;
+use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use threshold_crypto::ff::Field;
+use threshold_crypto::group::{CurveAffine, CurveProjective};
+use threshold_crypto::pairing::bls12_381::{Fr, G1Affine};
 use threshold_crypto::{Ciphertext, PublicKeySet};
+use zeroize::Zeroizing;
 
+use crate::prepared::{label_point, split_ciphertext};
 use crate::ProtocolError;
 
 /// The scheme name written in group key and share files.
@@ -165,22 +173,43 @@ impl GroupKey {
         Self::new(set, operators.len(), threshold, operators)
     }
 
-    /// Encrypts a message (a content key) to the group: any `threshold` nodes together can
-    /// decrypt it, fewer learn nothing. Returns the bincode-encoded ciphertext.
-    pub fn encrypt(&self, msg: &[u8]) -> Vec<u8> {
-        let ct = self.set.public_key().encrypt(msg);
-        bincode::serialize(&ct).expect("a Ciphertext always serializes")
+    /// Encrypts a message (a content key) to the group, labelled with the account that will
+    /// register the content (`PreparedCiphertext` explains the label): any `threshold` nodes
+    /// together can decrypt it, fewer learn nothing, and nodes decrypt it only for content
+    /// registered by `creator`. Returns the bincode-encoded ciphertext.
+    ///
+    /// `U` and `V` are threshold_crypto's own encryption under a ChaCha20 stream from a fresh
+    /// random seed; the same seed gives back its ephemeral scalar `r` (threshold_crypto draws it
+    /// first), which is checked against `U` before `W` is replaced by `H_L^r`.
+    pub fn encrypt(&self, creator: &Address, msg: &[u8]) -> Result<Vec<u8>, ProtocolError> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rand_core::OsRng.fill_bytes(&mut seed[..]);
+        let ct = self
+            .set
+            .public_key()
+            .encrypt_with_rng(&mut ChaChaRng::from_seed(*seed), msg);
+        // `r` (from which K follows) is a plain field element: threshold_crypto's types offer no
+        // zeroizing, so it lives only on this stack frame; the seed is wiped.
+        let r = Fr::random(&mut ChaChaRng::from_seed(*seed));
+        let mut bytes =
+            bincode::serialize(&ct).map_err(|_| ProtocolError::Encryption("encoding"))?;
+        let (u, v, _) = split_ciphertext(&bytes).ok_or(ProtocolError::Encryption("layout"))?;
+        if G1Affine::one()
+            .mul(r)
+            .into_affine()
+            .into_compressed()
+            .as_ref()
+            != u
+        {
+            return Err(ProtocolError::Encryption(
+                "threshold_crypto drew its scalar differently",
+            ));
+        }
+        let w = label_point(creator, u, v).mul(r).into_affine();
+        let at = bytes.len() - w.into_compressed().as_ref().len();
+        bytes[at..].copy_from_slice(w.into_compressed().as_ref());
+        Ok(bytes)
     }
-}
-
-/// Decodes a key ciphertext and checks its validity proof (a pairing check, a few ms: callers
-/// should cache the result per content).
-pub fn decode_ciphertext(bytes: &[u8]) -> Result<Ciphertext, ProtocolError> {
-    let ct = parse_ciphertext(bytes)?;
-    if !ct.verify() {
-        return Err(ProtocolError::CiphertextInvalid);
-    }
-    Ok(ct)
 }
 
 /// Decodes a key ciphertext without checking its validity proof.

@@ -22,7 +22,7 @@ mod response;
 
 pub use alloy_primitives::{Address, Bytes, Signature, B256, U256};
 pub use attestation::{measure, Attestation, MAX_ATTESTATION_AGE, MAX_CLOCK_SKEW};
-pub use group::{decode_ciphertext, GroupKey, GROUP_KEY_SCHEME};
+pub use group::{GroupKey, GROUP_KEY_SCHEME};
 pub use prepared::PreparedCiphertext;
 pub use request::{
     address_of, key_commitment, licence_domain, LicenceAsk, RequestFields, SignedRequest,
@@ -45,8 +45,10 @@ pub enum ProtocolError {
     GroupKeyInvalid(&'static str),
     #[error("key ciphertext is malformed")]
     CiphertextEncoding,
-    #[error("key ciphertext failed its validity check (it was changed or is not for this group)")]
+    #[error("key ciphertext failed its validity check (it was changed, is not for this group, or was made for another creator)")]
     CiphertextInvalid,
+    #[error("the content key could not be encrypted: {0}")]
+    Encryption(&'static str),
     #[error("signing failed")]
     Signing,
     #[error("the request signature is malformed or does not recover")]

@@ -1,15 +1,24 @@
-//! A key ciphertext prepared once for the pairing checks of every licence for it.
+//! A labelled key ciphertext, prepared once for the pairing checks of every licence for it.
 //!
-//! threshold_crypto checks a decryption share `d_i` of ciphertext `(U, V, W)` with
-//! `e(d_i, H) = e(pk_i, W)`, where `H = hash_g1_g2(U, V)` is a point of G2 derived from the
-//! ciphertext: `G2::random(ChaCha20(seed = SHA3-256(M ‖ compressed U)))`, `M` being `V`, or
-//! SHA3-256(V) when V is longer than 64 bytes. Deriving `H` (a cofactor multiplication in G2) and
-//! preparing `H` and `W` for the Miller loop depend on the ciphertext only, so they are done once
-//! here; each check is then one two-pair Miller loop and one final exponentiation.
+//! A threshold_crypto ciphertext is `(U, V, W)` with `U = g1^r`, `V = K ⊕ stream(pk^r)` and a
+//! validity proof `W = H^r` on a point `H` of G2 derived from the ciphertext. threshold_crypto
+//! derives `H` from `(U, V)` alone, so the same ciphertext is valid for any content id anybody
+//! registers it under: the licence network would decrypt one creator's key for another
+//! account's "alias" registration. Here `H` is derived from the ciphertext *and its label*, the
+//! creator's account:
 //!
-//! The same `H` checks the ciphertext's own validity, `e(g1, W) = e(U, H)`: were `H` derived
-//! differently from threshold_crypto, every valid ciphertext would be refused (fail closed), and
-//! the tests compare both ways on valid and invalid inputs.
+//! `H_L = G2::random(ChaCha20(seed = SHA3-256("ddrm/key-label/v1" ‖ creator ‖ SHA3-256(V) ‖ compressed U)))`
+//!
+//! and the packager makes `W = H_L^r`. Making a valid `W'` for another label needs `r` (the
+//! computational Diffie–Hellman problem in the pairing groups), and knowing `r` means knowing K
+//! already. So a node that checks the proof against the registered creator of the content asked
+//! for decrypts only ciphertexts made for that creator. `U` and `V` are threshold_crypto's own,
+//! so its decryption shares and combination work unchanged.
+//!
+//! Checks: a decryption share `d_i` of this ciphertext satisfies `e(d_i, H_L) = e(pk_i, W)`;
+//! the ciphertext itself `e(g1, W) = e(U, H_L)`. Deriving `H_L` (a cofactor multiplication in G2)
+//! and preparing `H_L` and `W` for the Miller loop depend on the ciphertext only, so they are
+//! done once here; each check is then one two-pair Miller loop and one final exponentiation.
 //!
 //! The combined check: shares of `t` distinct nodes interpolate (Lagrange at 0, node `i` at
 //! `x = i + 1`) to `D`; `e(D, H) = e(pk, W)` for the group's master key `pk` holds exactly when
@@ -36,15 +45,36 @@ use threshold_crypto::{Ciphertext, DecryptionShare, PublicKey, PublicKeyShare};
 use tiny_keccak::{Hasher, Sha3};
 
 use crate::group::parse_ciphertext;
-use crate::ProtocolError;
+use crate::{Address, ProtocolError};
 
 type G1Prepared = <G1Affine as PairingCurveAffine>::Prepared;
 type G2Prepared = <G2Affine as PairingCurveAffine>::Prepared;
 
 const G1_LEN: usize = 48;
 const G2_LEN: usize = 96;
+const LABEL_DOMAIN: &[u8] = b"ddrm/key-label/v1";
 
-/// A validity-checked key ciphertext with its pairing inputs prepared.
+/// `H_L`, the point a ciphertext's validity proof is made on, for the label `creator`.
+pub(crate) fn label_point(creator: &Address, u_compressed: &[u8], v: &[u8]) -> G2Affine {
+    let seed = sha3_256(&[
+        LABEL_DOMAIN,
+        creator.as_slice(),
+        &sha3_256(&[v]),
+        u_compressed,
+    ]);
+    G2::random(&mut ChaChaRng::from_seed(seed)).into_affine()
+}
+
+/// The parts of a bincode-encoded ciphertext: compressed `U`, `V`, compressed `W`.
+/// Layout: `U (48) ‖ len(V) u64 LE ‖ V ‖ W (96)`; the caller checked the lengths add up.
+pub(crate) fn split_ciphertext(bytes: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let u = bytes.get(..G1_LEN)?;
+    let w = bytes.get(bytes.len().checked_sub(G2_LEN)?..)?;
+    let v = bytes.get(G1_LEN + 8..bytes.len() - G2_LEN)?;
+    Some((u, v, w))
+}
+
+/// A key ciphertext whose validity proof checked for its label, with its pairing inputs prepared.
 #[derive(Clone)]
 pub struct PreparedCiphertext {
     ciphertext: Ciphertext,
@@ -94,27 +124,17 @@ fn key_point(pk: &PublicKey) -> Option<G1Affine> {
 
 impl PreparedCiphertext {
     /// Decodes a key ciphertext (bincode, as in the `.ddrm` header), checks its validity proof
-    /// and prepares it.
-    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+    /// for the label `creator` (the content's registered creator account) and prepares it. A
+    /// ciphertext made for another creator fails with [`ProtocolError::CiphertextInvalid`].
+    pub fn decode(bytes: &[u8], creator: &Address) -> Result<Self, ProtocolError> {
         let ciphertext = parse_ciphertext(bytes)?;
-        // bincode layout: U (48) ‖ len(V) u64 LE ‖ V ‖ W (96); parse_ciphertext checked the
-        // length adds up.
         let bad = || ProtocolError::CiphertextEncoding;
-        let u_bytes = bytes.get(..G1_LEN).ok_or_else(bad)?;
-        let w_bytes = bytes.get(bytes.len() - G2_LEN..).ok_or_else(bad)?;
-        let v = bytes
-            .get(G1_LEN + 8..bytes.len() - G2_LEN)
-            .ok_or_else(bad)?;
+        let (u_bytes, v, w_bytes) = split_ciphertext(bytes).ok_or_else(bad)?;
         let u = point_g1(u_bytes).ok_or_else(bad)?;
         let mut wc = G2Compressed::empty();
         wc.as_mut().copy_from_slice(w_bytes);
         let w = wc.into_affine().map_err(|_| bad())?;
-        let seed = if v.len() > 64 {
-            sha3_256(&[&sha3_256(&[v]), u_bytes])
-        } else {
-            sha3_256(&[v, u_bytes])
-        };
-        let h = G2::random(&mut ChaChaRng::from_seed(seed)).into_affine();
+        let h = label_point(creator, u_bytes, v);
         let mut neg_u = u;
         neg_u.negate();
         // The validity equation with our H: e(g1, W) · e(−U, H) = 1.
@@ -209,6 +229,14 @@ mod tests {
         SecretKeySet::random(2, &mut rand07::thread_rng())
     }
 
+    const CREATOR: Address = Address::repeat_byte(0xC1);
+
+    fn encrypt(pks: &threshold_crypto::PublicKeySet, msg: &[u8]) -> Vec<u8> {
+        let group = crate::GroupKey::new(pks.clone(), 5, 3, vec![Address::repeat_byte(1); 5])
+            .expect("a 3-of-5 group");
+        group.encrypt(&CREATOR, msg).expect("encrypts")
+    }
+
     #[test]
     fn agrees_with_threshold_crypto_on_shares_and_combinations() {
         let sks = set();
@@ -216,8 +244,8 @@ mod tests {
         let other = set();
         // Short and long (> 64 bytes, hashed) messages take both branches of H's derivation.
         for msg in [vec![7u8; 32], vec![9u8; 100]] {
-            let bytes = bincode::serialize(&pks.public_key().encrypt(&msg)).unwrap();
-            let p = PreparedCiphertext::decode(&bytes).unwrap();
+            let bytes = encrypt(&pks, &msg);
+            let p = PreparedCiphertext::decode(&bytes, &CREATOR).unwrap();
             let ct = p.ciphertext();
             let shares: Vec<_> = (0..5)
                 .map(|i| (i, sks.secret_key_share(i).decrypt_share_no_verify(ct)))
@@ -225,7 +253,8 @@ mod tests {
             let bad = other.secret_key_share(1).decrypt_share_no_verify(ct);
             for (i, s) in &shares {
                 let pk = pks.public_key_share(*i);
-                assert!(pk.verify_decryption_share(s, ct));
+                // threshold_crypto checks shares against its unlabelled point: it refuses them.
+                assert!(!pk.verify_decryption_share(s, ct));
                 assert!(p.verify_share(&pk, s));
                 assert!(!p.verify_share(&pk, &bad));
                 assert!(!p.verify_share(&pks.public_key_share(i + 1), s));
@@ -256,8 +285,8 @@ mod tests {
     fn a_wrong_combination_is_refused_before_and_after_a_right_one() {
         let sks = set();
         let pks = sks.public_keys();
-        let bytes = bincode::serialize(&pks.public_key().encrypt([3u8; 32])).unwrap();
-        let p = PreparedCiphertext::decode(&bytes).unwrap();
+        let bytes = encrypt(&pks, &[3u8; 32]);
+        let p = PreparedCiphertext::decode(&bytes, &CREATOR).unwrap();
         let shares: Vec<_> = (0..3)
             .map(|i| {
                 (
@@ -281,12 +310,34 @@ mod tests {
     #[test]
     fn an_invalid_ciphertext_is_refused() {
         let pks = set().public_keys();
-        let mut bytes = bincode::serialize(&pks.public_key().encrypt([1u8; 32])).unwrap();
+        let mut bytes = encrypt(&pks, &[1u8; 32]);
         // Flip a byte of V: the validity proof no longer holds.
         bytes[G1_LEN + 8 + 3] ^= 1;
-        assert!(!crate::group::parse_ciphertext(&bytes).unwrap().verify());
         assert!(matches!(
-            PreparedCiphertext::decode(&bytes),
+            PreparedCiphertext::decode(&bytes, &CREATOR),
+            Err(ProtocolError::CiphertextInvalid)
+        ));
+    }
+
+    /// The alias attack at its root: the ciphertext of one creator's content, presented under
+    /// any other account's label, fails its proof; so does threshold_crypto's own unlabelled
+    /// check (nothing can verify it without the label).
+    #[test]
+    fn a_ciphertext_is_valid_only_for_its_creator() {
+        let pks = set().public_keys();
+        let bytes = encrypt(&pks, &[5u8; 32]);
+        assert!(PreparedCiphertext::decode(&bytes, &CREATOR).is_ok());
+        for other in [Address::ZERO, Address::repeat_byte(0xC2)] {
+            assert!(matches!(
+                PreparedCiphertext::decode(&bytes, &other),
+                Err(ProtocolError::CiphertextInvalid)
+            ));
+        }
+        assert!(!crate::group::parse_ciphertext(&bytes).unwrap().verify());
+        // An unlabelled threshold_crypto ciphertext is refused too.
+        let plain = bincode::serialize(&pks.public_key().encrypt([5u8; 32])).unwrap();
+        assert!(matches!(
+            PreparedCiphertext::decode(&plain, &CREATOR),
             Err(ProtocolError::CiphertextInvalid)
         ));
     }

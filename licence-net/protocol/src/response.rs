@@ -598,8 +598,18 @@ pub fn combine_shares(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode_ciphertext;
     use threshold_crypto::SecretKeySet;
+
+    const CREATOR: Address = Address::repeat_byte(0xC1);
+
+    /// A ciphertext of `msg` for `CREATOR`, checked and decoded.
+    fn encrypt(group: &GroupKey, msg: &[u8]) -> Ciphertext {
+        let bytes = group.encrypt(&CREATOR, msg).unwrap();
+        PreparedCiphertext::decode(&bytes, &CREATOR)
+            .unwrap()
+            .ciphertext()
+            .clone()
+    }
 
     fn operator(i: usize) -> k256::ecdsa::SigningKey {
         k256::ecdsa::SigningKey::from_slice(&[i as u8 + 0x21; 32]).unwrap()
@@ -627,9 +637,9 @@ mod tests {
                 .collect(),
         )
         .unwrap();
-        let encrypted = group.encrypt(&[7u8; 32]);
-        let ct = decode_ciphertext(&encrypted).unwrap();
-        let prepared = PreparedCiphertext::decode(&encrypted).unwrap();
+        let encrypted = group.encrypt(&CREATOR, &[7u8; 32]).unwrap();
+        let prepared = PreparedCiphertext::decode(&encrypted, &CREATOR).unwrap();
+        let ct = prepared.ciphertext().clone();
         let policy = LicencePolicy {
             account: Address::repeat_byte(1),
             content_id: U256::from(42u64),
@@ -764,7 +774,7 @@ mod tests {
         // A node that signs correctly but decrypts something else (here: another ciphertext).
         let f = fixture();
         let capsule = CapsuleSecret::generate();
-        let other = decode_ciphertext(&f.group.encrypt(&[9u8; 32])).unwrap();
+        let other = encrypt(&f.group, &[9u8; 32]);
         let r = issue_for(&f, 3, &other, &capsule);
         assert_eq!(
             check(&f, &r, &capsule).unwrap_err(),
@@ -803,7 +813,7 @@ mod tests {
     fn recovery_skips_and_names_a_bad_share_and_fails_closed_without_enough() {
         let f = fixture();
         let capsule = CapsuleSecret::generate();
-        let other = decode_ciphertext(&f.group.encrypt(&[9u8; 32])).unwrap();
+        let other = encrypt(&f.group, &[9u8; 32]);
         // Node 1 signs correctly (its envelope passes) but its share is for another ciphertext.
         let bad = issue_for(&f, 1, &other, &capsule);
         assert_eq!(check_envelope(&f.group, &expected(&f), &bad), Ok(()));

@@ -14,12 +14,12 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
     net.purchase(BUYER, net.content.id, Purchase::Buy).await;
     let (first, capsule) = net.ask(BUYER, &net.content);
     net.client()
-        .request_all(&first, &capsule)
+        .request_all(&first, &net.creator(), &capsule)
         .await
         .expect("licence");
     let (stranger, capsule) = net.ask(STRANGER, &net.content);
     net.client()
-        .request(&stranger, &capsule)
+        .request(&stranger, &net.creator(), &capsule)
         .await
         .expect_err("no access");
     let before = verify_file(&net.audit_path(0)).unwrap();
@@ -44,7 +44,7 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
     net.nodes[0] = Some(node);
     let (again, capsule) = net.ask(BUYER, &net.content);
     net.client()
-        .request_all(&again, &capsule)
+        .request_all(&again, &net.creator(), &capsule)
         .await
         .expect("licence after restart");
 

@@ -18,7 +18,7 @@ async fn two_nodes_down_still_succeeds_three_down_fails_closed() {
     let (ask, capsule) = net.ask(BUYER, &net.content);
     let licence = net
         .client()
-        .request_all(&ask, &capsule)
+        .request_all(&ask, &net.creator(), &capsule)
         .await
         .expect("3 of 5 answer");
     assert_eq!(
@@ -38,7 +38,7 @@ async fn two_nodes_down_still_succeeds_three_down_fails_closed() {
     let (ask, capsule) = net.ask(BUYER, &net.content);
     let err = net
         .client()
-        .request(&ask, &capsule)
+        .request(&ask, &net.creator(), &capsule)
         .await
         .expect_err("fails closed");
     let text = err.to_string();
@@ -75,7 +75,7 @@ async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed(
     let (ask, capsule) = net.ask(BUYER, &net.content);
     let licence = net
         .client()
-        .request_all(&ask, &capsule)
+        .request_all(&ask, &net.creator(), &capsule)
         .await
         .expect("three honest nodes");
     let mut used: Vec<usize> = licence.shares.iter().map(|s| s.0).collect();
@@ -101,7 +101,11 @@ async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed(
 
     // With the early-returning request the licence also succeeds.
     let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net.client().request(&ask, &capsule).await.expect("licence");
+    let licence = net
+        .client()
+        .request(&ask, &net.creator(), &capsule)
+        .await
+        .expect("licence");
     assert_eq!(
         licence.content_key(&net.group).unwrap().as_slice(),
         &net.content.key
@@ -112,7 +116,7 @@ async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed(
     let (ask, capsule) = net.ask(BUYER, &net.content);
     let err = net
         .client()
-        .request(&ask, &capsule)
+        .request(&ask, &net.creator(), &capsule)
         .await
         .expect_err("not enough");
     let text = err.to_string();
@@ -142,7 +146,7 @@ async fn gather_returns_sealed_responses_and_the_capsule_names_a_corrupted_node(
     assert_eq!(gathered.endpoint_of(4), Some(net.urls[4].as_str()));
 
     // The capsule: opens, verifies, combines; the corrupted share is named, not used.
-    let ct = PreparedCiphertext::decode(&ask.key_ciphertext).unwrap();
+    let ct = PreparedCiphertext::decode(&ask.key_ciphertext, &net.creator()).unwrap();
     let expected = Expected::of(&ask);
     let mut responses = gathered.responses.clone();
     // Put the corrupted node first so that it is certainly checked.
@@ -188,7 +192,7 @@ async fn a_chain_that_cannot_be_read_releases_nothing() {
     net.purchase(BUYER, net.content.id, Purchase::Buy).await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
     net.client()
-        .request(&ask, &capsule)
+        .request(&ask, &net.creator(), &capsule)
         .await
         .expect("works while the chain is up");
     net.anvil = None; // stops anvil

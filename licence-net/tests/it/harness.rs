@@ -75,7 +75,7 @@ pub struct Net {
     pub content: Content,
 }
 
-fn random32() -> [u8; 32] {
+pub fn random32() -> [u8; 32] {
     let mut b = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut b);
     b
@@ -153,34 +153,50 @@ impl Net {
             .unwrap()
     }
 
+    /// The account that registers [`Net::register_content`]'s contents (their key label).
+    pub fn creator(&self) -> alloy::primitives::Address {
+        self.keys[CREATOR].address()
+    }
+
     /// Registers a fresh content (price 1 ELA, rent 0.1 ELA per hour) allowing `renderers`.
     pub async fn register_content(&self, renderers: &[B256]) -> Content {
         let key = random32();
-        let ciphertext = self.group.encrypt(&key);
-        let id = U256::from_be_bytes(random32());
-        let creator = self.chain_as(CREATOR).await;
+        let content = Content {
+            id: U256::from_be_bytes(random32()),
+            key,
+            ciphertext: self.group.encrypt(&self.creator(), &key).unwrap(),
+        };
+        self.register(CREATOR, &content, renderers, U256::from(10u128.pow(18)))
+            .await;
+        content
+    }
+
+    /// `account` registers `content` (its id and key ciphertext as given) at `price`, allowing
+    /// this network's capsule: for attacks that register what they did not package.
+    pub async fn register_as(&self, account: usize, content: &Content, price: U256) {
+        self.register(account, content, &[self.measurement], price)
+            .await;
+    }
+
+    async fn register(&self, account: usize, content: &Content, renderers: &[B256], price: U256) {
+        let chain = self.chain_as(account).await;
         let req = MintRequest {
             header: HeaderFacts {
-                content_id: id,
-                key_commitment: key_commitment(&ciphertext),
+                content_id: content.id,
+                key_commitment: key_commitment(&content.ciphertext),
                 renderers: renderers.to_vec(),
             },
             cid: "bafkreitestcontent".into(),
             payment_token: alloy::primitives::Address::ZERO,
             terms: TermsInput {
-                price: U256::from(10u128.pow(18)),
+                price,
                 rent_price: U256::from(10u128.pow(17)),
                 rent_period: RENT_PERIOD,
                 ..Default::default()
             },
-            split: vec![(self.keys[CREATOR].address(), 10_000)],
+            split: vec![(self.keys[account].address(), 10_000)],
         };
-        ops::mint(&creator, &self.dep, &req).await.expect("mint");
-        Content {
-            id,
-            key,
-            ciphertext,
-        }
+        ops::mint(&chain, &self.dep, &req).await.expect("mint");
     }
 
     pub async fn purchase(&self, account: usize, id: U256, what: Purchase) {
@@ -307,7 +323,7 @@ impl Net {
     ) -> String {
         let err = self
             .client()
-            .request(ask, capsule)
+            .request(ask, &self.creator(), capsule)
             .await
             .expect_err("the licence must be refused");
         let text = err.to_string();

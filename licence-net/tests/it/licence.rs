@@ -12,7 +12,11 @@ async fn a_buyer_gets_three_valid_shares_that_decrypt_the_content_key() {
     let net = Net::start().await;
     net.purchase(BUYER, net.content.id, Purchase::Buy).await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net.client().request(&ask, &capsule).await.expect("licence");
+    let licence = net
+        .client()
+        .request(&ask, &net.creator(), &capsule)
+        .await
+        .expect("licence");
     assert_eq!(licence.shares.len(), THRESHOLD);
     let key = licence.content_key(&net.group).unwrap();
     assert_eq!(key.as_slice(), &net.content.key);
@@ -34,7 +38,11 @@ async fn a_rental_is_licensed_until_it_ends_then_refused() {
     let net = Net::start().await;
     net.purchase(BUYER, net.content.id, Purchase::Rent(1)).await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net.client().request(&ask, &capsule).await.expect("licence");
+    let licence = net
+        .client()
+        .request(&ask, &net.creator(), &capsule)
+        .await
+        .expect("licence");
     assert_eq!(licence.policy.access, AccessKind::Timed);
     let until = licence.policy.play_until.expect("a rental has an end");
     assert!(
@@ -65,7 +73,10 @@ async fn a_replayed_request_is_refused() {
     net.purchase(BUYER, net.content.id, Purchase::Buy).await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
     // Collect every node's answer so that all five have seen the nonce.
-    let first = net.client().request_all(&ask, &capsule).await;
+    let first = net
+        .client()
+        .request_all(&ask, &net.creator(), &capsule)
+        .await;
     assert!(first.is_ok(), "{:?}", first.err());
     let text = net.expect_refused(&ask, &capsule, "replayed").await;
     assert!(text.contains("already used"), "{text}");
@@ -113,7 +124,7 @@ async fn an_unknown_or_revoked_capsule_is_refused() {
     // The allowed capsule, revoked.
     let (ask, capsule) = net.ask(BUYER, &net.content);
     net.client()
-        .request(&ask, &capsule)
+        .request(&ask, &net.creator(), &capsule)
         .await
         .expect("allowed before revocation");
     net.revoke_capsule(net.measurement).await;
@@ -178,4 +189,39 @@ async fn an_attestation_for_another_capsule_key_or_too_old_is_refused() {
     let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| a.issued_at = now() - 2 * 3600);
     net.expect_refused(&ask, &capsule, "attestation_invalid")
         .await;
+}
+
+/// Security review (ac16717) finding 1: a stranger registers a new content id carrying the key
+/// commitment of someone else's content (both are public), buys it from itself for 1 wei and
+/// asks for a licence with the other content's key ciphertext. Before key ciphertexts were
+/// labelled with their creator, every node released its share of that ciphertext: the content
+/// key of a content the stranger never bought. Now the nodes check the ciphertext's label
+/// against the alias's registered creator (the stranger) and refuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alias_registration_of_another_creators_key_gets_nothing() {
+    let net = Net::start().await;
+    let alias = Content {
+        id: U256::from_be_bytes(random32()),
+        key: [0; 32],
+        ciphertext: net.content.ciphertext.clone(),
+    };
+    net.register_as(STRANGER, &alias, U256::from(1u8)).await;
+    net.purchase(STRANGER, alias.id, Purchase::Buy).await;
+    let (ask, capsule) = net.ask(STRANGER, &alias);
+    let text = net
+        .expect_refused(&ask, &capsule, "key_not_from_creator")
+        .await;
+    assert!(text.contains("registered creator"), "{text}");
+    // The real content still licenses its real buyers.
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let licence = net
+        .client()
+        .request(&ask, &net.creator(), &capsule)
+        .await
+        .expect("licence");
+    assert_eq!(
+        licence.content_key(&net.group).unwrap().as_slice(),
+        &net.content.key
+    );
 }

@@ -7,3 +7,4 @@ mod faults;
 mod harness;
 mod licence;
 mod registry;
+mod surface;

@@ -56,7 +56,10 @@ async fn a_registered_network_serves_a_client_built_from_the_chain_and_a_node_re
         .expect("client from the registry");
     assert_eq!(client.endpoints(), net.urls.as_slice());
     let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = client.request(&ask, &capsule).await.expect("licence");
+    let licence = client
+        .request(&ask, &net.creator(), &capsule)
+        .await
+        .expect("licence");
     assert_eq!(
         licence.content_key(&net.group).unwrap().as_slice(),
         &net.content.key

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use packager_format::{
     Container, ContentKey, ContentKind, Header, KeyEnvelope, Metadata, SegmentEntry, SegmentSealer,
-    Track, DATA_CHUNK, KEY_SCHEME_THRESHOLD_BLS12_381, SEGMENT_KEYFRAME, TAG_LEN,
+    Track, DATA_CHUNK, KEY_SCHEME_LABELLED_BLS12_381, SEGMENT_KEYFRAME, TAG_LEN,
 };
 
 const DEFAULT_MIB: usize = 256;
@@ -113,6 +113,7 @@ fn sealed_file(key: &ContentKey, mib: usize) -> Vec<u8> {
         .collect();
     let header = Header {
         salt: vec![0; 32],
+        creator_account: [0xC1; 20],
         kind: ContentKind::Data,
         metadata: Metadata {
             title: "segment throughput".into(),
@@ -124,7 +125,7 @@ fn sealed_file(key: &ContentKey, mib: usize) -> Vec<u8> {
         tracks: vec![Track::data()],
         renderers: Vec::new(),
         key: KeyEnvelope {
-            scheme: KEY_SCHEME_THRESHOLD_BLS12_381,
+            scheme: KEY_SCHEME_LABELLED_BLS12_381,
             group_key_id: vec![0; 32],
             ciphertext: b"not a real key envelope".to_vec(),
         },

@@ -86,6 +86,9 @@ impl<'a> Dec<'a> {
         let b = self.take(8, what)?;
         Ok(i64::from_le_bytes(b.try_into().expect("8 bytes")))
     }
+    pub(crate) fn fixed20(&mut self, what: &'static str) -> Result<[u8; 20], FormatError> {
+        Ok(self.take(20, what)?.try_into().expect("20 bytes"))
+    }
     pub(crate) fn fixed32(&mut self, what: &'static str) -> Result<[u8; 32], FormatError> {
         Ok(self.take(32, what)?.try_into().expect("32 bytes"))
     }

@@ -6,7 +6,9 @@
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-use crate::header::{content_id_of, ContentId, Header, SegmentEntry, PREAMBLE_LEN, TAG_LEN};
+use crate::header::{
+    content_id_for, header_digest_of, ContentId, Header, SegmentEntry, PREAMBLE_LEN, TAG_LEN,
+};
 use crate::seal::{ContentKey, Sealer};
 use crate::FormatError;
 
@@ -74,7 +76,12 @@ impl EncodedHeader {
     }
 
     pub fn content_id(&self) -> ContentId {
-        content_id_of(&self.encoded)
+        content_id_for(self.header.creator_account, self.header_digest())
+    }
+
+    /// The digest of the encoded header, registered on chain beside the content id.
+    pub fn header_digest(&self) -> [u8; 32] {
+        header_digest_of(&self.encoded)
     }
 
     /// Offset of the first segment byte in the file.
@@ -140,6 +147,11 @@ impl<S: ByteSource> Container<S> {
         self.head.content_id()
     }
 
+    /// The digest of the encoded header, registered on chain beside the content id.
+    pub fn header_digest(&self) -> [u8; 32] {
+        self.head.header_digest()
+    }
+
     /// Gives back the byte source (e.g. to hand it on after reading the clear header).
     pub fn into_source(self) -> S {
         self.source
@@ -188,6 +200,11 @@ impl<S: ByteSource> Unlocked<S> {
 
     pub fn content_id(&self) -> ContentId {
         self.container.content_id()
+    }
+
+    /// The digest of the encoded header, registered on chain beside the content id.
+    pub fn header_digest(&self) -> [u8; 32] {
+        self.container.header_digest()
     }
 
     /// Reads, verifies and decrypts segment `index` into `buf` (reused across calls).

@@ -9,14 +9,18 @@ use crate::FormatError;
 
 /// The eight bytes every `.ddrm` file starts with.
 pub const MAGIC: [u8; 8] = [0x89, b'D', b'D', b'R', b'M', 0x0D, 0x0A, 0x1A];
-/// The container version this crate reads and writes.
-pub const VERSION: u16 = 1;
+/// The container version this crate reads and writes. Version 2 names the creator's account in
+/// the header and labels the key ciphertext with it (see [`content_id_for`]).
+pub const VERSION: u16 = 2;
 /// Bytes before the header body: magic, version, flags, header length.
 pub const PREAMBLE_LEN: usize = 16;
 /// Length of the header's authentication tag, which follows the header body.
 pub const TAG_LEN: usize = 16;
 
-const CONTENT_ID_DOMAIN: &[u8] = b"ddrm/v1/content-id";
+const HEADER_DIGEST_DOMAIN: &[u8] = b"ddrm/v2/header";
+/// The prefix of a content id's preimage; `ContentRegistry.register` recomputes the same id from
+/// its caller and the header digest, so only the account a header names can register it.
+pub const CONTENT_ID_DOMAIN: &[u8] = b"ddrm/content-id/v2";
 
 /// What kind of good a file carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,7 +41,7 @@ pub enum TrackKind {
     Data,
 }
 
-/// A 256-bit content id: SHA-256 over the domain tag, the preamble and the canonical header body.
+/// A 256-bit content id: [`content_id_for`] the header's creator account and header digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContentId(pub [u8; 32]);
 
@@ -161,7 +165,7 @@ impl Track {
 /// How the content key is wrapped for the licence network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyEnvelope {
-    /// 1: threshold_crypto 0.4 (BLS12-381) `Ciphertext`, bincode-encoded.
+    /// [`KEY_SCHEME_LABELLED_BLS12_381`]: a labelled threshold ciphertext, bincode-encoded.
     pub scheme: u8,
     /// SHA-256 of the licence network's group public key file encoding.
     #[serde(serialize_with = "ser_hex")]
@@ -170,8 +174,10 @@ pub struct KeyEnvelope {
     pub ciphertext: Vec<u8>,
 }
 
-/// The threshold_crypto scheme id.
-pub const KEY_SCHEME_THRESHOLD_BLS12_381: u8 = 1;
+/// The key scheme: threshold_crypto 0.4's BLS12-381 ciphertext whose validity proof is labelled
+/// with the creator's account (`licence-net/PROTOCOL.md`, "Key ciphertext"), so the licence
+/// network decrypts it only for content registered by that account.
+pub const KEY_SCHEME_LABELLED_BLS12_381: u8 = 2;
 
 /// One row of the segment table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -209,6 +215,10 @@ pub struct Header {
     /// 32 random bytes, fresh per file; binds segments and keys to this file.
     #[serde(serialize_with = "ser_hex")]
     pub salt: Vec<u8>,
+    /// The account that registers this content on chain: part of the content id, and the label
+    /// of the key ciphertext.
+    #[serde(serialize_with = "ser_hex")]
+    pub creator_account: [u8; 20],
     pub kind: ContentKind,
     pub metadata: Metadata,
     pub tracks: Vec<Track>,
@@ -230,6 +240,21 @@ impl Header {
     /// Total sealed size of all segments.
     pub fn data_len(&self) -> u64 {
         self.segments.iter().map(|s| u64::from(s.size)).sum()
+    }
+
+    /// The creator's account, as the chain spells it.
+    pub fn creator(&self) -> [u8; 20] {
+        self.creator_account
+    }
+
+    /// The digest of the canonical encoding, registered on chain beside the content id.
+    pub fn header_digest(&self) -> Result<[u8; 32], FormatError> {
+        Ok(header_digest_of(&self.encode()?))
+    }
+
+    /// The content id: [`content_id_for`] the creator and the header digest.
+    pub fn content_id(&self) -> Result<ContentId, FormatError> {
+        Ok(content_id_for(self.creator_account, self.header_digest()?))
     }
 
     /// SHA-256 of the key ciphertext: the commitment registered on chain.
@@ -283,7 +308,10 @@ impl Header {
             }
         }
         limits::check_len("renderers", self.renderers.len(), limits::RENDERERS)?;
-        if self.key.scheme != KEY_SCHEME_THRESHOLD_BLS12_381 {
+        if self.creator_account == [0u8; 20] {
+            return bad("creator account", "is the zero address");
+        }
+        if self.key.scheme != KEY_SCHEME_LABELLED_BLS12_381 {
             return bad("key envelope", "uses an unknown scheme");
         }
         if self.key.group_key_id.len() != 32 {
@@ -322,6 +350,7 @@ impl Header {
         self.validate()?;
         let mut e = Enc::new();
         e.fixed(&self.salt);
+        e.fixed(&self.creator_account);
         e.u8(match self.kind {
             ContentKind::Media => 1,
             ContentKind::Data => 2,
@@ -426,6 +455,7 @@ impl Header {
         }
         let mut d = Dec::new(&bytes[PREAMBLE_LEN..]);
         let salt = d.fixed32("salt")?.to_vec();
+        let creator_account = d.fixed20("creator account")?;
         let kind = match d.u8("content kind")? {
             1 => ContentKind::Media,
             2 => ContentKind::Data,
@@ -524,6 +554,7 @@ impl Header {
         d.finish()?;
         let header = Header {
             salt,
+            creator_account,
             kind,
             metadata: Metadata {
                 title,
@@ -546,10 +577,31 @@ impl Header {
     }
 }
 
-/// The content id of an encoded header (preamble + body).
-pub fn content_id_of(encoded: &[u8]) -> ContentId {
+/// The header digest of an encoded header (preamble + body): SHA-256 over a domain tag and the
+/// encoding. It covers everything in the header, the creator account and key ciphertext included.
+pub fn header_digest_of(encoded: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(HEADER_DIGEST_DOMAIN);
+    h.update(encoded);
+    h.finalize().into()
+}
+
+/// The content id of a header: SHA-256(`ddrm/content-id/v2` ‖ creator (20 bytes) ‖ header
+/// digest). `ContentRegistry.register` computes the same from `msg.sender`, so a registration
+/// sent by any other account than the one the header names is refused.
+pub fn content_id_for(creator: [u8; 20], header_digest: [u8; 32]) -> ContentId {
     let mut h = Sha256::new();
     h.update(CONTENT_ID_DOMAIN);
-    h.update(encoded);
+    h.update(creator);
+    h.update(header_digest);
     ContentId(h.finalize().into())
+}
+
+/// The content id of an encoded header (preamble + body), whose creator account it reads.
+pub fn content_id_of(encoded: &[u8]) -> Result<ContentId, FormatError> {
+    let creator = encoded
+        .get(PREAMBLE_LEN + 32..PREAMBLE_LEN + 52)
+        .and_then(|c| <[u8; 20]>::try_from(c).ok())
+        .ok_or(FormatError::Truncated { what: "header" })?;
+    Ok(content_id_for(creator, header_digest_of(encoded)))
 }

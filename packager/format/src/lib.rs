@@ -1,4 +1,4 @@
-//! `packager-format`: the `.ddrm` container, version 1 (see `packager/format/FORMAT.md`).
+//! `packager-format`: the `.ddrm` container, version 2 (see `packager/format/FORMAT.md`).
 //!
 //! A `.ddrm` file is a self-describing header followed by segments sealed with AES-256-GCM under
 //! keys derived from a 256-bit content key. The content key itself is only present wrapped for
@@ -21,9 +21,9 @@ mod seal;
 
 pub use container::{ByteSource, Container, EncodedHeader, SegmentSealer, Unlocked};
 pub use header::{
-    content_id_of, Attachment, ContentId, ContentKind, Header, KeyEnvelope, Metadata, SegmentEntry,
-    Track, TrackKind, KEY_SCHEME_THRESHOLD_BLS12_381, MAGIC, PREAMBLE_LEN, SEGMENT_KEYFRAME,
-    TAG_LEN, VERSION,
+    content_id_for, content_id_of, header_digest_of, Attachment, ContentId, ContentKind, Header,
+    KeyEnvelope, Metadata, SegmentEntry, Track, TrackKind, CONTENT_ID_DOMAIN,
+    KEY_SCHEME_LABELLED_BLS12_381, MAGIC, PREAMBLE_LEN, SEGMENT_KEYFRAME, TAG_LEN, VERSION,
 };
 pub use packets::{decode_packets, encode_packets, Packet};
 pub use seal::{ContentKey, Sealer};
@@ -36,7 +36,7 @@ pub const DATA_CHUNK: usize = 1 << 20;
 pub enum FormatError {
     #[error("not a .ddrm file (bad magic bytes)")]
     NotDdrm,
-    #[error("unsupported .ddrm version {0} (this build reads version 1)")]
+    #[error("unsupported .ddrm version {0} (this build reads version 2)")]
     UnsupportedVersion(u16),
     #[error("malformed .ddrm: {what} {why}")]
     Malformed {

@@ -24,6 +24,7 @@ fn salt() -> [u8; 32] {
 fn base_header(kind: ContentKind, tracks: Vec<Track>) -> Header {
     Header {
         salt: vec![0; 32],
+        creator_account: [0x11; 20],
         kind,
         metadata: Metadata {
             title: "Test vector".into(),
@@ -35,7 +36,7 @@ fn base_header(kind: ContentKind, tracks: Vec<Track>) -> Header {
         tracks,
         renderers: vec![[0xAB; 32]],
         key: KeyEnvelope {
-            scheme: KEY_SCHEME_THRESHOLD_BLS12_381,
+            scheme: KEY_SCHEME_LABELLED_BLS12_381,
             group_key_id: vec![0xCD; 32],
             ciphertext: b"opaque key ciphertext for the test vector".to_vec(),
         },
@@ -184,9 +185,32 @@ fn header_round_trips_canonically() {
     let head = EncodedHeader::read_from(&mut Cursor::new(&file)).unwrap();
     assert_eq!(head.header.encode().unwrap(), head.encoded);
     assert_eq!(
-        content_id_of(&head.header.encode().unwrap()),
+        content_id_of(&head.header.encode().unwrap()).unwrap(),
         head.content_id()
     );
+    assert_eq!(head.header.content_id().unwrap(), head.content_id());
+}
+
+/// The content id formula, with the same inputs and expected id as the registry's forge test
+/// (`ContentRegistry.t.sol`): both sides hash exactly the same bytes.
+#[test]
+fn content_id_vector_matches_the_registry() {
+    let id = content_id_for([0x11; 20], [0x22; 32]);
+    assert_eq!(
+        id.to_hex(),
+        "0xdbfe2f2c7f854d81076f15771d302c05bef62445675d208781c1d91facc07ddb"
+    );
+}
+
+#[test]
+fn the_creator_account_is_part_of_the_content_id() {
+    let (_, file) = media_vector();
+    let head = EncodedHeader::read_from(&mut Cursor::new(&file)).unwrap();
+    let mut other = head.header.clone();
+    other.creator_account = [0x33; 20];
+    assert_ne!(other.content_id().unwrap(), head.content_id());
+    other.creator_account = [0; 20];
+    assert!(other.encode().is_err(), "a zero creator account is refused");
 }
 
 #[test]
@@ -300,14 +324,16 @@ fn content_key_hex_and_debug_hide_nothing_they_should_not() {
 fn vectors() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
     for (name, file, plain) in [
-        ("v1-data", data_vector().1, data_vector().0),
-        ("v1-media", media_vector().1, Vec::new()),
+        ("v2-data", data_vector().1, data_vector().0),
+        ("v2-media", media_vector().1, Vec::new()),
     ] {
         let head = EncodedHeader::read_from(&mut Cursor::new(&file)).unwrap();
         let meta = serde_json::json!({
             "file": format!("{name}.ddrm"),
             "content_key": format!("0x{}", hex::encode(key().as_bytes())),
             "salt": format!("0x{}", hex::encode(salt())),
+            "creator_account": format!("0x{}", hex::encode(head.header.creator())),
+            "header_digest": format!("0x{}", hex::encode(head.header_digest())),
             "content_id": head.content_id().to_hex(),
             "key_commitment": format!("0x{}", hex::encode(head.header.key_commitment())),
             "segments": head.header.segments.len(),

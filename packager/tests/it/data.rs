@@ -3,7 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use licence_net_protocol::GroupKey;
+use licence_net_protocol::{Address, GroupKey};
+
+/// The account named as creator of every file packaged here.
+const CREATOR: Address = Address::repeat_byte(0xC1);
 use packager::{PackageError, PackageOptions};
 use packager_format::{ContentKey, FormatError};
 
@@ -50,6 +53,7 @@ impl Fixture {
             renderers: vec![[7; 32]],
             title: None,
             creator: "tester".into(),
+            creator_account: CREATOR,
             as_data: true,
             lossless: false,
             export_key: Some(self.path(key_out)),
@@ -199,6 +203,7 @@ fn the_content_key_never_appears_in_the_file_and_its_export_is_private() {
         renderers: vec![],
         title: None,
         creator: String::new(),
+        creator_account: CREATOR,
         as_data: true,
         lossless: false,
         export_key: Some(f.path("in.key")),
@@ -214,13 +219,17 @@ fn the_key_ciphertext_decrypts_to_the_content_key_with_three_shares() {
     let input = f.input("in.bin", 10);
     f.package(&input, "in.ddrm", "in.key");
     let h = packager::inspect(&f.path("in.ddrm")).unwrap().header;
-    let ct = licence_net_protocol::decode_ciphertext(&h.key.ciphertext).unwrap();
+    assert_eq!(h.creator(), CREATOR.into_array());
+    let ct = licence_net_protocol::PreparedCiphertext::decode(&h.key.ciphertext, &CREATOR)
+        .unwrap()
+        .ciphertext()
+        .clone();
     let shares: Vec<_> = (1..=3)
         .map(|i| {
             let s =
                 licence_net::KeyShareFile::load(&f.path(&format!("keys/node-{i}.share")), &f.group)
                     .unwrap();
-            (s.index, s.share.decrypt_share(&ct).unwrap())
+            (s.index, s.share.decrypt_share_no_verify(&ct))
         })
         .collect();
     let k = f

@@ -8,7 +8,7 @@ use std::time::Instant;
 use packager::media::{self, MediaError, MediaOptions, MediaProbe, MediaSegment, MediaSummary};
 use packager_format::{
     ContentKind, Header, KeyEnvelope, Metadata, Packet, SegmentEntry, TrackKind,
-    KEY_SCHEME_THRESHOLD_BLS12_381, SEGMENT_KEYFRAME,
+    KEY_SCHEME_LABELLED_BLS12_381, SEGMENT_KEYFRAME,
 };
 
 /// Runs the `ffmpeg` CLI; fails loudly when it is missing or fails.
@@ -219,6 +219,7 @@ fn header_for(p: &Packaged) -> Header {
         .collect();
     let header = Header {
         salt: vec![7; 32],
+        creator_account: [0xC1; 20],
         kind: ContentKind::Media,
         metadata: Metadata {
             mime_type: p.summary.mime_type.clone(),
@@ -229,7 +230,7 @@ fn header_for(p: &Packaged) -> Header {
         tracks: p.summary.tracks.clone(),
         renderers: Vec::new(),
         key: KeyEnvelope {
-            scheme: KEY_SCHEME_THRESHOLD_BLS12_381,
+            scheme: KEY_SCHEME_LABELLED_BLS12_381,
             group_key_id: vec![1; 32],
             ciphertext: vec![2; 8],
         },

@@ -13,7 +13,7 @@ use licence_net_protocol::{
 use packager_format::audio_codec::{make_decoder, to_symphonia_packet};
 use packager_format::{
     decode_packets, ByteSource, Container, ContentKey, FormatError, Header, Packet, SegmentEntry,
-    Track, TrackKind, Unlocked, KEY_SCHEME_THRESHOLD_BLS12_381,
+    Track, TrackKind, Unlocked, KEY_SCHEME_LABELLED_BLS12_381,
 };
 use rand_core::RngCore;
 use symphonia::core::audio::SampleBuffer;
@@ -143,7 +143,7 @@ fn licence<H: Host>(
     content_id: U256,
 ) -> Result<(ContentKey, LicencePolicy), Stop> {
     let bad_input = |m: String| Stop::new(StopKind::BadInput, m);
-    if header.key.scheme != KEY_SCHEME_THRESHOLD_BLS12_381 {
+    if header.key.scheme != KEY_SCHEME_LABELLED_BLS12_381 {
         return Err(bad_input(format!(
             "unknown key scheme {}",
             header.key.scheme
@@ -157,7 +157,10 @@ fn licence<H: Host>(
                 .into(),
         ));
     }
-    let ciphertext = PreparedCiphertext::decode(&header.key.ciphertext)
+    // Checked for the creator the header names: the nodes check it for the creator the chain
+    // names, so a header naming another creator than the registration gets nothing.
+    let creator = licence_net_protocol::Address::from(header.creator());
+    let ciphertext = PreparedCiphertext::decode(&header.key.ciphertext, &creator)
         .map_err(|e| Stop::new(StopKind::Integrity, format!("key ciphertext: {e}")))?;
 
     let secret = CapsuleSecret::generate();
@@ -516,12 +519,13 @@ mod tests {
         };
         let header = Header {
             salt: vec![0; 32],
+            creator_account: [0xC1; 20],
             kind: packager_format::ContentKind::Media,
             metadata: Default::default(),
             tracks: Vec::new(),
             renderers: Vec::new(),
             key: packager_format::KeyEnvelope {
-                scheme: KEY_SCHEME_THRESHOLD_BLS12_381,
+                scheme: KEY_SCHEME_LABELLED_BLS12_381,
                 group_key_id: vec![0; 32],
                 ciphertext: Vec::new(),
             },

@@ -211,6 +211,7 @@ impl Stack {
             renderers,
             title: Some("test tone".into()),
             creator: "player tests".into(),
+            creator_account: self.keys[CREATOR].address(),
             as_data: false,
             lossless: true,
             export_key: None,

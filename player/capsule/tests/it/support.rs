@@ -19,6 +19,8 @@ use licence_net_protocol::{
 use packager::PackageOptions;
 use packager_format::{decode_packets, Container, ContentKey, Packet, TrackKind};
 
+/// The account named as creator of every clip packaged here.
+pub const CREATOR: Address = Address::repeat_byte(0xC1);
 pub const NODES: usize = 5;
 pub const THRESHOLD: usize = 3;
 pub const WIDTH: usize = 320;
@@ -73,7 +75,8 @@ impl Network {
 
     /// What nodes `0..THRESHOLD` answer to `draft` for `account` under `policy`.
     fn answer(&self, draft: &AskDraft, policy: &LicencePolicy) -> Vec<LicenceResponse> {
-        let ciphertext = PreparedCiphertext::decode(&draft.key_ciphertext).expect("ciphertext");
+        let ciphertext =
+            PreparedCiphertext::decode(&draft.key_ciphertext, &CREATOR).expect("ciphertext");
         (0..THRESHOLD)
             .map(|i| {
                 LicenceResponse::issue(
@@ -133,6 +136,7 @@ impl Clip {
                 renderers: vec![[7; 32]],
                 title: None,
                 creator: "tester".into(),
+                creator_account: CREATOR,
                 as_data: false,
                 lossless: false,
                 export_key: Some(key_path.clone()),

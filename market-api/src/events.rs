@@ -2,14 +2,18 @@
 //!
 //! Each stream polls the database (two indexed keyset queries per poll, at most
 //! [`ROWS_PER_POLL`] rows each), so it works the same over SQLite and PostgreSQL and across
-//! many API instances. Streams are bounded: at most `max_event_streams` at once (503 past it)
-//! and each lasts at most `max_seconds`.
+//! many API instances. Streams are bounded: at most `max_event_streams` at once and at most
+//! `max_event_streams_per_client` per client key (503 past either), and each lasts at most
+//! `max_seconds`; so one client cannot hold every slot.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
@@ -52,6 +56,43 @@ struct Cursor {
     log: i64,
 }
 
+/// Open streams per client key; an entry lives exactly as long as its client has a stream.
+#[derive(Default, Clone)]
+pub(crate) struct PerClient(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One client's stream slot, given back when the stream ends.
+pub(crate) struct ClientSlot {
+    table: PerClient,
+    key: IpAddr,
+}
+
+impl PerClient {
+    fn take(&self, key: IpAddr, max: usize) -> Option<ClientSlot> {
+        let mut t = self.0.lock().expect("stream table lock");
+        let n = t.entry(key).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            table: self.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut t = self.table.0.lock().expect("stream table lock");
+        if let Some(n) = t.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                t.remove(&self.key);
+            }
+        }
+    }
+}
+
 struct StreamState {
     app: AppState,
     sales: Cursor,
@@ -61,6 +102,7 @@ struct StreamState {
     poll: Duration,
     first: bool,
     _permit: tokio::sync::OwnedSemaphorePermit,
+    _slot: ClientSlot,
 }
 
 /// A stream of `sale` and `trade` events from the moment of connection.
@@ -70,6 +112,8 @@ struct StreamState {
         (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn stream(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let Query(q) = query?;
@@ -77,6 +121,14 @@ pub async fn stream(
     if !(1..=MAX_STREAM_SECS).contains(&secs) {
         return Err(ApiError::bad("max_seconds is 1 to 3600"));
     }
+    let key = crate::limits::client_key(peer.ip(), &headers, &state.config().trusted_proxies);
+    let slot = state
+        .inner
+        .streams_per_client
+        .take(key, state.config().max_event_streams_per_client)
+        .ok_or(ApiError::Unavailable(
+            "live events (too many streams from this client)",
+        ))?;
     let permit = state
         .inner
         .event_streams
@@ -106,6 +158,7 @@ pub async fn stream(
         ends: Instant::now() + Duration::from_secs(secs),
         first: true,
         _permit: permit,
+        _slot: slot,
     };
     let events = futures::stream::unfold(st, |mut st| async move {
         loop {

@@ -90,6 +90,10 @@ pub struct ApiConfig {
     pub events_poll: Duration,
     /// Most concurrent live-event streams.
     pub max_event_streams: usize,
+    /// Most concurrent live-event streams of one client key (`limits::client_key`).
+    pub max_event_streams_per_client: usize,
+    /// Proxies (e.g. the load balancer) whose `X-Forwarded-For` is believed for rate limits.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Most catalogue pages cached (0: no cache; see [`cache`]).
     pub catalogue_cache_pages: usize,
 }
@@ -132,6 +136,8 @@ impl ApiConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             events_poll: Duration::from_millis(500),
             max_event_streams: 256,
+            max_event_streams_per_client: 4,
+            trusted_proxies: Vec::new(),
             catalogue_cache_pages: CATALOGUE_CACHE_PAGES,
         }
     }
@@ -148,6 +154,7 @@ pub(crate) struct Inner {
     pub(crate) rate: limits::RateLimiter,
     pub(crate) uploads: upload::Uploads,
     pub(crate) event_streams: Arc<tokio::sync::Semaphore>,
+    pub(crate) streams_per_client: events::PerClient,
     pub(crate) catalogue_cache: reads::CatalogueCache,
 }
 
@@ -158,6 +165,7 @@ impl AppState {
                 rate: limits::rate_limiter(config.rate_limit),
                 uploads: upload::Uploads::default(),
                 event_streams: Arc::new(tokio::sync::Semaphore::new(config.max_event_streams)),
+                streams_per_client: events::PerClient::default(),
                 catalogue_cache: cache::PageCache::new(
                     config.catalogue_cache_pages,
                     CATALOGUE_CACHE_TTL,

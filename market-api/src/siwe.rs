@@ -267,7 +267,10 @@ pub fn parse_rfc3339(s: &str) -> Result<i64, SiweError> {
         ))
     };
     let b = s.as_bytes();
-    if b.len() < 20
+    // Every valid RFC 3339 time is ASCII; checking it first also keeps the slicing below on
+    // character boundaries (a multi-byte character is a client's mistake, never a panic).
+    if !s.is_ascii()
+        || b.len() < 20
         || b[4] != b'-'
         || b[7] != b'-'
         || !(b[10] == b'T' || b[10] == b't')
@@ -407,6 +410,26 @@ pub fn render(m: &SiweMessage) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Security review (ac16717) finding 11: a multi-byte character where the seconds are
+    /// sliced panicked (before any signature check); it must be a plain parse error.
+    #[test]
+    fn a_multi_byte_character_in_a_time_is_an_error_not_a_panic() {
+        for s in [
+            "2023-11-14T22:13:2\u{e9}Z",
+            "2023-11-14T22:1\u{e9}:20Z",
+            "\u{e9}023-11-14T22:13:20Z",
+            "2023-11-14T22:13:20.\u{e9}Z",
+            "2023-11-14T22:13:20+0\u{e9}:00",
+        ] {
+            let got = std::panic::catch_unwind(|| parse_rfc3339(s));
+            assert!(matches!(got, Ok(Err(_))), "{s:?}");
+        }
+        assert_eq!(
+            parse_rfc3339("2023-11-14T22:13:20Z").unwrap(),
+            1_700_000_000
+        );
+    }
 
     fn sample() -> SiweMessage {
         SiweMessage {

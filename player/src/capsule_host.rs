@@ -178,19 +178,29 @@ fn memory(caller: &mut Caller<'_, CapsuleState>) -> wasmtime::Result<Memory> {
     }
 }
 
+/// The capsule's memory, once `ptr .. ptr + len` is inside it. Bounds come first: a length the
+/// capsule's memory cannot hold is refused (trapping the capsule) before the host allocates or
+/// reads anything for it.
+fn guest_range(
+    caller: &mut Caller<'_, CapsuleState>,
+    ptr: u32,
+    len: u32,
+) -> wasmtime::Result<Memory> {
+    let mem = memory(caller)?;
+    let end = u64::from(ptr) + u64::from(len);
+    if end > mem.data_size(&*caller) as u64 {
+        return Err(wasmtime::format_err!("capsule pointer out of bounds"));
+    }
+    Ok(mem)
+}
+
 /// Copies `len` bytes at `ptr` out of the capsule; out of bounds traps the capsule.
 fn read_guest(
     caller: &mut Caller<'_, CapsuleState>,
     ptr: u32,
     len: u32,
 ) -> wasmtime::Result<Vec<u8>> {
-    let mem = memory(caller)?;
-    // Bounds first: a length the capsule's memory cannot hold is refused before the host
-    // allocates anything for it.
-    let end = u64::from(ptr) + u64::from(len);
-    if end > mem.data_size(&*caller) as u64 {
-        return Err(wasmtime::format_err!("capsule pointer out of bounds"));
-    }
+    let mem = guest_range(caller, ptr, len)?;
     let mut buf = vec![0u8; len as usize];
     mem.read(&*caller, ptr as usize, &mut buf)
         .map_err(|_| wasmtime::format_err!("capsule pointer out of bounds"))?;
@@ -254,6 +264,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<CapsuleState>) -> wasmtime::Resu
                     .refuse(PlayError::Source("capsule read out of range".into()))
                     as i32);
             }
+            // Where the bytes go is checked before the host allocates or reads the source.
+            guest_range(&mut c, ptr, len)?;
             let mut buf = vec![0u8; len as usize];
             if let Err(e) = c.data_mut().source.read_exact_at(offset as u64, &mut buf) {
                 return Ok(c.data_mut().refuse(PlayError::Source(e.to_string())) as i32);

@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// Requests allowed at once per client IP.
     #[arg(long, default_value_t = DEFAULT_RATE_BURST)]
     pub rate_burst: f64,
+    /// A proxy (e.g. your load balancer) whose X-Forwarded-For names the client for rate limits
+    /// and stream caps; repeatable. Without one, each TCP peer is a client.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
     pub store: packager_store::cli::StoreArgs,
 }
@@ -107,6 +111,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         burst: args.rate_burst,
     };
     config.events_poll = Duration::from_millis(500);
+    config.trusted_proxies = args.trusted_proxies;
     eprintln!("market API listening on http://{local} (OpenAPI at /openapi.json)");
     market_api::serve(AppState::new(config), listener, super::shutdown_signal()).await?;
     Ok(())

@@ -303,6 +303,77 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
     );
 }
 
+/// Security review (ac16717) finding 12: behind the operator's proxy each client has its own
+/// bucket, and one client cannot hold every live-event slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_behind_a_trusted_proxy_are_limited_apart_and_streams_are_capped_per_client() {
+    let market = ScriptedMarket::start().await;
+    let api = serve(&market, Backend::Sqlite, |c| {
+        c.rate_limit = market_api::RateLimit {
+            per_second: 0.5,
+            burst: 3.0,
+        };
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.max_event_streams_per_client = 2;
+    })
+    .await;
+    let get = |client: &'static str, path: &'static str| {
+        api.http
+            .get(format!("{}{path}", api.base))
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    let mut first = Vec::new();
+    for _ in 0..4 {
+        first.push(
+            get("198.51.100.1", "/v1/health")
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(first, [200, 200, 200, 429]);
+    // Another client behind the same proxy has a bucket of its own.
+    assert_eq!(
+        get("198.51.100.2", "/v1/health").await.unwrap().status(),
+        200
+    );
+
+    // Live events: two streams for client 3, the third refused; client 4 still gets one.
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let r = get("198.51.100.3", "/v1/events?max_seconds=30")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        open.push(r);
+    }
+    let r = get("198.51.100.3", "/v1/events?max_seconds=30")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(error_code(&body), "unavailable");
+    let other = get("198.51.100.4", "/v1/events?max_seconds=30")
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    // A stream that ends gives its slot back.
+    drop(open.pop());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = get("198.51.100.3", "/v1/events?max_seconds=30")
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "slot never freed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_events_stream_new_sales_as_they_are_indexed_and_web_files_are_served() {
     let market = ScriptedMarket::start().await;

@@ -59,6 +59,56 @@ const OVERSIZED: &str = r#"
     (call $present (i32.const 0) (i32.const -16) (i64.const 0))))
 "#;
 
+/// One that asks the host to read 64 MiB of the content into the last bytes of its one page.
+const OVERREAD: &str = r#"
+(module
+  (import "ddrm" "source_read" (func $read (param i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "ddrm_abi_version") (result i32) (i32.const 1))
+  (func (export "ddrm_play") (result i32)
+    (call $read (i64.const 0) (i32.const 65520) (i32.const 67108864))))
+"#;
+
+/// A content source that counts the bytes asked of it.
+struct Counted(std::io::Cursor<Vec<u8>>, Arc<std::sync::atomic::AtomicU64>);
+
+impl std::io::Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.1
+            .fetch_add(buf.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        self.0.read(buf)
+    }
+}
+
+impl std::io::Seek for Counted {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+/// Security review (ac16717) finding 13: `source_read` allocated and filled up to 64 MiB from
+/// the content before checking where the capsule wanted it. Now the capsule is trapped first,
+/// and the source is never read.
+#[test]
+fn a_read_into_memory_the_capsule_does_not_have_reads_nothing() {
+    let host = Host::new().unwrap();
+    let asked = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut s = session();
+    s.source = Box::new(Counted(
+        std::io::Cursor::new(vec![7u8; 1 << 20]),
+        asked.clone(),
+    ));
+    let capsule = host.compile(OVERREAD.as_bytes()).unwrap();
+    let e = host
+        .run_capsule(&capsule, s, &RunLimits::default())
+        .unwrap_err();
+    assert!(
+        matches!(&e, PlayError::CapsuleTrap(m) if m.contains("out of bounds")),
+        "{e}"
+    );
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
 #[test]
 fn runaway_capsules_are_stopped_and_the_host_stays_up() {
     let host = Host::new().unwrap();

@@ -12,7 +12,8 @@
 //! 2. One node served by a single-threaded tokio runtime on its own OS thread (its audit writer
 //!    is a second thread that mostly waits for fsync), chain head reused for 1 s so rights come
 //!    from the per-block cache and the ciphertext check from the per-content cache; pre-signed
-//!    requests posted by 32 concurrent connections; licences per second.
+//!    requests posted by 32 concurrent connections; licences per second. Its limits before
+//!    parsing are lifted (every request comes from 127.0.0.1).
 
 #[path = "../tests/it/harness.rs"]
 #[allow(dead_code)]
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 use contracts_bindings::ops::Purchase;
 use futures::stream::{self, StreamExt};
 use harness::*;
-use licence_net::node::{self, NodeState};
+use licence_net::node::{self, Admission, NodeState, RateLimit};
 use licence_net::KeyShareFile;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -97,7 +98,15 @@ fn throughput(net: &Net, requests: usize) {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let state: Arc<NodeState> = NodeState::new(config).await.unwrap();
+            let unlimited = RateLimit {
+                per_second: 1e9,
+                burst: 1e9,
+            };
+            let admission = Admission {
+                peer: unlimited,
+                global: unlimited,
+            };
+            let state: Arc<NodeState> = NodeState::with_admission(config, admission).await.unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             addr_tx.send(listener.local_addr().unwrap()).unwrap();
             node::serve(listener, state, async {

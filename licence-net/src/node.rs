@@ -3,14 +3,32 @@
 //!
 //! Build a [`NodeState`] from a [`NodeConfig`], then [`app`] gives the router (tests drive it
 //! in-process) and [`serve`] runs it on a listener.
+//!
+//! The service is open to anyone, so the work it does for a request grows only with what the
+//! request has proved, in this order:
+//!
+//! 1. per-peer then global token buckets, before the body is parsed: a request over either is
+//!    refused (`peer_rate_limited`, `busy`) without parsing, signature work or an audit line (a
+//!    line per throttled request would let a flood write the log). The peer is the TCP peer's IP
+//!    (an IPv6 peer by its /64, since one host easily holds a whole /64);
+//! 2. parsing and the cheap request checks, then the wallet signature, then the per-account
+//!    bucket; only then is the nonce recorded, and only then are the chain and the key share
+//!    touched;
+//! 3. every decision taken from step 2 on is logged, with the refusal's stable code and a bounded
+//!    detail ([`crate::audit::bounded_detail`]); attacker-chosen bytes are never logged or
+//!    echoed back. A full audit queue answers `audit_busy` at once.
+//!
+//! Trade-off: a peer over its rate is dropped silently (counted in `/v1/info` as `throttled`),
+//! so the log shows every decision about a parsed request but not every connection.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,7 +41,7 @@ use licence_net_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{now_secs, AuditError, AuditFacts, AuditLog, Decision};
+use crate::audit::{bounded_detail, now_secs, AuditError, AuditFacts, AuditLog, Decision};
 use crate::registry::{RegisteredNetwork, RegistryError};
 use crate::rights::{ChainReadError, RightsReader};
 use crate::KeyShareFile;
@@ -35,8 +53,12 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024;
 pub const RENEW_INTERVAL: u64 = 3600;
 /// Default timeout of every chain call.
 pub const DEFAULT_CHAIN_TIMEOUT: Duration = Duration::from_secs(3);
-/// Most accounts whose request rate is tracked at once.
+/// Most accounts whose request rate is tracked at once (see [`ddrm_limits::TokenBuckets`]:
+/// past it new accounts are refused until a bucket is idle, busy ones are never reset).
 const MAX_TRACKED_ACCOUNTS: usize = 100_000;
+/// Most peers (IPs, IPv6 /64s) whose request rate is tracked at once.
+const MAX_TRACKED_PEERS: usize = 100_000;
+
 /// Most verified key ciphertexts kept in memory.
 const MAX_CACHED_CIPHERTEXTS: usize = 10_000;
 
@@ -58,6 +80,18 @@ impl Default for RateLimit {
     }
 }
 
+/// Default limit per peer (IP, or IPv6 /64), checked before a body is parsed.
+pub const DEFAULT_PEER_RATE: RateLimit = RateLimit {
+    per_second: 20.0,
+    burst: 100.0,
+};
+/// Default limit over all peers, checked before a body is parsed: above the throughput one node
+/// sustains, so it only caps a flood from many peers.
+pub const DEFAULT_GLOBAL_RATE: RateLimit = RateLimit {
+    per_second: 5000.0,
+    burst: 5000.0,
+};
+
 /// Everything a node needs to start.
 pub struct NodeConfig {
     pub share: KeyShareFile,
@@ -70,8 +104,27 @@ pub struct NodeConfig {
     pub chain_timeout: Duration,
     /// How long a fetched chain head is reused.
     pub head_ttl: Duration,
+    /// Per account, after the signature verified.
     pub rate_limit: RateLimit,
     pub registry: RegistryCheck,
+}
+
+/// The limits checked before a request body is parsed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Admission {
+    /// Per peer IP (IPv6: per /64).
+    pub peer: RateLimit,
+    /// All peers together.
+    pub global: RateLimit,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Self {
+            peer: DEFAULT_PEER_RATE,
+            global: DEFAULT_GLOBAL_RATE,
+        }
+    }
 }
 
 /// What a node requires of `LicenceNetworkRegistry` at start. A registered network must always
@@ -112,10 +165,19 @@ pub enum NodeError {
 }
 
 /// Why a node refused. The code is stable (in responses and the audit log); the message explains.
+/// No message carries bytes of the request other than typed, fixed-size values.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Refusal {
-    #[error("malformed request: {0}")]
-    Malformed(String),
+    #[error("too many requests from this peer")]
+    PeerRateLimited,
+    #[error("the node is busy")]
+    Busy,
+    #[error("malformed request: JSON {kind} error at line {line} column {column}")]
+    Malformed {
+        kind: &'static str,
+        line: usize,
+        column: usize,
+    },
     #[error("the request expired at {expiry} (node time {now})")]
     Expired { expiry: u64, now: u64 },
     #[error(
@@ -162,6 +224,8 @@ pub enum Refusal {
     ChainUnavailable(String),
     #[error("the node cannot record its decision, so nothing is released")]
     AuditUnavailable,
+    #[error("the node's audit log is busy, so nothing is released; retry later")]
+    AuditBusy,
     #[error("the node failed to seal its share")]
     Internal,
 }
@@ -170,7 +234,9 @@ impl Refusal {
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Malformed(_) => "malformed",
+            Self::PeerRateLimited => "peer_rate_limited",
+            Self::Busy => "busy",
+            Self::Malformed { .. } => "malformed",
             Self::Expired { .. } => "expired",
             Self::ExpiryTooFar { .. } => "expiry_too_far",
             Self::WrongChain { .. } => "wrong_chain",
@@ -189,15 +255,18 @@ impl Refusal {
             Self::RuntimeNotApproved(_) => "runtime_not_approved",
             Self::ChainUnavailable(_) => "chain_unavailable",
             Self::AuditUnavailable => "audit_unavailable",
+            Self::AuditBusy => "audit_busy",
             Self::Internal => "internal",
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            Self::Malformed(_) => StatusCode::BAD_REQUEST,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::ChainUnavailable(_) | Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Malformed { .. } => StatusCode::BAD_REQUEST,
+            Self::RateLimited(_) | Self::PeerRateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::ChainUnavailable(_) | Self::AuditUnavailable | Self::AuditBusy | Self::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::FORBIDDEN,
         }
@@ -226,6 +295,9 @@ pub struct NodeInfo {
     pub audit_head: B256,
     /// The registry epoch the group key was checked against at start (0: none registered).
     pub registry_epoch: u64,
+    /// Requests refused by the per-peer or global limit since start (not in the audit log).
+    #[serde(default)]
+    pub throttled: u64,
 }
 
 /// A node's shared state.
@@ -241,6 +313,9 @@ pub struct NodeState {
     /// (account, nonce) → request expiry, for every request whose signature verified.
     nonces: Mutex<HashMap<(Address, B256), u64>>,
     buckets: ddrm_limits::TokenBuckets<Address>,
+    peers: ddrm_limits::TokenBuckets<IpAddr>,
+    global: ddrm_limits::TokenBuckets<()>,
+    throttled: AtomicU64,
     /// This node's decryption share of each verified key ciphertext, by key commitment: the
     /// validity check and the share are computed once per content.
     ciphertexts: Mutex<HashMap<B256, Arc<DecryptionShare>>>,
@@ -256,9 +331,17 @@ impl std::fmt::Debug for NodeState {
 }
 
 impl NodeState {
+    /// [`Self::with_admission`] with the default [`Admission`] limits.
+    pub async fn new(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+        Self::with_admission(config, Admission::default()).await
+    }
+
     /// Connects to the chain (checking its id against the deployment), opens and verifies the
     /// audit log, and rebuilds the nonce store from it.
-    pub async fn new(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+    pub async fn with_admission(
+        config: NodeConfig,
+        admission: Admission,
+    ) -> Result<Arc<Self>, NodeError> {
         let chain = Chain::connect(&config.rpc, None).await?;
         if chain.chain_id != config.deployment.chain_id {
             return Err(NodeError::WrongChain {
@@ -285,18 +368,17 @@ impl NodeState {
             Err(e) => return Err(e.into()),
         };
         let index = config.share.index as u32;
-        let (audit, entries) = AuditLog::open(&config.audit_path, index)?;
         let now = now_secs();
-        let nonces = entries
-            .iter()
-            .filter_map(|e| {
-                let f = &e.facts;
-                match (f.account, f.nonce, f.expiry) {
-                    (Some(a), Some(n), Some(x)) if x + MAX_CLOCK_SKEW >= now => Some(((a, n), x)),
-                    _ => None,
+        let mut nonces = HashMap::new();
+        // Streams the log: only live nonces stay in memory.
+        let (audit, _) = AuditLog::open(&config.audit_path, index, |e| {
+            let f = &e.facts;
+            if let (Some(a), Some(n), Some(x)) = (f.account, f.nonce, f.expiry) {
+                if x.saturating_add(MAX_CLOCK_SKEW) >= now {
+                    nonces.insert((a, n), x);
                 }
-            })
-            .collect();
+            }
+        })?;
         let access_contract = config.deployment.contracts.access;
         let rights = RightsReader::new(
             chain.provider,
@@ -320,6 +402,17 @@ impl NodeState {
                 config.rate_limit.burst,
                 MAX_TRACKED_ACCOUNTS,
             ),
+            peers: ddrm_limits::TokenBuckets::new(
+                admission.peer.per_second,
+                admission.peer.burst,
+                MAX_TRACKED_PEERS,
+            ),
+            global: ddrm_limits::TokenBuckets::new(
+                admission.global.per_second,
+                admission.global.burst,
+                1,
+            ),
+            throttled: AtomicU64::new(0),
             ciphertexts: Mutex::new(HashMap::new()),
             registry_epoch,
         }))
@@ -338,6 +431,7 @@ impl NodeState {
             audit_entries,
             audit_head,
             registry_epoch: self.registry_epoch,
+            throttled: self.throttled.load(Ordering::Relaxed),
         }
     }
 
@@ -511,32 +605,73 @@ impl NodeState {
         .map_err(|_| Refusal::Internal)
     }
 
-    /// Decides one request body and records the decision. The share leaves only after the
-    /// "granted" line is on disk.
+    /// Decides one request body from a loopback peer (see [`Self::handle_from`]).
     pub async fn handle(&self, body: &[u8]) -> Result<LicenceResponse, Refusal> {
+        self.handle_from(IpAddr::from([127, 0, 0, 1]), body).await
+    }
+
+    /// Decides one request body sent by `peer` and records the decision. The share leaves only
+    /// after the "granted" line is on disk.
+    pub async fn handle_from(&self, peer: IpAddr, body: &[u8]) -> Result<LicenceResponse, Refusal> {
+        let now = Instant::now();
+        if self.peers.take(peer_key(peer), now).is_err() {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::PeerRateLimited);
+        }
+        if self.global.take((), now).is_err() {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::Busy);
+        }
         let mut facts = AuditFacts::default();
         let outcome = match serde_json::from_slice::<LicenceAsk>(body) {
             Ok(ask) => self.decide(&ask, &mut facts).await,
-            Err(e) => Err(Refusal::Malformed(e.to_string())),
+            Err(e) => Err(Refusal::Malformed {
+                kind: match e.classify() {
+                    serde_json::error::Category::Io => "read",
+                    serde_json::error::Category::Syntax => "syntax",
+                    serde_json::error::Category::Data => "data",
+                    serde_json::error::Category::Eof => "truncated",
+                },
+                line: e.line(),
+                column: e.column(),
+            }),
+        };
+        let audit_failed = |e: AuditError| match e {
+            AuditError::Busy => Refusal::AuditBusy,
+            _ => Refusal::AuditUnavailable,
         };
         match outcome {
             Ok(response) => {
                 self.audit
                     .record(Decision::Granted, facts)
                     .await
-                    .map_err(|_| Refusal::AuditUnavailable)?;
+                    .map_err(audit_failed)?;
                 Ok(response)
             }
             Err(refusal) => {
                 facts.reason = Some(refusal.code().to_string());
-                facts.detail = Some(refusal.to_string());
+                facts.detail = Some(bounded_detail(&refusal.to_string()));
                 self.audit
                     .record(Decision::Refused, facts)
                     .await
-                    .map_err(|_| Refusal::AuditUnavailable)?;
+                    .map_err(audit_failed)?;
                 Err(refusal)
             }
         }
+    }
+}
+
+/// The key a peer is rate-limited by: its IPv4 address, or its IPv6 /64.
+fn peer_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
 }
 
@@ -553,8 +688,12 @@ impl IntoResponse for Refused {
     }
 }
 
-async fn licence(State(state): State<Arc<NodeState>>, body: axum::body::Bytes) -> Response {
-    match state.handle(&body).await {
+async fn licence(
+    State(state): State<Arc<NodeState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: axum::body::Bytes,
+) -> Response {
+    match state.handle_from(peer.ip(), &body).await {
         Ok(r) => Json(r).into_response(),
         Err(refusal) => Refused(state.index, refusal).into_response(),
     }
@@ -568,7 +707,9 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// The node's routes: `POST /v1/licence`, `GET /v1/info`, `GET /health`.
+/// The node's routes: `POST /v1/licence`, `GET /v1/info`, `GET /health`. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (as [`serve`] does): the licence route
+/// rate-limits by peer address.
 pub fn app(state: Arc<NodeState>) -> Router {
     Router::new()
         .route("/v1/licence", post(licence))
@@ -584,9 +725,12 @@ pub async fn serve(
     state: Arc<NodeState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Binds `addr`, for [`serve`].

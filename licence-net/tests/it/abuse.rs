@@ -1,0 +1,234 @@
+//! Attacks on a node's availability (security review ac16717, finding 4): each test
+//! plays the attack against real nodes on a real anvil, then checks that a real buyer is still
+//! served.
+
+use std::net::IpAddr;
+use std::process::Command;
+
+use contracts_bindings::ops::Purchase;
+use futures::stream::{self, StreamExt};
+use licence_net::audit::verify_file;
+use licence_net::node::{Admission, Refusal};
+use licence_net::KeyShareFile;
+
+use crate::harness::*;
+
+/// The review's flood body: a 30 KiB JSON object whose only key is attacker text (`z`, which
+/// no hex hash in a log line contains).
+fn junk_body(i: usize) -> Vec<u8> {
+    let filler = "z".repeat(30 * 1024 - 32);
+    format!("{{\"{filler}{i:010}\":1}}").into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_malformed_bodies_leaves_the_log_small_and_the_buyer_served() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    // Node 0 with the default limits before parsing.
+    net.stop_node(0);
+    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
+    let node = serve_with(net.config(0, share, test_rate()), Admission::default()).await;
+    let state = node.state.clone();
+    net.urls[0] = node.url.clone();
+    net.nodes[0] = Some(node);
+
+    // 10,000 malformed 30 KiB bodies from 20 addresses (an IPv6 /64 counts as one).
+    let peers: Vec<IpAddr> = (0..10u8)
+        .map(|i| IpAddr::from([10, 0, 0, i]))
+        .chain((0..10u16).map(|i| IpAddr::from([0x2001, 0xdb8, 0, i, 0, 0, 0, 1])))
+        .collect();
+    let outcomes: Vec<Refusal> = stream::iter(0..10_000usize)
+        .map(|i| {
+            let state = state.clone();
+            let mut peer = peers[i % peers.len()];
+            if let IpAddr::V6(v6) = peer {
+                // Another address in the same /64.
+                let mut s = v6.segments();
+                s[7] = i as u16;
+                peer = IpAddr::from(s);
+            }
+            async move {
+                state
+                    .handle_from(peer, &junk_body(i))
+                    .await
+                    .expect_err("junk is refused")
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let malformed = outcomes.iter().filter(|r| r.code() == "malformed").count();
+    let throttled = outcomes
+        .iter()
+        .filter(|r| r.code() == "peer_rate_limited")
+        .count();
+    assert_eq!(malformed + throttled, 10_000, "only malformed or throttled");
+    assert!(throttled > 0 && malformed > 0, "{malformed} malformed");
+    for r in &outcomes {
+        assert!(!r.to_string().contains("zzzz"), "echoes the body: {r}");
+    }
+    assert_eq!(state.info().throttled, throttled as u64);
+
+    let log = std::fs::read_to_string(net.audit_path(0)).unwrap();
+    assert!(log.len() < 5 << 20, "audit log is {} bytes", log.len());
+    assert!(!log.contains("zzzz"), "the log holds attacker bytes");
+    let summary = verify_file(&net.audit_path(0)).unwrap();
+    assert_eq!(summary.refused, malformed as u64);
+
+    // A real buyer, from its own address, is served by every node.
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let licence = net
+        .client()
+        .request_all(&ask, &capsule)
+        .await
+        .expect("the buyer is served after the flood");
+    assert_eq!(
+        licence.content_key(&net.group).unwrap().as_slice(),
+        &net.content.key
+    );
+    assert_eq!(
+        net.last_audit(0).decision,
+        licence_net::audit::Decision::Granted
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_last_line_does_not_stop_a_restart() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    net.client().request_all(&ask, &capsule).await.unwrap();
+    let before = verify_file(&net.audit_path(0)).unwrap();
+    net.stop_node(0);
+    // The disk filled in the middle of a batch: half a line, never acknowledged.
+    let mut text = std::fs::read(net.audit_path(0)).unwrap();
+    let clean_len = text.len();
+    text.extend_from_slice(br#"{"entry":{"seq":1,"prev":"0xab"#);
+    std::fs::write(net.audit_path(0), &text).unwrap();
+
+    let node = net.start_node(0, test_rate()).await;
+    assert_eq!(node.state.info().audit_entries, before.entries);
+    assert_eq!(node.state.info().audit_head, before.head);
+    assert_eq!(
+        std::fs::metadata(net.audit_path(0)).unwrap().len(),
+        clean_len as u64
+    );
+    net.urls[0] = node.url.clone();
+    net.nodes[0] = Some(node);
+    let (again, capsule) = net.ask(BUYER, &net.content);
+    net.client()
+        .request_all(&again, &capsule)
+        .await
+        .expect("licence after the restart");
+    let after = verify_file(&net.audit_path(0)).unwrap();
+    assert_eq!(after.entries, before.entries + 1);
+}
+
+/// A tmpfs of a given size, unmounted when dropped.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "ddrm-audit-test",
+            ])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "this test needs `mount -t tmpfs` (root): {status}"
+        );
+        Self { dir }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// Fills the file system holding `path` until a write fails (ENOSPC).
+fn fill(path: &std::path::Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 4096];
+    loop {
+        if f.write_all(&chunk).and_then(|()| f.sync_data()).is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_then_the_node_recovers_without_restart() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let fs = Tmpfs::mount("1m");
+    let audit = fs.dir.path().join("node-0.audit.jsonl");
+    net.stop_node(0);
+    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
+    let mut config = net.config(0, share, test_rate());
+    config.audit_path = audit.clone();
+    let node = serve(config).await;
+    let state = node.state.clone();
+    net.nodes[0] = Some(node);
+
+    let (ask, _) = net.ask(BUYER, &net.content);
+    state
+        .handle(&serde_json::to_vec(&ask).unwrap())
+        .await
+        .expect("granted while there is space");
+    let filler = fs.dir.path().join("filler");
+    fill(&filler);
+    // The log file's last page may still hold a few lines; then writes fail.
+    let mut granted = 1;
+    loop {
+        let (ask, _) = net.ask(BUYER, &net.content);
+        match state.handle(&serde_json::to_vec(&ask).unwrap()).await {
+            Ok(_) => granted += 1,
+            Err(Refusal::AuditUnavailable) => break,
+            Err(other) => panic!("{other}"),
+        }
+        assert!(granted < 100, "the disk never filled");
+    }
+    for _ in 0..3 {
+        let (ask, _) = net.ask(BUYER, &net.content);
+        let refusal = state
+            .handle(&serde_json::to_vec(&ask).unwrap())
+            .await
+            .expect_err("nothing is released unlogged");
+        assert!(matches!(refusal, Refusal::AuditUnavailable), "{refusal}");
+    }
+    std::fs::remove_file(&filler).unwrap();
+    let (ask, _) = net.ask(BUYER, &net.content);
+    state
+        .handle(&serde_json::to_vec(&ask).unwrap())
+        .await
+        .expect("granted again once there is space, without a restart");
+    // Nothing of the failed writes is left in the chain.
+    let summary = verify_file(&audit).unwrap();
+    assert_eq!(
+        (summary.entries, summary.granted),
+        (granted + 1, granted + 1)
+    );
+
+    // And the node restarts on that log.
+    net.stop_node(0);
+    drop(state);
+    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
+    let mut config = net.config(0, share, test_rate());
+    config.audit_path = audit.clone();
+    let node = serve(config).await;
+    assert_eq!(node.state.info().audit_entries, granted + 1);
+    drop(node);
+}

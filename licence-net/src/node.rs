@@ -12,8 +12,8 @@
 //!    line per throttled request would let a flood write the log). The peer is the TCP peer's IP
 //!    (an IPv6 peer by its /64, since one host easily holds a whole /64);
 //! 2. parsing and the cheap request checks, then the wallet signature, then the per-account
-//!    bucket; only then is the nonce recorded, and only then are the chain and the key share
-//!    touched;
+//!    bucket; only then is the nonce recorded ([`crate::replay`]), and only then are the chain
+//!    and the key share touched;
 //! 3. every decision taken from step 2 on is logged, with the refusal's stable code and a bounded
 //!    detail ([`crate::audit::bounded_detail`]); attacker-chosen bytes are never logged or
 //!    echoed back. A full audit queue answers `audit_busy` at once.
@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{bounded_detail, now_secs, AuditError, AuditFacts, AuditLog, Decision};
 use crate::registry::{RegisteredNetwork, RegistryError};
+use crate::replay::{ReplayStore, Seen};
 use crate::rights::{ChainReadError, RightsReader};
 use crate::KeyShareFile;
 
@@ -58,7 +59,11 @@ pub const DEFAULT_CHAIN_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_TRACKED_ACCOUNTS: usize = 100_000;
 /// Most peers (IPs, IPv6 /64s) whose request rate is tracked at once.
 const MAX_TRACKED_PEERS: usize = 100_000;
-
+/// Most live nonces remembered ([`crate::replay`]); about 150 bytes each, so at most ~40 MiB.
+pub const MAX_REPLAY_ENTRIES: usize = 262_144;
+/// Most granted responses kept for identical resends; a response is about 1 KiB in memory, so
+/// at most ~16 MiB.
+pub const MAX_KEPT_RESPONSES: usize = 16_384;
 /// Most verified key ciphertexts kept in memory.
 const MAX_CACHED_CIPHERTEXTS: usize = 10_000;
 
@@ -310,8 +315,8 @@ pub struct NodeState {
     access_contract: Address,
     rights: RightsReader,
     audit: AuditLog,
-    /// (account, nonce) → request expiry, for every request whose signature verified.
-    nonces: Mutex<HashMap<(Address, B256), u64>>,
+    /// Every live (account, nonce) whose signature verified, and the grants to resend.
+    replay: ReplayStore<LicenceResponse>,
     buckets: ddrm_limits::TokenBuckets<Address>,
     peers: ddrm_limits::TokenBuckets<IpAddr>,
     global: ddrm_limits::TokenBuckets<()>,
@@ -337,7 +342,7 @@ impl NodeState {
     }
 
     /// Connects to the chain (checking its id against the deployment), opens and verifies the
-    /// audit log, and rebuilds the nonce store from it.
+    /// audit log, and rebuilds the replay store from it.
     pub async fn with_admission(
         config: NodeConfig,
         admission: Admission,
@@ -369,13 +374,15 @@ impl NodeState {
         };
         let index = config.share.index as u32;
         let now = now_secs();
-        let mut nonces = HashMap::new();
+        let replay = ReplayStore::new(MAX_REPLAY_ENTRIES, MAX_KEPT_RESPONSES);
         // Streams the log: only live nonces stay in memory.
         let (audit, _) = AuditLog::open(&config.audit_path, index, |e| {
             let f = &e.facts;
-            if let (Some(a), Some(n), Some(x)) = (f.account, f.nonce, f.expiry) {
+            if let (Some(a), Some(n), Some(h), Some(x)) =
+                (f.account, f.nonce, f.request_hash, f.expiry)
+            {
                 if x.saturating_add(MAX_CLOCK_SKEW) >= now {
-                    nonces.insert((a, n), x);
+                    replay.restore(a, n, h, x, now);
                 }
             }
         })?;
@@ -396,7 +403,7 @@ impl NodeState {
             access_contract,
             rights,
             audit,
-            nonces: Mutex::new(nonces),
+            replay,
             buckets: ddrm_limits::TokenBuckets::new(
                 config.rate_limit.per_second,
                 config.rate_limit.burst,
@@ -435,17 +442,18 @@ impl NodeState {
         }
     }
 
-    fn take_token(&self, account: Address) -> bool {
-        self.buckets.take(account, Instant::now()).is_ok()
+    /// Sizes of the replay store (live nonces, kept responses, bucket sizes).
+    pub fn replay_stats(&self) -> crate::replay::ReplayStats {
+        self.replay.stats()
     }
 
-    /// Records the nonce; false if it was seen before.
-    fn fresh_nonce(&self, account: Address, nonce: B256, expiry: u64, now: u64) -> bool {
-        let mut nonces = self.nonces.lock().expect("nonce lock");
-        if nonces.len() > 100_000 {
-            nonces.retain(|_, x| *x + MAX_CLOCK_SKEW >= now);
-        }
-        nonces.insert((account, nonce), expiry).is_none()
+    /// The node's chain reader (its call count and cache sizes).
+    pub fn rights(&self) -> &RightsReader {
+        &self.rights
+    }
+
+    fn take_token(&self, account: Address) -> bool {
+        self.buckets.take(account, Instant::now()).is_ok()
     }
 
     fn content_share(
@@ -472,11 +480,7 @@ impl NodeState {
     }
 
     /// Every check, in order from cheapest; fills `facts` as it learns them.
-    async fn decide(
-        &self,
-        ask: &LicenceAsk,
-        facts: &mut AuditFacts,
-    ) -> Result<LicenceResponse, Refusal> {
+    async fn decide(&self, ask: &LicenceAsk, facts: &mut AuditFacts) -> Result<Decided, Refusal> {
         let f = &ask.request.fields;
         let now = now_secs();
         facts.content_id = Some(f.content_id);
@@ -522,8 +526,22 @@ impl NodeState {
             facts.nonce = None;
             return Err(Refusal::RateLimited(account));
         }
-        if !self.fresh_nonce(account, f.nonce, f.expiry, now) {
-            return Err(Refusal::Replayed(f.nonce));
+        let request_hash = ask.request.request_hash();
+        match self
+            .replay
+            .check(account, f.nonce, request_hash, f.expiry, now)
+        {
+            Seen::Fresh => {}
+            // The same signed request again (a retry, or a copy that a relay or another node
+            // forwarded first): the answer it got, or a new decision (after a restart, or when
+            // it was refused or its answer was not kept).
+            Seen::Identical(Some(kept)) => return Ok(Decided::Resent(kept)),
+            Seen::Identical(None) => {}
+            Seen::Replayed => return Err(Refusal::Replayed(f.nonce)),
+            Seen::Full => {
+                facts.nonce = None;
+                return Err(Refusal::Busy);
+            }
         }
         if ask.key_ciphertext.len() > MAX_KEY_CIPHERTEXT {
             return Err(Refusal::CiphertextInvalid("longer than 4096 bytes".into()));
@@ -561,18 +579,18 @@ impl NodeState {
                 sent: f.key_commitment,
             });
         }
+        if !rights.renderer_allowed {
+            return Err(Refusal::CapsuleNotAllowed(att.measurement));
+        }
+        if !rights.runtime_approved {
+            return Err(Refusal::RuntimeNotApproved(att.runtime));
+        }
         if !rights.has_access {
             return Err(Refusal::NoAccess {
                 account,
                 content: f.content_id,
                 block: rights.block,
             });
-        }
-        if !rights.renderer_allowed {
-            return Err(Refusal::CapsuleNotAllowed(att.measurement));
-        }
-        if !rights.runtime_approved {
-            return Err(Refusal::RuntimeNotApproved(att.runtime));
         }
         let decryption = self.content_share(on_chain, &ask.key_ciphertext)?;
         let timed = rights.expires_at > rights.timestamp;
@@ -598,10 +616,11 @@ impl NodeState {
             self.index,
             &decryption,
             &self.operator,
-            ask.request.request_hash(),
+            request_hash,
             &f.capsule_key,
             policy,
         )
+        .map(|r| Decided::Granted(Arc::new(r)))
         .map_err(|_| Refusal::Internal)
     }
 
@@ -641,13 +660,20 @@ impl NodeState {
             _ => Refusal::AuditUnavailable,
         };
         match outcome {
-            Ok(response) => {
+            Ok(Decided::Granted(response)) => {
+                let (account, nonce, request_hash) =
+                    (facts.account, facts.nonce, facts.request_hash);
                 self.audit
                     .record(Decision::Granted, facts)
                     .await
                     .map_err(audit_failed)?;
-                Ok(response)
+                if let (Some(a), Some(n), Some(h)) = (account, nonce, request_hash) {
+                    self.replay.keep_response(a, n, h, response.clone());
+                }
+                Ok(Arc::unwrap_or_clone(response))
             }
+            // Already granted and logged; the same sealed bytes again release nothing new.
+            Ok(Decided::Resent(kept)) => Ok(kept.as_ref().clone()),
             Err(refusal) => {
                 facts.reason = Some(refusal.code().to_string());
                 facts.detail = Some(bounded_detail(&refusal.to_string()));
@@ -659,6 +685,13 @@ impl NodeState {
             }
         }
     }
+}
+
+/// A decision to release a share.
+enum Decided {
+    Granted(Arc<LicenceResponse>),
+    /// The answer already given to this very request.
+    Resent(Arc<LicenceResponse>),
 }
 
 /// The key a peer is rate-limited by: its IPv4 address, or its IPv6 /64.

@@ -258,6 +258,17 @@ impl Net {
         content: &Content,
         edit: impl FnOnce(&mut RequestFields, &mut AttestationInputs),
     ) -> (LicenceAsk, CapsuleSecret) {
+        let wallet = self.keys[account].credential().clone();
+        self.ask_signed_by(&wallet, content, edit)
+    }
+
+    /// Like [`Self::ask_with`], signed by any wallet key (a fresh account costs nothing).
+    pub fn ask_signed_by(
+        &self,
+        wallet: &SigningKey,
+        content: &Content,
+        edit: impl FnOnce(&mut RequestFields, &mut AttestationInputs),
+    ) -> (LicenceAsk, CapsuleSecret) {
         let capsule = CapsuleSecret::generate();
         let mut att = AttestationInputs {
             measurement: self.measurement,
@@ -285,8 +296,7 @@ impl Net {
         .unwrap();
         fields.attestation_hash = attestation.hash();
         fields.key_commitment = key_commitment(&att.ciphertext);
-        let wallet = self.keys[account].credential().clone();
-        let request = fields.sign(&wallet).unwrap();
+        let request = fields.sign(wallet).unwrap();
         (
             LicenceAsk {
                 request,

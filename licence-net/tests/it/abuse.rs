@@ -473,3 +473,53 @@ async fn random_runtime_keys_and_measurements_cost_one_chain_call_each_per_block
         .expect("granted");
     assert_eq!(state.rights().contract_calls(), calls + 600);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_a_peer_over_its_rate_is_refused_before_parsing() {
+    let mut net = Net::start().await;
+    net.stop_node(0);
+    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
+    let admission = Admission {
+        peer: RateLimit {
+            per_second: 0.001,
+            burst: 2.0,
+        },
+        ..Admission::default()
+    };
+    let node = serve_with(net.config(0, share, test_rate()), admission).await;
+    let http = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for i in 0..3 {
+        let reply = http
+            .post(format!("{}/v1/licence", node.url))
+            .header("content-type", "application/json")
+            .body(junk_body(i))
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        let body: licence_net::node::RefusalBody =
+            serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap();
+        assert!(!body.message.contains("zzzz"), "{}", body.message);
+        answers.push((status, body.code));
+    }
+    assert_eq!(
+        answers,
+        [
+            (400, "malformed".to_string()),
+            (400, "malformed".to_string()),
+            (429, "peer_rate_limited".to_string())
+        ]
+    );
+    let info = http
+        .get(format!("{}/v1/info", node.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let info: licence_net::node::NodeInfo = serde_json::from_slice(&info).unwrap();
+    assert_eq!(info.throttled, 1);
+    assert_eq!(info.audit_entries, 2, "the throttled request is not logged");
+}

@@ -12,7 +12,12 @@
 //! 2. One node served by a single-threaded tokio runtime on its own OS thread (its audit writer
 //!    is a second thread that mostly waits for fsync), chain head reused for 1 s so rights come
 //!    from the per-block cache and the ciphertext check from the per-content cache; pre-signed
-//!    requests posted by 32 concurrent connections; licences per second.
+//!    requests posted by 32 concurrent connections; licences per second. Its limits before
+//!    parsing are lifted (every request comes from 127.0.0.1).
+//! 3. Memory under a flood: the process's resident set (VmRSS) before and after one node with the
+//!    default limits takes 10,000 malformed 30 KiB bodies from 100 addresses, then signed
+//!    requests from `LICENCE_BENCH_WALLETS` fresh wallets (default 20,000) from 1,000 addresses;
+//!    with the replay store's size.
 
 #[path = "../tests/it/harness.rs"]
 #[allow(dead_code)]
@@ -24,7 +29,7 @@ use std::time::{Duration, Instant};
 use contracts_bindings::ops::Purchase;
 use futures::stream::{self, StreamExt};
 use harness::*;
-use licence_net::node::{self, NodeState};
+use licence_net::node::{self, Admission, NodeState, RateLimit};
 use licence_net::KeyShareFile;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -104,7 +109,15 @@ fn throughput(net: &Net, requests: usize) {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let state: Arc<NodeState> = NodeState::new(config).await.unwrap();
+            let unlimited = RateLimit {
+                per_second: 1e9,
+                burst: 1e9,
+            };
+            let admission = Admission {
+                peer: unlimited,
+                global: unlimited,
+            };
+            let state: Arc<NodeState> = NodeState::with_admission(config, admission).await.unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             addr_tx.send(listener.local_addr().unwrap()).unwrap();
             node::serve(listener, state, async {
@@ -157,6 +170,91 @@ fn throughput(net: &Net, requests: usize) {
     server.join().unwrap();
 }
 
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+async fn flood(net: &Net, wallets: usize) {
+    let share = KeyShareFile::load(&net.share_paths[1], &net.group).unwrap();
+    let mut config = net.config(1, share, test_rate());
+    config.audit_path = net.dir.path().join("flood.audit.jsonl");
+    let state = NodeState::new(config).await.unwrap();
+    let before = rss_kib();
+    let junk: Vec<u8> = format!("{{\"{}\":1}}", "a".repeat(30 * 1024 - 8)).into_bytes();
+    let t = Instant::now();
+    let codes = std::sync::Mutex::new(std::collections::BTreeMap::<&'static str, usize>::new());
+    let count = |r: Result<licence_net_protocol::LicenceResponse, node::Refusal>| {
+        let code = r.map_or_else(|e| e.code(), |_| "granted");
+        *codes.lock().unwrap().entry(code).or_default() += 1;
+    };
+    stream::iter(0..10_000usize)
+        .for_each_concurrent(64, |i| {
+            let state = state.clone();
+            let junk = &junk;
+            let count = &count;
+            async move {
+                let peer = std::net::IpAddr::from([10, 0, 0, (i % 100) as u8]);
+                count(state.handle_from(peer, junk).await);
+            }
+        })
+        .await;
+    let junk_time = t.elapsed();
+    let after_junk = rss_kib();
+    let junk_info = state.info();
+    let junk_log = std::fs::metadata(net.dir.path().join("flood.audit.jsonl"))
+        .unwrap()
+        .len();
+    let junk_codes = codes.lock().unwrap().clone();
+    let (template, _) = net.ask(BUYER, &net.content);
+    let bodies: Vec<Vec<u8>> = (0..wallets)
+        .map(|_| {
+            let wallet = k256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+            let (mut ask, _) = net.ask_signed_by(&wallet, &net.content, |_, _| {});
+            ask.key_ciphertext = template.key_ciphertext[..16].to_vec().into();
+            serde_json::to_vec(&ask).unwrap()
+        })
+        .collect();
+    let before_wallets = rss_kib();
+    let t = Instant::now();
+    stream::iter(bodies.iter().enumerate())
+        .for_each_concurrent(64, |(i, body)| {
+            let state = state.clone();
+            let count = &count;
+            async move {
+                let peer = std::net::IpAddr::from([10, 1, (i / 250 % 4) as u8, (i % 250) as u8]);
+                count(state.handle_from(peer, body).await);
+            }
+        })
+        .await;
+    let wallet_time = t.elapsed();
+    let after = rss_kib();
+    let stats = state.replay_stats();
+    println!(
+        "flood, one node with default limits: 10,000 malformed 30 KiB bodies from 100 addresses in {:.2} s: VmRSS {} → {} KiB, audit log {} KiB in {} lines, answers {:?}",
+        junk_time.as_secs_f64(),
+        before,
+        after_junk,
+        junk_log / 1024,
+        junk_info.audit_entries,
+        junk_codes
+    );
+    println!(
+        "then {wallets} fresh wallets' signed requests from 1,000 addresses in {:.2} s: VmRSS {} → {} KiB (requests held by the bench: {} KiB before), replay store {} nonces in {} buckets, answers in all {:?}",
+        wallet_time.as_secs_f64(),
+        before_wallets,
+        after,
+        bodies.iter().map(|b| b.len()).sum::<usize>() / 1024,
+        stats.entries,
+        stats.bucket_sizes.len(),
+        codes.lock().unwrap()
+    );
+}
+
 fn main() {
     let n: usize = std::env::var("LICENCE_BENCH_REQUESTS")
         .ok()
@@ -173,5 +271,10 @@ fn main() {
         net
     });
     throughput(&net, n.max(2000));
+    let wallets: usize = std::env::var("LICENCE_BENCH_WALLETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    rt.block_on(flood(&net, wallets));
     drop(rt);
 }

@@ -61,6 +61,19 @@ pub struct NodeArgs {
     /// Licence requests an account may make in a burst.
     #[arg(long, default_value_t = DEFAULT_RATE_BURST)]
     pub rate_burst: f64,
+    /// Sustained licence requests per second allowed per peer IP (IPv6: per /64), checked
+    /// before a request is parsed.
+    #[arg(long, default_value_t = node::DEFAULT_PEER_RATE.per_second)]
+    pub peer_rate_per_second: f64,
+    /// Licence requests a peer may make in a burst.
+    #[arg(long, default_value_t = node::DEFAULT_PEER_RATE.burst)]
+    pub peer_rate_burst: f64,
+    /// Sustained licence requests per second over all peers, checked before parsing.
+    #[arg(long, default_value_t = node::DEFAULT_GLOBAL_RATE.per_second)]
+    pub global_rate_per_second: f64,
+    /// Licence requests over all peers in a burst.
+    #[arg(long, default_value_t = node::DEFAULT_GLOBAL_RATE.burst)]
+    pub global_rate_burst: f64,
     /// Refuse to start unless a licence network is registered in LicenceNetworkRegistry (a
     /// registered network must match this node's group key in any case).
     #[arg(long)]
@@ -293,6 +306,20 @@ pub async fn run_register(args: RegisterArgs) -> Result<String, CliError> {
 }
 
 impl NodeArgs {
+    /// The limits checked before a request is parsed.
+    pub fn admission(&self) -> node::Admission {
+        node::Admission {
+            peer: RateLimit {
+                per_second: self.peer_rate_per_second,
+                burst: self.peer_rate_burst,
+            },
+            global: RateLimit {
+                per_second: self.global_rate_per_second,
+                burst: self.global_rate_burst,
+            },
+        }
+    }
+
     /// Loads the files and builds the node's configuration.
     pub fn config(&self) -> Result<NodeConfig, CliError> {
         let group_path = self.group.clone().unwrap_or_else(|| {
@@ -332,7 +359,7 @@ impl NodeArgs {
 
 /// `ddrm licence node`: runs until Ctrl-C.
 pub async fn run_node(args: NodeArgs) -> Result<(), CliError> {
-    let state = NodeState::new(args.config()?).await?;
+    let state = NodeState::with_admission(args.config()?, args.admission()).await?;
     let listener = node::bind(args.listen).await?;
     let info = state.info();
     let addr = listener.local_addr().map_err(CliError::Serve)?;

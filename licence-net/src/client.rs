@@ -324,16 +324,12 @@ impl LicenceClient {
             Err(e) => return fail(None, NodeProblem::Unreachable(e.to_string())),
         };
         let status = reply.status();
-        if reply
-            .content_length()
-            .is_some_and(|n| n as usize > MAX_RESPONSE_BYTES)
-        {
-            return fail(None, NodeProblem::BadReply("reply too large".into()));
-        }
-        let bytes = match reply.bytes().await {
-            Ok(b) if b.len() <= MAX_RESPONSE_BYTES => b,
-            Ok(_) => return fail(None, NodeProblem::BadReply("reply too large".into())),
-            Err(e) => return fail(None, NodeProblem::Unreachable(e.to_string())),
+        let bytes = match read_bounded(reply, MAX_RESPONSE_BYTES).await {
+            Ok(b) => b,
+            Err(BodyError::TooLarge) => {
+                return fail(None, NodeProblem::BadReply("reply too large".into()))
+            }
+            Err(BodyError::Read(e)) => return fail(None, NodeProblem::Unreachable(e)),
         };
         if status.is_success() {
             match serde_json::from_slice::<LicenceResponse>(&bytes) {
@@ -449,4 +445,87 @@ pub(crate) fn most_restrictive(responses: &[LicenceResponse]) -> LicencePolicy {
         policy.block_number = policy.block_number.min(p.block_number);
     }
     policy
+}
+enum BodyError {
+    TooLarge,
+    Read(String),
+}
+
+/// Reads a reply body chunk by chunk and gives up as soon as it passes `limit` bytes, whether
+/// or not the reply announced its length (a chunked reply has none), so that a node cannot make
+/// the client buffer more than `limit` bytes.
+async fn read_bounded(mut reply: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if reply.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = reply
+        .chunk()
+        .await
+        .map_err(|e| BodyError::Read(e.to_string()))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A server on 127.0.0.1:0 whose reply is chunked (no content length) and would go on for
+    /// 256 MiB; returns its URL and the number of bytes it has produced so far.
+    async fn streaming_server() -> (String, Arc<AtomicUsize>) {
+        const CHUNK: usize = 16 * 1024;
+        const TOTAL: usize = 256 * 1024 * 1024;
+        let produced = Arc::new(AtomicUsize::new(0));
+        let counter = produced.clone();
+        let app = axum::Router::new().route(
+            "/big",
+            axum::routing::get(move || {
+                let counter = counter.clone();
+                async move {
+                    let chunks = futures::stream::iter(0..TOTAL / CHUNK).map(move |_| {
+                        counter.fetch_add(CHUNK, Ordering::Relaxed);
+                        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(vec![b'x'; CHUNK]))
+                    });
+                    axum::body::Body::from_stream(chunks)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/big", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, produced)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_chunked_reply_is_cut_off_at_the_limit_while_streaming() {
+        let (url, produced) = streaming_server().await;
+        let reply = reqwest::Client::new().get(&url).send().await.unwrap();
+        assert_eq!(reply.content_length(), None, "the reply must be chunked");
+        let outcome = read_bounded(reply, MAX_RESPONSE_BYTES).await;
+        assert!(matches!(outcome, Err(BodyError::TooLarge)));
+        // The client stopped reading: the server produced only what fits in the socket
+        // buffers past the limit, far from the 256 MiB it would send to a reader that waits
+        // for the end.
+        let sent = produced.load(Ordering::Relaxed);
+        assert!(sent < 32 * 1024 * 1024, "{sent} bytes produced");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reply_within_the_limit_is_read_whole() {
+        let app = axum::Router::new().route("/small", axum::routing::get(|| async { "{\"a\":1}" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/small", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let reply = reqwest::Client::new().get(&url).send().await.unwrap();
+        let body = read_bounded(reply, MAX_RESPONSE_BYTES).await.ok().unwrap();
+        assert_eq!(body, b"{\"a\":1}");
+    }
 }

@@ -6,6 +6,7 @@
 //! - [`node`]: the licence node service ([`node::NodeState`], [`node::app`], [`node::serve`]):
 //!   checks the wallet signature, expiry, nonce, on-chain access, key commitment, capsule and
 //!   runtime attestation, then releases its decryption share sealed to the capsule.
+//! - [`replay`]: the nonces of live requests in time buckets, and the answers to resend.
 //! - [`rights`]: the chain reads behind a decision, with timeouts and a per-block cache.
 //! - [`registry`]: the network registered in `LicenceNetworkRegistry`; nodes check their group
 //!   key against it at start, clients can take endpoints and group key from it.
@@ -25,6 +26,7 @@ pub mod dealer;
 pub mod host_combine;
 pub mod node;
 pub mod registry;
+pub mod replay;
 pub mod rights;
 mod share;
 

@@ -3,14 +3,32 @@
 //!
 //! Build a [`NodeState`] from a [`NodeConfig`], then [`app`] gives the router (tests drive it
 //! in-process) and [`serve`] runs it on a listener.
+//!
+//! The service is open to anyone, so the work it does for a request grows only with what the
+//! request has proved, in this order:
+//!
+//! 1. per-peer then global token buckets, before the body is parsed: a request over either is
+//!    refused (`peer_rate_limited`, `busy`) without parsing, signature work or an audit line (a
+//!    line per throttled request would let a flood write the log). The peer is the TCP peer's IP
+//!    (an IPv6 peer by its /64, since one host easily holds a whole /64);
+//! 2. parsing and the cheap request checks, then the wallet signature, then the per-account
+//!    bucket; only then is the nonce recorded ([`crate::replay`]), and only then are the chain
+//!    and the key share touched;
+//! 3. every decision taken from step 2 on is logged, with the refusal's stable code and a bounded
+//!    detail ([`crate::audit::bounded_detail`]); attacker-chosen bytes are never logged or
+//!    echoed back. A full audit queue answers `audit_busy` at once.
+//!
+//! Trade-off: a peer over its rate is dropped silently (counted in `/v1/info` as `throttled`),
+//! so the log shows every decision about a parsed request but not every connection.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,8 +42,9 @@ use licence_net_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{now_secs, AuditError, AuditFacts, AuditLog, Decision};
+use crate::audit::{bounded_detail, now_secs, AuditError, AuditFacts, AuditLog, Decision};
 use crate::registry::{RegisteredNetwork, RegistryError};
+use crate::replay::{ReplayStore, Seen};
 use crate::rights::{ChainReadError, RightsReader};
 use crate::KeyShareFile;
 
@@ -36,8 +55,16 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024;
 pub const RENEW_INTERVAL: u64 = 3600;
 /// Default timeout of every chain call.
 pub const DEFAULT_CHAIN_TIMEOUT: Duration = Duration::from_secs(3);
-/// Most accounts whose request rate is tracked at once.
+/// Most accounts whose request rate is tracked at once (see [`ddrm_limits::TokenBuckets`]:
+/// past it new accounts are refused until a bucket is idle, busy ones are never reset).
 const MAX_TRACKED_ACCOUNTS: usize = 100_000;
+/// Most peers (IPs, IPv6 /64s) whose request rate is tracked at once.
+const MAX_TRACKED_PEERS: usize = 100_000;
+/// Most live nonces remembered ([`crate::replay`]); about 150 bytes each, so at most ~40 MiB.
+pub const MAX_REPLAY_ENTRIES: usize = 262_144;
+/// Most granted responses kept for identical resends; a response is about 1 KiB in memory, so
+/// at most ~16 MiB.
+pub const MAX_KEPT_RESPONSES: usize = 16_384;
 /// Most verified key ciphertexts kept in memory.
 const MAX_CACHED_CIPHERTEXTS: usize = 10_000;
 
@@ -59,6 +86,18 @@ impl Default for RateLimit {
     }
 }
 
+/// Default limit per peer (IP, or IPv6 /64), checked before a body is parsed.
+pub const DEFAULT_PEER_RATE: RateLimit = RateLimit {
+    per_second: 20.0,
+    burst: 100.0,
+};
+/// Default limit over all peers, checked before a body is parsed: above the throughput one node
+/// sustains, so it only caps a flood from many peers.
+pub const DEFAULT_GLOBAL_RATE: RateLimit = RateLimit {
+    per_second: 5000.0,
+    burst: 5000.0,
+};
+
 /// Everything a node needs to start.
 pub struct NodeConfig {
     pub share: KeyShareFile,
@@ -71,8 +110,27 @@ pub struct NodeConfig {
     pub chain_timeout: Duration,
     /// How long a fetched chain head is reused.
     pub head_ttl: Duration,
+    /// Per account, after the signature verified.
     pub rate_limit: RateLimit,
     pub registry: RegistryCheck,
+}
+
+/// The limits checked before a request body is parsed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Admission {
+    /// Per peer IP (IPv6: per /64).
+    pub peer: RateLimit,
+    /// All peers together.
+    pub global: RateLimit,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Self {
+            peer: DEFAULT_PEER_RATE,
+            global: DEFAULT_GLOBAL_RATE,
+        }
+    }
 }
 
 /// What a node requires of `LicenceNetworkRegistry` at start. A registered network must always
@@ -113,10 +171,19 @@ pub enum NodeError {
 }
 
 /// Why a node refused. The code is stable (in responses and the audit log); the message explains.
+/// No message carries bytes of the request other than typed, fixed-size values.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Refusal {
-    #[error("malformed request: {0}")]
-    Malformed(String),
+    #[error("too many requests from this peer")]
+    PeerRateLimited,
+    #[error("the node is busy")]
+    Busy,
+    #[error("malformed request: JSON {kind} error at line {line} column {column}")]
+    Malformed {
+        kind: &'static str,
+        line: usize,
+        column: usize,
+    },
     #[error("the request expired at {expiry} (node time {now})")]
     Expired { expiry: u64, now: u64 },
     #[error(
@@ -168,6 +235,8 @@ pub enum Refusal {
     ChainUnavailable(String),
     #[error("the node cannot record its decision, so nothing is released")]
     AuditUnavailable,
+    #[error("the node's audit log is busy, so nothing is released; retry later")]
+    AuditBusy,
     #[error("the node failed to seal its share")]
     Internal,
 }
@@ -176,7 +245,9 @@ impl Refusal {
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Malformed(_) => "malformed",
+            Self::PeerRateLimited => "peer_rate_limited",
+            Self::Busy => "busy",
+            Self::Malformed { .. } => "malformed",
             Self::Expired { .. } => "expired",
             Self::ExpiryTooFar { .. } => "expiry_too_far",
             Self::WrongChain { .. } => "wrong_chain",
@@ -196,15 +267,18 @@ impl Refusal {
             Self::RuntimeNotApproved(_) => "runtime_not_approved",
             Self::ChainUnavailable(_) => "chain_unavailable",
             Self::AuditUnavailable => "audit_unavailable",
+            Self::AuditBusy => "audit_busy",
             Self::Internal => "internal",
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            Self::Malformed(_) => StatusCode::BAD_REQUEST,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::ChainUnavailable(_) | Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Malformed { .. } => StatusCode::BAD_REQUEST,
+            Self::RateLimited(_) | Self::PeerRateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::ChainUnavailable(_) | Self::AuditUnavailable | Self::AuditBusy | Self::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::FORBIDDEN,
         }
@@ -233,6 +307,9 @@ pub struct NodeInfo {
     pub audit_head: B256,
     /// The registry epoch the group key was checked against at start (0: none registered).
     pub registry_epoch: u64,
+    /// Requests refused by the per-peer or global limit since start (not in the audit log).
+    #[serde(default)]
+    pub throttled: u64,
 }
 
 /// A node's shared state.
@@ -245,9 +322,12 @@ pub struct NodeState {
     access_contract: Address,
     rights: RightsReader,
     audit: AuditLog,
-    /// (account, nonce) → request expiry, for every request whose signature verified.
-    nonces: Mutex<HashMap<(Address, B256), u64>>,
+    /// Every live (account, nonce) whose signature verified, and the grants to resend.
+    replay: ReplayStore<LicenceResponse>,
     buckets: ddrm_limits::TokenBuckets<Address>,
+    peers: ddrm_limits::TokenBuckets<IpAddr>,
+    global: ddrm_limits::TokenBuckets<()>,
+    throttled: AtomicU64,
     /// This node's decryption share of each verified key ciphertext, by key commitment: the
     /// validity check and the share are computed once per content.
     /// Decryption shares of ciphertexts whose label proof checked, by (commitment, creator).
@@ -264,9 +344,17 @@ impl std::fmt::Debug for NodeState {
 }
 
 impl NodeState {
-    /// Connects to the chain (checking its id against the deployment), opens and verifies the
-    /// audit log, and rebuilds the nonce store from it.
+    /// [`Self::with_admission`] with the default [`Admission`] limits.
     pub async fn new(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+        Self::with_admission(config, Admission::default()).await
+    }
+
+    /// Connects to the chain (checking its id against the deployment), opens and verifies the
+    /// audit log, and rebuilds the replay store from it.
+    pub async fn with_admission(
+        config: NodeConfig,
+        admission: Admission,
+    ) -> Result<Arc<Self>, NodeError> {
         let chain = Chain::connect(&config.rpc, None).await?;
         if chain.chain_id != config.deployment.chain_id {
             return Err(NodeError::WrongChain {
@@ -293,18 +381,19 @@ impl NodeState {
             Err(e) => return Err(e.into()),
         };
         let index = config.share.index as u32;
-        let (audit, entries) = AuditLog::open(&config.audit_path, index)?;
         let now = now_secs();
-        let nonces = entries
-            .iter()
-            .filter_map(|e| {
-                let f = &e.facts;
-                match (f.account, f.nonce, f.expiry) {
-                    (Some(a), Some(n), Some(x)) if x + MAX_CLOCK_SKEW >= now => Some(((a, n), x)),
-                    _ => None,
+        let replay = ReplayStore::new(MAX_REPLAY_ENTRIES, MAX_KEPT_RESPONSES);
+        // Streams the log: only live nonces stay in memory.
+        let (audit, _) = AuditLog::open(&config.audit_path, index, |e| {
+            let f = &e.facts;
+            if let (Some(a), Some(n), Some(h), Some(x)) =
+                (f.account, f.nonce, f.request_hash, f.expiry)
+            {
+                if x.saturating_add(MAX_CLOCK_SKEW) >= now {
+                    replay.restore(a, n, h, x, now);
                 }
-            })
-            .collect();
+            }
+        })?;
         let access_contract = config.deployment.contracts.access;
         let rights = RightsReader::new(
             chain.provider,
@@ -322,12 +411,23 @@ impl NodeState {
             access_contract,
             rights,
             audit,
-            nonces: Mutex::new(nonces),
+            replay,
             buckets: ddrm_limits::TokenBuckets::new(
                 config.rate_limit.per_second,
                 config.rate_limit.burst,
                 MAX_TRACKED_ACCOUNTS,
             ),
+            peers: ddrm_limits::TokenBuckets::new(
+                admission.peer.per_second,
+                admission.peer.burst,
+                MAX_TRACKED_PEERS,
+            ),
+            global: ddrm_limits::TokenBuckets::new(
+                admission.global.per_second,
+                admission.global.burst,
+                1,
+            ),
+            throttled: AtomicU64::new(0),
             ciphertexts: Mutex::new(HashMap::new()),
             registry_epoch,
         }))
@@ -346,20 +446,22 @@ impl NodeState {
             audit_entries,
             audit_head,
             registry_epoch: self.registry_epoch,
+            throttled: self.throttled.load(Ordering::Relaxed),
         }
+    }
+
+    /// Sizes of the replay store (live nonces, kept responses, bucket sizes).
+    pub fn replay_stats(&self) -> crate::replay::ReplayStats {
+        self.replay.stats()
+    }
+
+    /// The node's chain reader (its call count and cache sizes).
+    pub fn rights(&self) -> &RightsReader {
+        &self.rights
     }
 
     fn take_token(&self, account: Address) -> bool {
         self.buckets.take(account, Instant::now()).is_ok()
-    }
-
-    /// Records the nonce; false if it was seen before.
-    fn fresh_nonce(&self, account: Address, nonce: B256, expiry: u64, now: u64) -> bool {
-        let mut nonces = self.nonces.lock().expect("nonce lock");
-        if nonces.len() > 100_000 {
-            nonces.retain(|_, x| *x + MAX_CLOCK_SKEW >= now);
-        }
-        nonces.insert((account, nonce), expiry).is_none()
     }
 
     /// This node's decryption share of a ciphertext, only once its validity proof checked for
@@ -394,11 +496,7 @@ impl NodeState {
     }
 
     /// Every check, in order from cheapest; fills `facts` as it learns them.
-    async fn decide(
-        &self,
-        ask: &LicenceAsk,
-        facts: &mut AuditFacts,
-    ) -> Result<LicenceResponse, Refusal> {
+    async fn decide(&self, ask: &LicenceAsk, facts: &mut AuditFacts) -> Result<Decided, Refusal> {
         let f = &ask.request.fields;
         let now = now_secs();
         facts.content_id = Some(f.content_id);
@@ -444,8 +542,22 @@ impl NodeState {
             facts.nonce = None;
             return Err(Refusal::RateLimited(account));
         }
-        if !self.fresh_nonce(account, f.nonce, f.expiry, now) {
-            return Err(Refusal::Replayed(f.nonce));
+        let request_hash = ask.request.request_hash();
+        match self
+            .replay
+            .check(account, f.nonce, request_hash, f.expiry, now)
+        {
+            Seen::Fresh => {}
+            // The same signed request again (a retry, or a copy that a relay or another node
+            // forwarded first): the answer it got, or a new decision (after a restart, or when
+            // it was refused or its answer was not kept).
+            Seen::Identical(Some(kept)) => return Ok(Decided::Resent(kept)),
+            Seen::Identical(None) => {}
+            Seen::Replayed => return Err(Refusal::Replayed(f.nonce)),
+            Seen::Full => {
+                facts.nonce = None;
+                return Err(Refusal::Busy);
+            }
         }
         if ask.key_ciphertext.len() > MAX_KEY_CIPHERTEXT {
             return Err(Refusal::CiphertextInvalid("longer than 4096 bytes".into()));
@@ -483,18 +595,18 @@ impl NodeState {
                 sent: f.key_commitment,
             });
         }
+        if !rights.renderer_allowed {
+            return Err(Refusal::CapsuleNotAllowed(att.measurement));
+        }
+        if !rights.runtime_approved {
+            return Err(Refusal::RuntimeNotApproved(att.runtime));
+        }
         if !rights.has_access {
             return Err(Refusal::NoAccess {
                 account,
                 content: f.content_id,
                 block: rights.block,
             });
-        }
-        if !rights.renderer_allowed {
-            return Err(Refusal::CapsuleNotAllowed(att.measurement));
-        }
-        if !rights.runtime_approved {
-            return Err(Refusal::RuntimeNotApproved(att.runtime));
         }
         let decryption =
             self.content_share(f.content_id, on_chain, rights.creator, &ask.key_ciphertext)?;
@@ -521,39 +633,95 @@ impl NodeState {
             self.index,
             &decryption,
             &self.operator,
-            ask.request.request_hash(),
+            request_hash,
             &f.capsule_key,
             policy,
         )
+        .map(|r| Decided::Granted(Arc::new(r)))
         .map_err(|_| Refusal::Internal)
     }
 
-    /// Decides one request body and records the decision. The share leaves only after the
-    /// "granted" line is on disk.
+    /// Decides one request body from a loopback peer (see [`Self::handle_from`]).
     pub async fn handle(&self, body: &[u8]) -> Result<LicenceResponse, Refusal> {
+        self.handle_from(IpAddr::from([127, 0, 0, 1]), body).await
+    }
+
+    /// Decides one request body sent by `peer` and records the decision. The share leaves only
+    /// after the "granted" line is on disk.
+    pub async fn handle_from(&self, peer: IpAddr, body: &[u8]) -> Result<LicenceResponse, Refusal> {
+        let now = Instant::now();
+        if self.peers.take(peer_key(peer), now).is_err() {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::PeerRateLimited);
+        }
+        if self.global.take((), now).is_err() {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::Busy);
+        }
         let mut facts = AuditFacts::default();
         let outcome = match serde_json::from_slice::<LicenceAsk>(body) {
             Ok(ask) => self.decide(&ask, &mut facts).await,
-            Err(e) => Err(Refusal::Malformed(e.to_string())),
+            Err(e) => Err(Refusal::Malformed {
+                kind: match e.classify() {
+                    serde_json::error::Category::Io => "read",
+                    serde_json::error::Category::Syntax => "syntax",
+                    serde_json::error::Category::Data => "data",
+                    serde_json::error::Category::Eof => "truncated",
+                },
+                line: e.line(),
+                column: e.column(),
+            }),
+        };
+        let audit_failed = |e: AuditError| match e {
+            AuditError::Busy => Refusal::AuditBusy,
+            _ => Refusal::AuditUnavailable,
         };
         match outcome {
-            Ok(response) => {
+            Ok(Decided::Granted(response)) => {
+                let (account, nonce, request_hash) =
+                    (facts.account, facts.nonce, facts.request_hash);
                 self.audit
                     .record(Decision::Granted, facts)
                     .await
-                    .map_err(|_| Refusal::AuditUnavailable)?;
-                Ok(response)
+                    .map_err(audit_failed)?;
+                if let (Some(a), Some(n), Some(h)) = (account, nonce, request_hash) {
+                    self.replay.keep_response(a, n, h, response.clone());
+                }
+                Ok(Arc::unwrap_or_clone(response))
             }
+            // Already granted and logged; the same sealed bytes again release nothing new.
+            Ok(Decided::Resent(kept)) => Ok(kept.as_ref().clone()),
             Err(refusal) => {
                 facts.reason = Some(refusal.code().to_string());
-                facts.detail = Some(refusal.to_string());
+                facts.detail = Some(bounded_detail(&refusal.to_string()));
                 self.audit
                     .record(Decision::Refused, facts)
                     .await
-                    .map_err(|_| Refusal::AuditUnavailable)?;
+                    .map_err(audit_failed)?;
                 Err(refusal)
             }
         }
+    }
+}
+
+/// A decision to release a share.
+enum Decided {
+    Granted(Arc<LicenceResponse>),
+    /// The answer already given to this very request.
+    Resent(Arc<LicenceResponse>),
+}
+
+/// The key a peer is rate-limited by: its IPv4 address, or its IPv6 /64.
+fn peer_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
 }
 
@@ -570,8 +738,12 @@ impl IntoResponse for Refused {
     }
 }
 
-async fn licence(State(state): State<Arc<NodeState>>, body: axum::body::Bytes) -> Response {
-    match state.handle(&body).await {
+async fn licence(
+    State(state): State<Arc<NodeState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: axum::body::Bytes,
+) -> Response {
+    match state.handle_from(peer.ip(), &body).await {
         Ok(r) => Json(r).into_response(),
         Err(refusal) => Refused(state.index, refusal).into_response(),
     }
@@ -585,7 +757,9 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// The node's routes: `POST /v1/licence`, `GET /v1/info`, `GET /health`.
+/// The node's routes: `POST /v1/licence`, `GET /v1/info`, `GET /health`. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (as [`serve`] does): the licence route
+/// rate-limits by peer address.
 pub fn app(state: Arc<NodeState>) -> Router {
     Router::new()
         .route("/v1/licence", post(licence))
@@ -601,9 +775,12 @@ pub async fn serve(
     state: Arc<NodeState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Binds `addr`, for [`serve`].

@@ -2,8 +2,28 @@
 //!
 //! Every RPC call has a timeout; any failure is an error, and the node refuses. Results are cached
 //! per block: within one block the answers cannot change, so many requests cost one set of calls.
+//!
+//! Most queries are keyed by values the requester chooses for free (a fresh wallet, a random
+//! runtime key or measurement). So that a flood of such values neither multiplies chain calls nor
+//! pushes out the answers real buyers need, the cache keeps two tables per block:
+//!
+//! - *negative* answers (false, zero time, zero word: "unknown", "not approved", "no access"), at
+//!   most [`MAX_NEGATIVE_ANSWERS`];
+//! - every other answer (which exists only because someone paid for it on chain: a registration,
+//!   a purchase, an approval), at most [`MAX_POSITIVE_ANSWERS`].
+//!
+//! Nothing is evicted within a block; a full table stores no more answers of its kind until the
+//! next block, whose cache starts empty. Each distinct value thus costs at most one `eth_call`
+//! per block while its table has room, and rate limits in front of the node bound the calls
+//! made once it is full; real buyers' answers are never displaced by a flood of negative ones.
+//! The cache holds at most `MAX_NEGATIVE_ANSWERS + MAX_POSITIVE_ANSWERS` answers, about 100 bytes
+//! each (≈ 20 MiB). The queries keyed by the requester's wallet (`hasAccess`, `expiresAt`) are
+//! made only once the content, the capsule measurement and the runtime key checked out, so a
+//! request with a random measurement or runtime key costs at most those two calls, each once per
+//! block.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -62,14 +82,39 @@ enum Answer {
     Time(u64),
 }
 
+impl Answer {
+    fn is_negative(&self) -> bool {
+        match *self {
+            Self::Bool(b) => !b,
+            Self::Word(w) => w == B256::ZERO,
+            Self::Account(a) => a == Address::ZERO,
+            Self::Time(t) => t == 0,
+        }
+    }
+}
+
 struct BlockCache {
     block: u64,
     timestamp: u64,
-    answers: HashMap<Query, Answer>,
+    positive: HashMap<Query, Answer>,
+    negative: HashMap<Query, Answer>,
 }
 
-/// Most answers kept for one block before the cache is cleared.
-const MAX_CACHED_ANSWERS: usize = 100_000;
+impl BlockCache {
+    fn new(block: u64, timestamp: u64) -> Self {
+        Self {
+            block,
+            timestamp,
+            positive: HashMap::new(),
+            negative: HashMap::new(),
+        }
+    }
+}
+
+/// Most negative answers kept for one block.
+pub const MAX_NEGATIVE_ANSWERS: usize = 100_000;
+/// Most other answers kept for one block.
+pub const MAX_POSITIVE_ANSWERS: usize = 100_000;
 
 /// A read-only view of the deployment's contracts.
 pub struct RightsReader {
@@ -80,6 +125,8 @@ pub struct RightsReader {
     head_ttl: Duration,
     head: Mutex<Option<(Instant, u64)>>,
     cache: Mutex<Option<BlockCache>>,
+    /// Contract calls made (cache misses), for tests and monitoring.
+    calls: AtomicU64,
 }
 
 impl std::fmt::Debug for RightsReader {
@@ -108,11 +155,25 @@ impl RightsReader {
             head_ttl,
             head: Mutex::new(None),
             cache: Mutex::new(None),
+            calls: AtomicU64::new(0),
         }
     }
 
     pub fn confirmations(&self) -> u64 {
         self.confirmations
+    }
+
+    /// Contract calls made so far (answers not found in the cache).
+    pub fn contract_calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Answers cached for the current block: (positive, negative).
+    pub fn cached_answers(&self) -> (usize, usize) {
+        let cache = self.cache.lock().expect("cache lock");
+        cache
+            .as_ref()
+            .map_or((0, 0), |c| (c.positive.len(), c.negative.len()))
     }
 
     async fn timed<T, E: std::fmt::Display>(
@@ -176,11 +237,7 @@ impl RightsReader {
         let timestamp = header.header.timestamp;
         let mut cache = self.cache.lock().expect("cache lock");
         if cache.as_ref().is_none_or(|c| c.block < block) {
-            *cache = Some(BlockCache {
-                block,
-                timestamp,
-                answers: HashMap::new(),
-            });
+            *cache = Some(BlockCache::new(block, timestamp));
         }
         Ok((block, timestamp))
     }
@@ -190,16 +247,20 @@ impl RightsReader {
         cache
             .as_ref()
             .filter(|c| c.block == block)
-            .and_then(|c| c.answers.get(q).copied())
+            .and_then(|c| c.positive.get(q).or_else(|| c.negative.get(q)).copied())
     }
 
     fn remember(&self, block: u64, q: Query, a: Answer) {
         let mut cache = self.cache.lock().expect("cache lock");
         if let Some(c) = cache.as_mut().filter(|c| c.block == block) {
-            if c.answers.len() >= MAX_CACHED_ANSWERS {
-                c.answers.clear();
+            let (table, max) = if a.is_negative() {
+                (&mut c.negative, MAX_NEGATIVE_ANSWERS)
+            } else {
+                (&mut c.positive, MAX_POSITIVE_ANSWERS)
+            };
+            if table.len() < max {
+                table.insert(q, a);
             }
-            c.answers.insert(q, a);
         }
     }
 
@@ -207,6 +268,7 @@ impl RightsReader {
         if let Some(a) = self.cached(block, &q) {
             return Ok(a);
         }
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let at = BlockId::number(block);
         let c = &self.deployment.contracts;
         let p = &self.provider;
@@ -287,7 +349,9 @@ impl RightsReader {
         }
     }
 
-    /// Reads everything a licence decision needs, at one block, in parallel.
+    /// Reads everything a licence decision needs, at one block: the content, then its
+    /// commitment, the measurement and the runtime key in parallel, then (only if the latter two
+    /// are allowed) the account's access and expiry in parallel. Skipped reads are `false`/0.
     pub async fn rights(
         &self,
         account: Address,
@@ -308,18 +372,26 @@ impl RightsReader {
                 runtime_approved: false,
             });
         }
-        let (commitment, creator, has_access, expires_at, renderer_allowed, runtime_approved) = tokio::try_join!(
+        let (commitment, creator, renderer_allowed, runtime_approved) = tokio::try_join!(
             self.ask(block, Query::Commitment(content_id)),
             self.ask(block, Query::Creator(content_id)),
-            self.flag(block, Query::Access(account, content_id)),
-            self.ask(block, Query::Expiry(account, content_id)),
             self.flag(block, Query::Renderer(content_id, measurement)),
             self.flag(block, Query::Runtime(runtime)),
         )?;
-        let (Answer::Word(commitment), Answer::Account(creator), Answer::Time(expires_at)) =
-            (commitment, creator, expires_at)
-        else {
+        let (Answer::Word(commitment), Answer::Account(creator)) = (commitment, creator) else {
             unreachable!("typed queries")
+        };
+        let (has_access, expires_at) = if renderer_allowed && runtime_approved {
+            let (has_access, expires_at) = tokio::try_join!(
+                self.flag(block, Query::Access(account, content_id)),
+                self.ask(block, Query::Expiry(account, content_id)),
+            )?;
+            let Answer::Time(expires_at) = expires_at else {
+                unreachable!("typed query")
+            };
+            (has_access, expires_at)
+        } else {
+            (false, 0)
         };
         Ok(Rights {
             block,

@@ -1,11 +1,20 @@
 //! Request rate limiting shared by the services (the market API per client IP, licence nodes
-//! per account): a token bucket per key, in a table of bounded size.
+//! per IP, per account and globally): a token bucket per key, in a table of bounded size.
 //!
 //! Each key's bucket holds at most `burst` tokens and refills at `per_second`; a request takes
 //! one token or is refused with the whole seconds until one is available. The table tracks at
-//! most `max_tracked` keys: when a new key would exceed it, buckets that have refilled
-//! completely (idle keys, indistinguishable from new ones) are dropped first, and if every
-//! bucket is busy the table is cleared — failing open for new keys beats unbounded memory.
+//! most `max_tracked` keys. When a new key would exceed it, buckets that have refilled
+//! completely are dropped: an idle key's full bucket is exactly what a new key gets, so forgetting
+//! it changes nothing. If every bucket is busy, the new key is **refused** until one of them has
+//! refilled.
+//!
+//! Trade-off: the table never resets a busy bucket, so a flood of new keys (free accounts, spoofed
+//! or rented addresses) cannot hand a real user a fresh burst, and memory stays bounded. The price
+//! is that while `max_tracked` keys are all busy, a genuinely new key is turned away (fails
+//! closed) for at most `burst / per_second` seconds. Size `max_tracked` above the number of keys
+//! you expect to be busy at once. Once the table was found full, new keys are refused without
+//! scanning the table again until the earliest moment a bucket can have refilled, so a flood costs
+//! one scan per refill period, not one per request.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -18,13 +27,24 @@ struct Bucket {
     at: Instant,
 }
 
+#[derive(Debug)]
+struct Table<K> {
+    buckets: HashMap<K, Bucket>,
+    /// After a scan found every bucket busy: no bucket can be idle before this instant.
+    full_until: Option<Instant>,
+}
+
 /// Token buckets by key.
 #[derive(Debug)]
 pub struct TokenBuckets<K> {
     per_second: f64,
     burst: f64,
     max_tracked: usize,
-    buckets: Mutex<HashMap<K, Bucket>>,
+    table: Mutex<Table<K>>,
+}
+
+fn whole_seconds(d: Duration) -> u64 {
+    (d.as_secs_f64().ceil() as u64).max(1)
 }
 
 impl<K: Hash + Eq> TokenBuckets<K> {
@@ -34,23 +54,36 @@ impl<K: Hash + Eq> TokenBuckets<K> {
             per_second,
             burst,
             max_tracked: max_tracked.max(1),
-            buckets: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table {
+                buckets: HashMap::new(),
+                full_until: None,
+            }),
         }
     }
 
-    /// Takes one token of `key`'s bucket at `now`; `Err(seconds until one is available, ≥ 1)`
-    /// when it is empty.
+    /// Takes one token of `key`'s bucket at `now`; `Err(whole seconds until a retry can
+    /// succeed, ≥ 1)` when its bucket is empty, or when `key` is new and the table is full of
+    /// busy buckets.
     pub fn take(&self, key: K, now: Instant) -> Result<(), u64> {
         let per_second = self.per_second.max(1e-9);
-        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= self.max_tracked && !map.contains_key(&key) {
-            let full_after = Duration::from_secs_f64((self.burst / per_second).min(1e9));
-            map.retain(|_, b| now.saturating_duration_since(b.at) < full_after);
-            if map.len() >= self.max_tracked {
-                map.clear();
+        let full_after = Duration::from_secs_f64((self.burst / per_second).min(1e9));
+        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        if table.buckets.len() >= self.max_tracked && !table.buckets.contains_key(&key) {
+            if let Some(until) = table.full_until.filter(|u| now < *u) {
+                return Err(whole_seconds(until - now));
             }
+            table
+                .buckets
+                .retain(|_, b| now.saturating_duration_since(b.at) < full_after);
+            if table.buckets.len() >= self.max_tracked {
+                let oldest = table.buckets.values().map(|b| b.at).min().unwrap_or(now);
+                let until = oldest + full_after;
+                table.full_until = Some(until);
+                return Err(whole_seconds(until.saturating_duration_since(now)));
+            }
+            table.full_until = None;
         }
-        let b = map.entry(key).or_insert(Bucket {
+        let b = table.buckets.entry(key).or_insert(Bucket {
             tokens: self.burst,
             at: now,
         });
@@ -68,7 +101,11 @@ impl<K: Hash + Eq> TokenBuckets<K> {
 
     /// Keys tracked now.
     pub fn tracked(&self) -> usize {
-        self.buckets.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .buckets
+            .len()
     }
 }
 
@@ -90,26 +127,32 @@ mod tests {
     }
 
     #[test]
-    fn the_table_stays_bounded() {
+    fn a_full_table_refuses_new_keys_and_never_resets_a_busy_one() {
         let rl = TokenBuckets::new(1.0, 2.0, 4);
         let t0 = Instant::now();
         for k in 0..4 {
             rl.take(k, t0).unwrap();
         }
-        // Every bucket busy: a fifth key clears the table rather than growing it.
-        rl.take(4, t0).unwrap();
-        assert!(rl.tracked() <= 4);
-        assert_eq!(rl.tracked(), 1);
-        // Later, idle (refilled) buckets are dropped first and busy ones kept: key 4 has been
-        // idle since t0, keys 10 to 12 have just taken a token each.
-        let t1 = t0 + Duration::from_secs(10);
-        for k in 10..13 {
-            rl.take(k, t1).unwrap();
+        // Key 0 is a real user who spent its burst.
+        assert_eq!(rl.take(0, t0), Ok(()));
+        assert_eq!(rl.take(0, t0), Err(1));
+        // Every bucket busy: new keys are refused, however many; the table does not grow and
+        // key 0 does not get a fresh burst.
+        for k in 100..10_000 {
+            assert!(rl.take(k, t0).is_err(), "key {k}");
+            assert_eq!(rl.tracked(), 4);
         }
         assert_eq!(rl.tracked(), 4);
+        assert_eq!(rl.take(0, t0), Err(1), "a busy bucket was reset");
+        // Refusals say when to come back: keys 1 to 3 refill 2 s after t0.
+        assert_eq!(rl.take(200, t0), Err(2));
+        // Once buckets have refilled (idle), a new key evicts them and is served; key 0, busy
+        // again, is kept.
+        let t1 = t0 + Duration::from_secs(10);
+        rl.take(0, t1).unwrap();
+        rl.take(0, t1).unwrap();
         rl.take(20, t1).unwrap();
-        assert_eq!(rl.tracked(), 4);
-        rl.take(12, t1).unwrap();
-        assert_eq!(rl.take(12, t1), Err(1), "a busy bucket was dropped");
+        assert_eq!(rl.tracked(), 2);
+        assert_eq!(rl.take(0, t1), Err(1), "a busy bucket was dropped");
     }
 }

@@ -33,13 +33,24 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
     net.stop_node(0);
     let node = net.start_node(0, test_rate()).await;
     assert_eq!(node.state.info().audit_entries, 2);
-    // The nonce store was rebuilt from the log: the first request cannot be replayed.
+    // The replay store was rebuilt from the log: another request under the first one's nonce
+    // is refused.
+    let nonce = first.request.fields.nonce;
+    let (other, _) = net.ask_with(BUYER, &net.content, |f, _| f.nonce = nonce);
     let replay = node
         .state
-        .handle(&serde_json::to_vec(&first).unwrap())
+        .handle(&serde_json::to_vec(&other).unwrap())
         .await
         .expect_err("replay after restart");
     assert!(matches!(replay, Refusal::Replayed(_)), "{replay}");
+    // The very same request again is decided again (the answer kept before the restart is
+    // gone): it is granted, sealed to the same capsule key, and logged.
+    let resent = node
+        .state
+        .handle(&serde_json::to_vec(&first).unwrap())
+        .await
+        .expect("an identical resend is not a replay");
+    assert_eq!(resent.request_hash, first.request.request_hash());
     net.urls[0] = node.url.clone();
     net.nodes[0] = Some(node);
     let (again, capsule) = net.ask(BUYER, &net.content);
@@ -52,7 +63,7 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
         file: net.audit_path(0),
     })
     .expect("intact");
-    assert_eq!((after.entries, after.granted, after.refused), (4, 2, 2));
+    assert_eq!((after.entries, after.granted, after.refused), (5, 3, 2));
     let entries = net.audit_entries(0);
     assert_eq!(entries[1].decision, Decision::Refused);
     assert_eq!(entries[1].facts.reason.as_deref(), Some("no_access"));
@@ -62,7 +73,7 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
         "the chain continues across the restart"
     );
     assert!(
-        after.to_string().starts_with("audit log intact: 4 entries"),
+        after.to_string().starts_with("audit log intact: 5 entries"),
         "{after}"
     );
 
@@ -72,7 +83,7 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
     let lines: Vec<&str> = text.lines().collect();
     let edited_line = lines[1].replace("\"refused\"", "\"granted\"");
     assert_ne!(edited_line, lines[1]);
-    let edited = [lines[0], &edited_line, lines[2], lines[3]].join("\n") + "\n";
+    let edited = [lines[0], &edited_line, lines[2], lines[3], lines[4]].join("\n") + "\n";
     let copy = net.dir.path().join("edited.jsonl");
     std::fs::write(&copy, edited).unwrap();
     let err = run_audit(AuditCommand::Verify { file: copy })
@@ -81,7 +92,7 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
     assert!(err.contains("line 2") && err.contains("edited"), "{err}");
 
     // Dropping a line in the middle is caught too.
-    let dropped = [lines[0], lines[2], lines[3]].join("\n") + "\n";
+    let dropped = [lines[0], lines[2], lines[3], lines[4]].join("\n") + "\n";
     let copy = net.dir.path().join("dropped.jsonl");
     std::fs::write(&copy, dropped).unwrap();
     let err = verify_file(&copy).unwrap_err().to_string();

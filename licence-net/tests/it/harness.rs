@@ -16,7 +16,7 @@ use k256::ecdsa::SigningKey;
 use licence_net::audit::AuditEntry;
 use licence_net::client::{ClientError, LicenceClient, NodeProblem};
 use licence_net::dealer;
-use licence_net::node::{self, NodeConfig, NodeState, RateLimit, RegistryCheck};
+use licence_net::node::{self, Admission, NodeConfig, NodeState, RateLimit, RegistryCheck};
 use licence_net::KeyShareFile;
 use licence_net_protocol::{
     key_commitment, measure, Attestation, CapsuleSecret, GroupKey, LicenceAsk, OpenShare,
@@ -274,6 +274,17 @@ impl Net {
         content: &Content,
         edit: impl FnOnce(&mut RequestFields, &mut AttestationInputs),
     ) -> (LicenceAsk, CapsuleSecret) {
+        let wallet = self.keys[account].credential().clone();
+        self.ask_signed_by(&wallet, content, edit)
+    }
+
+    /// Like [`Self::ask_with`], signed by any wallet key (a fresh account costs nothing).
+    pub fn ask_signed_by(
+        &self,
+        wallet: &SigningKey,
+        content: &Content,
+        edit: impl FnOnce(&mut RequestFields, &mut AttestationInputs),
+    ) -> (LicenceAsk, CapsuleSecret) {
         let capsule = CapsuleSecret::generate();
         let mut att = AttestationInputs {
             measurement: self.measurement,
@@ -301,8 +312,7 @@ impl Net {
         .unwrap();
         fields.attestation_hash = attestation.hash();
         fields.key_commitment = key_commitment(&att.ciphertext);
-        let wallet = self.keys[account].credential().clone();
-        let request = fields.sign(&wallet).unwrap();
+        let request = fields.sign(wallet).unwrap();
         (
             LicenceAsk {
                 request,
@@ -416,9 +426,24 @@ pub struct AttestationInputs {
     pub ciphertext: Vec<u8>,
 }
 
+/// Limits before parsing for tests: every node and client of a test shares 127.0.0.1.
+pub fn test_admission() -> Admission {
+    Admission {
+        peer: test_rate(),
+        global: test_rate(),
+    }
+}
+
 /// Starts a node from a config on 127.0.0.1:0.
 pub async fn serve(config: NodeConfig) -> RunningNode {
-    let state = NodeState::new(config).await.expect("node starts");
+    serve_with(config, test_admission()).await
+}
+
+/// Starts a node from a config and admission limits on 127.0.0.1:0.
+pub async fn serve_with(config: NodeConfig, admission: Admission) -> RunningNode {
+    let state = NodeState::with_admission(config, admission)
+        .await
+        .expect("node starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();

@@ -68,17 +68,30 @@ async fn no_purchase_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_request_is_refused() {
+async fn a_replayed_request_is_refused_and_an_identical_resend_gets_the_same_answer() {
     let net = Net::start().await;
     net.purchase(BUYER, net.content.id, Purchase::Buy).await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
-    // Collect every node's answer so that all five have seen the nonce.
-    let first = net
+    let body = serde_json::to_vec(&ask).unwrap();
+    for node in net.nodes.iter().flatten() {
+        let first = node.state.handle(&body).await.expect("granted");
+        // The same signed request again (a retry): the very same sealed answer.
+        let again = node.state.handle(&body).await.expect("an identical resend");
+        assert_eq!(again, first);
+    }
+    let licence = net
         .client()
-        .request_all(&ask, &net.creator(), &capsule)
-        .await;
-    assert!(first.is_ok(), "{:?}", first.err());
-    let text = net.expect_refused(&ask, &capsule, "replayed").await;
+        .request(&ask, &net.creator(), &capsule)
+        .await
+        .expect("resent");
+    assert_eq!(
+        licence.content_key(&net.group).unwrap().as_slice(),
+        &net.content.key
+    );
+    // Another request under the same nonce is a replay.
+    let nonce = ask.request.fields.nonce;
+    let (other, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.nonce = nonce);
+    let text = net.expect_refused(&other, &capsule, "replayed").await;
     assert!(text.contains("already used"), "{text}");
 }
 

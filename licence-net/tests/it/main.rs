@@ -1,6 +1,7 @@
 //! licence-net integration tests: a real anvil with the contracts deployed, five real nodes on
 //! loopback, the client.
 
+mod abuse;
 mod audit;
 mod cli;
 mod faults;

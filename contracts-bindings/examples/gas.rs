@@ -7,14 +7,14 @@
 //! holders (by 999 share transfers), then measures a purchase of each, a claim and share transfers.
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
     providers::Provider,
     signers::local::PrivateKeySigner,
 };
 use contracts_bindings::{
     bindings::{Access, RoyaltyShares},
     chain,
-    ops::{self, mint_params_from_header, MintRequest, TermsInput},
+    ops::{self, HeaderFacts, MintRequest, TermsInput},
     testing::spawn_anvil,
     Chain, DeployOptions,
 };
@@ -32,9 +32,14 @@ async fn gas_of(
     receipt.gas_used
 }
 
-fn request(id: u8, split: Vec<(Address, u16)>) -> MintRequest {
+fn request(creator: Address, id: u8, split: Vec<(Address, u16)>) -> MintRequest {
     MintRequest {
-        header: mint_params_from_header([id; 32], [0x5a; 32], &[]),
+        header: HeaderFacts::for_creator(
+            creator,
+            B256::repeat_byte(id),
+            B256::repeat_byte(id ^ 0x5a),
+            vec![],
+        ),
         cid: "bafkreigas".into(),
         payment_token: Address::ZERO,
         terms: TermsInput {
@@ -64,9 +69,9 @@ async fn main() {
     .expect("deploy");
     let creator = connect(1).await;
     let creator_addr = key(1).address();
-    let minted_a = ops::mint(&creator, &dep, &request(0xa1, vec![(creator_addr, 10_000)]))
-        .await
-        .expect("mint A");
+    let request_a = request(creator_addr, 0xa1, vec![(creator_addr, 10_000)]);
+    let request_b = request(creator_addr, 0xb2, vec![(creator_addr, 10_000)]);
+    let minted_a = ops::mint(&creator, &dep, &request_a).await.expect("mint A");
     let register_one = creator
         .provider
         .get_transaction_receipt(minted_a.tx)
@@ -74,11 +79,9 @@ async fn main() {
         .expect("receipt")
         .expect("mined")
         .gas_used;
-    ops::mint(&creator, &dep, &request(0xb2, vec![(creator_addr, 10_000)]))
-        .await
-        .expect("mint B");
-    let id_a = U256::from_be_bytes([0xa1; 32]);
-    let id_b = U256::from_be_bytes([0xb2; 32]);
+    ops::mint(&creator, &dep, &request_b).await.expect("mint B");
+    let id_a = request_a.header.content_id;
+    let id_b = request_b.header.content_id;
 
     // Spread B over 1,000 holders: the creator keeps 10,000 - 999 shares, 999 others get 1 each.
     let shares = RoyaltyShares::new(dep.contracts.royalty_shares, &creator.provider);

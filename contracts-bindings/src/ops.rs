@@ -15,22 +15,63 @@ use crate::chain::{confirm, native_symbol, Chain, Deployment};
 use crate::error::ChainError;
 use crate::units::{content_id_hex, format_amount};
 
+/// Domain prefix of content ids (format v2): 18 ASCII bytes.
+pub const CONTENT_ID_DOMAIN: &[u8; 18] = b"ddrm/content-id/v2";
+
+/// The content id of a `.ddrm` whose header names `creator` and whose other header fields digest
+/// to `header_digest`: SHA-256 over `"ddrm/content-id/v2" ‖ creator (20 bytes) ‖ header_digest
+/// (32 bytes)`, read big-endian. `ContentRegistry.register` accepts an id only from the creator it
+/// is derived from (`ContentRegistry.contentIdFor` computes the same).
+pub fn content_id_for(creator: Address, header_digest: B256) -> U256 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(CONTENT_ID_DOMAIN);
+    h.update(creator.as_slice());
+    h.update(header_digest.as_slice());
+    U256::from_be_bytes(<[u8; 32]>::from(h.finalize()))
+}
+
 /// The facts a `.ddrm` header contributes to a registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderFacts {
+    /// `content_id_for(creator, header_digest)` for the creator the header names.
     pub content_id: U256,
+    /// Digest of the header's fields other than the creator; sent with the registration so the
+    /// registry can recompute the id for the sender.
+    pub header_digest: B256,
     pub key_commitment: B256,
     pub renderers: Vec<B256>,
 }
 
-/// Turns the three values the packager's header exposes into registration facts.
+impl HeaderFacts {
+    /// The facts of a content `creator` packaged: its id is `content_id_for(creator,
+    /// header_digest)`, so only `creator` can register it. For harnesses and tools that invent
+    /// contents without a `.ddrm` file.
+    pub fn for_creator(
+        creator: Address,
+        header_digest: B256,
+        key_commitment: B256,
+        renderers: Vec<B256>,
+    ) -> Self {
+        Self {
+            content_id: content_id_for(creator, header_digest),
+            header_digest,
+            key_commitment,
+            renderers,
+        }
+    }
+}
+
+/// Turns the values the packager's header exposes into registration facts.
 pub fn mint_params_from_header(
     content_id: [u8; 32],
+    header_digest: [u8; 32],
     key_commitment: [u8; 32],
     renderers: &[[u8; 32]],
 ) -> HeaderFacts {
     HeaderFacts {
         content_id: U256::from_be_bytes(content_id),
+        header_digest: B256::from(header_digest),
         key_commitment: B256::from(key_commitment),
         renderers: renderers.iter().copied().map(B256::from).collect(),
     }
@@ -49,8 +90,15 @@ pub fn read_ddrm_header(path: &std::path::Path) -> Result<HeaderFacts, ChainErro
             why: format!("not a readable .ddrm header: {e}"),
         }
     })?;
+    // Format v1 headers name no creator and have no separate header digest; their id is SHA-256
+    // over the whole header, which no account can register any more (`mint` says so before
+    // sending). Format v2 (packager_format on main) gives `Header::header_digest()` and
+    // `Header::creator()`, with `content_id() == content_id_for(creator, header_digest)`; this
+    // call then passes `encoded.header.header_digest()`.
+    let header_digest = encoded.content_id().0;
     Ok(mint_params_from_header(
         encoded.content_id().0,
+        header_digest,
         encoded.header.key_commitment(),
         &encoded.header.renderers,
     ))
@@ -207,7 +255,7 @@ pub async fn mint(
     req: &MintRequest,
 ) -> Result<MintOutcome, ChainError> {
     dep.check_chain(chain)?;
-    chain.sender()?;
+    let me = chain.sender()?;
     let terms = req.terms.to_terms()?;
     let sum: u32 = req.split.iter().map(|(_, s)| u32::from(*s)).sum();
     if sum != crate::units::TOTAL_SHARES || req.split.is_empty() {
@@ -219,11 +267,29 @@ pub async fn mint(
     let token = token_info(chain, req.payment_token).await?;
     let registry = ContentRegistry::new(dep.contracts.content_registry, &chain.provider);
     let id = req.header.content_id;
+    if content_id_for(me, req.header.header_digest) != id {
+        return Err(ChainError::NotTheCreator {
+            id: content_id_hex(id),
+            account: me,
+        });
+    }
     if registry.isRegistered(id).call().await.map_err(rpc)? {
         return Err(ChainError::AlreadyRegistered(content_id_hex(id)));
     }
+    let existing = registry
+        .contentOfCommitment(me, req.header.key_commitment)
+        .call()
+        .await
+        .map_err(rpc)?;
+    if !existing.is_zero() {
+        return Err(ChainError::CommitmentTaken {
+            commitment: req.header.key_commitment,
+            existing: content_id_hex(existing),
+        });
+    }
     let registration = Registration {
         contentId: id,
+        headerDigest: req.header.header_digest,
         cid: req.cid.clone(),
         keyCommitment: req.header.key_commitment,
         renderers: req.header.renderers.clone(),
@@ -632,4 +698,26 @@ pub async fn royalty_claim(
         paid: reported,
         gas_used: receipt.gas_used,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vector `ContentRegistryTest.test_content_id_test_vector` checks against the contract
+    /// (the expected id was computed once by `ContentRegistry.contentIdFor`).
+    #[test]
+    fn content_id_for_matches_the_registry() {
+        let creator: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+            .parse()
+            .unwrap();
+        let digest = B256::from(std::array::from_fn::<u8, 32, _>(|i| i as u8 + 1));
+        let expected: U256 = "0x03bee9abc75227d3754773e555f80ef0e2d8ee045222feff4adf1dbfd424a125"
+            .parse()
+            .unwrap();
+        assert_eq!(content_id_for(creator, digest), expected);
+        // The id commits to the creator and to the digest.
+        assert_ne!(content_id_for(Address::ZERO, digest), expected);
+        assert_ne!(content_id_for(creator, B256::ZERO), expected);
+    }
 }

@@ -360,11 +360,14 @@ impl ScriptedMarket {
         terms: Terms,
         split: &[(usize, u16)],
     ) -> U256 {
-        let id = U256::from_be_bytes(alloy::primitives::keccak256([seed, 0xdd]).0);
+        // The id is bound to the creator's address, as the packager derives it.
+        let digest = alloy::primitives::keccak256([seed, 0xdd]);
+        let id = contracts_bindings::ops::content_id_for(self.addr(creator), digest);
         let p = self.as_account(creator);
         let registry = ContentRegistry::new(self.deployment.contracts.content_registry, &p);
         let registration = Registration {
             contentId: id,
+            headerDigest: digest,
             cid: format!("bafkreiscripted{seed}"),
             keyCommitment: alloy::primitives::keccak256([seed, 0x4b]),
             renderers: vec![

@@ -523,6 +523,11 @@ async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, String>
     }
     let registration = ContentRegistry::Registration {
         contentId: content_id,
+        // The registry recomputes the id from the sender and this digest. Format v1 packages have
+        // no separate header digest (their id hashes the whole header, naming no creator), so a
+        // v1 registration reverts with NotTheCreator. MERGE: with packager format v2 (main) this
+        // is the report's header digest, and the id is bound to `job.creator`.
+        headerDigest: B256::from(report.content_id.0),
         cid: cid.to_string(),
         keyCommitment: B256::from(report.key_commitment),
         renderers: job.form.renderers.iter().copied().map(B256::from).collect(),

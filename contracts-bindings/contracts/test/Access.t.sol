@@ -20,10 +20,11 @@ contract RejectsRefund {
 }
 
 contract AccessTest is Fixture {
-    uint256 constant ID = 0xdd01;
+    uint256 internal ID;
 
     function setUp() public override {
         super.setUp();
+        ID = newId(0xdd01);
         register(ID, address(0), defaultTerms());
     }
 
@@ -66,7 +67,7 @@ contract AccessTest is Fixture {
     /// sale of a content writes no fresh storage slot but the buyer's token balance, like any
     /// later sale (a fresh slot costs ~20k gas more than updating a non-zero one).
     function test_first_sale_writes_no_fresh_content_slot() public {
-        uint256 id2 = 0xdd02;
+        uint256 id2 = newId(0xdd02);
         register(id2, address(0), defaultTerms());
         vm.prank(bob);
         access.buy{value: 1 ether}(ID); // the platform's first sale (fee and pool accrual start)
@@ -211,7 +212,7 @@ contract AccessTest is Fixture {
     }
 
     function test_erc20_payment() public {
-        uint256 id = 0xdd02;
+        uint256 id = newId(0xdd02);
         Terms memory t = defaultTerms();
         t.price = 5_000_000; // 5 TUSD
         register(id, address(usd), t);

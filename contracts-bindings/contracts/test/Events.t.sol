@@ -8,7 +8,12 @@ import {ContentRegistry} from "../src/ContentRegistry.sol";
 
 /// The events an indexer follows carry what it needs, exactly.
 contract EventsTest is Fixture {
-    uint256 constant ID = 0xdd01;
+    uint256 internal ID;
+
+    function setUp() public override {
+        super.setUp();
+        ID = newId(0xdd01);
+    }
 
     event ContentRegistered(
         uint256 indexed contentId,
@@ -44,7 +49,7 @@ contract EventsTest is Fixture {
 
     function test_registration_sale_rental_claim_and_transfer_events() public {
         vm.expectEmit(address(registry));
-        emit ContentRegistered(ID, creator, address(0), KEY_COMMITMENT, "bafkreiexamplecid");
+        emit ContentRegistered(ID, creator, address(0), commitmentOf(ID), "bafkreiexamplecid");
         register(ID, address(0), defaultTerms());
 
         vm.expectEmit(address(access));

@@ -6,10 +6,11 @@ import {Terms} from "../src/Terms.sol";
 import {Market} from "../src/Market.sol";
 
 contract MarketTest is Fixture {
-    uint256 constant ID = 0xdd01;
+    uint256 internal ID;
 
     function setUp() public override {
         super.setUp();
+        ID = newId(0xdd01);
         register(ID, address(0), defaultTerms());
         vm.prank(creator);
         shares.setApprovalForAll(address(market), true);
@@ -100,7 +101,7 @@ contract MarketTest is Fixture {
     }
 
     function test_erc20_listing() public {
-        uint256 id = 0xdd02;
+        uint256 id = newId(0xdd02);
         Terms memory t = defaultTerms();
         t.price = 1_000_000;
         register(id, address(usd), t);

@@ -6,10 +6,11 @@ import {Terms} from "../src/Terms.sol";
 import {RoyaltyShares} from "../src/RoyaltyShares.sol";
 
 contract RoyaltySharesTest is Fixture {
-    uint256 constant ID = 0xdd01;
+    uint256 internal ID;
 
     function setUp() public override {
         super.setUp();
+        ID = newId(0xdd01);
         register(ID, address(0), defaultTerms());
     }
 
@@ -60,7 +61,7 @@ contract RoyaltySharesTest is Fixture {
     }
 
     function test_batch_transfer_and_batch_claim() public {
-        uint256 id2 = 0xdd02;
+        uint256 id2 = newId(0xdd02);
         register(id2, address(0), defaultTerms());
         buy(alice);
         vm.prank(alice);
@@ -131,7 +132,7 @@ contract RoyaltySharesTest is Fixture {
         poolBps = uint16(bound(poolBps, 0, 500));
         vm.prank(gov);
         shares.setFees(feeBps, poolBps);
-        uint256 id = 0xf00d;
+        uint256 id = newId(0xf00d);
         address[] memory holders = new address[](2);
         holders[0] = creator;
         holders[1] = alice;

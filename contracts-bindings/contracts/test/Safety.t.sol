@@ -57,10 +57,11 @@ contract ReentrantClaimer {
 }
 
 contract SafetyTest is Fixture {
-    uint256 constant ID = 0xdd01;
+    uint256 internal ID;
 
     function setUp() public override {
         super.setUp();
+        ID = newId(0xdd01);
         register(ID, address(0), defaultTerms());
     }
 
@@ -102,7 +103,7 @@ contract SafetyTest is Fixture {
     function test_sweep_unknown_content_and_erc20_vault() public {
         vm.expectRevert(abi.encodeWithSelector(RoyaltyShares.UnknownContent.selector, 7));
         shares.sweepVault(7);
-        uint256 id = 0xdd02;
+        uint256 id = newId(0xdd02);
         register(id, address(usd), defaultTerms());
         usd.mint(shares.vaultOf(id), 1_000_000);
         assertEq(shares.sweepVault(id), 1_000_000, "swept tokens");
@@ -112,7 +113,7 @@ contract SafetyTest is Fixture {
     }
 
     function test_erc20_subscription() public {
-        uint256 id = 0xdd02;
+        uint256 id = newId(0xdd02);
         Terms memory t = defaultTerms();
         t.subscriptionPrice = 3_000_000;
         register(id, address(usd), t);
@@ -146,7 +147,7 @@ contract SafetyTest is Fixture {
     }
 
     function test_claim_many_skips_empty_contents() public {
-        uint256 id = 0xdd02;
+        uint256 id = newId(0xdd02);
         register(id, address(0), defaultTerms());
         vm.prank(alice);
         access.buy{value: 1 ether}(ID);
@@ -179,7 +180,7 @@ contract FeeOnTransferToken is ERC20 {
 contract FeeOnTransferTest is Fixture {
     function test_fee_on_transfer_tokens_are_refused() public {
         FeeOnTransferToken fee = new FeeOnTransferToken();
-        uint256 id = 0xfee;
+        uint256 id = newId(0xfee);
         register(id, address(fee), defaultTerms());
         fee.mint(alice, 10 ether);
         vm.startPrank(alice);

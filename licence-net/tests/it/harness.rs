@@ -157,14 +157,18 @@ impl Net {
     pub async fn register_content(&self, renderers: &[B256]) -> Content {
         let key = random32();
         let ciphertext = self.group.encrypt(&key);
-        let id = U256::from_be_bytes(random32());
+        // A content of CREATOR: its id is derived from CREATOR's address and a random header
+        // digest, as the packager derives it, so the registry accepts it from CREATOR only.
+        let header = HeaderFacts::for_creator(
+            self.keys[CREATOR].address(),
+            B256::from(random32()),
+            key_commitment(&ciphertext),
+            renderers.to_vec(),
+        );
+        let id = header.content_id;
         let creator = self.chain_as(CREATOR).await;
         let req = MintRequest {
-            header: HeaderFacts {
-                content_id: id,
-                key_commitment: key_commitment(&ciphertext),
-                renderers: renderers.to_vec(),
-            },
+            header,
             cid: "bafkreitestcontent".into(),
             payment_token: alloy::primitives::Address::ZERO,
             terms: TermsInput {

@@ -122,11 +122,11 @@ async fn main() {
     let warm = connect(2).await;
     let mut first_sale = 0;
     for id in [id_a, id_b] {
-        first_sale = gas_of(access_by(&warm).buy(id).value(price).send().await).await;
+        first_sale = gas_of(access_by(&warm).buy(id, price).value(price).send().await).await;
     }
     let buyer = connect(3).await;
-    let buy_one = gas_of(access_by(&buyer).buy(id_a).value(price).send().await).await;
-    let buy_many = gas_of(access_by(&buyer).buy(id_b).value(price).send().await).await;
+    let buy_one = gas_of(access_by(&buyer).buy(id_a, price).value(price).send().await).await;
+    let buy_many = gas_of(access_by(&buyer).buy(id_b, price).value(price).send().await).await;
     let rent_first = {
         let t = TermsInput {
             price,
@@ -141,7 +141,7 @@ async fn main() {
         gas_of(registry.setTerms(id_a, t.to_terms().unwrap()).send().await).await;
         gas_of(
             access_by(&buyer)
-                .rent(id_a, 1)
+                .rent(id_a, 1, U256::from(10u128.pow(17)), 86_400)
                 .value(U256::from(10u128.pow(17)))
                 .send()
                 .await,
@@ -152,7 +152,7 @@ async fn main() {
     // Claim by a holder with accrued revenue (one of B's 1-share holders would need a key; the
     // creator of A claims, then again after another sale so the claim is a steady-state one).
     let claim_first = gas_of(shares.claim(id_a).send().await).await;
-    gas_of(access_by(&warm).buy(id_a).value(price).send().await).await;
+    gas_of(access_by(&warm).buy(id_a, price).value(price).send().await).await;
     let claim_again = gas_of(shares.claim(id_a).send().await).await;
 
     // Share transfers: to an address that never held shares, and to an existing holder.

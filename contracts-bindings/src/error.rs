@@ -49,6 +49,16 @@ pub enum ChainError {
         available: String,
         symbol: String,
     },
+    #[error(
+        "content {id}: the current {what} is {current}, beyond the bound {bound}; not sent \
+         (the creator may have changed the terms)"
+    )]
+    AboveBound {
+        id: String,
+        what: &'static str,
+        current: String,
+        bound: String,
+    },
     #[error("bad terms: {0}")]
     BadTerms(String),
     #[error("{account} holds {have} shares of {id}, cannot transfer {want}")]

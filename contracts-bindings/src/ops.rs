@@ -372,13 +372,38 @@ impl std::fmt::Display for AccessOutcome {
     }
 }
 
+/// The worst terms a buyer accepts, sent with the purchase: the contract reverts if the creator
+/// changed the terms beyond them before the transaction runs. `None` = the terms read just before
+/// sending (what the buyer is shown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// Highest price of one token or one period, in base units of the payment token.
+    pub max_price: Option<U256>,
+    /// Shortest rental or subscription period in seconds (ignored by `Purchase::Buy`).
+    pub min_period: Option<u32>,
+}
+
 /// Buys, rents or subscribes for the connected account, after checking the content exists, is
-/// offered that way, and the account can pay.
+/// offered that way, and the account can pay. The terms read here are sent as the purchase's
+/// bounds, so terms changed while the transaction is pending make it revert instead of charging
+/// more or selling less.
 pub async fn purchase(
     chain: &Chain,
     dep: &Deployment,
     id: U256,
     what: Purchase,
+) -> Result<AccessOutcome, ChainError> {
+    purchase_within(chain, dep, id, what, Bounds::default()).await
+}
+
+/// [`purchase`] with explicit bounds: refused before sending when the current terms are already
+/// outside them.
+pub async fn purchase_within(
+    chain: &Chain,
+    dep: &Deployment,
+    id: U256,
+    what: Purchase,
+    bounds: Bounds,
 ) -> Result<AccessOutcome, ChainError> {
     dep.check_chain(chain)?;
     let me = chain.sender()?;
@@ -390,6 +415,11 @@ pub async fn purchase(
     }
     let info = registry.saleInfo(id).call().await.map_err(rpc)?;
     let (token_addr, t) = (info.paymentToken, info.terms);
+    let (unit_price, period) = match what {
+        Purchase::Buy => (U256::from(t.price), 0),
+        Purchase::Rent(_) => (U256::from(t.rentPrice), t.rentPeriod),
+        Purchase::Subscribe(_) => (U256::from(t.subscriptionPrice), t.subscriptionPeriod),
+    };
     let price = match what {
         Purchase::Buy => {
             if t.price == 0 {
@@ -428,6 +458,27 @@ pub async fn purchase(
         }
     };
     let token = token_info(chain, token_addr).await?;
+    let max_price = bounds.max_price.unwrap_or(unit_price);
+    if unit_price > max_price {
+        return Err(ChainError::AboveBound {
+            id: hex_id,
+            what: "price",
+            current: token.format(unit_price),
+            bound: token.format(max_price),
+        });
+    }
+    let min_period = match what {
+        Purchase::Buy => 0,
+        _ => bounds.min_period.unwrap_or(period),
+    };
+    if period < min_period {
+        return Err(ChainError::AboveBound {
+            id: hex_id,
+            what: "period (shorter than the minimum)",
+            current: format!("{period} s"),
+            bound: format!("{min_period} s"),
+        });
+    }
     let mut approval_tx = None;
     let available = if token_addr.is_zero() {
         chain.balance(me).await?
@@ -469,9 +520,21 @@ pub async fn purchase(
         // The price is covered; check the gas on top too, so a shortfall is reported here rather
         // than as a node's rejection.
         let estimate = match what {
-            Purchase::Buy => access.buy(id).value(value).estimate_gas().await,
-            Purchase::Rent(n) => access.rent(id, n).value(value).estimate_gas().await,
-            Purchase::Subscribe(n) => access.subscribe(id, n).value(value).estimate_gas().await,
+            Purchase::Buy => access.buy(id, max_price).value(value).estimate_gas().await,
+            Purchase::Rent(n) => {
+                access
+                    .rent(id, n, max_price, min_period)
+                    .value(value)
+                    .estimate_gas()
+                    .await
+            }
+            Purchase::Subscribe(n) => {
+                access
+                    .subscribe(id, n, max_price, min_period)
+                    .value(value)
+                    .estimate_gas()
+                    .await
+            }
         }
         .map_err(|e| ChainError::Reverted {
             what: "purchase (estimate)".into(),
@@ -489,9 +552,21 @@ pub async fn purchase(
         }
     }
     let pending = match what {
-        Purchase::Buy => access.buy(id).value(value).send().await,
-        Purchase::Rent(n) => access.rent(id, n).value(value).send().await,
-        Purchase::Subscribe(n) => access.subscribe(id, n).value(value).send().await,
+        Purchase::Buy => access.buy(id, max_price).value(value).send().await,
+        Purchase::Rent(n) => {
+            access
+                .rent(id, n, max_price, min_period)
+                .value(value)
+                .send()
+                .await
+        }
+        Purchase::Subscribe(n) => {
+            access
+                .subscribe(id, n, max_price, min_period)
+                .value(value)
+                .send()
+                .await
+        }
     };
     let receipt = confirm("purchase", pending).await?;
     Ok(AccessOutcome {
@@ -533,6 +608,15 @@ impl std::fmt::Display for RoyaltyBalance {
             self.token.format(self.claimable)
         )
     }
+}
+
+/// The payment token of a registered content (to read amounts typed in whole units).
+pub async fn payment_token_of(
+    chain: &Chain,
+    dep: &Deployment,
+    id: U256,
+) -> Result<TokenInfo, ChainError> {
+    known_content(chain, dep, id).await
 }
 
 async fn known_content(chain: &Chain, dep: &Deployment, id: U256) -> Result<TokenInfo, ChainError> {

@@ -60,13 +60,13 @@ contract EventsTest is Fixture {
             ID, address(access), address(0), 1 ether, 0.025 ether, 0.01 ether, 96_500_000_000_000, 0
         );
         vm.prank(alice);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
 
         vm.warp(1_000);
         vm.expectEmit(address(access));
         emit TimedAccess(ID, bob, Access.Kind.Rental, 2, 0.2 ether, 1_000 + 2 days, false);
         vm.prank(bob);
-        access.rent{value: 0.2 ether}(ID, 2);
+        access.rent{value: 0.2 ether}(ID, 2, 0.1 ether, 1 days);
 
         vm.expectEmit(address(shares));
         emit TransferSingle(producer, producer, bob, ID, 500);

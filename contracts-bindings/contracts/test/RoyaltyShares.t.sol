@@ -16,7 +16,7 @@ contract RoyaltySharesTest is Fixture {
 
     function buy(address who) internal {
         vm.prank(who);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
     }
 
     function test_claim_pays_and_zeroes() public {
@@ -65,7 +65,7 @@ contract RoyaltySharesTest is Fixture {
         register(id2, address(0), defaultTerms());
         buy(alice);
         vm.prank(alice);
-        access.buy{value: 1 ether}(id2);
+        access.buy{value: 1 ether}(id2, 1 ether);
         uint256[] memory ids = new uint256[](2);
         ids[0] = ID;
         ids[1] = id2;
@@ -88,7 +88,7 @@ contract RoyaltySharesTest is Fixture {
         vm.prank(creator);
         registry.setTerms(ID, t);
         vm.prank(alice);
-        access.buy{value: t.price}(ID);
+        access.buy{value: t.price}(ID, t.price);
         uint256 price = t.price;
         uint256 fee = price * FEE_BPS / 10_000;
         uint256 poolCut = price * POOL_BPS / 10_000;
@@ -145,7 +145,7 @@ contract RoyaltySharesTest is Fixture {
         registry.register(registration(id, address(0), t), holders, amounts);
         vm.deal(bob, price);
         vm.prank(bob);
-        access.buy{value: price}(id);
+        access.buy{value: price}(id, price);
         (uint128 fees, uint128 poolAcc) = shares.accrued(address(0));
         uint256 total = shares.claimable(creator, id) + shares.claimable(alice, id) + fees + poolAcc;
         assertEq(total, price, "every wei accounted");

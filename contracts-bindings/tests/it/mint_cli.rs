@@ -29,6 +29,7 @@ enum Cmd {
     Chain(ChainCommand),
     Mint(cli::MintArgs),
     Buy(cli::BuyArgs),
+    Rent(cli::TimedAccessArgs),
     #[command(subcommand)]
     Royalty(RoyaltyCommand),
 }
@@ -248,9 +249,52 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     assert_eq!(terms.rentPrice, 100_000_000_000_000_000);
     assert_eq!(terms.rentPeriod, 86_400);
 
+    // Bounds typed on the command line below the current terms: refused before sending.
     let Cmd::Buy(b) = parse(&[
         "buy",
         &id_hex,
+        "--max-price",
+        "1.4",
+        "--deployment",
+        dep_file,
+        "--rpc",
+        &rpc,
+        "--private-key-file",
+        &k3,
+    ]) else {
+        unreachable!()
+    };
+    let err = cli::run_buy(b).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("1.5 ELA, beyond the bound 1.4 ELA"),
+        "{err}"
+    );
+    let Cmd::Rent(r) = parse(&[
+        "rent",
+        &id_hex,
+        "--min-period",
+        "2d",
+        "--deployment",
+        dep_file,
+        "--rpc",
+        &rpc,
+        "--private-key-file",
+        &k3,
+    ]) else {
+        unreachable!()
+    };
+    let err = cli::run_rent(r).await.unwrap_err();
+    assert!(
+        err.to_string().contains("beyond the bound 172800 s"),
+        "{err}"
+    );
+
+    let Cmd::Buy(b) = parse(&[
+        "buy",
+        &id_hex,
+        "--max-price",
+        "1.5",
         "--deployment",
         dep_file,
         "--rpc",

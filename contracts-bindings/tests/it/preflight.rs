@@ -2,7 +2,9 @@
 
 use alloy::primitives::{Address, B256, U256};
 use contracts_bindings::{
-    ops::{self, HeaderFacts, MintRequest, Purchase, TermsInput},
+    bindings::{Access, ContentRegistry},
+    error::describe_contract_error,
+    ops::{self, Bounds, HeaderFacts, MintRequest, Purchase, TermsInput},
     units::{self, parse_split, InputError},
     ChainError,
 };
@@ -154,7 +156,6 @@ async fn bad_input_fails_before_sending() {
 /// own registration of that content then goes through.
 #[tokio::test]
 async fn a_copied_registration_reverts_on_chain_for_another_sender() {
-    use contracts_bindings::bindings::ContentRegistry;
     let s = Stack::start().await;
     let creator = s.addr(1);
     let facts = HeaderFacts::for_creator(
@@ -186,7 +187,7 @@ async fn a_copied_registration_reverts_on_chain_for_another_sender() {
     else {
         panic!("a copied registration must revert for another sender");
     };
-    let why = contracts_bindings::error::describe_contract_error(&err);
+    let why = describe_contract_error(&err);
     assert!(why.contains("NotTheCreator"), "{why}");
     let owner = s.as_account(1).await;
     let as_creator = ContentRegistry::new(s.dep.contracts.content_registry, &owner.provider);
@@ -202,4 +203,101 @@ async fn a_copied_registration_reverts_on_chain_for_another_sender() {
         as_creator.creatorOf(facts.content_id).call().await.unwrap(),
         creator
     );
+}
+
+/// Finding 6 on the Rust side: a purchase carries the terms the buyer saw. Bounds tighter than
+/// today's terms are refused before sending; terms changed after the buyer read them make the
+/// transaction revert on chain; unchanged terms sell.
+#[tokio::test]
+async fn purchases_carry_the_terms_the_buyer_saw() {
+    let s = Stack::start().await;
+    let creator = s.addr(1);
+    let chain = s.as_account(1).await;
+    let req = MintRequest {
+        header: HeaderFacts::for_creator(
+            creator,
+            B256::repeat_byte(0x31),
+            B256::repeat_byte(0x32),
+            vec![],
+        ),
+        cid: "bafkbounds".into(),
+        payment_token: Address::ZERO,
+        terms: TermsInput {
+            price: ela(1, 0),
+            rent_price: ela(0, 100),
+            rent_period: 86_400,
+            ..Default::default()
+        },
+        split: vec![(creator, 10_000)],
+    };
+    ops::mint(&chain, &s.dep, &req).await.unwrap();
+    let id = req.header.content_id;
+    let alice = s.as_account(3).await;
+    let nonce = s.nonce(s.addr(3)).await;
+
+    let below = Bounds {
+        max_price: Some(ela(0, 999)),
+        min_period: None,
+    };
+    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Buy, below)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ChainError::AboveBound { what: "price", .. }),
+        "{err}"
+    );
+    let longer = Bounds {
+        max_price: None,
+        min_period: Some(2 * 86_400),
+    };
+    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Rent(1), longer)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChainError::AboveBound { .. }), "{err}");
+    assert_eq!(s.nonce(s.addr(3)).await, nonce, "nothing was sent");
+
+    // The creator shrinks the rental period to 1 s after alice read the terms. Her rent, sent
+    // with the period she saw, reverts on chain; through ops it is refused before sending.
+    let registry = ContentRegistry::new(s.dep.contracts.content_registry, &chain.provider);
+    let mut shrunk = req.terms.clone();
+    shrunk.rent_period = 1;
+    registry
+        .setTerms(id, shrunk.to_terms().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let access = Access::new(s.dep.contracts.access, &alice.provider);
+    let Err(err) = access
+        .rent(id, 1, ela(0, 100), 86_400)
+        .value(ela(0, 100))
+        .call()
+        .await
+    else {
+        panic!("a rent bounded by the old period must revert");
+    };
+    let why = describe_contract_error(&err);
+    assert!(why.contains("PeriodBelowMin"), "{why}");
+    let saw = Bounds {
+        max_price: Some(ela(0, 100)),
+        min_period: Some(86_400),
+    };
+    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Rent(1), saw)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChainError::AboveBound { .. }), "{err}");
+    assert_eq!(s.nonce(s.addr(3)).await, nonce, "nothing was sent");
+
+    // Unchanged price, within the bound: sold.
+    let exact = Bounds {
+        max_price: Some(ela(1, 0)),
+        min_period: None,
+    };
+    let out = ops::purchase_within(&alice, &s.dep, id, Purchase::Buy, exact)
+        .await
+        .unwrap();
+    assert!(out.has_access);
+    assert_eq!(out.paid, ela(1, 0));
 }

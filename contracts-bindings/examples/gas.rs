@@ -7,14 +7,14 @@
 //! holders (by 999 share transfers), then measures a purchase of each, a claim and share transfers.
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
     providers::Provider,
     signers::local::PrivateKeySigner,
 };
 use contracts_bindings::{
     bindings::{Access, RoyaltyShares},
     chain,
-    ops::{self, mint_params_from_header, MintRequest, TermsInput},
+    ops::{self, HeaderFacts, MintRequest, TermsInput},
     testing::spawn_anvil,
     Chain, DeployOptions,
 };
@@ -32,9 +32,14 @@ async fn gas_of(
     receipt.gas_used
 }
 
-fn request(id: u8, split: Vec<(Address, u16)>) -> MintRequest {
+fn request(creator: Address, id: u8, split: Vec<(Address, u16)>) -> MintRequest {
     MintRequest {
-        header: mint_params_from_header([id; 32], [0x5a; 32], &[]),
+        header: HeaderFacts::for_creator(
+            creator,
+            B256::repeat_byte(id),
+            B256::repeat_byte(id ^ 0x5a),
+            vec![],
+        ),
         cid: "bafkreigas".into(),
         payment_token: Address::ZERO,
         terms: TermsInput {
@@ -64,9 +69,9 @@ async fn main() {
     .expect("deploy");
     let creator = connect(1).await;
     let creator_addr = key(1).address();
-    let minted_a = ops::mint(&creator, &dep, &request(0xa1, vec![(creator_addr, 10_000)]))
-        .await
-        .expect("mint A");
+    let request_a = request(creator_addr, 0xa1, vec![(creator_addr, 10_000)]);
+    let request_b = request(creator_addr, 0xb2, vec![(creator_addr, 10_000)]);
+    let minted_a = ops::mint(&creator, &dep, &request_a).await.expect("mint A");
     let register_one = creator
         .provider
         .get_transaction_receipt(minted_a.tx)
@@ -74,11 +79,9 @@ async fn main() {
         .expect("receipt")
         .expect("mined")
         .gas_used;
-    ops::mint(&creator, &dep, &request(0xb2, vec![(creator_addr, 10_000)]))
-        .await
-        .expect("mint B");
-    let id_a = U256::from_be_bytes([0xa1; 32]);
-    let id_b = U256::from_be_bytes([0xb2; 32]);
+    ops::mint(&creator, &dep, &request_b).await.expect("mint B");
+    let id_a = request_a.header.content_id;
+    let id_b = request_b.header.content_id;
 
     // Spread B over 1,000 holders: the creator keeps 10,000 - 999 shares, 999 others get 1 each.
     let shares = RoyaltyShares::new(dep.contracts.royalty_shares, &creator.provider);
@@ -119,11 +122,11 @@ async fn main() {
     let warm = connect(2).await;
     let mut first_sale = 0;
     for id in [id_a, id_b] {
-        first_sale = gas_of(access_by(&warm).buy(id).value(price).send().await).await;
+        first_sale = gas_of(access_by(&warm).buy(id, price).value(price).send().await).await;
     }
     let buyer = connect(3).await;
-    let buy_one = gas_of(access_by(&buyer).buy(id_a).value(price).send().await).await;
-    let buy_many = gas_of(access_by(&buyer).buy(id_b).value(price).send().await).await;
+    let buy_one = gas_of(access_by(&buyer).buy(id_a, price).value(price).send().await).await;
+    let buy_many = gas_of(access_by(&buyer).buy(id_b, price).value(price).send().await).await;
     let rent_first = {
         let t = TermsInput {
             price,
@@ -138,7 +141,7 @@ async fn main() {
         gas_of(registry.setTerms(id_a, t.to_terms().unwrap()).send().await).await;
         gas_of(
             access_by(&buyer)
-                .rent(id_a, 1)
+                .rent(id_a, 1, U256::from(10u128.pow(17)), 86_400)
                 .value(U256::from(10u128.pow(17)))
                 .send()
                 .await,
@@ -149,7 +152,7 @@ async fn main() {
     // Claim by a holder with accrued revenue (one of B's 1-share holders would need a key; the
     // creator of A claims, then again after another sale so the claim is a steady-state one).
     let claim_first = gas_of(shares.claim(id_a).send().await).await;
-    gas_of(access_by(&warm).buy(id_a).value(price).send().await).await;
+    gas_of(access_by(&warm).buy(id_a, price).value(price).send().await).await;
     let claim_again = gas_of(shares.claim(id_a).send().await).await;
 
     // Share transfers: to an address that never held shares, and to an existing holder.

@@ -307,6 +307,11 @@ pub async fn run_mint(args: MintArgs) -> Result<(), CliError> {
 pub struct BuyArgs {
     /// Content id: 0x + 64 hex digits as the packager prints it.
     pub content_id: String,
+    /// Highest price accepted, in whole payment-token units (default: the price read from the
+    /// chain just before sending). The purchase reverts if the creator raises the price above it
+    /// while the transaction is pending.
+    #[arg(long)]
+    pub max_price: Option<String>,
     #[command(flatten)]
     pub deployment: DeploymentArgs,
     #[command(flatten)]
@@ -321,10 +326,24 @@ pub struct TimedAccessArgs {
     /// Number of periods to pay for.
     #[arg(long, default_value_t = 1)]
     pub periods: u32,
+    /// Highest price of one period accepted, in whole payment-token units (default: the price
+    /// read from the chain just before sending).
+    #[arg(long)]
+    pub max_price: Option<String>,
+    /// Shortest period accepted: seconds, or 90m, 12h, 7d, 2w (default: the period read from the
+    /// chain just before sending).
+    #[arg(long)]
+    pub min_period: Option<String>,
     #[command(flatten)]
     pub deployment: DeploymentArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// The bounds a purchase is sent with, as typed (`None` = the terms read from the chain).
+struct TypedBounds<'a> {
+    max_price: Option<&'a str>,
+    min_period: Option<&'a str>,
 }
 
 async fn run_purchase(
@@ -332,39 +351,80 @@ async fn run_purchase(
     deployment: &DeploymentArgs,
     connect: &ConnectArgs,
     what: Purchase,
+    typed: TypedBounds<'_>,
 ) -> Result<(), CliError> {
     let id = parse_content_id(id)?;
     if matches!(what, Purchase::Rent(0) | Purchase::Subscribe(0)) {
         return Err(CliError::Usage("--periods must be at least 1".into()));
     }
+    let min_period = typed.min_period.map(parse_period).transpose()?;
     let dep = deployment.load()?;
     let chain = connect.connect(true).await?;
-    let out = ops::purchase(&chain, &dep, id, what).await?;
+    let max_price = match typed.max_price {
+        Some(text) => {
+            let token = ops::payment_token_of(&chain, &dep, id).await?;
+            Some(parse_amount(text, token.decimals)?)
+        }
+        None => None,
+    };
+    let bounds = ops::Bounds {
+        max_price,
+        min_period,
+    };
+    let out = ops::purchase_within(&chain, &dep, id, what, bounds).await?;
     print!("{out}");
     Ok(())
 }
 
 /// Runs `ddrm buy`.
 pub async fn run_buy(args: BuyArgs) -> Result<(), CliError> {
+    let typed = TypedBounds {
+        max_price: args.max_price.as_deref(),
+        min_period: None,
+    };
     run_purchase(
         &args.content_id,
         &args.deployment,
         &args.connect,
         Purchase::Buy,
+        typed,
     )
     .await
+}
+
+fn timed_bounds(args: &TimedAccessArgs) -> TypedBounds<'_> {
+    TypedBounds {
+        max_price: args.max_price.as_deref(),
+        min_period: args.min_period.as_deref(),
+    }
 }
 
 /// Runs `ddrm rent`.
 pub async fn run_rent(args: TimedAccessArgs) -> Result<(), CliError> {
     let what = Purchase::Rent(args.periods);
-    run_purchase(&args.content_id, &args.deployment, &args.connect, what).await
+    let typed = timed_bounds(&args);
+    run_purchase(
+        &args.content_id,
+        &args.deployment,
+        &args.connect,
+        what,
+        typed,
+    )
+    .await
 }
 
 /// Runs `ddrm subscribe` (renewing before expiry extends; after expiry restarts).
 pub async fn run_subscribe(args: TimedAccessArgs) -> Result<(), CliError> {
     let what = Purchase::Subscribe(args.periods);
-    run_purchase(&args.content_id, &args.deployment, &args.connect, what).await
+    let typed = timed_bounds(&args);
+    run_purchase(
+        &args.content_id,
+        &args.deployment,
+        &args.connect,
+        what,
+        typed,
+    )
+    .await
 }
 
 /// `ddrm royalty ...`

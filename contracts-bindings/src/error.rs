@@ -1,6 +1,6 @@
 //! Errors of chain operations, and readable reasons for contract reverts.
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
 
 use crate::bindings::{Access, CapsuleRegistry, ContentRegistry, Market, RoyaltyShares};
 use crate::units::InputError;
@@ -31,6 +31,13 @@ pub enum ChainError {
     UnknownContent(String),
     #[error("content {0} is already registered")]
     AlreadyRegistered(String),
+    #[error(
+        "content {id} is not bound to {account}: only the creator named in its .ddrm header can \
+         register it (format v1 files name no creator; repackage them)"
+    )]
+    NotTheCreator { id: String, account: Address },
+    #[error("{commitment} is already the key commitment of your content {existing}")]
+    CommitmentTaken { commitment: B256, existing: String },
     #[error("content {id} is not offered for {what}")]
     NotForSale { id: String, what: &'static str },
     #[error("content {id} is sold out ({max} editions)")]
@@ -41,6 +48,16 @@ pub enum ChainError {
         needed: String,
         available: String,
         symbol: String,
+    },
+    #[error(
+        "content {id}: the current {what} is {current}, beyond the bound {bound}; not sent \
+         (the creator may have changed the terms)"
+    )]
+    AboveBound {
+        id: String,
+        what: &'static str,
+        current: String,
+        bound: String,
     },
     #[error("bad terms: {0}")]
     BadTerms(String),

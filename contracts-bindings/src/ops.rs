@@ -15,22 +15,63 @@ use crate::chain::{confirm, native_symbol, Chain, Deployment};
 use crate::error::ChainError;
 use crate::units::{content_id_hex, format_amount};
 
+/// Domain prefix of content ids (format v2): 18 ASCII bytes.
+pub const CONTENT_ID_DOMAIN: &[u8; 18] = b"ddrm/content-id/v2";
+
+/// The content id of a `.ddrm` whose header names `creator` and whose other header fields digest
+/// to `header_digest`: SHA-256 over `"ddrm/content-id/v2" ‖ creator (20 bytes) ‖ header_digest
+/// (32 bytes)`, read big-endian. `ContentRegistry.register` accepts an id only from the creator it
+/// is derived from (`ContentRegistry.contentIdFor` computes the same).
+pub fn content_id_for(creator: Address, header_digest: B256) -> U256 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(CONTENT_ID_DOMAIN);
+    h.update(creator.as_slice());
+    h.update(header_digest.as_slice());
+    U256::from_be_bytes(<[u8; 32]>::from(h.finalize()))
+}
+
 /// The facts a `.ddrm` header contributes to a registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderFacts {
+    /// `content_id_for(creator, header_digest)` for the creator the header names.
     pub content_id: U256,
+    /// Digest of the header's fields other than the creator; sent with the registration so the
+    /// registry can recompute the id for the sender.
+    pub header_digest: B256,
     pub key_commitment: B256,
     pub renderers: Vec<B256>,
 }
 
-/// Turns the three values the packager's header exposes into registration facts.
+impl HeaderFacts {
+    /// The facts of a content `creator` packaged: its id is `content_id_for(creator,
+    /// header_digest)`, so only `creator` can register it. For harnesses and tools that invent
+    /// contents without a `.ddrm` file.
+    pub fn for_creator(
+        creator: Address,
+        header_digest: B256,
+        key_commitment: B256,
+        renderers: Vec<B256>,
+    ) -> Self {
+        Self {
+            content_id: content_id_for(creator, header_digest),
+            header_digest,
+            key_commitment,
+            renderers,
+        }
+    }
+}
+
+/// Turns the values the packager's header exposes into registration facts.
 pub fn mint_params_from_header(
     content_id: [u8; 32],
+    header_digest: [u8; 32],
     key_commitment: [u8; 32],
     renderers: &[[u8; 32]],
 ) -> HeaderFacts {
     HeaderFacts {
         content_id: U256::from_be_bytes(content_id),
+        header_digest: B256::from(header_digest),
         key_commitment: B256::from(key_commitment),
         renderers: renderers.iter().copied().map(B256::from).collect(),
     }
@@ -49,8 +90,11 @@ pub fn read_ddrm_header(path: &std::path::Path) -> Result<HeaderFacts, ChainErro
             why: format!("not a readable .ddrm header: {e}"),
         }
     })?;
+    // The registry recomputes the id from the sender and this digest (`content_id_for`): only
+    // the account the header names can register it.
     Ok(mint_params_from_header(
         encoded.content_id().0,
+        encoded.header_digest(),
         encoded.header.key_commitment(),
         &encoded.header.renderers,
     ))
@@ -207,7 +251,7 @@ pub async fn mint(
     req: &MintRequest,
 ) -> Result<MintOutcome, ChainError> {
     dep.check_chain(chain)?;
-    chain.sender()?;
+    let me = chain.sender()?;
     let terms = req.terms.to_terms()?;
     let sum: u32 = req.split.iter().map(|(_, s)| u32::from(*s)).sum();
     if sum != crate::units::TOTAL_SHARES || req.split.is_empty() {
@@ -219,11 +263,29 @@ pub async fn mint(
     let token = token_info(chain, req.payment_token).await?;
     let registry = ContentRegistry::new(dep.contracts.content_registry, &chain.provider);
     let id = req.header.content_id;
+    if content_id_for(me, req.header.header_digest) != id {
+        return Err(ChainError::NotTheCreator {
+            id: content_id_hex(id),
+            account: me,
+        });
+    }
     if registry.isRegistered(id).call().await.map_err(rpc)? {
         return Err(ChainError::AlreadyRegistered(content_id_hex(id)));
     }
+    let existing = registry
+        .contentOfCommitment(me, req.header.key_commitment)
+        .call()
+        .await
+        .map_err(rpc)?;
+    if !existing.is_zero() {
+        return Err(ChainError::CommitmentTaken {
+            commitment: req.header.key_commitment,
+            existing: content_id_hex(existing),
+        });
+    }
     let registration = Registration {
         contentId: id,
+        headerDigest: req.header.header_digest,
         cid: req.cid.clone(),
         keyCommitment: req.header.key_commitment,
         renderers: req.header.renderers.clone(),
@@ -306,13 +368,38 @@ impl std::fmt::Display for AccessOutcome {
     }
 }
 
+/// The worst terms a buyer accepts, sent with the purchase: the contract reverts if the creator
+/// changed the terms beyond them before the transaction runs. `None` = the terms read just before
+/// sending (what the buyer is shown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// Highest price of one token or one period, in base units of the payment token.
+    pub max_price: Option<U256>,
+    /// Shortest rental or subscription period in seconds (ignored by `Purchase::Buy`).
+    pub min_period: Option<u32>,
+}
+
 /// Buys, rents or subscribes for the connected account, after checking the content exists, is
-/// offered that way, and the account can pay.
+/// offered that way, and the account can pay. The terms read here are sent as the purchase's
+/// bounds, so terms changed while the transaction is pending make it revert instead of charging
+/// more or selling less.
 pub async fn purchase(
     chain: &Chain,
     dep: &Deployment,
     id: U256,
     what: Purchase,
+) -> Result<AccessOutcome, ChainError> {
+    purchase_within(chain, dep, id, what, Bounds::default()).await
+}
+
+/// [`purchase`] with explicit bounds: refused before sending when the current terms are already
+/// outside them.
+pub async fn purchase_within(
+    chain: &Chain,
+    dep: &Deployment,
+    id: U256,
+    what: Purchase,
+    bounds: Bounds,
 ) -> Result<AccessOutcome, ChainError> {
     dep.check_chain(chain)?;
     let me = chain.sender()?;
@@ -324,6 +411,11 @@ pub async fn purchase(
     }
     let info = registry.saleInfo(id).call().await.map_err(rpc)?;
     let (token_addr, t) = (info.paymentToken, info.terms);
+    let (unit_price, period) = match what {
+        Purchase::Buy => (U256::from(t.price), 0),
+        Purchase::Rent(_) => (U256::from(t.rentPrice), t.rentPeriod),
+        Purchase::Subscribe(_) => (U256::from(t.subscriptionPrice), t.subscriptionPeriod),
+    };
     let price = match what {
         Purchase::Buy => {
             if t.price == 0 {
@@ -362,6 +454,27 @@ pub async fn purchase(
         }
     };
     let token = token_info(chain, token_addr).await?;
+    let max_price = bounds.max_price.unwrap_or(unit_price);
+    if unit_price > max_price {
+        return Err(ChainError::AboveBound {
+            id: hex_id,
+            what: "price",
+            current: token.format(unit_price),
+            bound: token.format(max_price),
+        });
+    }
+    let min_period = match what {
+        Purchase::Buy => 0,
+        _ => bounds.min_period.unwrap_or(period),
+    };
+    if period < min_period {
+        return Err(ChainError::AboveBound {
+            id: hex_id,
+            what: "period (shorter than the minimum)",
+            current: format!("{period} s"),
+            bound: format!("{min_period} s"),
+        });
+    }
     let mut approval_tx = None;
     let available = if token_addr.is_zero() {
         chain.balance(me).await?
@@ -403,9 +516,21 @@ pub async fn purchase(
         // The price is covered; check the gas on top too, so a shortfall is reported here rather
         // than as a node's rejection.
         let estimate = match what {
-            Purchase::Buy => access.buy(id).value(value).estimate_gas().await,
-            Purchase::Rent(n) => access.rent(id, n).value(value).estimate_gas().await,
-            Purchase::Subscribe(n) => access.subscribe(id, n).value(value).estimate_gas().await,
+            Purchase::Buy => access.buy(id, max_price).value(value).estimate_gas().await,
+            Purchase::Rent(n) => {
+                access
+                    .rent(id, n, max_price, min_period)
+                    .value(value)
+                    .estimate_gas()
+                    .await
+            }
+            Purchase::Subscribe(n) => {
+                access
+                    .subscribe(id, n, max_price, min_period)
+                    .value(value)
+                    .estimate_gas()
+                    .await
+            }
         }
         .map_err(|e| ChainError::Reverted {
             what: "purchase (estimate)".into(),
@@ -423,9 +548,21 @@ pub async fn purchase(
         }
     }
     let pending = match what {
-        Purchase::Buy => access.buy(id).value(value).send().await,
-        Purchase::Rent(n) => access.rent(id, n).value(value).send().await,
-        Purchase::Subscribe(n) => access.subscribe(id, n).value(value).send().await,
+        Purchase::Buy => access.buy(id, max_price).value(value).send().await,
+        Purchase::Rent(n) => {
+            access
+                .rent(id, n, max_price, min_period)
+                .value(value)
+                .send()
+                .await
+        }
+        Purchase::Subscribe(n) => {
+            access
+                .subscribe(id, n, max_price, min_period)
+                .value(value)
+                .send()
+                .await
+        }
     };
     let receipt = confirm("purchase", pending).await?;
     Ok(AccessOutcome {
@@ -467,6 +604,15 @@ impl std::fmt::Display for RoyaltyBalance {
             self.token.format(self.claimable)
         )
     }
+}
+
+/// The payment token of a registered content (to read amounts typed in whole units).
+pub async fn payment_token_of(
+    chain: &Chain,
+    dep: &Deployment,
+    id: U256,
+) -> Result<TokenInfo, ChainError> {
+    known_content(chain, dep, id).await
 }
 
 async fn known_content(chain: &Chain, dep: &Deployment, id: U256) -> Result<TokenInfo, ChainError> {
@@ -632,4 +778,26 @@ pub async fn royalty_claim(
         paid: reported,
         gas_used: receipt.gas_used,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vector `ContentRegistryTest.test_content_id_test_vector` checks against the contract
+    /// (the expected id was computed once by `ContentRegistry.contentIdFor`).
+    #[test]
+    fn content_id_for_matches_the_registry() {
+        let creator: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+            .parse()
+            .unwrap();
+        let digest = B256::from(std::array::from_fn::<u8, 32, _>(|i| i as u8 + 1));
+        let expected: U256 = "0x03bee9abc75227d3754773e555f80ef0e2d8ee045222feff4adf1dbfd424a125"
+            .parse()
+            .unwrap();
+        assert_eq!(content_id_for(creator, digest), expected);
+        // The id commits to the creator and to the digest.
+        assert_ne!(content_id_for(Address::ZERO, digest), expected);
+        assert_ne!(content_id_for(creator, B256::ZERO), expected);
+    }
 }

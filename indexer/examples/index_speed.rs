@@ -133,7 +133,7 @@ async fn generate(m: &ScriptedMarket, iterations: u64) -> anyhow::Result<()> {
     let mut prices = Vec::new();
     for id in &m.contents {
         let t = registry.termsOf(*id).call().await?;
-        prices.push((U256::from(t.price), U256::from(t.rentPrice)));
+        prices.push((U256::from(t.price), U256::from(t.rentPrice), t.rentPeriod));
     }
     let buyers: Vec<_> = (4..=8).map(|i| m.as_account(i)).collect();
     // Accounts 1 (creator) and 3 (producer), who buy nothing here, hold shares of the first content from the script on.
@@ -143,10 +143,14 @@ async fn generate(m: &ScriptedMarket, iterations: u64) -> anyhow::Result<()> {
         let p = &buyers[(i % 5) as usize];
         let access = Access::new(c.access, p);
         // Sent, not awaited: anvil's automine has mined it when the call returns.
-        let _sent = access.buy(m.contents[k]).value(prices[k].0).send().await?;
+        let _sent = access
+            .buy(m.contents[k], prices[k].0)
+            .value(prices[k].0)
+            .send()
+            .await?;
         if !prices[0].1.is_zero() && i % 3 == 0 {
             let _sent = access
-                .rent(m.contents[0], 1)
+                .rent(m.contents[0], 1, prices[0].1, prices[0].2)
                 .value(prices[0].1)
                 .send()
                 .await?;

@@ -360,11 +360,14 @@ impl ScriptedMarket {
         terms: Terms,
         split: &[(usize, u16)],
     ) -> U256 {
-        let id = U256::from_be_bytes(alloy::primitives::keccak256([seed, 0xdd]).0);
+        // The id is bound to the creator's address, as the packager derives it.
+        let digest = alloy::primitives::keccak256([seed, 0xdd]);
+        let id = contracts_bindings::ops::content_id_for(self.addr(creator), digest);
         let p = self.as_account(creator);
         let registry = ContentRegistry::new(self.deployment.contracts.content_registry, &p);
         let registration = Registration {
             contentId: id,
+            headerDigest: digest,
             cid: format!("bafkreiscripted{seed}"),
             keyCommitment: alloy::primitives::keccak256([seed, 0x4b]),
             renderers: vec![
@@ -396,7 +399,11 @@ impl ScriptedMarket {
         let access = Access::new(self.deployment.contracts.access, &p);
         mined(
             "buy",
-            access.buy(content).value(U256::from(price)).send().await,
+            access
+                .buy(content, U256::from(price))
+                .value(U256::from(price))
+                .send()
+                .await,
         )
         .await;
     }
@@ -404,18 +411,18 @@ impl ScriptedMarket {
     pub async fn rent(&self, who: usize, content: U256, periods: u32) {
         let p = self.as_account(who);
         let registry = ContentRegistry::new(self.deployment.contracts.content_registry, &p);
-        let price = registry
-            .termsOf(content)
-            .call()
-            .await
-            .expect("terms")
-            .rentPrice;
+        let terms = registry.termsOf(content).call().await.expect("terms");
+        let price = terms.rentPrice;
         let access = Access::new(self.deployment.contracts.access, &p);
         // Overpay: the excess is refunded.
         let value = U256::from(price) * U256::from(periods) + U256::from(12_345u64);
         mined(
             "rent",
-            access.rent(content, periods).value(value).send().await,
+            access
+                .rent(content, periods, U256::from(price), terms.rentPeriod)
+                .value(value)
+                .send()
+                .await,
         )
         .await;
     }
@@ -423,17 +430,22 @@ impl ScriptedMarket {
     pub async fn subscribe(&self, who: usize, content: U256, periods: u32) {
         let p = self.as_account(who);
         let registry = ContentRegistry::new(self.deployment.contracts.content_registry, &p);
-        let price = registry
-            .termsOf(content)
-            .call()
-            .await
-            .expect("terms")
-            .subscriptionPrice;
+        let terms = registry.termsOf(content).call().await.expect("terms");
+        let price = terms.subscriptionPrice;
         let access = Access::new(self.deployment.contracts.access, &p);
         let value = U256::from(price) * U256::from(periods);
         mined(
             "subscribe",
-            access.subscribe(content, periods).value(value).send().await,
+            access
+                .subscribe(
+                    content,
+                    periods,
+                    U256::from(price),
+                    terms.subscriptionPeriod,
+                )
+                .value(value)
+                .send()
+                .await,
         )
         .await;
     }
@@ -497,6 +509,7 @@ impl ScriptedMarket {
             self.deployment.contracts.royalty_shares
         };
         let id = market.nextListingId().call().await.expect("nextListingId");
+        let royalty = self.resale_royalty_bps(content).await;
         mined(
             "list",
             market
@@ -505,6 +518,7 @@ impl ScriptedMarket {
                     content,
                     alloy::primitives::Uint::from(amount),
                     unit_price,
+                    royalty,
                 )
                 .send()
                 .await,
@@ -518,10 +532,11 @@ impl ScriptedMarket {
         let market = Market::new(self.deployment.contracts.market, &p);
         let order = market.listings(listing).call().await.expect("listing");
         let value = U256::from(order.unitPrice) * U256::from(amount);
+        let royalty = self.resale_royalty_bps(order.contentId).await;
         mined(
             "buyListing",
             market
-                .buyListing(listing, alloy::primitives::Uint::from(amount))
+                .buyListing(listing, alloy::primitives::Uint::from(amount), royalty)
                 .value(value)
                 .send()
                 .await,
@@ -552,13 +567,25 @@ impl ScriptedMarket {
         id
     }
 
+    /// The current resale royalty of `content`: the bound a trader who just read the terms sends.
+    async fn resale_royalty_bps(&self, content: U256) -> u16 {
+        ContentRegistry::new(self.deployment.contracts.content_registry, self.reader())
+            .termsOf(content)
+            .call()
+            .await
+            .expect("terms")
+            .resaleRoyaltyBps
+    }
+
     pub async fn accept_offer(&self, who: usize, offer: U256, amount: u64) {
         let p = self.as_account(who);
         let market = Market::new(self.deployment.contracts.market, &p);
+        let order = market.offers(offer).call().await.expect("offer");
+        let royalty = self.resale_royalty_bps(order.contentId).await;
         mined(
             "acceptOffer",
             market
-                .acceptOffer(offer, alloy::primitives::Uint::from(amount))
+                .acceptOffer(offer, alloy::primitives::Uint::from(amount), royalty)
                 .send()
                 .await,
         )

@@ -221,6 +221,11 @@ pub enum Refusal {
         on_chain: B256,
         sent: B256,
     },
+    #[error("content {content:#x}'s creator registered this key commitment under content {registered:#x}: one commitment, one content")]
+    CommitmentElsewhere {
+        content: licence_net_protocol::U256,
+        registered: licence_net_protocol::U256,
+    },
     #[error("{account} has no access to content {content:#x} at block {block}")]
     NoAccess {
         account: Address,
@@ -262,6 +267,7 @@ impl Refusal {
             Self::AttestationInvalid(_) => "attestation_invalid",
             Self::UnknownContent(_) => "unknown_content",
             Self::CommitmentMismatch { .. } => "commitment_mismatch",
+            Self::CommitmentElsewhere { .. } => "commitment_elsewhere",
             Self::NoAccess { .. } => "no_access",
             Self::CapsuleNotAllowed(_) => "capsule_not_allowed",
             Self::RuntimeNotApproved(_) => "runtime_not_approved",
@@ -593,6 +599,12 @@ impl NodeState {
                 content: f.content_id,
                 on_chain,
                 sent: f.key_commitment,
+            });
+        }
+        if rights.commitment_content != f.content_id {
+            return Err(Refusal::CommitmentElsewhere {
+                content: f.content_id,
+                registered: rights.commitment_content,
             });
         }
         if !rights.renderer_allowed {

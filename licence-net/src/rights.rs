@@ -45,6 +45,10 @@ pub struct Rights {
     /// The account that registered the content (zero when it is not registered): the label its
     /// key ciphertext must carry.
     pub creator: Address,
+    /// The content that creator registered with this commitment
+    /// (`ContentRegistry.contentOfCommitment`): must be the content asked for (zero when not
+    /// registered).
+    pub commitment_content: U256,
     pub has_access: bool,
     /// Timed access end (0 if none).
     pub expires_at: u64,
@@ -68,6 +72,7 @@ enum Query {
     Registered(U256),
     Commitment(U256),
     Creator(U256),
+    CommitmentContent(Address, B256),
     Access(Address, U256),
     Expiry(Address, U256),
     Renderer(U256, B256),
@@ -303,6 +308,16 @@ impl RightsReader {
                 )
                 .await?,
             ),
+            Query::CommitmentContent(creator, commitment) => Answer::Word(B256::from(
+                self.timed(
+                    "ContentRegistry.contentOfCommitment",
+                    ContentRegistry::new(c.content_registry, p)
+                        .contentOfCommitment(creator, commitment)
+                        .block(at)
+                        .call(),
+                )
+                .await?,
+            )),
             Query::Access(who, id) => Answer::Bool(
                 self.timed(
                     "Access.hasAccess",
@@ -366,6 +381,7 @@ impl RightsReader {
                 timestamp,
                 commitment: None,
                 creator: Address::ZERO,
+                commitment_content: U256::ZERO,
                 has_access: false,
                 expires_at: 0,
                 renderer_allowed: false,
@@ -380,6 +396,13 @@ impl RightsReader {
         )?;
         let (Answer::Word(commitment), Answer::Account(creator)) = (commitment, creator) else {
             unreachable!("typed queries")
+        };
+        // The reverse direction: the content this creator registered the commitment under.
+        let Answer::Word(commitment_content) = self
+            .ask(block, Query::CommitmentContent(creator, commitment))
+            .await?
+        else {
+            unreachable!("typed query")
         };
         let (has_access, expires_at) = if renderer_allowed && runtime_approved {
             let (has_access, expires_at) = tokio::try_join!(
@@ -398,6 +421,7 @@ impl RightsReader {
             timestamp,
             commitment: Some(commitment),
             creator,
+            commitment_content: U256::from_be_bytes(commitment_content.0),
             has_access,
             expires_at,
             renderer_allowed,

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{keccak256, Address, B256, U256};
+use alloy::primitives::{keccak256, Address, B256};
 use anyhow::Context;
 use contracts_bindings::bindings::ContentRegistry::{self, Registration, Terms};
 use contracts_bindings::Chain;
@@ -193,7 +193,8 @@ async fn register_more(m: &ScriptedMarket, n: u64) -> anyhow::Result<()> {
         let seed = keccak256(i.to_be_bytes());
         let price = 1_000_000_000_000_000u128 * u128::from(1 + i % 50);
         let registration = Registration {
-            contentId: U256::from_be_bytes(seed.0),
+            contentId: contracts_bindings::ops::content_id_for(m.addr(creator), seed),
+            headerDigest: seed,
             cid: format!("bafkreiloadtest{i}"),
             keyCommitment: keccak256(seed),
             renderers: vec![B256::repeat_byte(7)],

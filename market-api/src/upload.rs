@@ -524,6 +524,9 @@ async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, String>
     }
     let registration = ContentRegistry::Registration {
         contentId: content_id,
+        // The registry recomputes the id from the sender and this digest: the package names
+        // `job.creator`, so only the signed-in creator can send this registration.
+        headerDigest: B256::from(report.header_digest),
         cid: cid.to_string(),
         keyCommitment: B256::from(report.key_commitment),
         renderers: job.form.renderers.iter().copied().map(B256::from).collect(),

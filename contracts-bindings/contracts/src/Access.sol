@@ -20,6 +20,12 @@ import {RoyaltyShares} from "./RoyaltyShares.sol";
 ///
 /// The emergency pause stops every sale here and in the Market; claims live in RoyaltyShares and
 /// are never paused.
+///
+/// The creator may change the terms at any moment (`ContentRegistry.setTerms`), including while a
+/// purchase is pending. So every sale takes the bounds the buyer saw: a highest price (per token
+/// or per period, in the payment token's units) and, for timed access, a shortest period. A sale
+/// whose current terms fall outside them reverts instead of charging more (up to a standing
+/// ERC-20 allowance) or selling less time than the buyer agreed to.
 contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -59,6 +65,10 @@ contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
     error TokenNotReceived(uint256 expected, uint256 received);
     error RefundFailed();
     error OnlyRegistry();
+    /// The current price (of one token or one period) is above the highest the buyer named.
+    error PriceAboveMax(uint256 price, uint256 maxPrice);
+    /// The current period is shorter than the shortest the buyer named.
+    error PeriodBelowMin(uint32 period, uint32 minPeriod);
 
     constructor(address owner_, ContentRegistry registry_, RoyaltyShares shares_)
         ERC1155("ddrm://access/{id}")
@@ -83,10 +93,19 @@ contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
         if (_editionsSoldPlusOne[contentId] == 0) _editionsSoldPlusOne[contentId] = 1;
     }
 
-    /// Buys one perpetual access token to `contentId` for the caller.
-    function buy(uint256 contentId) external payable nonReentrant whenNotPaused returns (uint256 edition) {
+    /// Buys one perpetual access token to `contentId` for the caller. Reverts with `PriceAboveMax`
+    /// when the price is above `maxPrice`, the price the buyer saw: a price raised under a pending
+    /// purchase is never charged.
+    function buy(uint256 contentId, uint256 maxPrice)
+        external
+        payable
+        nonReentrant
+        whenNotPaused
+        returns (uint256 edition)
+    {
         (address token, Terms memory t) = registry.saleInfo(contentId);
         if (t.price == 0) revert NotForSale(contentId);
+        if (t.price > maxPrice) revert PriceAboveMax(t.price, maxPrice);
         uint256 soldPlusOne = _editionsSoldPlusOne[contentId];
         edition = soldPlusOne == 0 ? 1 : soldPlusOne;
         if (t.maxEditions != 0 && edition > t.maxEditions) revert SoldOut(contentId, t.maxEditions);
@@ -96,26 +115,52 @@ contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
         _collect(contentId, token, t.price);
     }
 
-    /// Rents `contentId` for `periods` rental periods (extending an unexpired rental or subscription).
-    function rent(uint256 contentId, uint32 periods) external payable nonReentrant whenNotPaused returns (uint64) {
+    /// Rents `contentId` for `periods` rental periods (extending an unexpired rental or
+    /// subscription). Reverts with `PriceAboveMax` when one period costs more than `maxPrice`, and
+    /// with `PeriodBelowMin` when a period is shorter than `minPeriod` seconds: the terms the buyer
+    /// saw bound what a pending rental pays and gets.
+    function rent(uint256 contentId, uint32 periods, uint256 maxPrice, uint32 minPeriod)
+        external
+        payable
+        nonReentrant
+        whenNotPaused
+        returns (uint64)
+    {
         (address token, Terms memory t) = registry.saleInfo(contentId);
         if (t.rentPrice == 0) revert NotForSale(contentId);
-        return _timed(contentId, token, Kind.Rental, t.rentPrice, t.rentPeriod, periods);
+        return _timed(contentId, token, Kind.Rental, t.rentPrice, t.rentPeriod, periods, maxPrice, minPeriod);
     }
 
     /// Subscribes to `contentId` for `periods` periods: before expiry this extends the current
-    /// expiry, after it the subscription restarts from now.
-    function subscribe(uint256 contentId, uint32 periods) external payable nonReentrant whenNotPaused returns (uint64) {
+    /// expiry, after it the subscription restarts from now. Bounded like `rent`: at most
+    /// `maxPrice` per period, periods of at least `minPeriod` seconds.
+    function subscribe(uint256 contentId, uint32 periods, uint256 maxPrice, uint32 minPeriod)
+        external
+        payable
+        nonReentrant
+        whenNotPaused
+        returns (uint64)
+    {
         (address token, Terms memory t) = registry.saleInfo(contentId);
         if (t.subscriptionPrice == 0) revert NotForSale(contentId);
-        return _timed(contentId, token, Kind.Subscription, t.subscriptionPrice, t.subscriptionPeriod, periods);
+        return _timed(
+            contentId, token, Kind.Subscription, t.subscriptionPrice, t.subscriptionPeriod, periods, maxPrice, minPeriod
+        );
     }
 
-    function _timed(uint256 contentId, address token, Kind kind, uint256 unitPrice, uint32 period, uint32 periods)
-        private
-        returns (uint64 newExpiry)
-    {
+    function _timed(
+        uint256 contentId,
+        address token,
+        Kind kind,
+        uint256 unitPrice,
+        uint32 period,
+        uint32 periods,
+        uint256 maxPrice,
+        uint32 minPeriod
+    ) private returns (uint64 newExpiry) {
         if (periods == 0) revert ZeroPeriods();
+        if (unitPrice > maxPrice) revert PriceAboveMax(unitPrice, maxPrice);
+        if (period < minPeriod) revert PeriodBelowMin(period, minPeriod);
         uint64 current = _expiry[msg.sender][contentId];
         bool renewed = current > block.timestamp;
         uint256 start = renewed ? current : block.timestamp;

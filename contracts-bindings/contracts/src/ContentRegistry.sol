@@ -20,9 +20,26 @@ interface IEditionCounter {
 ///
 /// Registration also initialises the content's edition counter in Access (once `setAccess` wired
 /// it), so that the content's first sale costs the same gas as later ones.
+///
+/// A content id is bound to its creator: it must equal `contentIdFor(creator, headerDigest)`, the
+/// id the packager (format v2) computes from the creator named in the `.ddrm` header and the
+/// digest of the rest of that header. Only that creator can register it, so neither a
+/// front-runner copying the creator's pending calldata nor anyone holding the file can take its
+/// revenue.
+///
+/// A key commitment is bound to one content per creator (`contentOfCommitment`). Licence nodes
+/// refuse a key ciphertext whose commitment maps, for the creator it is labelled with, to another
+/// content id; so no second "alias" content of the same creator can unlock another content's key,
+/// and another account's alias is refused because the ciphertext is not labelled with its
+/// address. Uniqueness is per creator, not global, on purpose: a global map would let a stranger
+/// who saw a commitment (on chain, in a pending transaction or in a shared file) register it first
+/// under a throwaway id and so block the real creator's registration for good.
 contract ContentRegistry is Ownable2Step {
     struct Registration {
+        /// Must be `contentIdFor(msg.sender, headerDigest)`.
         uint256 contentId;
+        /// The digest the packager computed over the `.ddrm` header (everything but the creator).
+        bytes32 headerDigest;
         string cid;
         bytes32 keyCommitment;
         bytes32[] renderers;
@@ -40,6 +57,9 @@ contract ContentRegistry is Ownable2Step {
         string cid;
     }
 
+    /// Domain prefix of content ids: 18 ASCII bytes, hashed before the creator and header digest.
+    bytes internal constant CONTENT_ID_DOMAIN = "ddrm/content-id/v2";
+
     CapsuleRegistry public immutable capsules;
     RoyaltyShares public immutable shares;
     /// The Access contract whose edition counters registration initialises (address(0) = none yet).
@@ -48,6 +68,9 @@ contract ContentRegistry is Ownable2Step {
     mapping(uint256 contentId => Content) private _contents;
     mapping(uint256 contentId => bytes32[]) private _renderers;
     mapping(uint256 contentId => mapping(bytes32 measurement => bool)) private _rendererListed;
+    /// The one content each creator registered with a key commitment (0 = none). A commitment is
+    /// set once at registration and never changes, so this map never goes stale.
+    mapping(address creator => mapping(bytes32 commitment => uint256 contentId)) private _contentOfCommitment;
 
     event ContentRegistered(
         uint256 indexed contentId,
@@ -62,6 +85,10 @@ contract ContentRegistry is Ownable2Step {
     event RendererDisallowed(uint256 indexed contentId, bytes32 indexed measurement);
 
     error AlreadyRegistered(uint256 contentId);
+    /// The content id is not `contentIdFor(msg.sender, headerDigest)`: the caller did not package it.
+    error NotTheCreator(uint256 contentId);
+    /// The caller already registered `existingId` with this key commitment.
+    error CommitmentTaken(uint256 existingId);
     error UnknownContent(uint256 contentId);
     error NotCreator(address account);
     error BadRegistration(string reason);
@@ -84,12 +111,23 @@ contract ContentRegistry is Ownable2Step {
 
     /// Registers a content with the caller as creator and mints its 10,000 royalty shares to
     /// `holders` (`amounts` must sum to 10,000).
+    ///
+    /// Reverts with `NotTheCreator` unless `r.contentId == contentIdFor(msg.sender, r.headerDigest)`:
+    /// the id commits to its creator, so only the account the packager named can register it
+    /// (copying the calldata from another account yields a different id). Reverts with
+    /// `CommitmentTaken` when the caller already registered another content with the same key
+    /// commitment: one commitment names one content per creator, which licence nodes check
+    /// through `contentOfCommitment`.
     function register(Registration calldata r, address[] calldata holders, uint16[] calldata amounts) external {
         uint256 id = r.contentId;
         if (id == 0) revert BadRegistration("zero content id");
         if (_contents[id].creator != address(0)) revert AlreadyRegistered(id);
+        if (id != contentIdFor(msg.sender, r.headerDigest)) revert NotTheCreator(id);
         if (bytes(r.cid).length == 0) revert BadRegistration("empty cid");
         if (r.keyCommitment == bytes32(0)) revert BadRegistration("zero key commitment");
+        uint256 existing = _contentOfCommitment[msg.sender][r.keyCommitment];
+        if (existing != 0) revert CommitmentTaken(existing);
+        _contentOfCommitment[msg.sender][r.keyCommitment] = id;
         if (r.paymentToken != address(0) && r.paymentToken.code.length == 0) {
             revert BadRegistration("payment token is not a contract");
         }
@@ -140,6 +178,21 @@ contract ContentRegistry is Ownable2Step {
     }
 
     // ---------------------------------------------------------------- views
+
+    /// The content id of a `.ddrm` whose header names `creator` and whose other header fields
+    /// digest to `headerDigest`: SHA-256 over the 18 bytes "ddrm/content-id/v2", the creator's
+    /// 20-byte address and the 32-byte digest, read as a big-endian integer. The packager
+    /// (format v2) and `contracts_bindings::ops::content_id_for` compute the same.
+    function contentIdFor(address creator, bytes32 headerDigest) public pure returns (uint256) {
+        return uint256(sha256(abi.encodePacked(CONTENT_ID_DOMAIN, creator, headerDigest)));
+    }
+
+    /// The content `creator` registered with key commitment `commitment`, or 0 if none. Licence
+    /// nodes check that this equals the content id a licence is asked for, for the creator the key
+    /// ciphertext is labelled with; a different id is an alias and is refused.
+    function contentOfCommitment(address creator, bytes32 commitment) external view returns (uint256) {
+        return _contentOfCommitment[creator][commitment];
+    }
 
     function isRegistered(uint256 contentId) external view returns (bool) {
         return _contents[contentId].creator != address(0);

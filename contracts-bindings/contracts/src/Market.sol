@@ -19,6 +19,12 @@ import {Access} from "./Access.sol";
 /// tokens pay the content's resale royalty to its royalty holders. Sellers' proceeds and refunds of
 /// cancelled offers are pull payments (`withdraw`). Sales stop while Access is paused; cancelling
 /// and withdrawing never do.
+///
+/// The creator may raise the resale royalty (up to 50 %) at any moment, which cuts what the seller
+/// of an access token receives. So each fill names the highest royalty its sender accepts
+/// (`maxRoyaltyBps`), and a listing also records the highest royalty its seller accepted when
+/// listing: a fill reverts with `RoyaltyAboveMax` when the current royalty exceeds either. Prices
+/// need no bound: a listing's or an offer's unit price never changes.
 contract Market is ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -26,6 +32,9 @@ contract Market is ReentrancyGuard {
         address maker;
         uint96 amount;
         address collection;
+        /// Listings: the highest resale royalty the seller accepts. Offers: unused (0); the seller
+        /// names it when accepting.
+        uint16 maxRoyaltyBps;
         uint128 unitPrice;
         uint256 contentId;
     }
@@ -84,6 +93,8 @@ contract Market is ReentrancyGuard {
     error UnexpectedNativeValue();
     error PaymentFailed();
     error TokenNotReceived(uint256 expected, uint256 received);
+    /// The content's resale royalty is above the highest the seller or the filler accepted.
+    error RoyaltyAboveMax(uint256 royaltyBps, uint256 maxRoyaltyBps);
 
     constructor(ContentRegistry registry_, RoyaltyShares shares_, Access access_) {
         registry = registry_;
@@ -97,19 +108,22 @@ contract Market is ReentrancyGuard {
     }
 
     /// Lists `amount` tokens of `contentId` at `unitPrice` each. The seller must have approved
-    /// this market on `collection` and hold the tokens.
-    function list(address collection, uint256 contentId, uint96 amount, uint128 unitPrice)
+    /// this market on `collection` and hold the tokens. `maxRoyaltyBps` is the highest resale
+    /// royalty the seller accepts on fills of an access-token listing (it must cover today's, or
+    /// this reverts with `RoyaltyAboveMax`); fills revert while the royalty is above it.
+    function list(address collection, uint256 contentId, uint96 amount, uint128 unitPrice, uint16 maxRoyaltyBps)
         external
         whenSelling
         returns (uint256 listingId)
     {
         _checkOrder(collection, contentId, amount, unitPrice);
+        _royaltyBps(collection, contentId, maxRoyaltyBps);
         if (IERC1155(collection).balanceOf(msg.sender, contentId) < amount) {
             revert NotEnough(IERC1155(collection).balanceOf(msg.sender, contentId), amount);
         }
         if (!IERC1155(collection).isApprovedForAll(msg.sender, address(this))) revert NotApproved();
         listingId = nextListingId++;
-        listings[listingId] = Order(msg.sender, amount, collection, unitPrice, contentId);
+        listings[listingId] = Order(msg.sender, amount, collection, maxRoyaltyBps, unitPrice, contentId);
         emit Listed(listingId, msg.sender, collection, contentId, amount, unitPrice);
     }
 
@@ -120,10 +134,20 @@ contract Market is ReentrancyGuard {
     }
 
     /// Buys `amount` tokens from a listing (partial fills allowed); excess ELA is refunded.
-    function buyListing(uint256 listingId, uint96 amount) external payable nonReentrant whenSelling {
+    /// Reverts with `RoyaltyAboveMax` when the resale royalty of an access-token listing is above
+    /// `maxRoyaltyBps` (the royalty the buyer saw) or above the seller's bound in the listing, so a
+    /// royalty raised under a pending fill never cuts the seller's proceeds.
+    function buyListing(uint256 listingId, uint96 amount, uint16 maxRoyaltyBps)
+        external
+        payable
+        nonReentrant
+        whenSelling
+    {
         Order memory o = listings[listingId];
         if (o.maker == address(0) || amount == 0) revert BadOrder();
         if (amount > o.amount) revert NotEnough(o.amount, amount);
+        uint16 bps = _royaltyBps(o.collection, o.contentId, maxRoyaltyBps);
+        if (bps > o.maxRoyaltyBps) revert RoyaltyAboveMax(bps, o.maxRoyaltyBps);
         listings[listingId].amount = o.amount - amount;
         uint256 price = uint256(o.unitPrice) * amount;
         address token = registry.paymentTokenOf(o.contentId);
@@ -134,7 +158,7 @@ contract Market is ReentrancyGuard {
             if (msg.value != 0) revert UnexpectedNativeValue();
             _pullToken(token, price);
         }
-        uint256 royalty = _settle(o, token, price, o.maker);
+        uint256 royalty = _settle(o, token, price, bps, o.maker);
         emit Traded(listingId, 0, o.collection, o.contentId, o.maker, msg.sender, amount, price, royalty);
         IERC1155(o.collection).safeTransferFrom(o.maker, msg.sender, o.contentId, amount, "");
         if (token == address(0) && msg.value > price) {
@@ -161,7 +185,7 @@ contract Market is ReentrancyGuard {
             _pullToken(token, price);
         }
         offerId = nextOfferId++;
-        offers[offerId] = Order(msg.sender, amount, collection, unitPrice, contentId);
+        offers[offerId] = Order(msg.sender, amount, collection, 0, unitPrice, contentId);
         emit OfferMade(offerId, msg.sender, collection, contentId, amount, unitPrice);
     }
 
@@ -175,15 +199,18 @@ contract Market is ReentrancyGuard {
         emit OfferCancelled(offerId, refund);
     }
 
-    /// Sells `amount` of the caller's tokens into an offer (partial fills allowed).
-    function acceptOffer(uint256 offerId, uint96 amount) external nonReentrant whenSelling {
+    /// Sells `amount` of the caller's tokens into an offer (partial fills allowed). Reverts with
+    /// `RoyaltyAboveMax` when the resale royalty of an access-token offer is above
+    /// `maxRoyaltyBps`, the royalty the seller saw.
+    function acceptOffer(uint256 offerId, uint96 amount, uint16 maxRoyaltyBps) external nonReentrant whenSelling {
         Order memory o = offers[offerId];
         if (o.maker == address(0) || amount == 0) revert BadOrder();
         if (amount > o.amount) revert NotEnough(o.amount, amount);
+        uint16 bps = _royaltyBps(o.collection, o.contentId, maxRoyaltyBps);
         offers[offerId].amount = o.amount - amount;
         uint256 price = uint256(o.unitPrice) * amount;
         address token = registry.paymentTokenOf(o.contentId);
-        uint256 royalty = _settle(o, token, price, msg.sender);
+        uint256 royalty = _settle(o, token, price, bps, msg.sender);
         emit Traded(0, offerId, o.collection, o.contentId, msg.sender, o.maker, amount, price, royalty);
         IERC1155(o.collection).safeTransferFrom(msg.sender, o.maker, o.contentId, amount, "");
     }
@@ -202,12 +229,21 @@ contract Market is ReentrancyGuard {
         }
     }
 
-    /// Sends the resale royalty (access tokens only) to RoyaltyShares and credits the seller the rest.
-    function _settle(Order memory o, address token, uint256 price, address seller) private returns (uint256 royalty) {
-        if (o.collection == address(access)) {
-            Terms memory t = registry.termsOf(o.contentId);
-            royalty = price * t.resaleRoyaltyBps / Ddrm.BPS;
-        }
+    /// The resale royalty in basis points that a trade of `collection` pays (0 for royalty shares),
+    /// reverting with `RoyaltyAboveMax` when it is above `maxBps`.
+    function _royaltyBps(address collection, uint256 contentId, uint16 maxBps) private view returns (uint16 bps) {
+        if (collection != address(access)) return 0;
+        Terms memory t = registry.termsOf(contentId);
+        bps = t.resaleRoyaltyBps;
+        if (bps > maxBps) revert RoyaltyAboveMax(bps, maxBps);
+    }
+
+    /// Sends the resale royalty (`bps` of `price`) to RoyaltyShares and credits the seller the rest.
+    function _settle(Order memory o, address token, uint256 price, uint16 bps, address seller)
+        private
+        returns (uint256 royalty)
+    {
+        royalty = price * bps / Ddrm.BPS;
         withdrawable[seller][token] += price - royalty;
         if (royalty != 0) {
             if (token == address(0)) {

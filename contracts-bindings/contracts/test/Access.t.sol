@@ -11,7 +11,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 /// Accepts access tokens but no ELA, so a refund to it fails.
 contract RejectsRefund {
     function buy(Access access, uint256 id) external payable {
-        access.buy{value: msg.value}(id);
+        access.buy{value: msg.value}(id, 1 ether);
     }
 
     function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
@@ -20,17 +20,18 @@ contract RejectsRefund {
 }
 
 contract AccessTest is Fixture {
-    uint256 constant ID = 0xdd01;
+    uint256 internal ID;
 
     function setUp() public override {
         super.setUp();
+        ID = newId(0xdd01);
         register(ID, address(0), defaultTerms());
     }
 
     function test_buy_mints_token_and_refunds_excess() public {
         uint256 before = alice.balance;
         vm.prank(alice);
-        uint256 edition = access.buy{value: 1.5 ether}(ID);
+        uint256 edition = access.buy{value: 1.5 ether}(ID, 1 ether);
         assertEq(edition, 1, "edition");
         assertEq(before - alice.balance, 1 ether, "paid exactly the price");
         assertEq(access.balanceOf(alice, ID), 1, "token");
@@ -49,37 +50,37 @@ contract AccessTest is Fixture {
     function test_buy_fails_cleanly() public {
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.InsufficientPayment.selector, 1 ether, 0.5 ether));
-        access.buy{value: 0.5 ether}(ID);
+        access.buy{value: 0.5 ether}(ID, 1 ether);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.UnknownContent.selector, 42));
-        access.buy{value: 1 ether}(42);
+        access.buy{value: 1 ether}(42, 1 ether);
         Terms memory t = defaultTerms();
         t.price = 0;
         vm.prank(creator);
         registry.setTerms(ID, t);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.NotForSale.selector, ID));
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
     }
 
     /// Registration pre-initialises the edition counter and the revenue per share, so the first
     /// sale of a content writes no fresh storage slot but the buyer's token balance, like any
     /// later sale (a fresh slot costs ~20k gas more than updating a non-zero one).
     function test_first_sale_writes_no_fresh_content_slot() public {
-        uint256 id2 = 0xdd02;
+        uint256 id2 = newId(0xdd02);
         register(id2, address(0), defaultTerms());
         vm.prank(bob);
-        access.buy{value: 1 ether}(ID); // the platform's first sale (fee and pool accrual start)
+        access.buy{value: 1 ether}(ID, 1 ether); // the platform's first sale (fee and pool accrual start)
         assertEq(access.editionsSold(id2), 0, "no edition sold yet");
         assertEq(shares.revenuePerShare(id2), 0, "no revenue yet");
         assertEq(freshSlotsWrittenByBuy(alice, id2, address(access)), 1, "first sale: Access");
         assertEq(freshSlotsWrittenByBuy(alice, id2, address(shares)), 0, "first sale: RoyaltyShares");
         vm.prank(alice);
-        assertEq(access.buy{value: 1 ether}(id2), 1, "first edition");
+        assertEq(access.buy{value: 1 ether}(id2, 1 ether), 1, "first edition");
         assertEq(freshSlotsWrittenByBuy(bob, id2, address(access)), 1, "second sale: Access");
         assertEq(freshSlotsWrittenByBuy(bob, id2, address(shares)), 0, "second sale: RoyaltyShares");
         vm.prank(bob);
-        assertEq(access.buy{value: 1 ether}(id2), 2, "second edition");
+        assertEq(access.buy{value: 1 ether}(id2, 1 ether), 2, "second edition");
         assertEq(access.editionsSold(id2), 2, "editions");
         assertEq(shares.revenuePerShare(id2), 2 * 0.965 ether / 10_000, "revenue per share");
         assertEq(shares.claimable(creator, id2), 2 * 0.772 ether, "creator 80%");
@@ -91,7 +92,7 @@ contract AccessTest is Fixture {
         uint256 snap = vm.snapshotState();
         vm.record();
         vm.prank(buyer);
-        access.buy{value: 1 ether}(id);
+        access.buy{value: 1 ether}(id, 1 ether);
         (, bytes32[] memory writes) = vm.accesses(target);
         vm.revertToState(snap);
         for (uint256 i = 0; i < writes.length; ++i) {
@@ -127,15 +128,15 @@ contract AccessTest is Fixture {
         r2.register(registration(ID, address(0), defaultTerms()), holders, amounts);
         assertEq(a2.editionsSold(ID), 0, "none sold");
         vm.prank(alice);
-        assertEq(a2.buy{value: 1 ether}(ID), 1, "first edition");
+        assertEq(a2.buy{value: 1 ether}(ID, 1 ether), 1, "first edition");
         vm.prank(bob);
-        assertEq(a2.buy{value: 1 ether}(ID), 2, "second edition");
+        assertEq(a2.buy{value: 1 ether}(ID, 1 ether), 2, "second edition");
         assertEq(a2.editionsSold(ID), 2, "two sold");
         // Wiring later initialises only contents registered afterwards; counting goes on.
         vm.prank(gov);
         r2.setAccess(address(a2));
         vm.prank(alice);
-        assertEq(a2.buy{value: 1 ether}(ID), 3, "third edition");
+        assertEq(a2.buy{value: 1 ether}(ID, 1 ether), 3, "third edition");
     }
 
     function test_refund_to_a_rejecting_contract_reverts_the_sale() public {
@@ -151,18 +152,18 @@ contract AccessTest is Fixture {
         vm.prank(creator);
         registry.setTerms(ID, t);
         vm.prank(alice);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
         vm.prank(bob);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.SoldOut.selector, ID, 2));
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
     }
 
     function test_rent_expires() public {
         vm.warp(1_000_000);
         vm.prank(alice);
-        uint64 exp = access.rent{value: 0.3 ether}(ID, 3);
+        uint64 exp = access.rent{value: 0.3 ether}(ID, 3, 0.1 ether, 1 days);
         assertEq(exp, 1_000_000 + 3 days, "expiry");
         assertEq(access.expiresAt(alice, ID), exp, "expiresAt view");
         assertTrue(access.hasAccess(alice, ID), "rented");
@@ -172,26 +173,102 @@ contract AccessTest is Fixture {
         assertFalse(access.hasAccess(alice, ID), "expired at expiry");
         vm.prank(alice);
         vm.expectRevert(Access.ZeroPeriods.selector);
-        access.rent{value: 0.1 ether}(ID, 0);
+        access.rent{value: 0.1 ether}(ID, 0, 0.1 ether, 1 days);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.InsufficientPayment.selector, 0.2 ether, 0.1 ether));
-        access.rent{value: 0.1 ether}(ID, 2);
+        access.rent{value: 0.1 ether}(ID, 2, 0.1 ether, 1 days);
     }
 
     function test_subscribe_extends_before_expiry_and_restarts_after() public {
         vm.warp(1_000_000);
         vm.prank(alice);
-        uint64 first = access.subscribe{value: 0.05 ether}(ID, 1);
+        uint64 first = access.subscribe{value: 0.05 ether}(ID, 1, 0.05 ether, 30 days);
         assertEq(first, 1_000_000 + 30 days, "first period");
         vm.warp(1_000_000 + 10 days);
         vm.prank(alice);
-        uint64 renewed = access.subscribe{value: 0.1 ether}(ID, 2);
+        uint64 renewed = access.subscribe{value: 0.1 ether}(ID, 2, 0.05 ether, 30 days);
         assertEq(renewed, first + 60 days, "extended from the old expiry");
         vm.warp(renewed + 5 days);
         assertFalse(access.hasAccess(alice, ID), "lapsed");
         vm.prank(alice);
-        uint64 restarted = access.subscribe{value: 0.05 ether}(ID, 1);
+        uint64 restarted = access.subscribe{value: 0.05 ether}(ID, 1, 0.05 ether, 30 days);
         assertEq(restarted, renewed + 5 days + 30 days, "restarted from now");
+    }
+
+    /// Finding 6: the creator shrinks the rental period under a pending `rent` (same price). The
+    /// buyer named the period they saw, so the rental reverts instead of selling 1 second.
+    function test_rent_period_shrunk_under_pending_rent() public {
+        Terms memory t = defaultTerms();
+        t.rentPeriod = 1;
+        vm.prank(creator);
+        registry.setTerms(ID, t); // front-run
+        uint256 before = alice.balance;
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.PeriodBelowMin.selector, 1, 1 days));
+        access.rent{value: 0.1 ether}(ID, 1, 0.1 ether, 1 days);
+        assertEq(access.expiresAt(alice, ID), 0, "no rental");
+        assertEq(alice.balance, before, "nothing paid");
+    }
+
+    /// Finding 6, subscriptions: a shortened period under a pending `subscribe` reverts too.
+    function test_subscription_period_shrunk_under_pending_subscribe() public {
+        Terms memory t = defaultTerms();
+        t.subscriptionPeriod = 1 days;
+        vm.prank(creator);
+        registry.setTerms(ID, t);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.PeriodBelowMin.selector, 1 days, 30 days));
+        access.subscribe{value: 0.05 ether}(ID, 1, 0.05 ether, 30 days);
+        assertFalse(access.hasAccess(alice, ID), "no subscription");
+    }
+
+    /// Finding 6: a raised rent price is not charged from an overpaying native payment (which
+    /// would otherwise just shrink the refund).
+    function test_rent_price_raised_under_pending_rent() public {
+        Terms memory t = defaultTerms();
+        t.rentPrice = 0.3 ether;
+        vm.prank(creator);
+        registry.setTerms(ID, t);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.PriceAboveMax.selector, 0.3 ether, 0.1 ether));
+        access.rent{value: 0.5 ether}(ID, 1, 0.1 ether, 1 days);
+    }
+
+    /// Finding 6: with a standing ERC-20 allowance, a price raised under a pending `buy` is not
+    /// pulled; the buyer's balance is untouched.
+    function test_price_raised_under_pending_erc20_buy() public {
+        uint256 id = newId(0xdd03);
+        Terms memory t = defaultTerms();
+        t.price = 5_000_000;
+        register(id, address(usd), t);
+        usd.mint(alice, 100_000_000);
+        vm.prank(alice);
+        usd.approve(address(access), type(uint256).max);
+        t.price = 100_000_000;
+        vm.prank(creator);
+        registry.setTerms(id, t); // front-run: up to the whole balance
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Access.PriceAboveMax.selector, 100_000_000, 5_000_000));
+        access.buy(id, 5_000_000);
+        assertEq(usd.balanceOf(alice), 100_000_000, "nothing pulled");
+        assertEq(access.balanceOf(alice, id), 0, "no token");
+    }
+
+    /// Terms that moved in the buyer's favour (cheaper, longer) stay within the bounds and sell.
+    function test_better_terms_than_the_bounds_sell() public {
+        vm.warp(1_000_000);
+        Terms memory t = defaultTerms();
+        t.price = 0.5 ether;
+        t.rentPrice = 0.05 ether;
+        t.rentPeriod = 2 days;
+        vm.prank(creator);
+        registry.setTerms(ID, t);
+        uint256 before = alice.balance;
+        vm.prank(alice);
+        access.buy{value: 1 ether}(ID, 1 ether);
+        assertEq(before - alice.balance, 0.5 ether, "paid the lower price");
+        vm.prank(bob);
+        assertEq(access.rent{value: 0.1 ether}(ID, 1, 0.1 ether, 1 days), 1_000_000 + 2 days, "longer period");
     }
 
     function test_no_rental_or_subscription_offered() public {
@@ -204,14 +281,14 @@ contract AccessTest is Fixture {
         registry.setTerms(ID, t);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.NotForSale.selector, ID));
-        access.rent{value: 1 ether}(ID, 1);
+        access.rent{value: 1 ether}(ID, 1, 0.1 ether, 1 days);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.NotForSale.selector, ID));
-        access.subscribe{value: 1 ether}(ID, 1);
+        access.subscribe{value: 1 ether}(ID, 1, 0.05 ether, 30 days);
     }
 
     function test_erc20_payment() public {
-        uint256 id = 0xdd02;
+        uint256 id = newId(0xdd02);
         Terms memory t = defaultTerms();
         t.price = 5_000_000; // 5 TUSD
         register(id, address(usd), t);
@@ -220,9 +297,9 @@ contract AccessTest is Fixture {
         usd.approve(address(access), type(uint256).max);
         vm.prank(alice);
         vm.expectRevert(Access.UnexpectedNativeValue.selector);
-        access.buy{value: 1}(id);
+        access.buy{value: 1}(id, 5_000_000);
         vm.prank(alice);
-        access.buy(id);
+        access.buy(id, 5_000_000);
         assertEq(usd.balanceOf(alice), 15_000_000, "paid 5 TUSD");
         assertEq(usd.balanceOf(address(shares)), 5_000_000, "held by shares");
         // 4,825,000 to holders = 482 per share (x 10,000) + 5,000 dust to the creator.
@@ -235,7 +312,7 @@ contract AccessTest is Fixture {
 
     function test_pause_stops_sales_not_claims() public {
         vm.prank(alice);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(0x118cdaa7, alice)); // OwnableUnauthorizedAccount
         access.pause();
@@ -243,13 +320,13 @@ contract AccessTest is Fixture {
         access.pause();
         vm.prank(bob);
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
         vm.prank(bob);
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        access.rent{value: 1 ether}(ID, 1);
+        access.rent{value: 1 ether}(ID, 1, 0.1 ether, 1 days);
         vm.prank(bob);
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        access.subscribe{value: 1 ether}(ID, 1);
+        access.subscribe{value: 1 ether}(ID, 1, 0.05 ether, 30 days);
         uint256 before = producer.balance;
         vm.prank(producer);
         shares.claim(ID);
@@ -258,12 +335,12 @@ contract AccessTest is Fixture {
         vm.prank(gov);
         access.unpause();
         vm.prank(bob);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
     }
 
     function test_transferred_access_token_moves_access() public {
         vm.prank(alice);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
         vm.prank(alice);
         access.safeTransferFrom(alice, bob, ID, 1, "");
         assertFalse(access.hasAccess(alice, ID), "alice gave it away");

@@ -8,14 +8,19 @@ import {ContentRegistry} from "../src/ContentRegistry.sol";
 import {RoyaltyShares} from "../src/RoyaltyShares.sol";
 
 contract ContentRegistryTest is Fixture {
-    uint256 constant ID = uint256(keccak256("song.ddrm"));
+    uint256 internal ID;
+
+    function setUp() public override {
+        super.setUp();
+        ID = newId(uint256(keccak256("song.ddrm")));
+    }
 
     function test_register_stores_record_and_mints_split() public {
         register(ID, address(0), defaultTerms());
         ContentRegistry.Content memory c = registry.content(ID);
         assertEq(c.creator, creator, "creator");
-        assertEq(c.keyCommitment, KEY_COMMITMENT, "commitment");
-        assertEq(registry.keyCommitment(ID), KEY_COMMITMENT, "keyCommitment view");
+        assertEq(c.keyCommitment, commitmentOf(ID), "commitment");
+        assertEq(registry.keyCommitment(ID), commitmentOf(ID), "keyCommitment view");
         assertEq(bytes(registry.cidOf(ID)).length, 17, "cid");
         assertEq(registry.termsOf(ID).price, 1 ether, "price");
         assertEq(shares.balanceOf(creator, ID), 8_000, "creator shares");
@@ -35,6 +40,95 @@ contract ContentRegistryTest is Fixture {
         register(ID, address(0), defaultTerms());
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.AlreadyRegistered.selector, ID));
         register(ID, address(0), defaultTerms());
+    }
+
+    /// The content-id formula, pinned: the same inputs and expected id are in the Rust unit test
+    /// `ops::tests::content_id_for_matches_the_registry` (the id was computed once by this
+    /// contract). Also checks the byte layout: 18 ASCII bytes, 20-byte address, 32-byte digest.
+    function test_content_id_test_vector() public view {
+        address who = 0x70997970C51812dc3A010C7d01b50e0d17dc79C8;
+        bytes32 digest = 0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20;
+        uint256 expected = 0x03bee9abc75227d3754773e555f80ef0e2d8ee045222feff4adf1dbfd424a125;
+        assertEq(registry.contentIdFor(who, digest), expected, "registry formula");
+        bytes memory preimage = bytes.concat(bytes18("ddrm/content-id/v2"), bytes20(who), digest);
+        assertEq(preimage.length, 70, "preimage length");
+        assertEq(uint256(sha256(preimage)), expected, "explicit byte layout");
+        assertEq(contentIdOf(who, digest), expected, "fixture formula");
+    }
+
+    /// Finding 3 (a): a front-runner resending the creator's registration from another account is
+    /// refused, and the creator's own registration then goes through.
+    function test_front_runner_copying_the_calldata_cannot_register() public {
+        ContentRegistry.Registration memory r = registration(ID, address(0), defaultTerms());
+        address[] memory h = new address[](1);
+        h[0] = bob;
+        uint16[] memory a = new uint16[](1);
+        a[0] = 10_000;
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.NotTheCreator.selector, ID));
+        registry.register(r, h, a);
+        register(ID, address(0), defaultTerms());
+        assertEq(registry.creatorOf(ID), creator, "the creator registered it");
+        assertEq(shares.balanceOf(bob, ID), 0, "no shares for the front-runner");
+    }
+
+    /// Finding 3 (b): whoever holds the file can only register it under an id derived from their
+    /// own address, which is not the file's id; the file's id stays free for its creator.
+    function test_holder_of_the_file_gets_only_an_id_of_their_own() public {
+        uint256 squat = contentIdOf(bob, digestOf[ID]);
+        assertTrue(squat != ID, "a different id");
+        digestOf[squat] = digestOf[ID];
+        ContentRegistry.Registration memory r = registration(squat, address(0), defaultTerms());
+        r.keyCommitment = commitmentOf(ID);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.NotTheCreator.selector, ID));
+        registry.register(registration(ID, address(0), defaultTerms()), new address[](0), new uint16[](0));
+        address[] memory h = new address[](1);
+        h[0] = bob;
+        uint16[] memory a = new uint16[](1);
+        a[0] = 10_000;
+        vm.prank(bob);
+        registry.register(r, h, a);
+        assertFalse(registry.isRegistered(ID), "the file's id is untouched");
+        register(ID, address(0), defaultTerms());
+        assertEq(registry.creatorOf(ID), creator, "creator");
+    }
+
+    /// Finding 1: a creator cannot register a second ("alias") content with the commitment of one
+    /// they already registered; the reverse map names the first.
+    function test_alias_with_the_same_commitment_is_refused() public {
+        register(ID, address(0), defaultTerms());
+        assertEq(registry.contentOfCommitment(creator, commitmentOf(ID)), ID, "reverse map");
+        uint256 alias_ = newId(0xa11a5);
+        ContentRegistry.Registration memory r = registration(alias_, address(0), defaultTerms());
+        r.keyCommitment = commitmentOf(ID);
+        address[] memory h = new address[](1);
+        h[0] = creator;
+        uint16[] memory a = new uint16[](1);
+        a[0] = 10_000;
+        vm.prank(creator);
+        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.CommitmentTaken.selector, ID));
+        registry.register(r, h, a);
+        assertFalse(registry.isRegistered(alias_), "no alias");
+        assertEq(registry.contentOfCommitment(creator, commitmentOf(ID)), ID, "still the first");
+    }
+
+    /// Uniqueness is per creator: a stranger who registers a creator's commitment first (under an
+    /// id of their own) does not block the creator, and each creator's entry names their content.
+    function test_a_stranger_cannot_block_a_creators_commitment() public {
+        uint256 strangers = newId(bob, 0xb0b);
+        ContentRegistry.Registration memory r = registration(strangers, address(0), defaultTerms());
+        r.keyCommitment = commitmentOf(ID);
+        address[] memory h = new address[](1);
+        h[0] = bob;
+        uint16[] memory a = new uint16[](1);
+        a[0] = 10_000;
+        vm.prank(bob);
+        registry.register(r, h, a);
+        register(ID, address(0), defaultTerms());
+        assertEq(registry.contentOfCommitment(creator, commitmentOf(ID)), ID, "creator's content");
+        assertEq(registry.contentOfCommitment(bob, commitmentOf(ID)), strangers, "stranger's content");
+        assertEq(registry.contentOfCommitment(alice, commitmentOf(ID)), 0, "none for alice");
     }
 
     function test_split_must_sum_to_10000() public {
@@ -61,17 +155,21 @@ contract ContentRegistryTest is Fixture {
         holders[0] = creator;
         uint16[] memory amounts = new uint16[](1);
         amounts[0] = 10_000;
+        vm.prank(creator);
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadRegistration.selector, "zero content id"));
         registry.register(r, holders, amounts);
         r = registration(ID, address(0), defaultTerms());
         r.keyCommitment = bytes32(0);
+        vm.prank(creator);
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadRegistration.selector, "zero key commitment"));
         registry.register(r, holders, amounts);
         r = registration(ID, address(0), defaultTerms());
         r.cid = "";
+        vm.prank(creator);
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadRegistration.selector, "empty cid"));
         registry.register(r, holders, amounts);
         r = registration(ID, address(0xdead), defaultTerms());
+        vm.prank(creator);
         vm.expectRevert(
             abi.encodeWithSelector(ContentRegistry.BadRegistration.selector, "payment token is not a contract")
         );

@@ -8,7 +8,12 @@ import {ContentRegistry} from "../src/ContentRegistry.sol";
 
 /// The events an indexer follows carry what it needs, exactly.
 contract EventsTest is Fixture {
-    uint256 constant ID = 0xdd01;
+    uint256 internal ID;
+
+    function setUp() public override {
+        super.setUp();
+        ID = newId(0xdd01);
+    }
 
     event ContentRegistered(
         uint256 indexed contentId,
@@ -44,7 +49,7 @@ contract EventsTest is Fixture {
 
     function test_registration_sale_rental_claim_and_transfer_events() public {
         vm.expectEmit(address(registry));
-        emit ContentRegistered(ID, creator, address(0), KEY_COMMITMENT, "bafkreiexamplecid");
+        emit ContentRegistered(ID, creator, address(0), commitmentOf(ID), "bafkreiexamplecid");
         register(ID, address(0), defaultTerms());
 
         vm.expectEmit(address(access));
@@ -55,13 +60,13 @@ contract EventsTest is Fixture {
             ID, address(access), address(0), 1 ether, 0.025 ether, 0.01 ether, 96_500_000_000_000, 0
         );
         vm.prank(alice);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
 
         vm.warp(1_000);
         vm.expectEmit(address(access));
         emit TimedAccess(ID, bob, Access.Kind.Rental, 2, 0.2 ether, 1_000 + 2 days, false);
         vm.prank(bob);
-        access.rent{value: 0.2 ether}(ID, 2);
+        access.rent{value: 0.2 ether}(ID, 2, 0.1 ether, 1 days);
 
         vm.expectEmit(address(shares));
         emit TransferSingle(producer, producer, bob, ID, 500);

@@ -56,7 +56,7 @@ contract Handler is TestBase {
         uint256 value = price + (uint256(overpay) % 1 ether);
         vm.deal(a, a.balance + value);
         vm.prank(a);
-        access.buy{value: value}(id);
+        access.buy{value: value}(id, price);
         revenueIn += price;
     }
 
@@ -67,7 +67,7 @@ contract Handler is TestBase {
         uint256 price = 0.1 ether * p;
         vm.deal(a, a.balance + price);
         vm.prank(a);
-        access.rent{value: price}(id, p);
+        access.rent{value: price}(id, p, 0.1 ether, 1 days);
         revenueIn += price;
     }
 
@@ -93,11 +93,11 @@ contract Handler is TestBase {
         uint128 price = uint128(bound(unitPrice, 1, 10 ether));
         vm.startPrank(seller);
         access.setApprovalForAll(address(market), true);
-        uint256 lid = market.list(address(access), id, 1, price);
+        uint256 lid = market.list(address(access), id, 1, price, 1_000);
         vm.stopPrank();
         vm.deal(buyer, buyer.balance + price);
         vm.prank(buyer);
-        market.buyListing{value: price}(lid, 1);
+        market.buyListing{value: price}(lid, 1, 1_000);
         revenueIn += uint256(price) * 1_000 / 10_000; // the 10 % resale royalty
     }
 
@@ -132,8 +132,8 @@ contract InvariantsTest is Fixture {
 
     function setUp() public override {
         super.setUp();
-        ids.push(0xdd01);
-        ids.push(0xdd02);
+        ids.push(newId(0xdd01));
+        ids.push(newId(0xdd02));
         register(ids[0], address(0), defaultTerms());
         register(ids[1], address(0), defaultTerms());
         actors.push(creator);

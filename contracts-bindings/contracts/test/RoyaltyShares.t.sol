@@ -6,16 +6,17 @@ import {Terms} from "../src/Terms.sol";
 import {RoyaltyShares} from "../src/RoyaltyShares.sol";
 
 contract RoyaltySharesTest is Fixture {
-    uint256 constant ID = 0xdd01;
+    uint256 internal ID;
 
     function setUp() public override {
         super.setUp();
+        ID = newId(0xdd01);
         register(ID, address(0), defaultTerms());
     }
 
     function buy(address who) internal {
         vm.prank(who);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
     }
 
     function test_claim_pays_and_zeroes() public {
@@ -60,11 +61,11 @@ contract RoyaltySharesTest is Fixture {
     }
 
     function test_batch_transfer_and_batch_claim() public {
-        uint256 id2 = 0xdd02;
+        uint256 id2 = newId(0xdd02);
         register(id2, address(0), defaultTerms());
         buy(alice);
         vm.prank(alice);
-        access.buy{value: 1 ether}(id2);
+        access.buy{value: 1 ether}(id2, 1 ether);
         uint256[] memory ids = new uint256[](2);
         ids[0] = ID;
         ids[1] = id2;
@@ -87,7 +88,7 @@ contract RoyaltySharesTest is Fixture {
         vm.prank(creator);
         registry.setTerms(ID, t);
         vm.prank(alice);
-        access.buy{value: t.price}(ID);
+        access.buy{value: t.price}(ID, t.price);
         uint256 price = t.price;
         uint256 fee = price * FEE_BPS / 10_000;
         uint256 poolCut = price * POOL_BPS / 10_000;
@@ -131,7 +132,7 @@ contract RoyaltySharesTest is Fixture {
         poolBps = uint16(bound(poolBps, 0, 500));
         vm.prank(gov);
         shares.setFees(feeBps, poolBps);
-        uint256 id = 0xf00d;
+        uint256 id = newId(0xf00d);
         address[] memory holders = new address[](2);
         holders[0] = creator;
         holders[1] = alice;
@@ -144,7 +145,7 @@ contract RoyaltySharesTest is Fixture {
         registry.register(registration(id, address(0), t), holders, amounts);
         vm.deal(bob, price);
         vm.prank(bob);
-        access.buy{value: price}(id);
+        access.buy{value: price}(id, price);
         (uint128 fees, uint128 poolAcc) = shares.accrued(address(0));
         uint256 total = shares.claimable(creator, id) + shares.claimable(alice, id) + fees + poolAcc;
         assertEq(total, price, "every wei accounted");

@@ -22,11 +22,11 @@ contract ReentrantBuyer {
     }
 
     function attack() external payable {
-        access.buy{value: 1 ether}(id);
+        access.buy{value: 1 ether}(id, 1 ether);
     }
 
     function onERC1155Received(address, address, uint256, uint256, bytes calldata) external returns (bytes4) {
-        access.buy{value: 1 ether}(id);
+        access.buy{value: 1 ether}(id, 1 ether);
         return this.onERC1155Received.selector;
     }
 
@@ -57,10 +57,11 @@ contract ReentrantClaimer {
 }
 
 contract SafetyTest is Fixture {
-    uint256 constant ID = 0xdd01;
+    uint256 internal ID;
 
     function setUp() public override {
         super.setUp();
+        ID = newId(0xdd01);
         register(ID, address(0), defaultTerms());
     }
 
@@ -76,7 +77,7 @@ contract SafetyTest is Fixture {
         vm.prank(producer);
         shares.safeTransferFrom(producer, address(c), ID, 2_000, "");
         vm.prank(alice);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
         vm.expectRevert(abi.encodeWithSelector(RoyaltyShares.PaymentFailed.selector, address(c)));
         c.claim();
         assertEq(shares.claimable(address(c), ID), 0.193 ether, "still owed, nothing paid twice");
@@ -102,7 +103,7 @@ contract SafetyTest is Fixture {
     function test_sweep_unknown_content_and_erc20_vault() public {
         vm.expectRevert(abi.encodeWithSelector(RoyaltyShares.UnknownContent.selector, 7));
         shares.sweepVault(7);
-        uint256 id = 0xdd02;
+        uint256 id = newId(0xdd02);
         register(id, address(usd), defaultTerms());
         usd.mint(shares.vaultOf(id), 1_000_000);
         assertEq(shares.sweepVault(id), 1_000_000, "swept tokens");
@@ -112,7 +113,7 @@ contract SafetyTest is Fixture {
     }
 
     function test_erc20_subscription() public {
-        uint256 id = 0xdd02;
+        uint256 id = newId(0xdd02);
         Terms memory t = defaultTerms();
         t.subscriptionPrice = 3_000_000;
         register(id, address(usd), t);
@@ -120,12 +121,12 @@ contract SafetyTest is Fixture {
         vm.prank(bob);
         usd.approve(address(access), 3_000_000);
         vm.prank(bob);
-        access.subscribe(id, 1);
+        access.subscribe(id, 1, 3_000_000, 30 days);
         assertTrue(access.hasAccess(bob, id), "subscribed");
         assertEq(usd.balanceOf(bob), 0, "paid");
         vm.prank(bob);
         vm.expectRevert(); // allowance used up
-        access.subscribe(id, 1);
+        access.subscribe(id, 1, 3_000_000, 30 days);
     }
 
     function test_governance_setters_guarded() public {
@@ -146,10 +147,10 @@ contract SafetyTest is Fixture {
     }
 
     function test_claim_many_skips_empty_contents() public {
-        uint256 id = 0xdd02;
+        uint256 id = newId(0xdd02);
         register(id, address(0), defaultTerms());
         vm.prank(alice);
-        access.buy{value: 1 ether}(ID);
+        access.buy{value: 1 ether}(ID, 1 ether);
         uint256[] memory ids = new uint256[](2);
         ids[0] = ID;
         ids[1] = id;
@@ -179,21 +180,21 @@ contract FeeOnTransferToken is ERC20 {
 contract FeeOnTransferTest is Fixture {
     function test_fee_on_transfer_tokens_are_refused() public {
         FeeOnTransferToken fee = new FeeOnTransferToken();
-        uint256 id = 0xfee;
+        uint256 id = newId(0xfee);
         register(id, address(fee), defaultTerms());
         fee.mint(alice, 10 ether);
         vm.startPrank(alice);
         fee.approve(address(access), type(uint256).max);
         fee.approve(address(market), type(uint256).max);
         vm.expectRevert(abi.encodeWithSelector(Access.TokenNotReceived.selector, 1 ether, 0.99 ether));
-        access.buy(id);
+        access.buy(id, 1 ether);
         vm.stopPrank();
         vm.prank(creator);
         shares.setApprovalForAll(address(market), true);
         vm.prank(creator);
-        uint256 lid = market.list(address(shares), id, 100, 0.01 ether);
+        uint256 lid = market.list(address(shares), id, 100, 0.01 ether, 0);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Market.TokenNotReceived.selector, 1 ether, 0.99 ether));
-        market.buyListing(lid, 100);
+        market.buyListing(lid, 100, 0);
     }
 }

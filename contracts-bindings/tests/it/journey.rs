@@ -3,7 +3,7 @@
 use alloy::primitives::{Address, B256, U256};
 use contracts_bindings::{
     bindings::{Access, CapsuleRegistry, ContentRegistry, RoyaltyShares},
-    ops::{self, mint_params_from_header, MintRequest, Purchase, TermsInput},
+    ops::{self, HeaderFacts, MintRequest, Purchase, TermsInput},
     units::parse_amount,
 };
 
@@ -13,7 +13,12 @@ const DAY: u32 = 86_400;
 
 fn request(id_byte: u8, creator: Address, producer: Address) -> MintRequest {
     MintRequest {
-        header: mint_params_from_header([id_byte; 32], [0x5a; 32], &[[0xc1; 32]]),
+        header: HeaderFacts::for_creator(
+            creator,
+            B256::repeat_byte(id_byte),
+            B256::repeat_byte(id_byte ^ 0x5a),
+            vec![B256::repeat_byte(0xc1)],
+        ),
         cid: "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi".into(),
         payment_token: Address::ZERO,
         terms: TermsInput {
@@ -53,7 +58,16 @@ async fn deploy_mint_buy_rent_trade_claim() {
     let registry = ContentRegistry::new(s.dep.contracts.content_registry, &creator_chain.provider);
     assert_eq!(
         registry.keyCommitment(id).call().await.unwrap(),
-        B256::from([0x5a; 32])
+        req.header.key_commitment
+    );
+    assert_eq!(
+        registry
+            .contentOfCommitment(creator, req.header.key_commitment)
+            .call()
+            .await
+            .unwrap(),
+        id,
+        "the commitment names this content for its creator"
     );
     // The renderer is listed but not yet a registered capsule: not allowed until governance
     // registers it.

@@ -29,6 +29,7 @@ enum Cmd {
     Chain(ChainCommand),
     Mint(cli::MintArgs),
     Buy(cli::BuyArgs),
+    Rent(cli::TimedAccessArgs),
     #[command(subcommand)]
     Royalty(RoyaltyCommand),
 }
@@ -42,8 +43,8 @@ fn parse(args: &[&str]) -> Cmd {
 const KEY_CIPHERTEXT: &[u8] = b"threshold ciphertext of the content key";
 const RENDERER: [u8; 32] = [0xAB; 32];
 
-/// A one-segment data .ddrm.
-fn write_ddrm(path: &std::path::Path) {
+/// A one-segment data .ddrm naming `creator` as the account that registers it.
+fn write_ddrm(path: &std::path::Path, creator: Address) {
     let key = ContentKey::from_bytes([9; 32]);
     let mut sealer = SegmentSealer::new(&key, [3; 32]);
     let mut segment = b"hello, royalty holders".to_vec();
@@ -53,7 +54,7 @@ fn write_ddrm(path: &std::path::Path) {
         .unwrap();
     let header = Header {
         salt: vec![3; 32],
-        creator_account: [0xC1; 20],
+        creator_account: creator.into_array(),
         kind: ContentKind::Data,
         metadata: Metadata {
             title: "cli test".into(),
@@ -116,7 +117,7 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     let dep = Deployment::load(&dep_path).unwrap();
 
     let ddrm = dir.path().join("song.ddrm");
-    write_ddrm(&ddrm);
+    write_ddrm(&ddrm, creator);
     let facts = read_ddrm_header(&ddrm).unwrap();
     assert_eq!(
         facts.key_commitment,
@@ -124,7 +125,6 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     );
     assert_eq!(facts.renderers, vec![B256::from(RENDERER)]);
     let id = facts.content_id;
-    let id_hex = content_id_hex(id);
 
     // A split not summing to 10,000 is refused.
     let bad_split = format!("{creator}:8000,{producer}:1999");
@@ -175,29 +175,49 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     let err = cli::run_mint(m).await.unwrap_err();
     assert!(err.to_string().contains("rent price"), "{err}");
 
-    let Cmd::Mint(m) = parse(&[
-        "mint",
-        ddrm.to_str().unwrap(),
-        "--cid",
-        "bafkcli",
-        "--price",
-        "1.5",
-        "--rent-price",
-        "0.1",
-        "--period",
-        "1d",
-        "--split",
-        &split,
-        "--deployment",
-        dep_file,
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        &k1,
-    ]) else {
-        unreachable!()
+    let mint_args = |file: &str| {
+        let Cmd::Mint(m) = parse(&[
+            "mint",
+            file,
+            "--cid",
+            "bafkcli",
+            "--price",
+            "1.5",
+            "--rent-price",
+            "0.1",
+            "--period",
+            "1d",
+            "--split",
+            &split,
+            "--deployment",
+            dep_file,
+            "--rpc",
+            &rpc,
+            "--private-key-file",
+            &k1,
+        ]) else {
+            unreachable!()
+        };
+        m
     };
-    cli::run_mint(m).await.unwrap();
+    // A file naming another account (here the producer) is bound to that account: the creator's
+    // key cannot register it, and `ddrm mint` says so before sending anything.
+    let theirs = dir.path().join("theirs.ddrm");
+    write_ddrm(&theirs, producer);
+    let their_id = read_ddrm_header(&theirs).unwrap().content_id;
+    let err = cli::run_mint(mint_args(theirs.to_str().unwrap()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not bound to"), "{err}");
+    assert!(
+        !registry_has(&rpc, &dep, their_id).await,
+        "nothing was registered"
+    );
+    // The creator's own file registers under the id its header gives.
+    cli::run_mint(mint_args(ddrm.to_str().unwrap()))
+        .await
+        .unwrap();
+    let id_hex = content_id_hex(id);
 
     let chain = Chain::connect(&rpc, None).await.unwrap();
     let registry = ContentRegistry::new(dep.contracts.content_registry, &chain.provider);
@@ -215,9 +235,52 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     assert_eq!(terms.rentPrice, 100_000_000_000_000_000);
     assert_eq!(terms.rentPeriod, 86_400);
 
+    // Bounds typed on the command line below the current terms: refused before sending.
     let Cmd::Buy(b) = parse(&[
         "buy",
         &id_hex,
+        "--max-price",
+        "1.4",
+        "--deployment",
+        dep_file,
+        "--rpc",
+        &rpc,
+        "--private-key-file",
+        &k3,
+    ]) else {
+        unreachable!()
+    };
+    let err = cli::run_buy(b).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("1.5 ELA, beyond the bound 1.4 ELA"),
+        "{err}"
+    );
+    let Cmd::Rent(r) = parse(&[
+        "rent",
+        &id_hex,
+        "--min-period",
+        "2d",
+        "--deployment",
+        dep_file,
+        "--rpc",
+        &rpc,
+        "--private-key-file",
+        &k3,
+    ]) else {
+        unreachable!()
+    };
+    let err = cli::run_rent(r).await.unwrap_err();
+    assert!(
+        err.to_string().contains("beyond the bound 172800 s"),
+        "{err}"
+    );
+
+    let Cmd::Buy(b) = parse(&[
+        "buy",
+        &id_hex,
+        "--max-price",
+        "1.5",
         "--deployment",
         dep_file,
         "--rpc",
@@ -286,6 +349,15 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
         "bought after the sale"
     );
     assert_ne!(producer, Address::ZERO);
+}
+
+async fn registry_has(rpc: &str, dep: &Deployment, id: U256) -> bool {
+    let chain = Chain::connect(rpc, None).await.unwrap();
+    ContentRegistry::new(dep.contracts.content_registry, &chain.provider)
+        .isRegistered(id)
+        .call()
+        .await
+        .unwrap()
 }
 
 #[test]

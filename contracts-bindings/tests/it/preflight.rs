@@ -1,9 +1,11 @@
 //! Bad input is refused before any transaction is sent (the sender's nonce does not move).
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
 use contracts_bindings::{
-    ops::{self, mint_params_from_header, MintRequest, Purchase, TermsInput},
-    units::{parse_split, InputError},
+    bindings::{Access, ContentRegistry},
+    error::describe_contract_error,
+    ops::{self, Bounds, HeaderFacts, MintRequest, Purchase, TermsInput},
+    units::{self, parse_split, InputError},
     ChainError,
 };
 
@@ -20,7 +22,12 @@ async fn bad_input_fails_before_sending() {
     let split = format!("{creator}:8000,{producer}:1000");
     assert_eq!(parse_split(&split), Err(InputError::SplitSum(9_000)));
     let mut req = MintRequest {
-        header: mint_params_from_header([7; 32], [8; 32], &[]),
+        header: HeaderFacts::for_creator(
+            creator,
+            B256::repeat_byte(7),
+            B256::repeat_byte(8),
+            vec![],
+        ),
         cid: "bafk".into(),
         payment_token: Address::ZERO,
         terms: TermsInput {
@@ -83,7 +90,8 @@ async fn bad_input_fails_before_sending() {
 
     // Enough for the price but not for the gas on top.
     let mut cheap = req.clone();
-    cheap.header = mint_params_from_header([9; 32], [8; 32], &[]);
+    cheap.header =
+        HeaderFacts::for_creator(creator, B256::repeat_byte(9), B256::repeat_byte(10), vec![]);
     cheap.terms.price = ela(1, 0);
     ops::mint(&chain, &s.dep, &cheap).await.unwrap();
     let poor = s.addr(6);
@@ -106,6 +114,190 @@ async fn bad_input_fails_before_sending() {
     assert_eq!(s.nonce(poor).await, 0, "nothing was sent");
 
     // Registering the same id twice.
+    let nonce = s.nonce(creator).await;
     let err = ops::mint(&chain, &s.dep, &req).await.unwrap_err();
     assert!(matches!(err, ChainError::AlreadyRegistered(_)), "{err}");
+
+    // Another content of the same creator with a key commitment already registered (an alias).
+    let mut alias = req.clone();
+    alias.header = HeaderFacts::for_creator(
+        creator,
+        B256::repeat_byte(11),
+        req.header.key_commitment,
+        vec![],
+    );
+    let err = ops::mint(&chain, &s.dep, &alias).await.unwrap_err();
+    assert!(matches!(err, ChainError::CommitmentTaken { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&units::content_id_hex(id)),
+        "names the content holding it: {err}"
+    );
+
+    // Someone else's content (its id derived from the creator's address): refused for producer.
+    let mut theirs = req.clone();
+    theirs.header = HeaderFacts::for_creator(
+        creator,
+        B256::repeat_byte(12),
+        B256::repeat_byte(13),
+        vec![],
+    );
+    let producer_chain = s.as_account(2).await;
+    let producer_nonce = s.nonce(producer).await;
+    let err = ops::mint(&producer_chain, &s.dep, &theirs)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChainError::NotTheCreator { .. }), "{err}");
+    assert_eq!(s.nonce(creator).await, nonce, "nothing was sent");
+    assert_eq!(s.nonce(producer).await, producer_nonce, "nothing was sent");
+}
+
+/// The registry itself refuses what the preflight checks: a front-runner resending the creator's
+/// registration (same calldata, another sender) reverts with `NotTheCreator`, and the creator's
+/// own registration of that content then goes through.
+#[tokio::test]
+async fn a_copied_registration_reverts_on_chain_for_another_sender() {
+    let s = Stack::start().await;
+    let creator = s.addr(1);
+    let facts = HeaderFacts::for_creator(
+        creator,
+        B256::repeat_byte(0x21),
+        B256::repeat_byte(0x22),
+        vec![],
+    );
+    let registration = ContentRegistry::Registration {
+        contentId: facts.content_id,
+        headerDigest: facts.header_digest,
+        cid: "bafkcopied".into(),
+        keyCommitment: facts.key_commitment,
+        renderers: vec![],
+        paymentToken: Address::ZERO,
+        terms: TermsInput {
+            price: ela(1, 0),
+            ..Default::default()
+        }
+        .to_terms()
+        .unwrap(),
+    };
+    let thief = s.as_account(4).await;
+    let as_thief = ContentRegistry::new(s.dep.contracts.content_registry, &thief.provider);
+    let Err(err) = as_thief
+        .register(registration.clone(), vec![s.addr(4)], vec![10_000])
+        .call()
+        .await
+    else {
+        panic!("a copied registration must revert for another sender");
+    };
+    let why = describe_contract_error(&err);
+    assert!(why.contains("NotTheCreator"), "{why}");
+    let owner = s.as_account(1).await;
+    let as_creator = ContentRegistry::new(s.dep.contracts.content_registry, &owner.provider);
+    as_creator
+        .register(registration, vec![creator], vec![10_000])
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_creator.creatorOf(facts.content_id).call().await.unwrap(),
+        creator
+    );
+}
+
+/// Finding 6 on the Rust side: a purchase carries the terms the buyer saw. Bounds tighter than
+/// today's terms are refused before sending; terms changed after the buyer read them make the
+/// transaction revert on chain; unchanged terms sell.
+#[tokio::test]
+async fn purchases_carry_the_terms_the_buyer_saw() {
+    let s = Stack::start().await;
+    let creator = s.addr(1);
+    let chain = s.as_account(1).await;
+    let req = MintRequest {
+        header: HeaderFacts::for_creator(
+            creator,
+            B256::repeat_byte(0x31),
+            B256::repeat_byte(0x32),
+            vec![],
+        ),
+        cid: "bafkbounds".into(),
+        payment_token: Address::ZERO,
+        terms: TermsInput {
+            price: ela(1, 0),
+            rent_price: ela(0, 100),
+            rent_period: 86_400,
+            ..Default::default()
+        },
+        split: vec![(creator, 10_000)],
+    };
+    ops::mint(&chain, &s.dep, &req).await.unwrap();
+    let id = req.header.content_id;
+    let alice = s.as_account(3).await;
+    let nonce = s.nonce(s.addr(3)).await;
+
+    let below = Bounds {
+        max_price: Some(ela(0, 999)),
+        min_period: None,
+    };
+    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Buy, below)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ChainError::AboveBound { what: "price", .. }),
+        "{err}"
+    );
+    let longer = Bounds {
+        max_price: None,
+        min_period: Some(2 * 86_400),
+    };
+    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Rent(1), longer)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChainError::AboveBound { .. }), "{err}");
+    assert_eq!(s.nonce(s.addr(3)).await, nonce, "nothing was sent");
+
+    // The creator shrinks the rental period to 1 s after alice read the terms. Her rent, sent
+    // with the period she saw, reverts on chain; through ops it is refused before sending.
+    let registry = ContentRegistry::new(s.dep.contracts.content_registry, &chain.provider);
+    let mut shrunk = req.terms.clone();
+    shrunk.rent_period = 1;
+    registry
+        .setTerms(id, shrunk.to_terms().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let access = Access::new(s.dep.contracts.access, &alice.provider);
+    let Err(err) = access
+        .rent(id, 1, ela(0, 100), 86_400)
+        .value(ela(0, 100))
+        .call()
+        .await
+    else {
+        panic!("a rent bounded by the old period must revert");
+    };
+    let why = describe_contract_error(&err);
+    assert!(why.contains("PeriodBelowMin"), "{why}");
+    let saw = Bounds {
+        max_price: Some(ela(0, 100)),
+        min_period: Some(86_400),
+    };
+    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Rent(1), saw)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChainError::AboveBound { .. }), "{err}");
+    assert_eq!(s.nonce(s.addr(3)).await, nonce, "nothing was sent");
+
+    // Unchanged price, within the bound: sold.
+    let exact = Bounds {
+        max_price: Some(ela(1, 0)),
+        min_period: None,
+    };
+    let out = ops::purchase_within(&alice, &s.dep, id, Purchase::Buy, exact)
+        .await
+        .unwrap();
+    assert!(out.has_access);
+    assert_eq!(out.paid, ela(1, 0));
 }

@@ -171,6 +171,7 @@ pub async fn assert_index_matches_chain(m: &ScriptedMarket, db: &Db) {
                     maker: o.maker,
                     amount: o.amount,
                     collection: o.collection,
+                    maxRoyaltyBps: o.maxRoyaltyBps,
                     unitPrice: o.unitPrice,
                     contentId: o.contentId,
                 }

@@ -36,11 +36,26 @@ pub const RENT_PERIOD: u32 = 3600;
 pub const CAPSULE: &[u8] = b"\0asm player capsule v1 (test bytes)";
 pub const OTHER_CAPSULE: &[u8] = b"\0asm player capsule v2 (test bytes)";
 
-/// A registered content: its id, key and key ciphertext.
+/// A registered content: its id (bound to its registrant by the header digest), key and key
+/// ciphertext.
 pub struct Content {
     pub id: U256,
+    pub header_digest: B256,
     pub key: [u8; 32],
     pub ciphertext: Vec<u8>,
+}
+
+impl Content {
+    /// A content `registrant` can register: a random header digest and the id derived from it.
+    pub fn of(registrant: alloy::primitives::Address, key: [u8; 32], ciphertext: Vec<u8>) -> Self {
+        let header_digest = B256::from(random32());
+        Self {
+            id: ops::content_id_for(registrant, header_digest),
+            header_digest,
+            key,
+            ciphertext,
+        }
+    }
 }
 
 /// A node serving on loopback; stops when dropped.
@@ -134,6 +149,7 @@ impl Net {
             measurement,
             content: Content {
                 id: U256::ZERO,
+                header_digest: B256::ZERO,
                 key: [0; 32],
                 ciphertext: Vec::new(),
             },
@@ -161,18 +177,21 @@ impl Net {
     /// Registers a fresh content (price 1 ELA, rent 0.1 ELA per hour) allowing `renderers`.
     pub async fn register_content(&self, renderers: &[B256]) -> Content {
         let key = random32();
-        let content = Content {
-            id: U256::from_be_bytes(random32()),
+        // A content of CREATOR: its id is derived from CREATOR's address and a random header
+        // digest, as the packager derives it, so the registry accepts it from CREATOR only.
+        let content = Content::of(
+            self.creator(),
             key,
-            ciphertext: self.group.encrypt(&self.creator(), &key).unwrap(),
-        };
+            self.group.encrypt(&self.creator(), &key).unwrap(),
+        );
         self.register(CREATOR, &content, renderers, U256::from(10u128.pow(18)))
             .await;
         content
     }
 
-    /// `account` registers `content` (its id and key ciphertext as given) at `price`, allowing
-    /// this network's capsule: for attacks that register what they did not package.
+    /// `account` registers `content` (its id, header digest and key ciphertext as given) at
+    /// `price`, allowing this network's capsule: for attacks that register what they did not
+    /// package.
     pub async fn register_as(&self, account: usize, content: &Content, price: U256) {
         self.register(account, content, &[self.measurement], price)
             .await;
@@ -183,6 +202,7 @@ impl Net {
         let req = MintRequest {
             header: HeaderFacts {
                 content_id: content.id,
+                header_digest: content.header_digest,
                 key_commitment: key_commitment(&content.ciphertext),
                 renderers: renderers.to_vec(),
             },
@@ -412,6 +432,35 @@ impl Net {
         let _: serde_json::Value = c
             .provider
             .raw_request("evm_increaseTime".into(), (seconds,))
+            .await
+            .unwrap();
+        let _: serde_json::Value = c.provider.raw_request("evm_mine".into(), ()).await.unwrap();
+    }
+
+    /// Crafts chain state the registry never writes: `ContentRegistry.contentOfCommitment(creator,
+    /// commitment)` answers `content` (anvil_setStorageAt on the mapping's slot, then a block).
+    pub async fn forge_commitment_owner(
+        &self,
+        creator: alloy::primitives::Address,
+        commitment: B256,
+        content: U256,
+    ) {
+        use alloy::primitives::keccak256;
+        use alloy::sol_types::SolValue;
+        // `_contentOfCommitment` is storage slot 6 (`forge inspect ContentRegistry storageLayout`).
+        let inner = keccak256((creator, U256::from(6u8)).abi_encode());
+        let slot = keccak256((commitment, inner).abi_encode());
+        let c = Chain::connect(&self.rpc, None).await.unwrap();
+        let _: serde_json::Value = c
+            .provider
+            .raw_request(
+                "anvil_setStorageAt".into(),
+                (
+                    self.dep.contracts.content_registry,
+                    slot,
+                    B256::from(content.to_be_bytes::<32>()),
+                ),
+            )
             .await
             .unwrap();
         let _: serde_json::Value = c.provider.raw_request("evm_mine".into(), ()).await.unwrap();

@@ -183,6 +183,7 @@ async fn the_key_ciphertext_of_another_content_is_refused() {
     // An unregistered content id.
     let ghost = Content {
         id: U256::from(12345u64),
+        header_digest: Default::default(),
         key: [0; 32],
         ciphertext: net.content.ciphertext.clone(),
     };
@@ -213,11 +214,13 @@ async fn an_attestation_for_another_capsule_key_or_too_old_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alias_registration_of_another_creators_key_gets_nothing() {
     let net = Net::start().await;
-    let alias = Content {
-        id: U256::from_be_bytes(random32()),
-        key: [0; 32],
-        ciphertext: net.content.ciphertext.clone(),
-    };
+    // Allowed by the registry: each account may register a commitment once; the stranger's
+    // alias id is its own (derived from its address), so only the label can stop it.
+    let alias = Content::of(
+        net.keys[STRANGER].address(),
+        [0; 32],
+        net.content.ciphertext.clone(),
+    );
     net.register_as(STRANGER, &alias, U256::from(1u8)).await;
     net.purchase(STRANGER, alias.id, Purchase::Buy).await;
     let (ask, capsule) = net.ask(STRANGER, &alias);
@@ -237,4 +240,28 @@ async fn an_alias_registration_of_another_creators_key_gets_nothing() {
         licence.content_key(&net.group).unwrap().as_slice(),
         &net.content.key
     );
+}
+
+/// The reverse direction, with chain state the registry never writes: were the registry to map
+/// the creator's commitment to another content (a bug, or another deployment), the nodes refuse
+/// rather than trust the forward mapping alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commitment_registered_under_another_content_is_refused() {
+    let net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let commitment = licence_net_protocol::key_commitment(&net.content.ciphertext);
+    let client = net.client();
+    // Untouched, the registry's mapping points back at the content: granted.
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    client
+        .request(&ask, &net.creator(), &capsule)
+        .await
+        .expect("licence");
+    net.forge_commitment_owner(net.creator(), commitment, U256::from(777u64))
+        .await;
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let text = net
+        .expect_refused(&ask, &capsule, "commitment_elsewhere")
+        .await;
+    assert!(text.contains("one commitment, one content"), "{text}");
 }

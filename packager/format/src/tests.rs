@@ -192,13 +192,18 @@ fn header_round_trips_canonically() {
 }
 
 /// The content id formula, with the same inputs and expected id as the registry's forge test
-/// (`ContentRegistry.t.sol`): both sides hash exactly the same bytes.
+/// (`ContentRegistry.t.sol` `test_content_id_test_vector`) and `contracts_bindings::ops`'s:
+/// all hash exactly the same bytes.
 #[test]
 fn content_id_vector_matches_the_registry() {
-    let id = content_id_for([0x11; 20], [0x22; 32]);
+    let creator: [u8; 20] = hex::decode("70997970C51812dc3A010C7d01b50e0d17dc79C8")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let digest: [u8; 32] = std::array::from_fn(|i| i as u8 + 1);
     assert_eq!(
-        id.to_hex(),
-        "0xdbfe2f2c7f854d81076f15771d302c05bef62445675d208781c1d91facc07ddb"
+        content_id_for(creator, digest).to_hex(),
+        "0x03bee9abc75227d3754773e555f80ef0e2d8ee045222feff4adf1dbfd424a125"
     );
 }
 

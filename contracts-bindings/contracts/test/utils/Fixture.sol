@@ -16,7 +16,8 @@ abstract contract Fixture is TestBase {
     uint16 internal constant FEE_BPS = 250;
     uint16 internal constant POOL_BPS = 100;
     bytes32 internal constant CAPSULE = keccak256("player capsule v1");
-    bytes32 internal constant KEY_COMMITMENT = keccak256("key ciphertext");
+    /// Domain prefix of content ids (format v2), written out here independently of the registry.
+    bytes internal constant CONTENT_ID_DOMAIN = "ddrm/content-id/v2";
 
     address internal gov = address(0x60);
     address internal treasury = address(0x7E);
@@ -33,6 +34,9 @@ abstract contract Fixture is TestBase {
     Access internal access;
     Market internal market;
     TestToken internal usd;
+
+    /// The header digest each id made by `newId` was derived from.
+    mapping(uint256 contentId => bytes32) internal digestOf;
 
     function setUp() public virtual {
         capsules = new CapsuleRegistry(gov);
@@ -67,17 +71,41 @@ abstract contract Fixture is TestBase {
         });
     }
 
+    /// The content id the packager gives a header naming `who` with digest `digest`.
+    function contentIdOf(address who, bytes32 digest) internal pure returns (uint256) {
+        return uint256(sha256(abi.encodePacked(CONTENT_ID_DOMAIN, who, digest)));
+    }
+
+    /// A fresh content id of `who` (its header digest derived from `label`), remembered so that
+    /// `registration` can give its digest.
+    function newId(address who, uint256 label) internal returns (uint256 id) {
+        bytes32 digest = keccak256(abi.encode("header", label));
+        id = contentIdOf(who, digest);
+        digestOf[id] = digest;
+    }
+
+    /// A fresh content id of `creator`.
+    function newId(uint256 label) internal returns (uint256) {
+        return newId(creator, label);
+    }
+
+    /// The key commitment of the content `id`: distinct per content, as real ciphertexts are.
+    function commitmentOf(uint256 id) internal pure returns (bytes32) {
+        return keccak256(abi.encode("key ciphertext", id));
+    }
+
     function registration(uint256 id, address token, Terms memory terms)
         internal
-        pure
+        view
         returns (ContentRegistry.Registration memory r)
     {
         bytes32[] memory renderers = new bytes32[](1);
         renderers[0] = CAPSULE;
         r = ContentRegistry.Registration({
             contentId: id,
+            headerDigest: digestOf[id],
             cid: "bafkreiexamplecid",
-            keyCommitment: KEY_COMMITMENT,
+            keyCommitment: commitmentOf(id),
             renderers: renderers,
             paymentToken: token,
             terms: terms

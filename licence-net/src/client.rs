@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use licence_net_protocol::{
-    check_envelope, Expected, GroupKey, LicenceAsk, LicencePolicy, LicenceResponse, ProtocolError,
-    ResponseFault, ShareFault,
+    check_envelope, Expected, GroupKey, LicenceAsk, LicenceResponse, ProtocolError, ResponseFault,
+    ShareFault,
 };
 
 use crate::registry::{RegisteredNetwork, RegistryError};
@@ -428,24 +428,6 @@ pub fn sign_ask(
     Ok((ask, capsule))
 }
 
-/// The policy that ends first among the responses used.
-pub(crate) fn most_restrictive(responses: &[LicenceResponse]) -> LicencePolicy {
-    let mut policy = responses[0].policy.clone();
-    for r in &responses[1..] {
-        let p = &r.policy;
-        policy.renew_after = policy.renew_after.min(p.renew_after);
-        policy.play_until = match (policy.play_until, p.play_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if p.play_until.is_some() {
-            policy.access = p.access;
-        }
-        policy.issued_at = policy.issued_at.min(p.issued_at);
-        policy.block_number = policy.block_number.min(p.block_number);
-    }
-    policy
-}
 enum BodyError {
     TooLarge,
     Read(String),

@@ -19,7 +19,7 @@ use licence_net_protocol::{
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::client::{most_restrictive, ClientError, Gathered, LicenceClient, NodeFailure};
+use crate::client::{ClientError, Gathered, LicenceClient, NodeFailure};
 
 /// Verified and prepared key ciphertexts kept by a client (preparing one costs pairings).
 const CIPHERTEXT_CACHE: usize = 256;
@@ -202,4 +202,23 @@ fn check_each(
     faults.append(&mut rec.faults);
     rec.faults = faults;
     Ok(rec)
+}
+
+/// The policy that ends first among the responses used.
+fn most_restrictive(responses: &[LicenceResponse]) -> LicencePolicy {
+    let mut policy = responses[0].policy.clone();
+    for r in &responses[1..] {
+        let p = &r.policy;
+        policy.renew_after = policy.renew_after.min(p.renew_after);
+        policy.play_until = match (policy.play_until, p.play_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if p.play_until.is_some() {
+            policy.access = p.access;
+        }
+        policy.issued_at = policy.issued_at.min(p.issued_at);
+        policy.block_number = policy.block_number.min(p.block_number);
+    }
+    policy
 }

@@ -89,10 +89,15 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
         &std::fs::read_to_string(&group_path)
             .with_context(|| format!("reading {}", group_path.display()))?,
     )?;
-    let runtime = player::runtime::RuntimeKey::load_or_create(&super::required(
-        args.runtime_key,
-        "--runtime-key",
-    )?)?;
+    let runtime_path = super::required(args.runtime_key, "--runtime-key")?;
+    let runtime = player::runtime::RuntimeKey::load_or_create(&runtime_path)?;
+    // Said plainly on every play: there is no hardware-backed runtime key yet (README, "Honest
+    // limits").
+    eprintln!(
+        "runtime key: a file ({}), not sealed in a TPM: this machine's owner could use it outside \
+         the capsule",
+        runtime_path.display()
+    );
 
     let path = PathBuf::from(&args.input);
     let source: Box<dyn packager_format::ByteSource + Send> = if path.exists() {

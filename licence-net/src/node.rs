@@ -22,7 +22,7 @@
 //! so the log shows every decision about a parsed request but not every connection.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -662,7 +662,7 @@ impl NodeState {
     /// after the "granted" line is on disk.
     pub async fn handle_from(&self, peer: IpAddr, body: &[u8]) -> Result<LicenceResponse, Refusal> {
         let now = Instant::now();
-        if self.peers.take(peer_key(peer), now).is_err() {
+        if self.peers.take(ddrm_limits::ip_key(peer), now).is_err() {
             self.throttled.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::PeerRateLimited);
         }
@@ -721,20 +721,6 @@ enum Decided {
     Granted(Arc<LicenceResponse>),
     /// The answer already given to this very request.
     Resent(Arc<LicenceResponse>),
-}
-
-/// The key a peer is rate-limited by: its IPv4 address, or its IPv6 /64.
-fn peer_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
 }
 
 struct Refused(u32, Refusal);

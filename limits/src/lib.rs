@@ -18,8 +18,25 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The key a client address is counted under: an IPv4 address (IPv4-mapped IPv6 included) as
+/// itself, any other IPv6 address by its /64, the smallest block one host is usually given, so
+/// rotating addresses inside it buys no extra requests.
+pub fn ip_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -112,6 +129,18 @@ impl<K: Hash + Eq> TokenBuckets<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_host_is_one_key_per_64_and_mapped_ipv4_is_ipv4() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            ip_key(ip("2001:db8:1:2::1")),
+            ip_key(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(ip_key(ip("2001:db8:1:2::1")), ip_key(ip("2001:db8:1:3::1")));
+        assert_eq!(ip_key(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+        assert_eq!(ip_key(ip("192.0.2.1")), ip("192.0.2.1"));
+    }
 
     #[test]
     fn a_bucket_empties_then_refills_per_key() {

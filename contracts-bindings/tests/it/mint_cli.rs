@@ -148,34 +148,8 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     };
     let err = cli::run_mint(m).await.unwrap_err();
     assert!(err.to_string().contains("sum to 9999"), "{err}");
-    // A zero rent price with a rental period is refused.
     let split = format!("{creator}:8000,{producer}:2000");
-    let Cmd::Mint(m) = parse(&[
-        "mint",
-        ddrm.to_str().unwrap(),
-        "--cid",
-        "bafkcli",
-        "--price",
-        "1.5",
-        "--rent-price",
-        "0",
-        "--period",
-        "1d",
-        "--split",
-        &split,
-        "--deployment",
-        dep_file,
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        &k1,
-    ]) else {
-        unreachable!()
-    };
-    let err = cli::run_mint(m).await.unwrap_err();
-    assert!(err.to_string().contains("rent price"), "{err}");
-
-    let mint_args = |file: &str| {
+    let mint_args = |file: &str, rent_price: &str| {
         let Cmd::Mint(m) = parse(&[
             "mint",
             file,
@@ -184,7 +158,7 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
             "--price",
             "1.5",
             "--rent-price",
-            "0.1",
+            rent_price,
             "--period",
             "1d",
             "--split",
@@ -200,12 +174,18 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
         };
         m
     };
+    // A zero rent price with a rental period is refused.
+    let err = cli::run_mint(mint_args(ddrm.to_str().unwrap(), "0"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("rent price"), "{err}");
+
     // A file naming another account (here the producer) is bound to that account: the creator's
     // key cannot register it, and `ddrm mint` says so before sending anything.
     let theirs = dir.path().join("theirs.ddrm");
     write_ddrm(&theirs, producer);
     let their_id = read_ddrm_header(&theirs).unwrap().content_id;
-    let err = cli::run_mint(mint_args(theirs.to_str().unwrap()))
+    let err = cli::run_mint(mint_args(theirs.to_str().unwrap(), "0.1"))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not bound to"), "{err}");
@@ -214,7 +194,7 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
         "nothing was registered"
     );
     // The creator's own file registers under the id its header gives.
-    cli::run_mint(mint_args(ddrm.to_str().unwrap()))
+    cli::run_mint(mint_args(ddrm.to_str().unwrap(), "0.1"))
         .await
         .unwrap();
     let id_hex = content_id_hex(id);

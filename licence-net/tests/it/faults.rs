@@ -100,16 +100,7 @@ async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed(
     assert!(named[0].to_string().starts_with("node 4 ("), "{}", named[0]);
 
     // With the early-returning request the licence also succeeds.
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net
-        .client()
-        .request(&ask, &net.creator(), &capsule)
-        .await
-        .expect("licence");
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
+    net.expect_licensed(BUYER).await;
 
     // Two honest nodes and the bad one: refused, naming the bad node.
     net.stop_node(3);

@@ -345,6 +345,22 @@ impl Net {
 
     /// Asks the network, expecting every node to refuse with `code`; checks each node's audit
     /// log recorded that refusal. Returns the client's error text.
+    /// `account` asks the network for this network's content; the licence's shares must
+    /// combine to its content key.
+    pub async fn expect_licensed(&self, account: usize) -> licence_net::host_combine::Licence {
+        let (ask, capsule) = self.ask(account, &self.content);
+        let licence = self
+            .client()
+            .request(&ask, &self.creator(), &capsule)
+            .await
+            .expect("licence");
+        assert_eq!(
+            licence.content_key(&self.group).unwrap().as_slice(),
+            &self.content.key
+        );
+        licence
+    }
+
     pub async fn expect_refused(
         &self,
         ask: &LicenceAsk,

@@ -230,16 +230,7 @@ async fn an_alias_registration_of_another_creators_key_gets_nothing() {
     assert!(text.contains("registered creator"), "{text}");
     // The real content still licenses its real buyers.
     net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net
-        .client()
-        .request(&ask, &net.creator(), &capsule)
-        .await
-        .expect("licence");
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
+    net.expect_licensed(BUYER).await;
 }
 
 /// The reverse direction, with chain state the registry never writes: were the registry to map

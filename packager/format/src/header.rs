@@ -596,12 +596,3 @@ pub fn content_id_for(creator: [u8; 20], header_digest: [u8; 32]) -> ContentId {
     h.update(header_digest);
     ContentId(h.finalize().into())
 }
-
-/// The content id of an encoded header (preamble + body), whose creator account it reads.
-pub fn content_id_of(encoded: &[u8]) -> Result<ContentId, FormatError> {
-    let creator = encoded
-        .get(PREAMBLE_LEN + 32..PREAMBLE_LEN + 52)
-        .and_then(|c| <[u8; 20]>::try_from(c).ok())
-        .ok_or(FormatError::Truncated { what: "header" })?;
-    Ok(content_id_for(creator, header_digest_of(encoded)))
-}

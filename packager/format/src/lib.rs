@@ -21,9 +21,9 @@ mod seal;
 
 pub use container::{ByteSource, Container, EncodedHeader, SegmentSealer, Unlocked};
 pub use header::{
-    content_id_for, content_id_of, header_digest_of, Attachment, ContentId, ContentKind, Header,
-    KeyEnvelope, Metadata, SegmentEntry, Track, TrackKind, CONTENT_ID_DOMAIN,
-    KEY_SCHEME_LABELLED_BLS12_381, MAGIC, PREAMBLE_LEN, SEGMENT_KEYFRAME, TAG_LEN, VERSION,
+    content_id_for, header_digest_of, Attachment, ContentId, ContentKind, Header, KeyEnvelope,
+    Metadata, SegmentEntry, Track, TrackKind, CONTENT_ID_DOMAIN, KEY_SCHEME_LABELLED_BLS12_381,
+    MAGIC, PREAMBLE_LEN, SEGMENT_KEYFRAME, TAG_LEN, VERSION,
 };
 pub use packets::{decode_packets, encode_packets, Packet};
 pub use seal::{ContentKey, Sealer};

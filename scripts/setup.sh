@@ -10,10 +10,12 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 # Debian packages: FFmpeg libraries and CLI (packager), clang (bindgen for ffmpeg-next),
 # PostgreSQL (the indexer's production database; tests start throwaway servers from its
 # /usr/lib/postgresql/<version>/bin, so no cluster needs to run), wrk (the market API's load
-# generator) and python3-venv (for schemathesis, below).
+# generator), python3-venv (for schemathesis, below), libtss2-dev (tpm2-tss, which tss-esapi
+# links for TPM-held runtime keys) and swtpm (the software TPM the player's tests and
+# `ddrm up --swtpm` start).
 APT_PACKAGES=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libswresample-dev libavfilter-dev libavdevice-dev pkg-config clang libclang-dev postgresql
-  wrk python3-venv)
+  wrk python3-venv libtss2-dev swtpm)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use licence_net_protocol::{Address, B256, U256};
+use licence_net_protocol::{Address, RuntimeKind, B256, U256};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
@@ -58,6 +58,10 @@ pub struct AuditFacts {
     pub request_hash: Option<B256>,
     pub measurement: Option<B256>,
     pub runtime: Option<Address>,
+    /// What holds the runtime key (`file-secp256k1`: local development only). Absent in lines
+    /// written before it was recorded, so their hashes still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_kind: Option<RuntimeKind>,
     /// The block the rights were read at.
     pub block: Option<u64>,
     pub play_until: Option<u64>,

@@ -78,6 +78,10 @@ pub struct NodeArgs {
     /// registered network must match this node's group key in any case).
     #[arg(long)]
     pub require_registry: bool,
+    /// Refuse runtime attestations made with a file key (file-secp256k1, local development
+    /// only): only TPM-held runtime keys (tpm2-p256) get a share.
+    #[arg(long)]
+    pub require_hardware_runtime: bool,
 }
 
 /// Register the licence network in LicenceNetworkRegistry (starts a new epoch).
@@ -353,6 +357,7 @@ impl NodeArgs {
             } else {
                 RegistryCheck::IfRegistered
             },
+            require_hardware_runtime: self.require_hardware_runtime,
         })
     }
 }

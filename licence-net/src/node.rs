@@ -113,6 +113,8 @@ pub struct NodeConfig {
     /// Per account, after the signature verified.
     pub rate_limit: RateLimit,
     pub registry: RegistryCheck,
+    /// Refuse attestations by runtime keys that are not hardware-held (`file-secp256k1`).
+    pub require_hardware_runtime: bool,
 }
 
 /// The limits checked before a request body is parsed.
@@ -236,6 +238,8 @@ pub enum Refusal {
     CapsuleNotAllowed(B256),
     #[error("runtime key {0} is not approved or is revoked")]
     RuntimeNotApproved(Address),
+    #[error("this node requires a hardware-held runtime key (tpm2-p256); runtime {0} attested with a file key")]
+    RuntimeNotHardware(Address),
     #[error("the chain cannot be read, so nothing is released: {0}")]
     ChainUnavailable(String),
     #[error("the node cannot record its decision, so nothing is released")]
@@ -271,6 +275,7 @@ impl Refusal {
             Self::NoAccess { .. } => "no_access",
             Self::CapsuleNotAllowed(_) => "capsule_not_allowed",
             Self::RuntimeNotApproved(_) => "runtime_not_approved",
+            Self::RuntimeNotHardware(_) => "runtime_not_hardware",
             Self::ChainUnavailable(_) => "chain_unavailable",
             Self::AuditUnavailable => "audit_unavailable",
             Self::AuditBusy => "audit_busy",
@@ -339,6 +344,7 @@ pub struct NodeState {
     /// Decryption shares of ciphertexts whose label proof checked, by (commitment, creator).
     ciphertexts: Mutex<HashMap<(B256, Address), Arc<DecryptionShare>>>,
     registry_epoch: u64,
+    require_hardware_runtime: bool,
 }
 
 impl std::fmt::Debug for NodeState {
@@ -436,6 +442,7 @@ impl NodeState {
             throttled: AtomicU64::new(0),
             ciphertexts: Mutex::new(HashMap::new()),
             registry_epoch,
+            require_hardware_runtime: config.require_hardware_runtime,
         }))
     }
 
@@ -511,6 +518,7 @@ impl NodeState {
         facts.request_hash = Some(ask.request.request_hash());
         facts.measurement = Some(ask.attestation.measurement);
         facts.runtime = Some(ask.attestation.runtime);
+        facts.runtime_kind = Some(ask.attestation.kind);
 
         if f.expiry <= now {
             return Err(Refusal::Expired {
@@ -581,6 +589,9 @@ impl NodeState {
             return Err(Refusal::AttestationMismatch(
                 "its hash is not the one signed by the wallet",
             ));
+        }
+        if self.require_hardware_runtime && !att.kind.is_hardware() {
+            return Err(Refusal::RuntimeNotHardware(att.runtime));
         }
         att.verify(now)
             .map_err(|e| Refusal::AttestationInvalid(e.to_string()))?;

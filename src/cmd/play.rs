@@ -61,8 +61,8 @@ pub struct PlayArgs {
     /// Base URL of a licence node; repeat for each node.
     #[arg(long = "licence-node", value_name = "URL")]
     pub licence_nodes: Vec<String>,
-    /// This install's runtime attestation key file (created, mode 0600, when missing; its address
-    /// must be approved on chain).
+    /// This install's runtime attestation key file: a TPM key's blobs (`ddrm up --tpm`), or a
+    /// file key (created, mode 0600, when missing). Its id must be approved on chain.
     #[arg(long, value_name = "FILE")]
     pub runtime_key: Option<PathBuf>,
     #[command(flatten)]
@@ -91,13 +91,23 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
     )?;
     let runtime_path = super::required(args.runtime_key, "--runtime-key")?;
     let runtime = player::runtime::RuntimeKey::load_or_create(&runtime_path)?;
-    // Said plainly on every play: there is no hardware-backed runtime key yet (README, "Honest
-    // limits").
-    eprintln!(
-        "runtime key: a file ({}), not sealed in a TPM: this machine's owner could use it outside \
-         the capsule",
-        runtime_path.display()
-    );
+    // Said plainly on every play: what holds the runtime key (README, "Honest limits").
+    match runtime.tcti() {
+        Some(tcti) => eprintln!(
+            "runtime key: held by the TPM at {tcti} (tpm2-p256, id {})",
+            runtime.address()
+        ),
+        None => eprintln!(
+            "runtime key: a file ({}), local development only: this machine's owner could use it \
+             outside the capsule{}",
+            runtime_path.display(),
+            if std::path::Path::new("/dev/tpmrm0").exists() {
+                " (this machine has a TPM: `ddrm up --tpm device:/dev/tpmrm0` keeps the key in it)"
+            } else {
+                " (no TPM on this machine: /dev/tpmrm0 does not exist)"
+            }
+        ),
+    }
 
     let path = PathBuf::from(&args.input);
     let source: Box<dyn packager_format::ByteSource + Send> = if path.exists() {

@@ -29,10 +29,23 @@ pub struct UpArgs {
     /// request reads the head). A rental's end is seen up to this long after its block.
     #[arg(long, value_name = "MS", default_value_t = licence_net::cli::DEFAULT_HEAD_TTL_MS)]
     pub head_ttl_ms: u64,
+    /// Keep this install's runtime key in the TPM 2.0 reached through this TSS TCTI (e.g.
+    /// device:/dev/tpmrm0) instead of a file.
+    #[arg(long, value_name = "TCTI", conflicts_with = "swtpm")]
+    pub tpm: Option<String>,
+    /// Keep the runtime key in a software TPM (swtpm) that the stack starts, with its state in
+    /// the data directory: the TPM code path without TPM hardware (its state is a file).
+    #[arg(long)]
+    pub swtpm: bool,
+    /// Licence nodes refuse file-backed runtime keys: only TPM-held keys play.
+    #[arg(long)]
+    pub require_hardware_runtime: bool,
 }
 
-/// The file name of the runtime attestation key in the data directory.
+/// The file name of the file-backed runtime attestation key in the data directory.
 pub const RUNTIME_KEY_FILE: &str = "runtime.key";
+/// The file name of the TPM-held runtime key's blobs in the data directory.
+pub const TPM_RUNTIME_KEY_FILE: &str = "runtime-tpm.json";
 
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     // Caught from here on: a Ctrl-C while starting stops what has started.
@@ -42,9 +55,26 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(ddrm_stack::up::default_data_dir);
     std::fs::create_dir_all(&data_dir)?;
-    let key_file = data_dir.join(RUNTIME_KEY_FILE);
-    let runtime = player::runtime::RuntimeKey::load_or_create(&key_file)?;
-    let runtime_address = runtime.address();
+    // A software TPM lives as long as this command.
+    let swtpm = if args.swtpm {
+        Some(player::runtime::SwTpm::start(&data_dir.join("swtpm"))?)
+    } else {
+        None
+    };
+    let tcti = args.tpm.clone().or(swtpm.as_ref().map(|t| t.tcti()));
+    let (key_file, runtime) = match &tcti {
+        Some(tcti) => {
+            let path = data_dir.join(TPM_RUNTIME_KEY_FILE);
+            let key = player::runtime::RuntimeKey::load_or_create_tpm(tcti, &path)?;
+            (path, key)
+        }
+        None => {
+            let path = data_dir.join(RUNTIME_KEY_FILE);
+            let key = player::runtime::RuntimeKey::load_or_create(&path)?;
+            (path, key)
+        }
+    };
+    let runtime_entry = RuntimeEntry::new(key_file, runtime.address(), runtime.kind());
     drop(runtime);
     let capsule = player::bundled_capsule();
     let opts = UpOptions {
@@ -52,16 +82,14 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         rpc: args.rpc.clone(),
         ipfs_api: args.ipfs_api.clone(),
         ddrm_exe: std::env::current_exe()?,
-        runtime: RuntimeEntry {
-            key_file,
-            address: runtime_address,
-        },
+        runtime: runtime_entry,
         capsule: Some(CapsuleToRegister {
             measurement: capsule.measurement(),
             version: capsule.version(),
             publisher: capsule.publisher(),
         }),
         head_ttl_ms: args.head_ttl_ms,
+        require_hardware_runtime: args.require_hardware_runtime,
     };
     let mut say = |line: &str| println!("{line}");
     let stack = tokio::select! {

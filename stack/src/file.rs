@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::{Address, B256};
 use alloy::signers::local::PrivateKeySigner;
 use contracts_bindings::Deployment;
-use licence_net_protocol::GroupKey;
+use licence_net_protocol::{GroupKey, RuntimeKind};
 use serde::{Deserialize, Serialize};
 
 /// The file name `ddrm up` writes in its data directory.
@@ -169,10 +169,28 @@ pub enum StoreEndpoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeEntry {
-    /// The key file (secret; mode 0600).
+    /// The key file (mode 0600): a `file-secp256k1` key's secret, or a `tpm2-p256` key's TPM
+    /// blobs and TCTI.
     pub key_file: PathBuf,
-    /// Its address, approved in the CapsuleRegistry.
+    /// Its runtime id, approved in the CapsuleRegistry.
     pub address: Address,
+    /// What holds the key.
+    pub kind: RuntimeKind,
+    /// True exactly for a `file-secp256k1` key: its owner can copy it and use it outside any
+    /// capsule, so it serves local development stacks only.
+    pub local_development_only: bool,
+}
+
+impl RuntimeEntry {
+    /// The entry for a key of `kind`.
+    pub fn new(key_file: PathBuf, address: Address, kind: RuntimeKind) -> Self {
+        Self {
+            key_file,
+            address,
+            kind,
+            local_development_only: !kind.is_hardware(),
+        }
+    }
 }
 
 /// The bundled player capsule as registered on chain.
@@ -351,6 +369,13 @@ impl StackFile {
         if self.runtime.address == Address::ZERO {
             return Err("runtime.address is zero".into());
         }
+        if self.runtime.local_development_only == self.runtime.kind.is_hardware() {
+            return Err(format!(
+                "runtime.local_development_only must be {} for a {} key",
+                !self.runtime.kind.is_hardware(),
+                self.runtime.kind
+            ));
+        }
         if let Some(c) = &self.capsule {
             if c.measurement == B256::ZERO || c.publisher == Address::ZERO {
                 return Err("capsule.measurement or capsule.publisher is zero".into());
@@ -527,10 +552,11 @@ mod tests {
             store: StoreEndpoint::Embedded {
                 data_dir: dir.join("store"),
             },
-            runtime: RuntimeEntry {
-                key_file: dir.join("runtime.key"),
-                address: Address::repeat_byte(9),
-            },
+            runtime: RuntimeEntry::new(
+                dir.join("runtime.key"),
+                Address::repeat_byte(9),
+                RuntimeKind::FileSecp256k1,
+            ),
             capsule: None,
             dev_accounts: DevAccounts::standard(),
         }
@@ -606,6 +632,12 @@ mod tests {
         });
         assert!(
             e.contains("\"creator\"") && !e.contains(DEV_KEYS[0].1),
+            "{e}"
+        );
+        // A file key must say it is for local development only.
+        let e = invalid(d, |v| v["runtime"]["local_development_only"] = false.into());
+        assert!(
+            e.contains("local_development_only must be true for a file-secp256k1 key"),
             "{e}"
         );
         let e = invalid(d, |v| v["surprise"] = 1.into());

@@ -106,6 +106,8 @@ pub struct UpOptions {
     /// its block is mined; tests that move the chain's clock and expect an immediate refusal
     /// pass 0.
     pub head_ttl_ms: u64,
+    /// Every node refuses file-backed runtime keys (`--require-hardware-runtime`).
+    pub require_hardware_runtime: bool,
 }
 
 /// The default data directory: the user's ddrm data directory + `/stack`.
@@ -381,8 +383,16 @@ impl RunningStack {
             serde_json::to_string_pretty(&deployment).expect("serialises") + "\n",
         )?;
         progress(&format!(
-            "contracts deployed on chain {} (block {}); runtime key {} approved",
-            deployment.chain_id, deployment.deployment_block, opts.runtime.address
+            "contracts deployed on chain {} (block {}); runtime key {} ({}{}) approved",
+            deployment.chain_id,
+            deployment.deployment_block,
+            opts.runtime.address,
+            opts.runtime.kind,
+            if opts.runtime.local_development_only {
+                ", local development only"
+            } else {
+                ""
+            }
         ));
         stack.file.deployment = StackDeployment {
             file: Some(dep_path.clone()),
@@ -424,6 +434,10 @@ impl RunningStack {
                     "--head-ttl-ms",
                 ])
                 .arg(opts.head_ttl_ms.to_string())
+                .args(
+                    opts.require_hardware_runtime
+                        .then_some("--require-hardware-runtime"),
+                )
                 .arg("--audit")
                 .arg(&audit)
                 .env_remove("DDRM_RPC")

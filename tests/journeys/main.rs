@@ -4,4 +4,5 @@
 mod licence;
 mod market;
 mod package_pin_decrypt;
+mod tpm;
 mod up_play;

@@ -7,7 +7,7 @@
 //! - [`RequestFields`] / [`SignedRequest`]: the EIP-712 licence request signed by the buyer's
 //!   wallet; [`LicenceAsk`]: what a client posts to every node.
 //! - [`Attestation`]: the runtime key's statement binding a capsule measurement to the capsule's
-//!   ephemeral key.
+//!   ephemeral key; [`tpm`] checks a TPM-backed runtime's quote.
 //! - [`LicenceResponse`]: a node's sealed decryption share, [`LicencePolicy`] and signature;
 //!   [`check_envelope`] is what a host can check without the capsule's secret;
 //!   [`CapsuleSecret`] opens sealed shares, [`recover_content_key`] (capsule side) opens, checks
@@ -19,9 +19,12 @@ mod prepared;
 mod recover;
 mod request;
 mod response;
+pub mod tpm;
 
 pub use alloy_primitives::{Address, Bytes, Signature, B256, U256};
-pub use attestation::{measure, Attestation, MAX_ATTESTATION_AGE, MAX_CLOCK_SKEW};
+pub use attestation::{
+    measure, Attestation, RuntimeKind, TpmEvidence, MAX_ATTESTATION_AGE, MAX_CLOCK_SKEW,
+};
 pub use group::{GroupKey, GROUP_KEY_SCHEME};
 pub use prepared::PreparedCiphertext;
 pub use request::{
@@ -60,6 +63,10 @@ pub enum ProtocolError {
     },
     #[error("the attestation signature is malformed or not by the runtime key it names")]
     AttestationSignature,
+    #[error("the runtime's TPM evidence is not valid: {0}")]
+    AttestationEvidence(#[from] tpm::TpmEvidenceError),
+    #[error("the attestation's evidence does not match its kind (a TPM quote exactly when the kind is tpm2-p256)")]
+    AttestationKind,
     #[error("the attestation time is not acceptable: {0}")]
     AttestationTime(&'static str),
     #[error("the capsule key is not a usable X25519 public key")]

@@ -242,6 +242,7 @@ impl Net {
             head_ttl: Duration::ZERO,
             rate_limit,
             registry: RegistryCheck::IfRegistered,
+            require_hardware_runtime: false,
         }
     }
 

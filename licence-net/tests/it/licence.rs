@@ -3,7 +3,8 @@
 
 use contracts_bindings::ops::Purchase;
 use licence_net::audit::Decision;
-use licence_net_protocol::{measure, AccessKind, Address, U256};
+use licence_net::KeyShareFile;
+use licence_net_protocol::{measure, AccessKind, Address, RuntimeKind, U256};
 
 use crate::harness::*;
 
@@ -255,4 +256,45 @@ async fn a_commitment_registered_under_another_content_is_refused() {
         .expect_refused(&ask, &capsule, "commitment_elsewhere")
         .await;
     assert!(text.contains("one commitment, one content"), "{text}");
+}
+
+/// Issue 11: "the file key stays for local dev stacks only, named as such in the node's audit
+/// log, and nodes can be configured to refuse file-backed runtime keys". An approved file key
+/// is granted by a default node, and its kind is recorded; a node started with
+/// `require_hardware_runtime` refuses it before reading the chain. (That a TPM-held key is
+/// granted by such nodes is `player`'s `tpm` test, which has a software TPM.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_requires_hardware_runtimes_refuses_a_file_key() {
+    let mut net = Net::start().await;
+    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    net.expect_licensed(BUYER).await;
+    for i in 0..NODES {
+        let last = net.last_audit(i);
+        assert_eq!(last.decision, Decision::Granted);
+        assert_eq!(
+            last.facts.runtime_kind,
+            Some(RuntimeKind::FileSecp256k1),
+            "node {i}: {last:?}"
+        );
+    }
+
+    for i in 0..NODES {
+        net.stop_node(i);
+        let share = KeyShareFile::load(&net.share_paths[i], &net.group).unwrap();
+        let mut config = net.config(i, share, test_rate());
+        config.require_hardware_runtime = true;
+        let node = serve(config).await;
+        net.urls[i] = node.url.clone();
+        net.nodes[i] = Some(node);
+    }
+    let (ask, capsule) = net.ask(BUYER, &net.content);
+    let text = net
+        .expect_refused(&ask, &capsule, "runtime_not_hardware")
+        .await;
+    assert!(text.contains("file key"), "{text}");
+    for i in 0..NODES {
+        let last = net.last_audit(i);
+        assert_eq!(last.facts.runtime_kind, Some(RuntimeKind::FileSecp256k1));
+        assert_eq!(last.facts.block, None, "refused before reading the chain");
+    }
 }

@@ -60,6 +60,7 @@ pub struct Stack {
     pub urls: Vec<String>,
     pub runtime: Arc<RuntimeKey>,
     pub host: Host,
+    pub require_hardware_runtime: bool,
 }
 
 /// Makes a test clip with ffmpeg: `secs` seconds of two sine tones, stereo 48 kHz, FLAC.
@@ -87,8 +88,34 @@ pub fn make_audio(dir: &Path, secs: u32) -> PathBuf {
     out
 }
 
+/// How a [`Stack`] differs from the default one.
+pub struct StackOptions {
+    /// The runtime key plays use (approved on chain).
+    pub runtime: RuntimeKey,
+    /// More runtime ids to approve on chain.
+    pub also_approve: Vec<alloy::primitives::Address>,
+    /// Nodes refuse file-backed runtime keys.
+    pub require_hardware_runtime: bool,
+}
+
 impl Stack {
+    /// A stack whose runtime key is a file key in its folder.
     pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = RuntimeKey::load_or_create(&dir.path().join("runtime.key")).unwrap();
+        Self::start_in(
+            dir,
+            StackOptions {
+                runtime,
+                also_approve: Vec::new(),
+                require_hardware_runtime: false,
+            },
+        )
+        .await
+    }
+
+    /// A stack in `dir` as `opts` says.
+    pub async fn start_in(dir: tempfile::TempDir, opts: StackOptions) -> Self {
         let anvil = spawn_anvil();
         let rpc = anvil.endpoint();
         let keys: Vec<PrivateKeySigner> = anvil
@@ -101,12 +128,17 @@ impl Stack {
             player::DEV_PUBLISHER_ADDRESS.to_lowercase(),
             "the DEV publisher is anvil account #9"
         );
-        let dir = tempfile::tempdir().unwrap();
-        let runtime = RuntimeKey::load_or_create(&dir.path().join("runtime.key")).unwrap();
+        let StackOptions {
+            runtime,
+            also_approve,
+            require_hardware_runtime,
+        } = opts;
+        let mut approve_runtimes = vec![runtime.address()];
+        approve_runtimes.extend(also_approve);
         let deployer = Chain::connect(&rpc, Some(keys[0].clone())).await.unwrap();
         let opts = DeployOptions {
             fee_bps: DEFAULT_FEE_BPS,
-            approve_runtimes: vec![runtime.address()],
+            approve_runtimes,
             ..Default::default()
         };
         let dep = chain::deploy(&deployer, &opts).await.expect("deploy");
@@ -146,6 +178,7 @@ impl Stack {
             urls: Vec::new(),
             runtime: Arc::new(runtime),
             host: Host::new().unwrap(),
+            require_hardware_runtime,
         };
         for (i, share_path) in dealt.share_paths.iter().enumerate() {
             let share = KeyShareFile::load(share_path, &stack.group).unwrap();
@@ -171,6 +204,7 @@ impl Stack {
                 burst: 1000.0,
             },
             registry: node::RegistryCheck::IfRegistered,
+            require_hardware_runtime: self.require_hardware_runtime,
         };
         let state = NodeState::new(config).await.expect("node starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -297,7 +331,11 @@ pub struct Bought {
 }
 
 pub async fn bought_clip(secs: u32) -> Bought {
-    let stack = Stack::start().await;
+    bought_clip_on(Stack::start().await, secs).await
+}
+
+/// [`bought_clip`] on a given stack.
+pub async fn bought_clip_on(stack: Stack, secs: u32) -> Bought {
     let capsule = bundled_capsule();
     let source = make_audio(stack.dir.path(), secs);
     let ddrm = stack.package(&source, vec![capsule.measurement().0]);

@@ -6,3 +6,4 @@ mod harness;
 mod limits;
 mod playback;
 mod refusals;
+mod tpm;

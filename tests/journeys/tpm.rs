@@ -1,0 +1,130 @@
+//! Issue 11's TPM-held runtime key from the command line: `ddrm up --swtpm
+//! --require-hardware-runtime` keeps the install's runtime key in a software TPM and starts
+//! nodes that refuse file keys; `ddrm play --stack` plays with the TPM key and says so; a file
+//! key is refused and says it is for local development only.
+
+use ddrm_stack::StackFile;
+use e2e::up::Up;
+use e2e::Journey;
+use licence_net_protocol::RuntimeKind;
+
+const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
+
+fn key<'a>(stack: &'a StackFile, label: &str) -> &'a str {
+    stack.dev_accounts.get(label).unwrap().private_key.as_str()
+}
+
+#[test]
+fn a_tpm_runtime_key_plays_where_nodes_require_one_and_a_file_key_is_refused() {
+    let j = Journey::new(DDRM);
+    let mut up = Up::start_with(
+        DDRM,
+        &j.path("stack"),
+        &["--swtpm", "--require-hardware-runtime"],
+    );
+    let stack = up.wait_ready();
+    let s = up.stack_path();
+    let s = s.to_str().unwrap();
+    assert_eq!(stack.runtime.kind, RuntimeKind::Tpm2P256);
+    assert!(!stack.runtime.local_development_only);
+    let key_file = std::fs::read_to_string(&stack.runtime.key_file).unwrap();
+    assert!(key_file.contains("\"tpm2-p256\""), "{key_file}");
+
+    let tone = j.make_clip("tone.m4a", 2, &["-map", "1:a", "-c:a", "aac"]);
+    let creator = stack
+        .dev_accounts
+        .get("creator")
+        .unwrap()
+        .address
+        .to_string();
+    let packaged = j
+        .ddrm([
+            "package",
+            tone.to_str().unwrap(),
+            "--out",
+            "tone.ddrm",
+            "--creator-account",
+            &creator,
+            "--pin",
+            "--json",
+            "--stack",
+            s,
+        ])
+        .ok()
+        .json();
+    let id = packaged["content_id"].as_str().unwrap().to_owned();
+    let cid = packaged["cid"].as_str().unwrap().to_owned();
+    j.ddrm([
+        "mint",
+        "tone.ddrm",
+        "--cid",
+        &cid,
+        "--price",
+        "1",
+        "--split",
+        &format!("{creator}:10000"),
+        "--private-key",
+        key(&stack, "creator"),
+        "--stack",
+        s,
+    ])
+    .ok();
+    j.ddrm([
+        "buy",
+        &id,
+        "--private-key",
+        key(&stack, "buyer"),
+        "--stack",
+        s,
+    ])
+    .ok();
+
+    let played = j
+        .ddrm([
+            "play",
+            "tone.ddrm",
+            "--wallet-key",
+            key(&stack, "buyer"),
+            "--audio-out",
+            "tone.wav",
+            "--stack",
+            s,
+        ])
+        .ok();
+    assert!(
+        played
+            .stderr()
+            .contains("runtime key: held by the TPM at swtpm:"),
+        "{}",
+        played.stderr()
+    );
+    assert!(j.path("tone.wav").exists());
+    for n in &stack.licence.nodes {
+        let audit = std::fs::read_to_string(&n.audit_log).unwrap();
+        let last = audit.lines().last().unwrap();
+        assert!(
+            last.contains("\"runtime_kind\":\"tpm2-p256\"") && last.contains("\"granted\""),
+            "{last}"
+        );
+    }
+
+    // The same install with a file key (as a copied dev key would be): refused by every node.
+    let refused = j
+        .ddrm([
+            "play",
+            "tone.ddrm",
+            "--wallet-key",
+            key(&stack, "buyer"),
+            "--audio-out",
+            "file-key.wav",
+            "--runtime-key",
+            j.path("file-runtime.key").to_str().unwrap(),
+            "--stack",
+            s,
+        ])
+        .fails();
+    assert!(refused.contains("runtime_not_hardware"), "{refused}");
+    assert!(refused.contains("local development only"), "{refused}");
+    assert!(!j.path("file-key.wav").exists());
+    up.stop("INT");
+}

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use licence_net_protocol::threshold_crypto::SecretKeySet;
 use licence_net_protocol::{
-    address_of, AccessKind, Address, CapsuleSecret, GroupKey, LicencePolicy, LicenceResponse,
-    OpenShare, PreparedCiphertext, Signature, B256, U256,
+    address_of, AccessKind, Address, Attestation, CapsuleSecret, GroupKey, LicencePolicy,
+    LicenceResponse, OpenShare, PreparedCiphertext, Signature, B256, U256,
 };
 
 fn time<T>(what: &str, n: u32, mut f: impl FnMut() -> T) {
@@ -65,6 +65,31 @@ fn main() {
         || {
             signature
                 .recover_address_from_prehash(&B256::from(digest))
+                .unwrap()
+        },
+    );
+    // A runtime attestation as a node checks it (step 8): a file key's recoverable signature,
+    // or a TPM quote (the real swtpm vector: P-256 verify plus parsing both TPM structures).
+    let file_attestation = Attestation::sign(
+        &operators[2],
+        B256::repeat_byte(1),
+        B256::repeat_byte(2),
+        1_800_000_000,
+    )
+    .unwrap();
+    time(
+        "runtime attestation verify, file-secp256k1 (node, per request)",
+        200,
+        || file_attestation.verify(1_800_000_001).unwrap(),
+    );
+    let tpm_attestation: Attestation =
+        serde_json::from_str(include_str!("../protocol/testdata/tpm2-attestation.json")).unwrap();
+    time(
+        "runtime attestation verify, tpm2-p256 quote (node, per request)",
+        200,
+        || {
+            tpm_attestation
+                .verify(tpm_attestation.issued_at + 1)
                 .unwrap()
         },
     );

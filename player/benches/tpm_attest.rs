@@ -21,15 +21,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn main() -> Result<()> {
-    let n: usize = match std::env::var("DDRM_BENCH_ATTESTATIONS") {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .with_context(|| format!("DDRM_BENCH_ATTESTATIONS={v:?} is not a positive integer"))?,
-        Err(_) => 50,
-    };
+    let n: usize =
+        match std::env::var("DDRM_BENCH_ATTESTATIONS") {
+            Ok(v) => v.trim().parse().ok().filter(|n| *n > 0).with_context(|| {
+                format!("DDRM_BENCH_ATTESTATIONS={v:?} is not a positive integer")
+            })?,
+            Err(_) => 50,
+        };
     let dir = tempfile::tempdir()?;
     let tpm = SwTpm::start(&dir.path().join("tpm"))?;
     let started = Instant::now();

@@ -165,11 +165,11 @@ pub enum CliError {
     #[error("cannot read {path}: {why}")]
     KeyFile { path: String, why: String },
     #[error(transparent)]
-    Client(#[from] crate::client::ClientError),
+    Client(#[from] licence_net_client::ClientError),
     #[error(transparent)]
     Protocol(#[from] licence_net_protocol::ProtocolError),
     #[error(transparent)]
-    Registry(#[from] crate::registry::RegistryError),
+    Registry(#[from] licence_net_client::registry::RegistryError),
     #[error("{0} is required (or --stack PATH/stack.json)")]
     Missing(&'static str),
     #[error("{0}")]
@@ -225,11 +225,13 @@ pub async fn run_request(
         .into());
     }
     let client = match &args.group {
-        Some(group) if !args.endpoints.is_empty() => {
-            crate::client::LicenceClient::new(args.endpoints.clone(), load_group(group)?, timeout)?
-        }
+        Some(group) if !args.endpoints.is_empty() => licence_net_client::LicenceClient::new(
+            args.endpoints.clone(),
+            load_group(group)?,
+            timeout,
+        )?,
         _ => {
-            crate::client::LicenceClient::from_registry(&chain.provider, &deployment, timeout)
+            licence_net_client::LicenceClient::from_registry(&chain.provider, &deployment, timeout)
                 .await?
         }
     };
@@ -237,7 +239,7 @@ pub async fn run_request(
         path: args.capsule.display().to_string(),
         why: e.to_string(),
     })?;
-    let (ask, capsule) = crate::client::sign_ask(
+    let (ask, capsule) = licence_net_client::sign_ask(
         &key_from_file(&args.wallet_key_file)?,
         &key_from_file(&args.runtime_key_file)?,
         licence_net_protocol::measure(&capsule_bytes),
@@ -256,7 +258,7 @@ pub async fn run_request(
 
 /// Asks every node and describes each answer (envelope checked, sealed share unopened).
 async fn diagnose(
-    client: &crate::client::LicenceClient,
+    client: &licence_net_client::LicenceClient,
     ask: &licence_net_protocol::LicenceAsk,
 ) -> (String, bool) {
     let needed = client.group().threshold();
@@ -269,7 +271,7 @@ async fn diagnose(
                 std::mem::take(&mut g.failures),
             )
         }
-        Err(crate::client::ClientError::NotEnough { failures, .. }) => (Vec::new(), failures),
+        Err(licence_net_client::ClientError::NotEnough { failures, .. }) => (Vec::new(), failures),
         Err(e) => return (format!("licence request failed: {e}"), false),
     };
     let mut granting: Vec<u32> = responses.iter().map(|r| r.node_index).collect();
@@ -300,7 +302,9 @@ pub async fn run_register(args: RegisterArgs) -> Result<String, CliError> {
     }
     let deployment = Deployment::load(&args.deployment.deployment)?;
     let chain = args.connect.connect(true).await?;
-    let epoch = crate::registry::register(&chain, &deployment, &group, &args.endpoints).await?;
+    let epoch =
+        licence_net_client::registry::register(&chain, &deployment, &group, &args.endpoints)
+            .await?;
     Ok(format!(
         "licence network {}-of-{} (group key {}) registered: epoch {epoch}",
         group.threshold(),

@@ -8,24 +8,19 @@
 //!   runtime attestation, then releases its decryption share sealed to the capsule.
 //! - [`replay`]: the nonces of live requests in time buckets, and the answers to resend.
 //! - [`rights`]: the chain reads behind a decision, with timeouts and a per-block cache.
-//! - [`registry`]: the network registered in `LicenceNetworkRegistry`; nodes check their group
-//!   key against it at start, clients can take endpoints and group key from it.
 //! - [`audit`]: the append-only, hash-chained audit log and [`audit::verify_file`].
-//! - [`client`]: [`client::LicenceClient`], which asks all nodes in parallel and checks each
-//!   response's envelope; the capsule opens the sealed shares. `host_combine` (feature
-//!   `host-combine`, tests only) combines them outside a capsule.
+//!
+//! The client ([`licence_net_client::LicenceClient`], which asks all nodes in parallel and
+//! checks each response's envelope) and the registry reader are in `licence-net-client`, which
+//! the node uses to check its group key against the registered network at start.
 //! - [`cli`]: the `ddrm licence node|audit` argument structs and runners.
 //!
 //! The wire types live in `licence-net-protocol` (spec: `licence-net/PROTOCOL.md`).
 
 pub mod audit;
 pub mod cli;
-pub mod client;
 pub mod dealer;
-#[cfg(feature = "host-combine")]
-pub mod host_combine;
 pub mod node;
-pub mod registry;
 pub mod replay;
 pub mod rights;
 mod share;

@@ -43,10 +43,11 @@ use licence_net_protocol::{
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{bounded_detail, now_secs, AuditError, AuditFacts, AuditLog, Decision};
-use crate::registry::{RegisteredNetwork, RegistryError};
 use crate::replay::{ReplayStore, Seen};
 use crate::rights::{ChainReadError, RightsReader};
 use crate::KeyShareFile;
+use licence_net_client::registry::{RegisteredNetwork, RegistryError};
+use licence_net_protocol::RefusalBody;
 
 /// Largest request body a node reads.
 pub const MAX_BODY_BYTES: usize = 32 * 1024;
@@ -294,14 +295,6 @@ impl Refusal {
             _ => StatusCode::FORBIDDEN,
         }
     }
-}
-
-/// The body of a refusal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefusalBody {
-    pub node_index: u32,
-    pub code: String,
-    pub message: String,
 }
 
 /// `GET /v1/info`.

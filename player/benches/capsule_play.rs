@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use ddrm_capsule::wire::{Event, PlayParams};
 use harness::*;
-use licence_net::client::LicenceClient;
+use licence_net_client::LicenceClient;
 use licence_net_protocol::address_of;
 use player::capsule_host::{Presenter, Session};
 use player::play::NetworkGate;

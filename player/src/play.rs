@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use contracts_bindings::{Chain, Deployment};
 use ddrm_capsule::wire::{BadShare, Event, PlayParams, StopKind};
-use licence_net::client::{ClientError, Gathered, LicenceClient, NodeProblem};
+use licence_net_client::{ClientError, Gathered, LicenceClient, NodeProblem};
 use licence_net_protocol::{
     address_of, GroupKey, LicenceAsk, LicencePolicy, LicenceResponse, ShareFault, U256,
 };

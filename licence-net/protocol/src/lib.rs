@@ -34,8 +34,8 @@ pub use request::{
 pub use response::{
     check_envelope, combine_checked, combine_shares, open_share, open_unverified,
     recover_content_key, verify_response, verify_share, AccessKind, CapsuleSecret, Expected,
-    LicencePolicy, LicenceResponse, OpenShare, Recovered, RecoveryError, ResponseFault,
-    SealedShare, ShareFault,
+    LicencePolicy, LicenceResponse, OpenShare, Recovered, RecoveryError, RefusalBody,
+    ResponseFault, SealedShare, ShareFault,
 };
 pub use threshold_crypto;
 

@@ -850,3 +850,12 @@ mod tests {
         );
     }
 }
+
+/// The body of a node's refusal (any non-200 answer to a licence request): a stable
+/// machine-readable `code` (PROTOCOL.md, "What a node checks") and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalBody {
+    pub node_index: u32,
+    pub code: String,
+    pub message: String,
+}

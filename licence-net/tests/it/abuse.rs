@@ -9,10 +9,10 @@ use contracts_bindings::ops::Purchase;
 use futures::stream::{self, StreamExt};
 use k256::ecdsa::SigningKey;
 use licence_net::audit::verify_file;
-use licence_net::client::{ClientError, LicenceClient, NodeProblem};
 use licence_net::node::{Admission, RateLimit, Refusal};
 use licence_net::replay::MAX_BUCKETS;
 use licence_net::KeyShareFile;
+use licence_net_client::{ClientError, LicenceClient, NodeProblem};
 use licence_net_protocol::B256;
 
 use crate::harness::*;
@@ -501,7 +501,7 @@ async fn over_http_a_peer_over_its_rate_is_refused_before_parsing() {
             .await
             .unwrap();
         let status = reply.status().as_u16();
-        let body: licence_net::node::RefusalBody =
+        let body: licence_net_protocol::RefusalBody =
             serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap();
         assert!(!body.message.contains("zzzz"), "{}", body.message);
         answers.push((status, body.code));

@@ -1,8 +1,8 @@
 //! Nodes down, a node sending a bad share, an unreadable chain, the rate limit.
 
 use contracts_bindings::ops::Purchase;
-use licence_net::client::{ClientError, NodeProblem};
 use licence_net::node::{RateLimit, Refusal};
+use licence_net_client::{ClientError, NodeProblem};
 use licence_net_protocol::{
     recover_content_key, Expected, PreparedCiphertext, ResponseFault, ShareFault,
 };

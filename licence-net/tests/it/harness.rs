@@ -14,10 +14,10 @@ use contracts_bindings::testing::spawn_anvil;
 use contracts_bindings::{Chain, DeployOptions, Deployment};
 use k256::ecdsa::SigningKey;
 use licence_net::audit::AuditEntry;
-use licence_net::client::{ClientError, LicenceClient, NodeProblem};
 use licence_net::dealer;
 use licence_net::node::{self, Admission, NodeConfig, NodeState, RateLimit, RegistryCheck};
 use licence_net::KeyShareFile;
+use licence_net_client::{ClientError, LicenceClient, NodeProblem};
 use licence_net_protocol::{
     key_commitment, measure, Attestation, CapsuleSecret, GroupKey, LicenceAsk, OpenShare,
     RequestFields, B256, U256,
@@ -348,7 +348,10 @@ impl Net {
     /// log recorded that refusal. Returns the client's error text.
     /// `account` asks the network for this network's content; the licence's shares must
     /// combine to its content key.
-    pub async fn expect_licensed(&self, account: usize) -> licence_net::host_combine::Licence {
+    pub async fn expect_licensed(
+        &self,
+        account: usize,
+    ) -> licence_net_client::host_combine::Licence {
         let (ask, capsule) = self.ask(account, &self.content);
         let licence = self
             .client()

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use contracts_bindings::ops::Purchase;
 use contracts_bindings::Chain;
-use licence_net::client::LicenceClient;
 use licence_net::dealer;
 use licence_net::node::{NodeError, NodeState, RegistryCheck};
-use licence_net::registry::{self, RegisteredNetwork, RegistryError};
 use licence_net::KeyShareFile;
+use licence_net_client::registry::{self, RegisteredNetwork, RegistryError};
+use licence_net_client::LicenceClient;
 
 use crate::harness::*;
 

@@ -1,6 +1,7 @@
 //! K only in the capsule: no shipping crate can combine licence shares outside it.
 //!
-//! `licence_net::host_combine` (the only code outside the capsule that opens and combines shares)
+//! `licence_net_client::host_combine` (the only code outside the capsule that opens and combines
+//! shares)
 //! is compiled only with the feature `host-combine`. This test reads the workspace's manifests
 //! through `cargo metadata` and fails if any crate enables that feature from a normal or build
 //! dependency, or makes it a default: only `[dev-dependencies]` (tests and benchmarks) may.
@@ -24,7 +25,7 @@ fn only_dev_dependencies_enable_host_side_share_combination() {
     let mut dev_users = Vec::new();
     for p in packages {
         let name = p["name"].as_str().unwrap_or_default();
-        if name == "licence-net" {
+        if name == "licence-net-client" {
             let default = p["features"]["default"]
                 .as_array()
                 .cloned()
@@ -35,7 +36,7 @@ fn only_dev_dependencies_enable_host_side_share_combination() {
             );
         }
         for d in p["dependencies"].as_array().into_iter().flatten() {
-            if d["name"] != "licence-net" {
+            if d["name"] != "licence-net-client" {
                 continue;
             }
             let enables = d["features"]
@@ -49,7 +50,7 @@ fn only_dev_dependencies_enable_host_side_share_combination() {
                 }
                 kind => assert!(
                     !enables,
-                    "{name} enables licence-net/host-combine from a {} dependency: shares would \
+                    "{name} enables licence-net-client/host-combine from a {} dependency: shares would \
                      be combined outside the capsule in a shipping build",
                     kind.unwrap_or("normal")
                 ),

@@ -1,5 +1,7 @@
-//! The licence client (used by the player host): asks every node in parallel and checks each
-//! answer before using it.
+//! `licence-net-client`: what a player host needs of the licence network, without the node
+//! (a crate of its own so that the player does not compile the node's server, audit log or
+//! dealer). The licence client asks every node in parallel and checks each answer before using
+//! it; [`registry`] reads (and registers) the network in `LicenceNetworkRegistry`.
 //!
 //! - [`LicenceClient::gather`]: for a host that carries sealed shares to a capsule and does not
 //!   hold the capsule's secret. Returns the first `threshold` responses that pass every check
@@ -9,20 +11,22 @@
 //! The host never opens a share: the capsule does ([`licence_net_protocol::recover_content_key`]).
 //! Combining shares outside the capsule (`LicenceClient::request`, `Licence::content_key`) exists
 //! only behind the test-only feature `host-combine` (module `host_combine`), which no shipping
-//! crate enables; `tests/it` checks that.
+//! crate enables; `licence-net/tests/it/surface.rs` checks that.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use licence_net_protocol::{
-    check_envelope, Expected, GroupKey, LicenceAsk, LicenceResponse, ProtocolError, ResponseFault,
-    ShareFault,
+    check_envelope, Expected, GroupKey, LicenceAsk, LicenceResponse, ProtocolError, RefusalBody,
+    ResponseFault, ShareFault,
 };
 
-use crate::registry::{RegisteredNetwork, RegistryError};
+#[cfg(feature = "host-combine")]
+pub mod host_combine;
+pub mod registry;
 
-use crate::node::RefusalBody;
+use crate::registry::{RegisteredNetwork, RegistryError};
 
 /// Default time allowed to each node.
 pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(5);

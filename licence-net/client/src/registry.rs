@@ -3,7 +3,7 @@
 //!
 //! A node compares its group key with the registered one at start and refuses to run on any
 //! difference; a client can take its endpoints and group key from the chain
-//! ([`crate::client::LicenceClient::from_registry`]); `ddrm licence register` starts an epoch.
+//! ([`crate::LicenceClient::from_registry`]); `ddrm licence register` starts an epoch.
 //!
 //! The contract's `threshold` is threshold_crypto's (t where t + 1 shares decrypt); the group
 //! key's `threshold()` counts the shares needed, one more.

@@ -19,7 +19,7 @@ use licence_net_protocol::{
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::client::{ClientError, Gathered, LicenceClient, NodeFailure};
+use crate::{ClientError, Gathered, LicenceClient, NodeFailure};
 
 /// Verified and prepared key ciphertexts kept by a client (preparing one costs pairings).
 const CIPHERTEXT_CACHE: usize = 256;

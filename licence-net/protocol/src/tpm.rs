@@ -187,7 +187,9 @@ pub fn verify_quote(
 }
 
 /// ECDSA-P-256-SHA-256 of `message` by `point`, `signature` = r ‖ s, with the pure-Rust `p256`
-/// crate: the capsule's wasm build, and native builds without `native-p256`.
+/// crate: the capsule's wasm build, and native builds without `native-p256` (where it is kept
+/// for the test that both paths agree).
+#[cfg_attr(all(feature = "native-p256", not(test)), allow(dead_code))]
 fn verify_p256_rust(
     point: &[u8; 65],
     message: &[u8],

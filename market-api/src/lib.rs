@@ -12,6 +12,8 @@
 //!   writes them (the database is polled; each stream is bounded).
 //! - Sign-In with Ethereum ([`siwe`], [`auth`]): nonces and sessions live in the database,
 //!   hashed, so any API instance can verify any session.
+//! - The API's own tables ([`migrations`]): created by [`migrate`], which `ddrm serve` runs
+//!   before serving.
 //! - Uploads ([`upload`]): streamed to a temporary file under a size limit, packaged, pinned,
 //!   and answered with the unsigned registration transaction for the creator's own wallet.
 //! - Every error is an [`error::ApiError`]: a status code and `{ "error": { code, message } }`.
@@ -22,6 +24,7 @@ pub mod cache;
 pub mod error;
 pub mod events;
 pub mod limits;
+pub mod migrations;
 pub mod openapi;
 pub mod reads;
 pub mod siwe;
@@ -41,6 +44,7 @@ use packager_store::ContentStore;
 
 pub use error::ApiError;
 pub use limits::RateLimit;
+pub use migrations::migrate;
 
 /// Largest JSON request body accepted (SIWE messages are the biggest).
 pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024;
@@ -64,7 +68,8 @@ pub const CATALOGUE_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Everything the API needs, built by `ddrm serve` (or a test).
 #[derive(Clone)]
 pub struct ApiConfig {
-    /// The indexer's database (opened and migrated).
+    /// The indexer's database (opened, so migrated by the indexer), with the API's own tables
+    /// added by [`migrate`].
     pub db: indexer::Db,
     /// A read-only chain connection (registration checks), reads bounded by `chain_timeout`.
     pub chain: Chain,

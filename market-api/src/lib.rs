@@ -5,9 +5,9 @@
 //! real loopback socket.
 //!
 //! - Reads ([`reads`]): catalogue, one content, an account's library and earnings, a content's
-//!   royalty order book, trades and price history — all from the indexer's database
-//!   ([`indexer::Db`]); earnings come from [`indexer::Db::earnings`], which mirrors
-//!   `RoyaltyShares.claimable` to the wei.
+//!   royalty order book, trades and price history — all through the indexer's typed reads
+//!   ([`indexer::read`], methods of [`indexer::Db`]), never by SQL over its tables; earnings
+//!   come from [`indexer::Db::earnings`], which mirrors `RoyaltyShares.claimable` to the wei.
 //! - Live events ([`events`]): server-sent events of new sales and trades as the indexer
 //!   writes them (the database is polled; each stream is bounded).
 //! - Sign-In with Ethereum ([`siwe`], [`auth`]): nonces and sessions live in the database,
@@ -194,19 +194,28 @@ pub fn app(state: AppState) -> Router {
     // Bounded by the request deadline: every plain request.
     let timed = Router::new()
         .route("/v1/health", get(reads::health))
-        .route("/v1/contents", get(reads::catalogue))
-        .route("/v1/contents/{content_id}", get(reads::content))
+        .route("/v1/contents", get(reads::contents::catalogue))
+        .route("/v1/contents/{content_id}", get(reads::contents::content))
         .route(
             "/v1/contents/{content_id}/orderbook",
-            get(reads::order_book),
+            get(reads::market::order_book),
         )
-        .route("/v1/contents/{content_id}/trades", get(reads::trades))
+        .route(
+            "/v1/contents/{content_id}/trades",
+            get(reads::market::trades),
+        )
         .route(
             "/v1/contents/{content_id}/price-history",
-            get(reads::price_history),
+            get(reads::market::price_history),
         )
-        .route("/v1/accounts/{account}/library", get(reads::library))
-        .route("/v1/accounts/{account}/earnings", get(reads::earnings))
+        .route(
+            "/v1/accounts/{account}/library",
+            get(reads::accounts::library),
+        )
+        .route(
+            "/v1/accounts/{account}/earnings",
+            get(reads::accounts::earnings),
+        )
         .route("/v1/auth/nonce", post(auth::nonce))
         .route("/v1/auth/verify", post(auth::verify))
         .route("/v1/auth/session", get(auth::session))

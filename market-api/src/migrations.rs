@@ -8,7 +8,14 @@
 //! indexer's migrator from this very file: the file must stay byte for byte the same, since its
 //! checksum was recorded then and is checked now.
 
+use indexer::read::ContentFacts;
 use sqlx::migrate::{MigrateError, Migrator};
+
+/// The API's table of catalogue facts from uploaded headers, which the index's content reads
+/// join (`indexer::read`).
+pub const CONTENT_FACTS: ContentFacts = ContentFacts {
+    table: "api_content_meta",
+};
 
 /// The migrations in `market-api/migrations/`, embedded, ignoring the indexer's versions.
 pub fn migrator() -> Migrator {

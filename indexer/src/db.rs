@@ -154,7 +154,8 @@ impl Db {
         })
     }
 
-    /// The pool, for queries of the index's tables (the schema is `indexer/migrations/`).
+    /// The pool. Readers of the index go through [`crate::read`] (and [`Db::earnings`]), which
+    /// own its queries; services sharing this database use the pool for their own tables.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

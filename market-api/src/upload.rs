@@ -462,9 +462,9 @@ fn spawn_job(state: AppState, job: PackJob) {
                     j.status.percent = 100;
                     j.status.result = Some(result);
                 }
-                Err(msg) => {
+                Err(failure) => {
                     j.status.state = UploadState::Failed;
-                    j.status.error = Some(msg);
+                    j.status.error = Some(failure.to_string());
                 }
             }
         });
@@ -481,6 +481,32 @@ fn safe_extension(name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Why a job failed; the message is what the creator is shown (details go to the log).
+#[derive(Debug, thiserror::Error)]
+enum JobFailure {
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("packaging stopped unexpectedly")]
+    PackagingStopped,
+    #[error("the file could not be packaged as media: {0}")]
+    NotMedia(String),
+    /// The packager's own explanation of an input it refuses.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("packaging failed")]
+    PackagingFailed,
+    #[error("the content store refused the file")]
+    StoreRefused,
+    #[error("the chain did not answer in time")]
+    ChainTimeout,
+    #[error("the chain could not be read")]
+    ChainUnreadable,
+    #[error("content {0} is already registered")]
+    AlreadyRegistered(String),
+    #[error("the catalogue database is unavailable")]
+    CatalogueUnavailable,
+}
+
 struct PackJob {
     id: String,
     creator: Address,
@@ -492,14 +518,14 @@ struct PackJob {
     group_key: licence_net_protocol::GroupKey,
 }
 
-/// Packages, pins and builds the transaction; the error string is shown to the creator.
-async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, String> {
+/// Packages, pins and builds the transaction; a failure's message is shown to the creator.
+async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, JobFailure> {
     let uploads = &state.inner.uploads;
     let _permit = uploads
         .packaging
         .acquire()
         .await
-        .map_err(|_| "the server is shutting down".to_owned())?;
+        .map_err(|_| JobFailure::ShuttingDown)?;
     uploads.update(&job.id, |j| j.status.state = UploadState::Packaging);
     let output = job.work.path().join("content.ddrm");
     let report = package(state, &job, &output).await?;
@@ -544,7 +570,7 @@ async fn package(
     state: &AppState,
     job: &PackJob,
     output: &Path,
-) -> Result<packager::PackageReport, String> {
+) -> Result<packager::PackageReport, JobFailure> {
     let opts = packager::PackageOptions {
         input: job.input.clone(),
         output: output.to_path_buf(),
@@ -571,16 +597,16 @@ async fn package(
         })
     })
     .await
-    .map_err(|_| "packaging stopped unexpectedly".to_owned())?
+    .map_err(|_| JobFailure::PackagingStopped)?
     .map_err(|e| match e {
-        packager::PackageError::Media(m) => format!("the file could not be packaged as media: {m}"),
-        packager::PackageError::Invalid(m) => m,
-        _ => "packaging failed".to_owned(),
+        packager::PackageError::Media(m) => JobFailure::NotMedia(m.to_string()),
+        packager::PackageError::Invalid(m) => JobFailure::Invalid(m),
+        _ => JobFailure::PackagingFailed,
     })
 }
 
 /// Pins the packaged file in the content store.
-async fn pin(state: &AppState, id: &str, output: &Path) -> Result<packager_store::Cid, String> {
+async fn pin(state: &AppState, id: &str, output: &Path) -> Result<packager_store::Cid, JobFailure> {
     state
         .config()
         .store
@@ -588,7 +614,7 @@ async fn pin(state: &AppState, id: &str, output: &Path) -> Result<packager_store
         .await
         .map_err(|e| {
             eprintln!("market-api: pinning upload {id}: {e}");
-            "the content store refused the file".to_owned()
+            JobFailure::StoreRefused
         })
 }
 
@@ -597,7 +623,7 @@ async fn refuse_registered(
     state: &AppState,
     content_id: U256,
     report: &packager::PackageReport,
-) -> Result<(), String> {
+) -> Result<(), JobFailure> {
     let cfg = state.config();
     let registry = ContentRegistry::new(
         cfg.deployment.contracts.content_registry,
@@ -606,13 +632,10 @@ async fn refuse_registered(
     let registered =
         tokio::time::timeout(cfg.chain_timeout, registry.isRegistered(content_id).call())
             .await
-            .map_err(|_| "the chain did not answer in time".to_owned())?
-            .map_err(|_| "the chain could not be read".to_owned())?;
+            .map_err(|_| JobFailure::ChainTimeout)?
+            .map_err(|_| JobFailure::ChainUnreadable)?;
     if registered {
-        return Err(format!(
-            "content {} is already registered",
-            report.content_id.to_hex()
-        ));
+        return Err(JobFailure::AlreadyRegistered(report.content_id.to_hex()));
     }
     Ok(())
 }
@@ -648,7 +671,7 @@ async fn record_facts(
     job: &PackJob,
     report: &packager::PackageReport,
     kind: &str,
-) -> Result<(), String> {
+) -> Result<(), JobFailure> {
     let meta = sqlx::query(
         "INSERT INTO api_content_meta (content_id, title, creator_name, kind, mime_type, duration_ms, size_bytes) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (content_id) DO NOTHING",
@@ -667,7 +690,7 @@ async fn record_facts(
             "market-api: recording catalogue facts of upload {}: {e}",
             job.id
         );
-        return Err("the catalogue database is unavailable".to_owned());
+        return Err(JobFailure::CatalogueUnavailable);
     }
     Ok(())
 }

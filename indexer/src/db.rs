@@ -13,8 +13,27 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::error::IndexerError;
 
-/// The migrations in `indexer/migrations/`, embedded.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// Migration versions below this are the indexer's (`indexer/migrations/`); from it on they
+/// belong to the services that share the index's database (the market API's start at 1000).
+pub const FIRST_SERVICE_MIGRATION: i64 = 1000;
+
+/// The migrations in `indexer/migrations/`, embedded, as a migrator that shares its database
+/// with other services' migrators.
+///
+/// Why this works: sqlx 0.8 records every migrator's history in the one `_sqlx_migrations`
+/// table of the database (its name is fixed before sqlx 0.9), keyed by version. Two migrators
+/// share that table correctly when (1) their versions never collide — the indexer's are below
+/// [`FIRST_SERVICE_MIGRATION`], the market API's at or above it (each crate has a test for its
+/// range) — and (2) each ignores the versions the other applied (`set_ignore_missing`), which
+/// sqlx otherwise refuses with `VersionMissing`. The versions a migrator owns are still checked
+/// against their checksums. What the second rule gives up: a migration deleted from this folder
+/// would go unnoticed, so migrations are never deleted. Both migrators take the same database
+/// lock (PostgreSQL: an advisory lock per database), so they run one after the other.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 /// Connections in a pool on a file or server database.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
@@ -127,7 +146,7 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        migrator().run(&pool).await?;
         Ok(Self {
             pool,
             backend,
@@ -135,7 +154,8 @@ impl Db {
         })
     }
 
-    /// The pool, for queries of the index's tables (the schema is `indexer/migrations/`).
+    /// The pool. Readers of the index go through [`crate::read`] (and [`Db::earnings`]), which
+    /// own its queries; services sharing this database use the pool for their own tables.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -409,6 +429,16 @@ mod tests {
         assert_eq!(h.owed, U256::from(10_007u64));
         assert_eq!(h.checkpoint, U256::from(14u64));
         assert_eq!(h.claimable(U256::from(14u64)), U256::from(10_007u64));
+    }
+
+    #[test]
+    fn the_indexer_migrations_stay_below_the_services_range() {
+        let versions: Vec<i64> = migrator().iter().map(|m| m.version).collect();
+        assert!(!versions.is_empty());
+        assert!(
+            versions.iter().all(|&v| v < FIRST_SERVICE_MIGRATION),
+            "{versions:?}"
+        );
     }
 
     #[tokio::test]

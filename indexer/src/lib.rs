@@ -5,6 +5,8 @@
 //! - [`db::Db`]: a database opened by URL (`sqlite://path?mode=rwc` or `postgres://…`), migrated
 //!   at open, with the read functions whose logic belongs to the accounting model
 //!   ([`db::Db::earnings`] mirrors `RoyaltyShares.claimable` to the wei).
+//! - [`read`]: the typed reads of the index (catalogue, contents, libraries, order books,
+//!   trades, live sales), answered as plain row structs so readers never see column positions.
 //! - [`apply`]: the fold of decoded contract events into the tables, one block range per
 //!   transaction; the same code rebuilds the state from the raw event log after a reorganisation.
 //! - [`follow::Follower`]: reads logs in adaptive block ranges behind a confirmation depth,
@@ -18,6 +20,7 @@ pub mod db;
 pub mod error;
 pub mod follow;
 pub mod lock;
+pub mod read;
 pub mod testing;
 
 pub use db::{Backend, Db};

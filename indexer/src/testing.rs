@@ -635,7 +635,23 @@ impl ScriptedMarket {
         assert!(receipt.status());
     }
 
+    /// The scripted history every test starts from, in named acts: contents registered, sales,
+    /// shares moving between sales, the market, then claims and more sales.
     async fn script(&mut self) {
+        let [c1, c2, c3] = self.register_contents().await;
+        for who in 3..=8 {
+            self.approve_market(who).await;
+        }
+        self.approve_market(1).await;
+        self.approve_market(2).await;
+        self.first_sales(c1, c2, c3).await;
+        self.shares_change_hands(c1, c2).await;
+        self.market_orders(c1, c2, c3).await;
+        self.claims_then_sales(c1, c2, c3).await;
+    }
+
+    /// Three contents with varied terms and royalty splits.
+    async fn register_contents(&mut self) -> [U256; 3] {
         let terms = |price: u128, rent: u128, sub: u128, royalty: u16| Terms {
             price,
             rentPrice: rent,
@@ -670,12 +686,11 @@ impl ScriptedMarket {
                 &[(1, 10_000)],
             )
             .await;
-        for who in 3..=8 {
-            self.approve_market(who).await;
-        }
-        self.approve_market(1).await;
-        self.approve_market(2).await;
+        [c1, c2, c3]
+    }
 
+    /// Purchases, rentals and subscriptions of every content.
+    async fn first_sales(&self, c1: U256, c2: U256, c3: U256) {
         self.buy(4, c1).await;
         self.buy(5, c1).await;
         self.rent(6, c1, 2).await;
@@ -686,8 +701,10 @@ impl ScriptedMarket {
         self.rent(6, c3, 1).await;
         // A rental renewed before it expires.
         self.rent(6, c1, 1).await;
+    }
 
-        // Shares change hands between sales: earnings already made must stay with the seller.
+    /// Shares change hands between sales: earnings already made must stay with the seller.
+    async fn shares_change_hands(&self, c1: U256, c2: U256) {
         self.transfer_shares(1, 5, c1, 1_500).await;
         self.buy(8, c1).await;
         self.transfer_shares(3, 6, c2, 1_000).await;
@@ -713,8 +730,11 @@ impl ScriptedMarket {
         self.buy(6, c2).await;
         // A transfer to oneself changes nothing (and settles nothing).
         self.transfer_shares(4, 4, c2, 100).await;
+    }
 
-        // The market: a listing filled in two parts, then cancelled with some left.
+    /// Listings and offers: filled in parts, cancelled, and an access token resold.
+    async fn market_orders(&self, c1: U256, c2: U256, c3: U256) {
+        // A listing filled in two parts, then cancelled with some left.
         let l1 = self.list(5, c1, false, 1_000, 2_000_000_000_000).await;
         self.buy_listing(6, l1, 400).await;
         self.buy(7, c1).await;
@@ -741,8 +761,10 @@ impl ScriptedMarket {
         // An access token resold on the market pays the content's resale royalty.
         let l4 = self.list(4, c1, true, 1, ELA / 5 + 11).await;
         self.buy_listing(2, l4, 1).await;
+    }
 
-        // Claims, then more sales.
+    /// Claims (one and many), then more sales and a transfer after a claim.
+    async fn claims_then_sales(&self, c1: U256, c2: U256, c3: U256) {
         self.claim(1, c1).await;
         self.claim(3, c2).await;
         {

@@ -89,6 +89,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         other => anyhow::bail!("backend is sqlite or postgres, not {other}"),
     };
     let db = Db::open(&url).await?;
+    market_api::migrate(&db).await?;
     let cfg = FollowConfig {
         confirmations: 0,
         ..FollowConfig::default()

@@ -16,16 +16,17 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
+use indexer::read::Position;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::reads::{Sale, Trade};
+use crate::reads::contents::Sale;
+use crate::reads::market::Trade;
 use crate::AppState;
 
 /// Most rows read per table per poll.
-pub const ROWS_PER_POLL: i64 = 200;
+pub const ROWS_PER_POLL: u32 = 200;
 /// Longest a stream may be asked to last.
 pub const MAX_STREAM_SECS: u64 = 3600;
 
@@ -49,11 +50,6 @@ pub struct SaleEvent {
 pub struct TradeEvent {
     pub content_id: String,
     pub trade: Trade,
-}
-
-struct Cursor {
-    block: i64,
-    log: i64,
 }
 
 /// Open streams per client key; an entry lives exactly as long as its client has a stream.
@@ -95,8 +91,8 @@ impl Drop for ClientSlot {
 
 struct StreamState {
     app: AppState,
-    sales: Cursor,
-    trades: Cursor,
+    sales: Position,
+    trades: Position,
     pending: VecDeque<Event>,
     ends: Instant,
     poll: Duration,
@@ -146,11 +142,11 @@ pub async fn stream(
     let st = StreamState {
         poll: state.config().events_poll,
         app: state,
-        sales: Cursor {
+        sales: Position {
             block: head,
             log: i64::MAX,
         },
-        trades: Cursor {
+        trades: Position {
             block: head,
             log: i64::MAX,
         },
@@ -186,57 +182,35 @@ pub async fn stream(
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-async fn poll(st: &mut StreamState) -> Result<(), sqlx::Error> {
-    let pool = st.app.pool();
-    let sales = sqlx::query(
-        "SELECT block_number, block_time, tx_hash, account, kind, paid, edition, periods, \
-         expires_at, log_index, content_id FROM access_grants \
-         WHERE block_number > $1 OR (block_number = $1 AND log_index > $2) \
-         ORDER BY block_number, log_index LIMIT $3",
-    )
-    .bind(st.sales.block)
-    .bind(st.sales.log)
-    .bind(ROWS_PER_POLL)
-    .fetch_all(pool)
-    .await?;
-    for r in &sales {
-        let sale = crate::reads::sale_row(r)?;
-        st.sales = Cursor {
-            block: r.try_get(0)?,
-            log: r.try_get(9)?,
-        };
+async fn poll(st: &mut StreamState) -> Result<(), indexer::IndexerError> {
+    let db = &st.app.config().db;
+    for row in db.sales_after(st.sales, ROWS_PER_POLL).await? {
+        st.sales = position(row.block_number, row.log_index);
         let payload = SaleEvent {
-            content_id: r.try_get(10)?,
-            sale,
+            content_id: row.content_id.clone(),
+            sale: Sale::from(row),
         };
         if let Ok(ev) = Event::default().event("sale").json_data(&payload) {
             st.pending.push_back(ev);
         }
     }
-    let trades = sqlx::query(&format!(
-        "SELECT {}, content_id FROM trades \
-         WHERE block_number > $1 OR (block_number = $1 AND log_index > $2) \
-         ORDER BY block_number, log_index LIMIT $3",
-        crate::reads::TRADE_COLUMNS
-    ))
-    .bind(st.trades.block)
-    .bind(st.trades.log)
-    .bind(ROWS_PER_POLL)
-    .fetch_all(pool)
-    .await?;
-    for r in &trades {
-        let trade = crate::reads::trade_row(r)?;
-        st.trades = Cursor {
-            block: i64::try_from(trade.block_number).unwrap_or(i64::MAX),
-            log: i64::try_from(trade.log_index).unwrap_or(i64::MAX),
-        };
+    for row in db.trades_after(st.trades, ROWS_PER_POLL).await? {
+        st.trades = position(row.block_number, row.log_index);
         let payload = TradeEvent {
-            content_id: r.try_get(13)?,
-            trade,
+            content_id: row.content_id.clone(),
+            trade: Trade::from(row),
         };
         if let Ok(ev) = Event::default().event("trade").json_data(&payload) {
             st.pending.push_back(ev);
         }
     }
     Ok(())
+}
+
+/// Where a stream resumes after the row at `block`, `log`.
+fn position(block: u64, log: u64) -> Position {
+    Position {
+        block: i64::try_from(block).unwrap_or(i64::MAX),
+        log: i64::try_from(log).unwrap_or(i64::MAX),
+    }
 }

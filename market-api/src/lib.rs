@@ -5,13 +5,15 @@
 //! real loopback socket.
 //!
 //! - Reads ([`reads`]): catalogue, one content, an account's library and earnings, a content's
-//!   royalty order book, trades and price history — all from the indexer's database
-//!   ([`indexer::Db`]); earnings come from [`indexer::Db::earnings`], which mirrors
-//!   `RoyaltyShares.claimable` to the wei.
+//!   royalty order book, trades and price history — all through the indexer's typed reads
+//!   ([`indexer::read`], methods of [`indexer::Db`]), never by SQL over its tables; earnings
+//!   come from [`indexer::Db::earnings`], which mirrors `RoyaltyShares.claimable` to the wei.
 //! - Live events ([`events`]): server-sent events of new sales and trades as the indexer
 //!   writes them (the database is polled; each stream is bounded).
 //! - Sign-In with Ethereum ([`siwe`], [`auth`]): nonces and sessions live in the database,
 //!   hashed, so any API instance can verify any session.
+//! - The API's own tables ([`migrations`]): created by [`migrate`], which `ddrm serve` runs
+//!   before serving.
 //! - Uploads ([`upload`]): streamed to a temporary file under a size limit, packaged, pinned,
 //!   and answered with the unsigned registration transaction for the creator's own wallet.
 //! - Every error is an [`error::ApiError`]: a status code and `{ "error": { code, message } }`.
@@ -22,6 +24,7 @@ pub mod cache;
 pub mod error;
 pub mod events;
 pub mod limits;
+pub mod migrations;
 pub mod openapi;
 pub mod reads;
 pub mod siwe;
@@ -41,6 +44,7 @@ use packager_store::ContentStore;
 
 pub use error::ApiError;
 pub use limits::RateLimit;
+pub use migrations::migrate;
 
 /// Largest JSON request body accepted (SIWE messages are the biggest).
 pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024;
@@ -64,7 +68,8 @@ pub const CATALOGUE_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Everything the API needs, built by `ddrm serve` (or a test).
 #[derive(Clone)]
 pub struct ApiConfig {
-    /// The indexer's database (opened and migrated).
+    /// The indexer's database (opened, so migrated by the indexer), with the API's own tables
+    /// added by [`migrate`].
     pub db: indexer::Db,
     /// A read-only chain connection (registration checks), reads bounded by `chain_timeout`.
     pub chain: Chain,
@@ -189,19 +194,28 @@ pub fn app(state: AppState) -> Router {
     // Bounded by the request deadline: every plain request.
     let timed = Router::new()
         .route("/v1/health", get(reads::health))
-        .route("/v1/contents", get(reads::catalogue))
-        .route("/v1/contents/{content_id}", get(reads::content))
+        .route("/v1/contents", get(reads::contents::catalogue))
+        .route("/v1/contents/{content_id}", get(reads::contents::content))
         .route(
             "/v1/contents/{content_id}/orderbook",
-            get(reads::order_book),
+            get(reads::market::order_book),
         )
-        .route("/v1/contents/{content_id}/trades", get(reads::trades))
+        .route(
+            "/v1/contents/{content_id}/trades",
+            get(reads::market::trades),
+        )
         .route(
             "/v1/contents/{content_id}/price-history",
-            get(reads::price_history),
+            get(reads::market::price_history),
         )
-        .route("/v1/accounts/{account}/library", get(reads::library))
-        .route("/v1/accounts/{account}/earnings", get(reads::earnings))
+        .route(
+            "/v1/accounts/{account}/library",
+            get(reads::accounts::library),
+        )
+        .route(
+            "/v1/accounts/{account}/earnings",
+            get(reads::accounts::earnings),
+        )
         .route("/v1/auth/nonce", post(auth::nonce))
         .route("/v1/auth/verify", post(auth::verify))
         .route("/v1/auth/session", get(auth::session))

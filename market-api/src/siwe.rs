@@ -61,6 +61,40 @@ fn malformed(s: impl Into<String>) -> SiweError {
     SiweError::Malformed(s.into())
 }
 
+/// The first line: `[scheme://]domain` followed by the preamble.
+fn parse_authority(first: &str) -> Result<(Option<String>, String), SiweError> {
+    let authority = first
+        .strip_suffix(PREAMBLE)
+        .ok_or_else(|| malformed("first line must end with the EIP-4361 preamble"))?;
+    let (scheme, domain) = match authority.split_once("://") {
+        Some((s, d)) => (Some(s.to_owned()), d.to_owned()),
+        None => (None, authority.to_owned()),
+    };
+    if domain.is_empty() || domain.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(malformed("bad domain"));
+    }
+    Ok((scheme, domain))
+}
+
+/// The value of a `Name: value` line.
+fn field(line: &str, name: &str) -> Result<String, SiweError> {
+    line.strip_prefix(name)
+        .and_then(|r| r.strip_prefix(": "))
+        .map(str::to_owned)
+        .ok_or_else(|| malformed(format!("expected \"{name}: \"")))
+}
+
+/// A chain id: decimal digits without leading zeros.
+fn parse_chain_id(text: &str) -> Result<u64, SiweError> {
+    if text.is_empty()
+        || !text.bytes().all(|b| b.is_ascii_digit())
+        || (text.len() > 1 && text.starts_with('0'))
+    {
+        return Err(malformed("bad Chain ID"));
+    }
+    text.parse::<u64>().map_err(|_| malformed("bad Chain ID"))
+}
+
 impl SiweMessage {
     /// Parses `text` strictly: every line in its place, nothing unknown, nothing left over.
     pub fn parse(text: &str) -> Result<Self, SiweError> {
@@ -80,17 +114,7 @@ impl SiweMessage {
             at += 1;
             Ok(line)
         };
-        let first = next("preamble")?;
-        let authority = first
-            .strip_suffix(PREAMBLE)
-            .ok_or_else(|| malformed("first line must end with the EIP-4361 preamble"))?;
-        let (scheme, domain) = match authority.split_once("://") {
-            Some((s, d)) => (Some(s.to_owned()), d.to_owned()),
-            None => (None, authority.to_owned()),
-        };
-        if domain.is_empty() || domain.chars().any(|c| c.is_whitespace() || c == '/') {
-            return Err(malformed("bad domain"));
-        }
+        let (scheme, domain) = parse_authority(next("preamble")?)?;
         let addr_line = next("address")?;
         let address = parse_checksummed(addr_line)?;
         if !next("blank line")?.is_empty() {
@@ -107,12 +131,6 @@ impl SiweMessage {
                 return Err(malformed("expected a blank line after the statement"));
             }
         }
-        let field = |line: &str, name: &str| -> Result<String, SiweError> {
-            line.strip_prefix(name)
-                .and_then(|r| r.strip_prefix(": "))
-                .map(str::to_owned)
-                .ok_or_else(|| malformed(format!("expected \"{name}: \"")))
-        };
         let uri = field(next("URI")?, "URI")?;
         if uri.is_empty() || uri.contains(char::is_whitespace) || !uri.contains(':') {
             return Err(malformed("bad URI"));
@@ -120,16 +138,7 @@ impl SiweMessage {
         if field(next("Version")?, "Version")? != "1" {
             return Err(malformed("Version must be 1"));
         }
-        let chain_text = field(next("Chain ID")?, "Chain ID")?;
-        if chain_text.is_empty()
-            || !chain_text.bytes().all(|b| b.is_ascii_digit())
-            || (chain_text.len() > 1 && chain_text.starts_with('0'))
-        {
-            return Err(malformed("bad Chain ID"));
-        }
-        let chain_id = chain_text
-            .parse::<u64>()
-            .map_err(|_| malformed("bad Chain ID"))?;
+        let chain_id = parse_chain_id(&field(next("Chain ID")?, "Chain ID")?)?;
         let nonce = field(next("Nonce")?, "Nonce")?;
         if nonce.len() < 8 || nonce.len() > 64 || !nonce.bytes().all(|b| b.is_ascii_alphanumeric())
         {
@@ -150,22 +159,26 @@ impl SiweMessage {
             request_id: None,
             resources: Vec::new(),
         };
-        // Optional fields, in the order the spec fixes.
-        let rest = &lines[at..];
+        msg.parse_optional_fields(&lines[at..])?;
+        Ok(msg)
+    }
+
+    /// The optional fields after `Issued At`, in the order the spec fixes; nothing may follow.
+    fn parse_optional_fields(&mut self, rest: &[&str]) -> Result<(), SiweError> {
         let mut i = 0;
         if let Some(v) = rest
             .get(i)
             .and_then(|l| l.strip_prefix("Expiration Time: "))
         {
-            msg.expiration_time = Some(parse_rfc3339(v)?);
+            self.expiration_time = Some(parse_rfc3339(v)?);
             i += 1;
         }
         if let Some(v) = rest.get(i).and_then(|l| l.strip_prefix("Not Before: ")) {
-            msg.not_before = Some(parse_rfc3339(v)?);
+            self.not_before = Some(parse_rfc3339(v)?);
             i += 1;
         }
         if let Some(v) = rest.get(i).and_then(|l| l.strip_prefix("Request ID: ")) {
-            msg.request_id = Some(v.to_owned());
+            self.request_id = Some(v.to_owned());
             i += 1;
         }
         if rest.get(i) == Some(&"Resources:") {
@@ -174,7 +187,7 @@ impl SiweMessage {
                 if r.is_empty() || r.contains(char::is_whitespace) {
                     return Err(malformed("bad resource"));
                 }
-                msg.resources.push(r.to_owned());
+                self.resources.push(r.to_owned());
                 i += 1;
             }
         }
@@ -184,7 +197,7 @@ impl SiweMessage {
                 rest[i].chars().take(40).collect::<String>()
             )));
         }
-        Ok(msg)
+        Ok(())
     }
 
     /// Checks the message against this server (domain, chain) and the clock `now` (unix s).

@@ -315,7 +315,7 @@ pub async fn start(
     if declared.is_some_and(|n| n > limit.saturating_add(MULTIPART_OVERHEAD_BYTES as u64)) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let mut multipart = multipart.map_err(|e| ApiError::UnsupportedMediaType(e.body_text()))?;
+    let multipart = multipart.map_err(|e| ApiError::UnsupportedMediaType(e.body_text()))?;
     let group_key = cfg.group_key.clone().ok_or(ApiError::Unavailable(
         "uploads (no licence group key configured)",
     ))?;
@@ -326,56 +326,7 @@ pub async fn start(
         .prefix("upload-")
         .tempdir_in(&cfg.work_dir)
         .map_err(ApiError::internal)?;
-    let mut form = Form::default();
-    let mut spooled: Option<(std::path::PathBuf, u64, String)> = None;
-    let too_large = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge { limit }
-        } else {
-            ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
-        }
-    };
-    while let Some(mut field) = multipart.next_field().await.map_err(too_large)? {
-        let name = field.name().unwrap_or("").to_owned();
-        if name == "file" {
-            if spooled.is_some() {
-                return Err(ApiError::bad("more than one file field"));
-            }
-            let original = field.file_name().unwrap_or("upload").to_owned();
-            let path = work
-                .path()
-                .join(format!("input{}", safe_extension(&original)));
-            let mut out = tokio::fs::File::create(&path)
-                .await
-                .map_err(ApiError::internal)?;
-            let mut size = 0u64;
-            while let Some(chunk) = field.chunk().await.map_err(too_large)? {
-                size += chunk.len() as u64;
-                if size > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                out.write_all(&chunk).await.map_err(ApiError::internal)?;
-            }
-            out.flush().await.map_err(ApiError::internal)?;
-            if size == 0 {
-                return Err(ApiError::bad("the file is empty"));
-            }
-            spooled = Some((path, size, original));
-        } else {
-            let mut value = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(too_large)? {
-                value.extend_from_slice(&chunk);
-                if value.len() > MAX_FIELD_BYTES {
-                    return Err(ApiError::BadRequest(format!(
-                        "field {name} longer than {MAX_FIELD_BYTES} bytes"
-                    )));
-                }
-            }
-            let value = String::from_utf8(value)
-                .map_err(|_| ApiError::BadRequest(format!("field {name} is not UTF-8")))?;
-            parse_field(&mut form, &name, value)?;
-        }
-    }
+    let (mut form, spooled) = read_form(multipart, work.path(), limit).await?;
     let (input, _size, original) =
         spooled.ok_or_else(|| ApiError::bad("missing the file field"))?;
     let (terms, split) = validate(&form, creator.address)?;
@@ -391,35 +342,19 @@ pub async fn start(
     rand::thread_rng().fill_bytes(&mut raw);
     let id = hex::encode(raw);
     state.inner.uploads.insert(id.clone(), creator.address)?;
-    let job = PackJob {
-        id: id.clone(),
-        creator: creator.address,
-        work,
-        input,
-        form,
-        terms,
-        split,
-        group_key,
-    };
-    let st = state.clone();
-    tokio::spawn(async move {
-        let id = job.id.clone();
-        let outcome = run_job(&st, job).await;
-        st.inner.uploads.update(&id, |j| {
-            j.finished_at = Some(Instant::now());
-            match outcome {
-                Ok(result) => {
-                    j.status.state = UploadState::Ready;
-                    j.status.percent = 100;
-                    j.status.result = Some(result);
-                }
-                Err(msg) => {
-                    j.status.state = UploadState::Failed;
-                    j.status.error = Some(msg);
-                }
-            }
-        });
-    });
+    spawn_job(
+        state.clone(),
+        PackJob {
+            id: id.clone(),
+            creator: creator.address,
+            work,
+            input,
+            form,
+            terms,
+            split,
+            group_key,
+        },
+    );
     Ok((
         StatusCode::ACCEPTED,
         Json(UploadAccepted {
@@ -427,6 +362,113 @@ pub async fn start(
             upload_id: id,
         }),
     ))
+}
+
+/// The uploaded file: where it was spooled, its size and its original name.
+type Spooled = (std::path::PathBuf, u64, String);
+
+/// A multipart failure: a body over the limit, or a malformed one.
+fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge { limit }
+    } else {
+        ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+    }
+}
+
+/// Reads every field: the file is spooled into `work` (at most `limit` bytes, one file field),
+/// the others are parsed into the form.
+async fn read_form(
+    mut multipart: Multipart,
+    work: &Path,
+    limit: u64,
+) -> Result<(Form, Option<Spooled>), ApiError> {
+    let mut form = Form::default();
+    let mut spooled: Option<Spooled> = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, limit))?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "file" {
+            if spooled.is_some() {
+                return Err(ApiError::bad("more than one file field"));
+            }
+            let original = field.file_name().unwrap_or("upload").to_owned();
+            let path = work.join(format!("input{}", safe_extension(&original)));
+            let size = spool_file(&mut field, &path, limit).await?;
+            spooled = Some((path, size, original));
+        } else {
+            let value = read_text_field(&mut field, &name, limit).await?;
+            parse_field(&mut form, &name, value)?;
+        }
+    }
+    Ok((form, spooled))
+}
+
+/// Streams the file field to `path`, counting its bytes against `limit`; returns its size.
+async fn spool_file(
+    field: &mut axum::extract::multipart::Field<'_>,
+    path: &Path,
+    limit: u64,
+) -> Result<u64, ApiError> {
+    let mut out = tokio::fs::File::create(path)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut size = 0u64;
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        out.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    out.flush().await.map_err(ApiError::internal)?;
+    if size == 0 {
+        return Err(ApiError::bad("the file is empty"));
+    }
+    Ok(size)
+}
+
+/// A text field, at most [`MAX_FIELD_BYTES`] of UTF-8.
+async fn read_text_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &str,
+    limit: u64,
+) -> Result<String, ApiError> {
+    let mut value = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
+        value.extend_from_slice(&chunk);
+        if value.len() > MAX_FIELD_BYTES {
+            return Err(ApiError::BadRequest(format!(
+                "field {name} longer than {MAX_FIELD_BYTES} bytes"
+            )));
+        }
+    }
+    String::from_utf8(value).map_err(|_| ApiError::BadRequest(format!("field {name} is not UTF-8")))
+}
+
+/// Runs the job in the background and records how it ended in its status.
+fn spawn_job(state: AppState, job: PackJob) {
+    tokio::spawn(async move {
+        let id = job.id.clone();
+        let outcome = run_job(&state, job).await;
+        state.inner.uploads.update(&id, |j| {
+            j.finished_at = Some(Instant::now());
+            match outcome {
+                Ok(result) => {
+                    j.status.state = UploadState::Ready;
+                    j.status.percent = 100;
+                    j.status.result = Some(result);
+                }
+                Err(failure) => {
+                    j.status.state = UploadState::Failed;
+                    j.status.error = Some(failure.to_string());
+                }
+            }
+        });
+    });
 }
 
 /// `.ext` of a client's file name when it is short and plain, so FFmpeg can probe by it.
@@ -437,6 +479,32 @@ fn safe_extension(name: &str) -> String {
         .filter(|e| !e.is_empty() && e.len() <= 8 && e.bytes().all(|b| b.is_ascii_alphanumeric()))
         .map(|e| format!(".{}", e.to_ascii_lowercase()))
         .unwrap_or_default()
+}
+
+/// Why a job failed; the message is what the creator is shown (details go to the log).
+#[derive(Debug, thiserror::Error)]
+enum JobFailure {
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("packaging stopped unexpectedly")]
+    PackagingStopped,
+    #[error("the file could not be packaged as media: {0}")]
+    NotMedia(String),
+    /// The packager's own explanation of an input it refuses.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("packaging failed")]
+    PackagingFailed,
+    #[error("the content store refused the file")]
+    StoreRefused,
+    #[error("the chain did not answer in time")]
+    ChainTimeout,
+    #[error("the chain could not be read")]
+    ChainUnreadable,
+    #[error("content {0} is already registered")]
+    AlreadyRegistered(String),
+    #[error("the catalogue database is unavailable")]
+    CatalogueUnavailable,
 }
 
 struct PackJob {
@@ -450,120 +518,33 @@ struct PackJob {
     group_key: licence_net_protocol::GroupKey,
 }
 
-/// Packages, pins and builds the transaction; the error string is shown to the creator.
-async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, String> {
+/// Packages, pins and builds the transaction; a failure's message is shown to the creator.
+async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, JobFailure> {
     let uploads = &state.inner.uploads;
     let _permit = uploads
         .packaging
         .acquire()
         .await
-        .map_err(|_| "the server is shutting down".to_owned())?;
+        .map_err(|_| JobFailure::ShuttingDown)?;
     uploads.update(&job.id, |j| j.status.state = UploadState::Packaging);
     let output = job.work.path().join("content.ddrm");
-    let opts = packager::PackageOptions {
-        input: job.input.clone(),
-        output: output.clone(),
-        group_key: job.group_key.clone(),
-        renderers: job.form.renderers.clone(),
-        title: job.form.title.clone(),
-        creator: job.form.creator_name.clone(),
-        creator_account: job.creator,
-        as_data: job.form.as_data,
-        lossless: false,
-        export_key: None,
-    };
-    let st = state.clone();
-    let id = job.id.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        packager::package(&opts, &mut |p| {
-            let (done, total) = match p {
-                packager::Progress::Bytes { done, total } => (done, total),
-                packager::Progress::Media { done_ms, total_ms } => (done_ms, total_ms),
-            };
-            // Packaging is the first 90 %; pinning the rest.
-            let pct = (done.min(total) * 90).checked_div(total).unwrap_or(0) as u8;
-            st.inner.uploads.update(&id, |j| j.status.percent = pct);
-        })
-    })
-    .await
-    .map_err(|_| "packaging stopped unexpectedly".to_owned())?
-    .map_err(|e| match e {
-        packager::PackageError::Media(m) => format!("the file could not be packaged as media: {m}"),
-        packager::PackageError::Invalid(m) => m,
-        _ => "packaging failed".to_owned(),
-    })?;
+    let report = package(state, &job, &output).await?;
     uploads.update(&job.id, |j| {
         j.status.state = UploadState::Pinning;
         j.status.percent = 90;
     });
-    let cid = state
-        .config()
-        .store
-        .add_file_pinned(&output)
-        .await
-        .map_err(|e| {
-            eprintln!("market-api: pinning upload {}: {e}", job.id);
-            "the content store refused the file".to_owned()
-        })?;
+    let cid = pin(state, &job.id, &output).await?;
     let content_id = U256::from_be_bytes(report.content_id.0);
-    let cfg = state.config();
-    let registry = ContentRegistry::new(
-        cfg.deployment.contracts.content_registry,
-        &cfg.chain.provider,
-    );
-    let registered =
-        tokio::time::timeout(cfg.chain_timeout, registry.isRegistered(content_id).call())
-            .await
-            .map_err(|_| "the chain did not answer in time".to_owned())?
-            .map_err(|_| "the chain could not be read".to_owned())?;
-    if registered {
-        return Err(format!(
-            "content {} is already registered",
-            report.content_id.to_hex()
-        ));
-    }
-    let registration = ContentRegistry::Registration {
-        contentId: content_id,
-        // The registry recomputes the id from the sender and this digest: the package names
-        // `job.creator`, so only the signed-in creator can send this registration.
-        headerDigest: B256::from(report.header_digest),
-        cid: cid.to_string(),
-        keyCommitment: B256::from(report.key_commitment),
-        renderers: job.form.renderers.iter().copied().map(B256::from).collect(),
-        paymentToken: job.form.payment_token,
-        terms: job.terms,
-    };
-    let call = ContentRegistry::registerCall {
-        r: registration,
-        holders: job.split.iter().map(|(a, _)| *a).collect(),
-        amounts: job.split.iter().map(|(_, s)| *s).collect(),
-    };
+    refuse_registered(state, content_id, &report).await?;
+    let call = registration(&job, &report, content_id, &cid);
     let kind = serde_json::to_value(report.kind)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let meta = sqlx::query(
-        "INSERT INTO api_content_meta (content_id, title, creator_name, kind, mime_type, duration_ms, size_bytes) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (content_id) DO NOTHING",
-    )
-    .bind(report.content_id.to_hex())
-    .bind(job.form.title.clone().unwrap_or_default())
-    .bind(job.form.creator_name.clone())
-    .bind(kind.clone())
-    .bind(report.mime_type.clone())
-    .bind(i64::try_from(report.duration_ms).unwrap_or(i64::MAX))
-    .bind(i64::try_from(report.input_bytes).unwrap_or(i64::MAX))
-    .execute(state.pool())
-    .await;
-    if let Err(e) = meta {
-        eprintln!(
-            "market-api: recording catalogue facts of upload {}: {e}",
-            job.id
-        );
-        return Err("the catalogue database is unavailable".to_owned());
-    }
+    record_facts(state, &job, &report, &kind).await?;
     // Pages cached before this row may lack its title: drop them (see `cache`).
     state.inner.catalogue_cache.clear();
+    let cfg = state.config();
     Ok(UploadResult {
         content_id: report.content_id.to_hex(),
         cid: cid.to_string(),
@@ -581,6 +562,137 @@ async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, String>
             chain_id: cfg.deployment.chain_id,
         },
     })
+}
+
+/// Packages the spooled input into `output` on a blocking thread, reporting progress as the
+/// first 90 % of the job.
+async fn package(
+    state: &AppState,
+    job: &PackJob,
+    output: &Path,
+) -> Result<packager::PackageReport, JobFailure> {
+    let opts = packager::PackageOptions {
+        input: job.input.clone(),
+        output: output.to_path_buf(),
+        group_key: job.group_key.clone(),
+        renderers: job.form.renderers.clone(),
+        title: job.form.title.clone(),
+        creator: job.form.creator_name.clone(),
+        creator_account: job.creator,
+        as_data: job.form.as_data,
+        lossless: false,
+        export_key: None,
+    };
+    let st = state.clone();
+    let id = job.id.clone();
+    tokio::task::spawn_blocking(move || {
+        packager::package(&opts, &mut |p| {
+            let (done, total) = match p {
+                packager::Progress::Bytes { done, total } => (done, total),
+                packager::Progress::Media { done_ms, total_ms } => (done_ms, total_ms),
+            };
+            // Packaging is the first 90 %; pinning the rest.
+            let pct = (done.min(total) * 90).checked_div(total).unwrap_or(0) as u8;
+            st.inner.uploads.update(&id, |j| j.status.percent = pct);
+        })
+    })
+    .await
+    .map_err(|_| JobFailure::PackagingStopped)?
+    .map_err(|e| match e {
+        packager::PackageError::Media(m) => JobFailure::NotMedia(m.to_string()),
+        packager::PackageError::Invalid(m) => JobFailure::Invalid(m),
+        _ => JobFailure::PackagingFailed,
+    })
+}
+
+/// Pins the packaged file in the content store.
+async fn pin(state: &AppState, id: &str, output: &Path) -> Result<packager_store::Cid, JobFailure> {
+    state
+        .config()
+        .store
+        .add_file_pinned(output)
+        .await
+        .map_err(|e| {
+            eprintln!("market-api: pinning upload {id}: {e}");
+            JobFailure::StoreRefused
+        })
+}
+
+/// Refuses a content the registry already holds (asked within the chain timeout).
+async fn refuse_registered(
+    state: &AppState,
+    content_id: U256,
+    report: &packager::PackageReport,
+) -> Result<(), JobFailure> {
+    let cfg = state.config();
+    let registry = ContentRegistry::new(
+        cfg.deployment.contracts.content_registry,
+        &cfg.chain.provider,
+    );
+    let registered =
+        tokio::time::timeout(cfg.chain_timeout, registry.isRegistered(content_id).call())
+            .await
+            .map_err(|_| JobFailure::ChainTimeout)?
+            .map_err(|_| JobFailure::ChainUnreadable)?;
+    if registered {
+        return Err(JobFailure::AlreadyRegistered(report.content_id.to_hex()));
+    }
+    Ok(())
+}
+
+/// The `ContentRegistry.register` call the creator's wallet signs.
+fn registration(
+    job: &PackJob,
+    report: &packager::PackageReport,
+    content_id: U256,
+    cid: &packager_store::Cid,
+) -> ContentRegistry::registerCall {
+    let registration = ContentRegistry::Registration {
+        contentId: content_id,
+        // The registry recomputes the id from the sender and this digest: the package names
+        // `job.creator`, so only the signed-in creator can send this registration.
+        headerDigest: B256::from(report.header_digest),
+        cid: cid.to_string(),
+        keyCommitment: B256::from(report.key_commitment),
+        renderers: job.form.renderers.iter().copied().map(B256::from).collect(),
+        paymentToken: job.form.payment_token,
+        terms: job.terms.clone(),
+    };
+    ContentRegistry::registerCall {
+        r: registration,
+        holders: job.split.iter().map(|(a, _)| *a).collect(),
+        amounts: job.split.iter().map(|(_, s)| *s).collect(),
+    }
+}
+
+/// Records the catalogue facts of the header (title, creator name, kind) in the API's table.
+async fn record_facts(
+    state: &AppState,
+    job: &PackJob,
+    report: &packager::PackageReport,
+    kind: &str,
+) -> Result<(), JobFailure> {
+    let meta = sqlx::query(
+        "INSERT INTO api_content_meta (content_id, title, creator_name, kind, mime_type, duration_ms, size_bytes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (content_id) DO NOTHING",
+    )
+    .bind(report.content_id.to_hex())
+    .bind(job.form.title.clone().unwrap_or_default())
+    .bind(job.form.creator_name.clone())
+    .bind(kind.to_owned())
+    .bind(report.mime_type.clone())
+    .bind(i64::try_from(report.duration_ms).unwrap_or(i64::MAX))
+    .bind(i64::try_from(report.input_bytes).unwrap_or(i64::MAX))
+    .execute(state.pool())
+    .await;
+    if let Err(e) = meta {
+        eprintln!(
+            "market-api: recording catalogue facts of upload {}: {e}",
+            job.id
+        );
+        return Err(JobFailure::CatalogueUnavailable);
+    }
+    Ok(())
 }
 
 /// Where an upload is; only its creator may ask.

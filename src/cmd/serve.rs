@@ -78,6 +78,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let db = indexer::Db::open(&database_url)
         .await
         .with_context(|| format!("open the index {}", indexer::db::redact(&database_url)))?;
+    market_api::migrate(&db)
+        .await
+        .context("create the market API's tables")?;
     let store = packager_store::open_store(&args.store.config()).await?;
     let group_key = match &args.group_key {
         Some(path) => {

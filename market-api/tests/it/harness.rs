@@ -98,6 +98,9 @@ async fn start_api(
     pg: Option<TestPostgres>,
     tweak: impl FnOnce(&mut ApiConfig),
 ) -> Served {
+    market_api::migrate(&db)
+        .await
+        .expect("create the market API's tables");
     let chain = Chain::connect(&market.rpc(), None).await.expect("connect");
     let store = packager_store::open_store(&packager_store::StoreConfig {
         data_dir: dir.path().join("store"),

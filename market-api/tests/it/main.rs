@@ -4,6 +4,7 @@
 mod catalogue_cache;
 mod chain_state;
 mod harness;
+mod migrations;
 mod requests;
 mod schemathesis;
 mod uploads;

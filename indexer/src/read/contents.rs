@@ -1,0 +1,394 @@
+//! Contents: the catalogue (filtered, newest registrations first, keyset pages read in one
+//! snapshot with the head they reflect), one content's record, and its renderers, cap table,
+//! sales and revenue.
+
+use alloy::primitives::U256;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+use super::{count, ContentFacts};
+use crate::db::{amount_text, head_of, BlockRef, Db};
+use crate::error::IndexerError;
+
+/// A content's access terms, as last set on chain (amounts in base units).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermsRow {
+    pub price: String,
+    pub rent_price: String,
+    pub rent_period: u64,
+    pub subscription_price: String,
+    pub subscription_period: u64,
+    pub max_editions: u64,
+    pub resale_royalty_bps: u64,
+}
+
+/// A registered content with its catalogue facts (`None` when the facts table has no row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentRow {
+    pub content_id: String,
+    pub creator: String,
+    pub payment_token: String,
+    pub cid: String,
+    pub title: Option<String>,
+    pub creator_name: Option<String>,
+    pub kind: Option<String>,
+    pub mime_type: Option<String>,
+    pub registered_block: u64,
+    pub registered_time: u64,
+    pub terms: TermsRow,
+    pub revenue_total: String,
+    pub sales: u64,
+    pub editions_sold: u64,
+}
+
+/// One content with what only its own page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentRecord {
+    pub content: ContentRow,
+    pub key_commitment: String,
+    /// Cumulative revenue per share (base units per share).
+    pub revenue_per_share: String,
+}
+
+/// One royalty holder of a content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapTableRow {
+    pub account: String,
+    pub shares: u64,
+}
+
+impl FromRow<'_, AnyRow> for CapTableRow {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            account: r.try_get("account")?,
+            shares: count(r.try_get("shares")?),
+        })
+    }
+}
+
+/// One access sale (`kind`: `buy`, `rental` or `subscription`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRow {
+    pub block_number: u64,
+    pub block_time: u64,
+    pub log_index: u64,
+    pub tx_hash: String,
+    pub content_id: String,
+    pub account: String,
+    pub kind: String,
+    pub paid: String,
+    pub edition: Option<u64>,
+    pub periods: Option<u64>,
+    pub expires_at: Option<u64>,
+}
+
+/// One distribution of revenue to a content's holders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevenueRow {
+    pub block_number: u64,
+    pub block_time: u64,
+    pub tx_hash: String,
+    pub payer: String,
+    pub amount: String,
+    pub fee: String,
+    pub pool: String,
+}
+
+impl FromRow<'_, AnyRow> for RevenueRow {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            block_number: count(r.try_get("block_number")?),
+            block_time: count(r.try_get("block_time")?),
+            tx_hash: r.try_get("tx_hash")?,
+            payer: r.try_get("payer")?,
+            amount: r.try_get("amount")?,
+            fee: r.try_get("fee")?,
+            pool: r.try_get("pool")?,
+        })
+    }
+}
+
+/// How a content is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Offered {
+    Buy,
+    Rent,
+    Subscribe,
+}
+
+/// Which contents a catalogue page holds. Two equal filters read the same page at the same
+/// head (callers key caches by it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CatalogueFilter {
+    /// Searched case-insensitively and literally (no wildcards) in titles, creator names,
+    /// content ids, creator addresses and CIDs.
+    pub text: Option<String>,
+    /// The facts' kind (`media` or `data`).
+    pub kind: Option<String>,
+    /// The creator's address, lowercase `0x` hex.
+    pub creator: Option<String>,
+    pub offered: Option<Offered>,
+    /// Bounds of the perpetual price, inclusive.
+    pub min_price: Option<U256>,
+    pub max_price: Option<U256>,
+    /// Only contents after this `(registered_block, content_id)` in the catalogue's order (the
+    /// last item of the previous page).
+    pub after: Option<(i64, String)>,
+    /// Most items in the page.
+    pub limit: u32,
+}
+
+/// A catalogue page and the head it reflects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CataloguePage {
+    pub head: Option<BlockRef>,
+    pub items: Vec<ContentRow>,
+    /// Whether more contents follow the last item.
+    pub more: bool,
+}
+
+/// The columns a [`ContentRow`] is read from (contents `c`, facts `m`).
+const CONTENT_COLUMNS: &str = "c.content_id, c.creator, c.payment_token, c.cid, m.title, \
+    m.creator_name, m.kind, m.mime_type, c.registered_block, c.registered_time, c.price, \
+    c.rent_price, c.rent_period, c.subscription_price, c.subscription_period, c.max_editions, \
+    c.resale_royalty_bps, c.revenue_total, c.sales, c.editions_sold";
+
+impl FromRow<'_, AnyRow> for ContentRow {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(ContentRow {
+            content_id: r.try_get("content_id")?,
+            creator: r.try_get("creator")?,
+            payment_token: r.try_get("payment_token")?,
+            cid: r.try_get("cid")?,
+            title: r.try_get("title")?,
+            creator_name: r.try_get("creator_name")?,
+            kind: r.try_get("kind")?,
+            mime_type: r.try_get("mime_type")?,
+            registered_block: count(r.try_get("registered_block")?),
+            registered_time: count(r.try_get("registered_time")?),
+            terms: TermsRow {
+                price: r.try_get("price")?,
+                rent_price: r.try_get("rent_price")?,
+                rent_period: count(r.try_get("rent_period")?),
+                subscription_price: r.try_get("subscription_price")?,
+                subscription_period: count(r.try_get("subscription_period")?),
+                max_editions: count(r.try_get("max_editions")?),
+                resale_royalty_bps: count(r.try_get("resale_royalty_bps")?),
+            },
+            revenue_total: r.try_get("revenue_total")?,
+            sales: count(r.try_get("sales")?),
+            editions_sold: count(r.try_get("editions_sold")?),
+        })
+    }
+}
+
+/// The columns a [`SaleRow`] is read from.
+pub(super) const SALE_COLUMNS: &str = "block_number, block_time, log_index, tx_hash, \
+    content_id, account, kind, paid, edition, periods, expires_at";
+
+impl FromRow<'_, AnyRow> for SaleRow {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(SaleRow {
+            block_number: count(r.try_get("block_number")?),
+            block_time: count(r.try_get("block_time")?),
+            log_index: count(r.try_get("log_index")?),
+            tx_hash: r.try_get("tx_hash")?,
+            content_id: r.try_get("content_id")?,
+            account: r.try_get("account")?,
+            kind: r.try_get("kind")?,
+            paid: r.try_get("paid")?,
+            edition: r.try_get::<Option<i64>, _>("edition")?.map(count),
+            periods: r.try_get::<Option<i64>, _>("periods")?.map(count),
+            expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(count),
+        })
+    }
+}
+
+/// A value bound to a catalogue query's parameter.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Escapes LIKE wildcards so a search text matches literally.
+fn like_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+impl CatalogueFilter {
+    /// The page's query (one row more than the page, to know whether another follows).
+    fn sql(&self, facts: ContentFacts) -> (String, Vec<Bind>) {
+        let mut sql = format!(
+            "SELECT {CONTENT_COLUMNS} FROM contents c \
+             LEFT JOIN {} m ON m.content_id = c.content_id WHERE 1 = 1",
+            facts.table
+        );
+        let mut binds: Vec<Bind> = Vec::new();
+        let param = |binds: &mut Vec<Bind>, b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        if let Some(text) = &self.text {
+            let p = param(&mut binds, Bind::Text(like_pattern(text)));
+            sql += &format!(
+                " AND (lower(COALESCE(m.title, '')) LIKE {p} ESCAPE '\\' \
+                   OR lower(COALESCE(m.creator_name, '')) LIKE {p} ESCAPE '\\' \
+                   OR c.content_id LIKE {p} ESCAPE '\\' OR c.creator LIKE {p} ESCAPE '\\' \
+                   OR lower(c.cid) LIKE {p} ESCAPE '\\')"
+            );
+        }
+        if let Some(kind) = &self.kind {
+            let p = param(&mut binds, Bind::Text(kind.clone()));
+            sql += &format!(" AND m.kind = {p}");
+        }
+        if let Some(creator) = &self.creator {
+            let p = param(&mut binds, Bind::Text(creator.clone()));
+            sql += &format!(" AND c.creator = {p}");
+        }
+        match self.offered {
+            None => {}
+            Some(Offered::Buy) => sql += " AND c.price <> '0'",
+            Some(Offered::Rent) => sql += " AND c.rent_price <> '0'",
+            Some(Offered::Subscribe) => sql += " AND c.subscription_price <> '0'",
+        }
+        // Numeric order of canonical decimal text: shorter is smaller, equal length compares as text.
+        if let Some(v) = self.min_price.map(amount_text) {
+            let len = param(&mut binds, Bind::Int(v.len() as i64));
+            let p = param(&mut binds, Bind::Text(v));
+            sql += &format!(
+                " AND (length(c.price) > {len} OR (length(c.price) = {len} AND c.price >= {p}))"
+            );
+        }
+        if let Some(v) = self.max_price.map(amount_text) {
+            let len = param(&mut binds, Bind::Int(v.len() as i64));
+            let p = param(&mut binds, Bind::Text(v));
+            sql += &format!(
+                " AND (length(c.price) < {len} OR (length(c.price) = {len} AND c.price <= {p}))"
+            );
+        }
+        if let Some((block, id)) = &self.after {
+            let b = param(&mut binds, Bind::Int(*block));
+            let i = param(&mut binds, Bind::Text(id.clone()));
+            sql += &format!(
+                " AND (c.registered_block < {b} OR (c.registered_block = {b} AND c.content_id < {i}))"
+            );
+        }
+        let l = param(&mut binds, Bind::Int(i64::from(self.limit) + 1));
+        sql += &format!(" ORDER BY c.registered_block DESC, c.content_id DESC LIMIT {l}");
+        (sql, binds)
+    }
+}
+
+impl Db {
+    /// The catalogue page of `filter` and the head it reflects, read in one snapshot
+    /// ([`Db::begin_snapshot`]).
+    pub async fn catalogue_page(
+        &self,
+        facts: ContentFacts,
+        filter: &CatalogueFilter,
+    ) -> Result<CataloguePage, IndexerError> {
+        let (sql, binds) = filter.sql(facts);
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            query = match b {
+                Bind::Text(t) => query.bind(t),
+                Bind::Int(i) => query.bind(i),
+            };
+        }
+        let mut tx = self.begin_snapshot().await?;
+        let rows = query.fetch_all(&mut *tx).await?;
+        let head = head_of(&mut *tx).await?;
+        tx.rollback().await?;
+        let mut items = rows
+            .iter()
+            .map(ContentRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let limit = filter.limit as usize;
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok(CataloguePage { head, items, more })
+    }
+
+    /// One content (content id as the index stores it), if registered.
+    pub async fn content(
+        &self,
+        facts: ContentFacts,
+        content_id: &str,
+    ) -> Result<Option<ContentRecord>, IndexerError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONTENT_COLUMNS}, c.key_commitment, c.revenue_per_share FROM contents c \
+             LEFT JOIN {} m ON m.content_id = c.content_id WHERE c.content_id = $1",
+            facts.table
+        ))
+        .bind(content_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(ContentRecord {
+            content: ContentRow::from_row(&r)?,
+            key_commitment: r.try_get("key_commitment")?,
+            revenue_per_share: r.try_get("revenue_per_share")?,
+        }))
+    }
+
+    /// The renderer measurements a content allows, in order.
+    pub async fn renderers(&self, content_id: &str) -> Result<Vec<String>, IndexerError> {
+        Ok(sqlx::query_scalar(
+            "SELECT measurement FROM renderers WHERE content_id = $1 ORDER BY measurement",
+        )
+        .bind(content_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// A content's current royalty holders, largest first.
+    pub async fn cap_table(&self, content_id: &str) -> Result<Vec<CapTableRow>, IndexerError> {
+        Ok(sqlx::query_as(
+            "SELECT account, shares FROM royalty_holders WHERE content_id = $1 AND shares > 0 \
+             ORDER BY shares DESC, account",
+        )
+        .bind(content_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// A content's latest `limit` sales, newest first.
+    pub async fn recent_sales(
+        &self,
+        content_id: &str,
+        limit: u32,
+    ) -> Result<Vec<SaleRow>, IndexerError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {SALE_COLUMNS} FROM access_grants WHERE content_id = $1 \
+             ORDER BY block_number DESC, log_index DESC LIMIT $2"
+        ))
+        .bind(content_id)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// A content's latest `limit` revenue distributions, newest first.
+    pub async fn recent_revenue(
+        &self,
+        content_id: &str,
+        limit: u32,
+    ) -> Result<Vec<RevenueRow>, IndexerError> {
+        Ok(sqlx::query_as(
+            "SELECT block_number, block_time, tx_hash, payer, amount, fee, pool FROM revenue \
+             WHERE content_id = $1 ORDER BY block_number DESC, log_index DESC LIMIT $2",
+        )
+        .bind(content_id)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

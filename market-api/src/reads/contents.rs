@@ -1,0 +1,353 @@
+//! Contents: the catalogue (`GET /v1/contents`, cached per indexed head) and one content
+//! (`GET /v1/contents/{content_id}`).
+
+use std::time::Instant;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use indexer::read::{CatalogueFilter, ContentRow, Offered, RevenueRow, SaleRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    address_param, amount_param, content_id_param, head, page_size, Rejected, DETAIL_ROWS,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::migrations::CONTENT_FACTS;
+use crate::AppState;
+
+/// Access terms, as last set on chain.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Terms {
+    /// Perpetual price (0: not for sale).
+    pub price: String,
+    pub rent_price: String,
+    /// Seconds per rental period.
+    pub rent_period: u64,
+    pub subscription_price: String,
+    pub subscription_period: u64,
+    /// 0: unlimited.
+    pub max_editions: u64,
+    pub resale_royalty_bps: u64,
+}
+
+/// A catalogue entry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContentSummary {
+    pub content_id: String,
+    pub creator: String,
+    /// 0x000…000 for the native token.
+    pub payment_token: String,
+    pub cid: String,
+    /// From the .ddrm header when the content was uploaded through this API.
+    pub title: Option<String>,
+    pub creator_name: Option<String>,
+    /// `media` or `data` (same provenance as `title`).
+    pub kind: Option<String>,
+    pub mime_type: Option<String>,
+    pub registered_block: u64,
+    pub registered_time: u64,
+    pub terms: Terms,
+    /// All revenue distributed to holders' content so far (sales, resale royalties, sweeps).
+    pub revenue_total: String,
+    pub sales: u64,
+    pub editions_sold: u64,
+}
+
+impl From<ContentRow> for ContentSummary {
+    fn from(c: ContentRow) -> Self {
+        let t = c.terms;
+        Self {
+            content_id: c.content_id,
+            creator: c.creator,
+            payment_token: c.payment_token,
+            cid: c.cid,
+            title: c.title,
+            creator_name: c.creator_name,
+            kind: c.kind,
+            mime_type: c.mime_type,
+            registered_block: c.registered_block,
+            registered_time: c.registered_time,
+            terms: Terms {
+                price: t.price,
+                rent_price: t.rent_price,
+                rent_period: t.rent_period,
+                subscription_price: t.subscription_price,
+                subscription_period: t.subscription_period,
+                max_editions: t.max_editions,
+                resale_royalty_bps: t.resale_royalty_bps,
+            },
+            revenue_total: c.revenue_total,
+            sales: c.sales,
+            editions_sold: c.editions_sold,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogueQuery {
+    /// Text searched in titles, creator names, content ids, creator addresses and CIDs.
+    pub q: Option<String>,
+    /// `media` or `data`.
+    pub kind: Option<String>,
+    /// The creator's address.
+    pub creator: Option<String>,
+    /// `buy`, `rent` or `subscribe`: only contents offered that way.
+    pub access: Option<String>,
+    /// Lowest perpetual price (decimal base units).
+    pub min_price: Option<String>,
+    /// Highest perpetual price (decimal base units).
+    pub max_price: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CataloguePage {
+    pub items: Vec<ContentSummary>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    pub as_of_block: Option<u64>,
+}
+
+/// Validates a catalogue request into the index's filter, in canonical form (the search text
+/// lowercased): two requests with the same filter get the same page, so it keys the cache.
+fn catalogue_filter(q: CatalogueQuery) -> Result<CatalogueFilter, ApiError> {
+    let limit = page_size(q.limit)?;
+    let text = match q.q.as_deref().filter(|t| !t.is_empty()) {
+        Some(text) if text.chars().count() > 100 => {
+            return Err(ApiError::bad("q is at most 100 characters"))
+        }
+        Some(text) => Some(text.to_lowercase()),
+        None => None,
+    };
+    let kind = match q.kind.as_deref() {
+        None => None,
+        Some(k @ ("media" | "data")) => Some(k.to_owned()),
+        Some(_) => return Err(ApiError::bad("kind is media or data")),
+    };
+    let creator = q.creator.as_deref().map(address_param).transpose()?;
+    let offered = match q.access.as_deref() {
+        None => None,
+        Some("buy") => Some(Offered::Buy),
+        Some("rent") => Some(Offered::Rent),
+        Some("subscribe") => Some(Offered::Subscribe),
+        Some(_) => return Err(ApiError::bad("access is buy, rent or subscribe")),
+    };
+    let min_price = q
+        .min_price
+        .as_deref()
+        .map(|v| amount_param("min_price", v))
+        .transpose()?;
+    let max_price = q
+        .max_price
+        .as_deref()
+        .map(|v| amount_param("max_price", v))
+        .transpose()?;
+    let after = match &q.cursor {
+        None => None,
+        Some(cursor) => Some(
+            cursor
+                .split_once('.')
+                .and_then(|(b, id)| Some((b.parse::<i64>().ok()?, content_id_param(id).ok()?)))
+                .ok_or_else(|| ApiError::bad("malformed cursor"))?,
+        ),
+    };
+    Ok(CatalogueFilter {
+        text,
+        kind,
+        creator,
+        offered,
+        min_price,
+        max_price,
+        after,
+        limit,
+    })
+}
+
+/// Catalogue pages kept per indexed head (see [`crate::cache`]).
+pub(crate) type CatalogueCache = crate::cache::PageCache<CatalogueFilter>;
+
+/// A JSON answer from an already serialised body.
+fn json_body(body: Bytes) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The catalogue: newest registrations first.
+///
+/// Every request reads the indexed head; a page computed at that same head is served from the
+/// cache, any other is read (with the head, in one snapshot), serialised once and cached.
+#[utoipa::path(get, path = "/v1/contents", tag = "catalogue", params(CatalogueQuery),
+    responses((status = 200, body = CataloguePage), (status = 400, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn catalogue(
+    State(state): State<AppState>,
+    query: Rejected<Query<CatalogueQuery>>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    let filter = catalogue_filter(q)?;
+    let cache = &state.inner.catalogue_cache;
+    if cache.enabled() {
+        let head = state.config().db.head().await?;
+        if let Some(body) = cache.get(&head, &filter, Instant::now()) {
+            return Ok(json_body(body));
+        }
+    }
+    let generation = cache.generation();
+    let read = state
+        .config()
+        .db
+        .catalogue_page(CONTENT_FACTS, &filter)
+        .await?;
+    let items: Vec<ContentSummary> = read.items.into_iter().map(ContentSummary::from).collect();
+    let next_cursor = if read.more {
+        items
+            .last()
+            .map(|c| format!("{}.{}", c.registered_block, c.content_id))
+    } else {
+        None
+    };
+    let page = CataloguePage {
+        items,
+        next_cursor,
+        as_of_block: read.head.as_ref().map(|h| h.number),
+    };
+    let body = Bytes::from(serde_json::to_vec(&page).map_err(|e| ApiError::Internal {
+        detail: format!("serialising a catalogue page: {e}"),
+    })?);
+    cache.insert(read.head, filter, body.clone(), generation, Instant::now());
+    Ok(json_body(body))
+}
+
+/// One royalty holder.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CapTableEntry {
+    pub account: String,
+    /// Of 10,000.
+    pub shares: u64,
+}
+
+/// One access sale.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Sale {
+    pub block_number: u64,
+    pub block_time: u64,
+    pub tx_hash: String,
+    pub account: String,
+    /// `buy`, `rental` or `subscription`.
+    pub kind: String,
+    pub paid: String,
+    pub edition: Option<u64>,
+    pub periods: Option<u64>,
+    pub expires_at: Option<u64>,
+}
+
+impl From<SaleRow> for Sale {
+    fn from(s: SaleRow) -> Self {
+        Self {
+            block_number: s.block_number,
+            block_time: s.block_time,
+            tx_hash: s.tx_hash,
+            account: s.account,
+            kind: s.kind,
+            paid: s.paid,
+            edition: s.edition,
+            periods: s.periods,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// One distribution of revenue to a content's holders.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RevenueEvent {
+    pub block_number: u64,
+    pub block_time: u64,
+    pub tx_hash: String,
+    pub payer: String,
+    pub amount: String,
+    pub fee: String,
+    pub pool: String,
+}
+
+impl From<RevenueRow> for RevenueEvent {
+    fn from(r: RevenueRow) -> Self {
+        Self {
+            block_number: r.block_number,
+            block_time: r.block_time,
+            tx_hash: r.tx_hash,
+            payer: r.payer,
+            amount: r.amount,
+            fee: r.fee,
+            pool: r.pool,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContentDetail {
+    pub content: ContentSummary,
+    pub key_commitment: String,
+    pub renderers: Vec<String>,
+    /// Cumulative revenue per share (base units per share).
+    pub revenue_per_share: String,
+    /// Current holders, largest first.
+    pub cap_table: Vec<CapTableEntry>,
+    /// The latest sales, newest first (at most 100).
+    pub recent_sales: Vec<Sale>,
+    /// The latest revenue distributions, newest first (at most 100).
+    pub recent_revenue: Vec<RevenueEvent>,
+    pub as_of_block: Option<u64>,
+}
+
+/// One content: terms, cap table, revenue and sales.
+#[utoipa::path(get, path = "/v1/contents/{content_id}", tag = "catalogue",
+    params(("content_id" = String, Path, description = "0x + 64 hex digits")),
+    responses((status = 200, body = ContentDetail), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn content(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ContentDetail>, ApiError> {
+    let id = content_id_param(&id)?;
+    let db = &state.config().db;
+    let record = db
+        .content(CONTENT_FACTS, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
+    let renderers = db.renderers(&id).await?;
+    let cap_table = db
+        .cap_table(&id)
+        .await?
+        .into_iter()
+        .map(|h| CapTableEntry {
+            account: h.account,
+            shares: h.shares,
+        })
+        .collect();
+    let recent_sales = db.recent_sales(&id, DETAIL_ROWS).await?;
+    let recent_revenue = db.recent_revenue(&id, DETAIL_ROWS).await?;
+    Ok(Json(ContentDetail {
+        content: record.content.into(),
+        key_commitment: record.key_commitment,
+        revenue_per_share: record.revenue_per_share,
+        renderers,
+        cap_table,
+        recent_sales: recent_sales.into_iter().map(Sale::from).collect(),
+        recent_revenue: recent_revenue.into_iter().map(RevenueEvent::from).collect(),
+        as_of_block: head(&state).await?,
+    }))
+}

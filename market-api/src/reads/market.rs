@@ -1,0 +1,307 @@
+//! The market of one content: its order book (`…/orderbook`), its trades (`…/trades`, keyset
+//! pages) and unit-price candles of its latest trades (`…/price-history`).
+
+use alloy::primitives::U256;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use indexer::read::{Book, Collection, OrderRow, TradeRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{content_id_param, head, page_size, Rejected, DETAIL_ROWS};
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CollectionQuery {
+    /// `shares` (royalty shares, default) or `access` (access tokens).
+    pub collection: Option<String>,
+}
+
+fn collection(c: Option<&str>) -> Result<Collection, ApiError> {
+    match c.unwrap_or("shares") {
+        "shares" => Ok(Collection::Shares),
+        "access" => Ok(Collection::Access),
+        _ => Err(ApiError::bad("collection is shares or access")),
+    }
+}
+
+/// An open order: a listing (the maker sells) or an offer (the maker buys, payment escrowed).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Order {
+    /// The market's listing id or offer id.
+    pub order_id: u64,
+    /// The seller of a listing, the buyer of an offer.
+    pub maker: String,
+    pub amount: u64,
+    pub remaining: u64,
+    /// Price per unit, base units.
+    pub unit_price: String,
+    pub block_number: u64,
+}
+
+impl From<OrderRow> for Order {
+    fn from(o: OrderRow) -> Self {
+        Self {
+            order_id: o.order_id,
+            maker: o.maker,
+            amount: o.amount,
+            remaining: o.remaining,
+            unit_price: o.unit_price,
+            block_number: o.block_number,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderBook {
+    pub content_id: String,
+    pub collection: String,
+    /// Open listings, cheapest first (at most 100).
+    pub listings: Vec<Order>,
+    /// Open offers, highest first (at most 100).
+    pub offers: Vec<Order>,
+    pub as_of_block: Option<u64>,
+}
+
+/// A content's open listings and offers.
+#[utoipa::path(get, path = "/v1/contents/{content_id}/orderbook", tag = "market",
+    params(("content_id" = String, Path, description = "0x + 64 hex digits"), CollectionQuery),
+    responses((status = 200, body = OrderBook), (status = 400, body = ErrorBody)))]
+pub async fn order_book(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Rejected<Query<CollectionQuery>>,
+) -> Result<Json<OrderBook>, ApiError> {
+    let id = content_id_param(&id)?;
+    let Query(q) = query?;
+    let coll = collection(q.collection.as_deref())?;
+    let db = &state.config().db;
+    let listings = db
+        .open_orders(Book::Listings, &id, coll, DETAIL_ROWS)
+        .await?;
+    let offers = db.open_orders(Book::Offers, &id, coll, DETAIL_ROWS).await?;
+    Ok(Json(OrderBook {
+        content_id: id,
+        collection: coll.as_str().to_owned(),
+        listings: listings.into_iter().map(Order::from).collect(),
+        offers: offers.into_iter().map(Order::from).collect(),
+        as_of_block: head(&state).await?,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Trade {
+    pub block_number: u64,
+    pub block_time: u64,
+    pub log_index: u64,
+    pub tx_hash: String,
+    pub listing_id: Option<u64>,
+    pub offer_id: Option<u64>,
+    pub collection: String,
+    pub seller: String,
+    pub buyer: String,
+    pub amount: u64,
+    /// Total paid, base units.
+    pub price: String,
+    pub unit_price: String,
+    /// Resale royalty paid to the content's holders.
+    pub royalty: String,
+}
+
+impl From<TradeRow> for Trade {
+    fn from(t: TradeRow) -> Self {
+        Self {
+            block_number: t.block_number,
+            block_time: t.block_time,
+            log_index: t.log_index,
+            tx_hash: t.tx_hash,
+            listing_id: t.listing_id,
+            offer_id: t.offer_id,
+            collection: t.collection,
+            seller: t.seller,
+            buyer: t.buyer,
+            amount: t.amount,
+            price: t.price,
+            unit_price: t.unit_price,
+            royalty: t.royalty,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TradesQuery {
+    /// `shares` (default) or `access`.
+    pub collection: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TradesPage {
+    pub items: Vec<Trade>,
+    pub next_cursor: Option<String>,
+    pub as_of_block: Option<u64>,
+}
+
+/// A content's fills, newest first.
+#[utoipa::path(get, path = "/v1/contents/{content_id}/trades", tag = "market",
+    params(("content_id" = String, Path, description = "0x + 64 hex digits"), TradesQuery),
+    responses((status = 200, body = TradesPage), (status = 400, body = ErrorBody)))]
+pub async fn trades(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Rejected<Query<TradesQuery>>,
+) -> Result<Json<TradesPage>, ApiError> {
+    let id = content_id_param(&id)?;
+    let Query(q) = query?;
+    let coll = collection(q.collection.as_deref())?;
+    let limit = page_size(q.limit)?;
+    let before = match &q.cursor {
+        None => (i64::MAX, i64::MAX),
+        Some(c) => c
+            .split_once('.')
+            .and_then(|(b, l)| Some((b.parse::<i64>().ok()?, l.parse::<i64>().ok()?)))
+            .filter(|(b, l)| *b >= 0 && *l >= 0)
+            .ok_or_else(|| ApiError::bad("malformed cursor"))?,
+    };
+    let page = state.config().db.trades(&id, coll, before, limit).await?;
+    let items: Vec<Trade> = page.items.into_iter().map(Trade::from).collect();
+    let next_cursor = if page.more {
+        items
+            .last()
+            .map(|t| format!("{}.{}", t.block_number, t.log_index))
+    } else {
+        None
+    };
+    Ok(Json(TradesPage {
+        items,
+        next_cursor,
+        as_of_block: head(&state).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PriceHistoryQuery {
+    /// `shares` (default) or `access`.
+    pub collection: Option<String>,
+    /// Bucket width in seconds, 60 to 2592000 (default 3600).
+    pub interval: Option<u64>,
+}
+
+/// One time bucket of unit prices.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PriceBucket {
+    /// Bucket start, unix seconds.
+    pub start: u64,
+    pub open: String,
+    pub high: String,
+    pub low: String,
+    pub close: String,
+    /// Units traded.
+    pub volume: u64,
+    /// Total paid, base units.
+    pub value: String,
+    pub trades: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PriceHistory {
+    pub content_id: String,
+    pub collection: String,
+    pub interval: u64,
+    /// Oldest first, over the latest 10,000 trades; empty buckets are omitted.
+    pub buckets: Vec<PriceBucket>,
+    pub as_of_block: Option<u64>,
+}
+
+const PRICE_HISTORY_TRADES: u32 = 10_000;
+
+/// A bucket being filled, in exact integers.
+struct Candle {
+    start: u64,
+    open: U256,
+    high: U256,
+    low: U256,
+    close: U256,
+    volume: u64,
+    value: U256,
+    trades: u64,
+}
+
+impl From<Candle> for PriceBucket {
+    fn from(c: Candle) -> Self {
+        Self {
+            start: c.start,
+            open: c.open.to_string(),
+            high: c.high.to_string(),
+            low: c.low.to_string(),
+            close: c.close.to_string(),
+            volume: c.volume,
+            value: c.value.to_string(),
+            trades: c.trades,
+        }
+    }
+}
+
+/// Unit-price candles of a content's trades.
+#[utoipa::path(get, path = "/v1/contents/{content_id}/price-history", tag = "market",
+    params(("content_id" = String, Path, description = "0x + 64 hex digits"), PriceHistoryQuery),
+    responses((status = 200, body = PriceHistory), (status = 400, body = ErrorBody)))]
+pub async fn price_history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Rejected<Query<PriceHistoryQuery>>,
+) -> Result<Json<PriceHistory>, ApiError> {
+    let id = content_id_param(&id)?;
+    let Query(q) = query?;
+    let coll = collection(q.collection.as_deref())?;
+    let interval = q.interval.unwrap_or(3600);
+    if !(60..=2_592_000).contains(&interval) {
+        return Err(ApiError::bad("interval is 60 to 2592000 seconds"));
+    }
+    let prices = state
+        .config()
+        .db
+        .trade_prices(&id, coll, PRICE_HISTORY_TRADES)
+        .await?;
+    let mut buckets: Vec<Candle> = Vec::new();
+    for p in prices {
+        let start = p.block_time - p.block_time % interval;
+        match buckets.last_mut() {
+            Some(b) if b.start == start => {
+                b.high = b.high.max(p.unit_price);
+                b.low = b.low.min(p.unit_price);
+                b.close = p.unit_price;
+                b.volume += p.amount;
+                b.value += p.price;
+                b.trades += 1;
+            }
+            _ => buckets.push(Candle {
+                start,
+                open: p.unit_price,
+                high: p.unit_price,
+                low: p.unit_price,
+                close: p.unit_price,
+                volume: p.amount,
+                value: p.price,
+                trades: 1,
+            }),
+        }
+    }
+    Ok(Json(PriceHistory {
+        content_id: id,
+        collection: coll.as_str().to_owned(),
+        interval,
+        buckets: buckets.into_iter().map(PriceBucket::from).collect(),
+        as_of_block: head(&state).await?,
+    }))
+}

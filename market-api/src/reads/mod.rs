@@ -1,0 +1,89 @@
+//! The read endpoints, one module per resource: [`contents`] (the catalogue and one content),
+//! [`accounts`] (a library and earnings), [`market`] (order books, trades, price history); and
+//! [`health`]. Each asks the index through its typed reads ([`indexer::read`]) and answers with
+//! its own response types, which are what `/openapi.json` documents.
+//!
+//! Every list is bounded ([`crate::MAX_PAGE_SIZE`]); the catalogue and trades page by keyset
+//! cursors (stable while new rows arrive). Amounts are decimal strings in base units (wei),
+//! exact to any uint256; addresses and ids are lowercase 0x-hex as the index stores them.
+//! Every answer names the indexed block it reflects (`as_of_block`).
+
+pub mod accounts;
+pub mod contents;
+pub mod market;
+
+use alloy::primitives::{Address, U256};
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::{AppState, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+pub(crate) use contents::CatalogueCache;
+
+type Rejected<T> = Result<T, axum::extract::rejection::QueryRejection>;
+
+/// Most rows of a detail list.
+const DETAIL_ROWS: u32 = 100;
+
+/// Parses a content id path segment: `0x` + 64 hex digits (any case).
+pub(crate) fn content_id_param(s: &str) -> Result<String, ApiError> {
+    let h = s.strip_prefix("0x").unwrap_or("");
+    if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad(
+            "a content id is 0x followed by 64 hex digits",
+        ));
+    }
+    Ok(format!("0x{}", h.to_ascii_lowercase()))
+}
+
+fn address_param(s: &str) -> Result<String, ApiError> {
+    let a: Address = s
+        .parse()
+        .map_err(|_| ApiError::bad("an account is 0x followed by 40 hex digits"))?;
+    Ok(indexer::db::address_text(a))
+}
+
+fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit.unwrap_or(DEFAULT_PAGE_SIZE) {
+        0 => Err(ApiError::bad("limit must be at least 1")),
+        n if n > MAX_PAGE_SIZE => Err(ApiError::BadRequest(format!(
+            "limit must be at most {MAX_PAGE_SIZE}"
+        ))),
+        n => Ok(n),
+    }
+}
+
+/// A decimal amount filter: digits only, no leading zeros (the index's canonical form).
+fn amount_param(name: &str, s: &str) -> Result<U256, ApiError> {
+    U256::from_str_radix(s, 10)
+        .ok()
+        .filter(|_| !s.is_empty() && s.len() <= 78 && s.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| ApiError::BadRequest(format!("{name} must be a decimal integer")))
+}
+
+async fn head(state: &AppState) -> Result<Option<u64>, ApiError> {
+    Ok(state.config().db.head().await?.map(|b| b.number))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    pub chain_id: u64,
+    /// The highest indexed block; null before the indexer's first block.
+    pub head_block: Option<u64>,
+}
+
+/// Liveness and index head.
+#[utoipa::path(get, path = "/v1/health", tag = "meta",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    Ok(Json(Health {
+        status: "ok".into(),
+        chain_id: state.config().deployment.chain_id,
+        head_block: head(&state).await?,
+    }))
+}

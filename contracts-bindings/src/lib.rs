@@ -14,11 +14,13 @@
 //! `ContentRegistry.isRendererAllowed(contentId, measurement)`,
 //! `CapsuleRegistry.isRuntimeApproved(key)`, and `LicenceNetworkRegistry` for the node set.
 
+pub mod anvil;
 pub mod bindings;
 pub mod chain;
 pub mod cli;
 pub mod error;
 pub mod ops;
+#[cfg(feature = "test-utils")]
 pub mod testing;
 pub mod units;
 

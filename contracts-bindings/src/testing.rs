@@ -1,69 +1,14 @@
-//! A real anvil for tests: `spawn_anvil()` starts one with chain id 20 (ESC's) and the Paris EVM
-//! on a free loopback port and stops it when the handle drops. It never pretends: without an anvil binary it fails,
-//! naming what is missing and how to install it.
-
-use std::path::{Path, PathBuf};
+//! A real anvil for tests (feature `test-utils`, enabled only from `[dev-dependencies]` and the
+//! `e2e` test-support crate): `spawn_anvil()` starts one with chain id 20 (ESC's) and the Paris
+//! EVM on a free loopback port and stops it when the handle drops. It never pretends: without an
+//! anvil binary it fails, naming what is missing and how to install it.
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
 
+use crate::anvil::find_anvil;
+
 /// Chain id the test anvil reports (ESC mainnet's, so chain-id checks are exercised).
 pub const TEST_CHAIN_ID: u64 = 20;
-
-/// Where the anvil binary was found, in the order tried: `$DDRM_ANVIL`, this crate's
-/// `node_modules` (the platform binary, then the npm launcher), then `PATH`.
-pub fn find_anvil() -> Result<PathBuf, String> {
-    find_anvil_from(
-        std::env::var_os("DDRM_ANVIL"),
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules"),
-        std::env::var_os("PATH"),
-    )
-}
-
-fn find_anvil_from(
-    explicit: Option<std::ffi::OsString>,
-    modules: &Path,
-    path: Option<std::ffi::OsString>,
-) -> Result<PathBuf, String> {
-    if let Some(p) = explicit {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(format!("DDRM_ANVIL={} is not a file", p.display()))
-        };
-    }
-    let platform = format!(
-        "@foundry-rs/anvil-{}-{}/bin/anvil",
-        match std::env::consts::OS {
-            "macos" => "darwin",
-            "windows" => "win32",
-            os => os,
-        },
-        match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            arch => arch,
-        }
-    );
-    for candidate in [modules.join(platform), modules.join(".bin/anvil")] {
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
-    }
-    if let Some(path) = path {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join("anvil");
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err(
-        "anvil not found: set DDRM_ANVIL, run contracts-bindings/scripts/setup.sh \
-         (installs it into contracts-bindings/node_modules), or put anvil on PATH"
-            .to_owned(),
-    )
-}
 
 /// Starts anvil (chain id 20, free port on 127.0.0.1). Panics, naming the missing component,
 /// when anvil cannot be found or started.
@@ -78,30 +23,4 @@ pub fn spawn_anvil() -> AnvilInstance {
         .timeout(30_000)
         .try_spawn()
         .unwrap_or_else(|e| panic!("could not start anvil at {}: {e}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_anvil_is_an_error_naming_what_to_install() {
-        let empty = tempfile::tempdir().unwrap();
-        let err = find_anvil_from(None, empty.path(), Some(empty.path().into())).unwrap_err();
-        assert!(err.contains("anvil not found"), "{err}");
-        assert!(err.contains("scripts/setup.sh"), "{err}");
-        let err =
-            find_anvil_from(Some("/nonexistent/anvil".into()), empty.path(), None).unwrap_err();
-        assert!(err.contains("DDRM_ANVIL=/nonexistent/anvil"), "{err}");
-    }
-
-    #[test]
-    fn anvil_is_found_on_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let fake = dir.path().join("anvil");
-        std::fs::write(&fake, b"").unwrap();
-        let modules = dir.path().join("no-node-modules");
-        let found = find_anvil_from(None, &modules, Some(dir.path().into())).unwrap();
-        assert_eq!(found, fake);
-    }
 }

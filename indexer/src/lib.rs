@@ -21,6 +21,7 @@ pub mod error;
 pub mod follow;
 pub mod lock;
 pub mod read;
+#[cfg(feature = "test-utils")]
 pub mod testing;
 
 pub use db::{Backend, Db};

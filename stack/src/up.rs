@@ -569,7 +569,7 @@ fn chain_url(rpc: &str) -> String {
 }
 
 fn spawn_anvil() -> Result<AnvilInstance, UpError> {
-    let path = contracts_bindings::testing::find_anvil().map_err(UpError::Anvil)?;
+    let path = contracts_bindings::anvil::find_anvil().map_err(UpError::Anvil)?;
     Anvil::at(&path)
         .chain_id(LOCAL_CHAIN_ID)
         .host("127.0.0.1")

@@ -1,25 +1,15 @@
-//! K only in the capsule: no shipping crate can combine licence shares outside it.
+//! What a shipping build contains, read from the workspace's manifests: no crate can combine
+//! licence shares outside the capsule (K only in the capsule), and no test support ships.
 //!
 //! `licence_net_client::host_combine` (the only code outside the capsule that opens and combines
-//! shares)
-//! is compiled only with the feature `host-combine`. This test reads the workspace's manifests
-//! through `cargo metadata` and fails if any crate enables that feature from a normal or build
-//! dependency, or makes it a default: only `[dev-dependencies]` (tests and benchmarks) may.
+//! shares) is compiled only with the feature `host-combine`; each crate's `testing` module only
+//! with its `test-utils`. These tests read the manifests through `cargo metadata` and fail if a
+//! crate enables either from a normal or build dependency, or makes it a default: only
+//! `[dev-dependencies]` (tests and benchmarks) may, and the `e2e` test-support crate.
 
 #[test]
 fn only_dev_dependencies_enable_host_side_share_combination() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(&cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cargo} metadata: {e}"));
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+    let meta = workspace_metadata();
     let packages = meta["packages"].as_array().expect("packages");
     assert!(packages.len() > 5, "the whole workspace is listed");
     let mut dev_users = Vec::new();
@@ -62,4 +52,79 @@ fn only_dev_dependencies_enable_host_side_share_combination() {
         dev_users.iter().any(|n| n == "licence-net"),
         "{dev_users:?}"
     );
+}
+
+/// Test support (real anvil, kubo, PostgreSQL harnesses) is not compiled into shipping builds:
+/// each crate's `testing` module sits behind its `test-utils` feature, which only
+/// `[dev-dependencies]` enable, or the `e2e` test-support crate, which is itself only ever a
+/// dev-dependency.
+#[test]
+fn test_support_is_enabled_only_for_tests() {
+    let meta = workspace_metadata();
+    const GATED: [&str; 3] = ["contracts-bindings", "packager-store", "indexer"];
+    let mut dev_users = Vec::new();
+    for p in meta["packages"].as_array().expect("packages") {
+        let name = p["name"].as_str().unwrap_or_default();
+        if GATED.contains(&name) {
+            let default = p["features"]["default"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                !default.iter().any(|f| f == "test-utils"),
+                "test-utils must not be a default feature of {name}"
+            );
+        }
+        for d in p["dependencies"].as_array().into_iter().flatten() {
+            let dep = d["name"].as_str().unwrap_or_default();
+            if dep == "e2e" {
+                assert_eq!(
+                    d["kind"].as_str(),
+                    Some("dev"),
+                    "{name} depends on the e2e test-support crate outside [dev-dependencies]"
+                );
+            }
+            if !GATED.contains(&dep) {
+                continue;
+            }
+            let enables = d["features"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f == "test-utils"));
+            if !enables {
+                continue;
+            }
+            match d["kind"].as_str() {
+                Some("dev") => dev_users.push(format!("{name} -> {dep}")),
+                kind => assert!(
+                    name == "e2e",
+                    "{name} enables {dep}/test-utils from a {} dependency: test support would \
+                     ship in a release build",
+                    kind.unwrap_or("normal")
+                ),
+            }
+        }
+    }
+    // Live: the crates' own tests and their users' tests enable it.
+    for user in [
+        "indexer -> indexer",
+        "market-api -> indexer",
+        "player -> contracts-bindings",
+    ] {
+        assert!(dev_users.iter().any(|u| u == user), "{user}: {dev_users:?}");
+    }
+}
+
+fn workspace_metadata() -> serde_json::Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(&cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo} metadata: {e}"));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("metadata is JSON")
 }

@@ -18,6 +18,7 @@ pub mod cli;
 mod embedded;
 mod error;
 mod kubo;
+#[cfg(feature = "test-utils")]
 pub mod testing;
 mod unixfs;
 

@@ -111,16 +111,12 @@ fn run(s: &Stack, module: &Module, verified: &player::Verified, ddrm: &Path, vid
 
 /// Makes a `secs` s 1280x720 24 fps test pattern (H.264, which the packager turns into AV1).
 fn make_720p(dir: &Path, secs: u32) -> PathBuf {
-    let out = dir.join("video-720p.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=duration={secs}:size=1280x720:rate=24"))
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg must be installed");
-    assert!(status.success());
-    out
+    e2e::media::make(
+        &dir.join("video-720p.mp4"),
+        secs,
+        "1280x720",
+        &["-map", "0:v", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+    )
 }
 
 fn ffmpeg_dav1d(plain: &Path, threads: Option<&str>) -> f64 {

@@ -112,10 +112,7 @@ impl Journey {
     /// Makes a short test clip with the ffmpeg CLI: `testsrc2` video (640x360, 24 fps) as input
     /// 0 and a 440 Hz sine as input 1; `extra` chooses streams and codecs.
     pub fn make_clip(&self, name: &str, seconds: u32, extra: &[&str]) -> PathBuf {
-        let out = self.path(name);
-        ddrm_stack::demo::make_test_clip(&out, seconds, "640x360", extra)
-            .unwrap_or_else(|e| panic!("cannot make {name}: {e}"));
-        out
+        media::make(&self.path(name), seconds, "640x360", extra)
     }
 
     /// Runs `ffprobe` on `file`, returning its JSON description of streams and format.

@@ -1,8 +1,45 @@
-//! Decoded media as the journeys and player tests compare it: ffmpeg's own decoding of a file,
-//! the WAV and YUV4MPEG2 files `ddrm play` writes, and the signal measures (SNR, PSNR).
+//! Test media for every suite: the one maker of test clips ([`make`]) and ffmpeg runner
+//! ([`ffmpeg`]); decoded media as the journeys and player tests compare it: ffmpeg's own
+//! decoding of a file, the WAV and YUV4MPEG2 files `ddrm play` writes, and the signal measures
+//! (SNR, PSNR).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Runs the ffmpeg CLI (`-y`, errors only) and returns its standard output; fails loudly when
+/// ffmpeg is missing or fails.
+pub fn ffmpeg(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("the ffmpeg CLI is required for these tests (apt-get install ffmpeg)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Makes a test clip at `out`: `seconds` s of `testsrc2` at `size` (`WxH`, 24 fps) as input 0
+/// and a 440 Hz sine as input 1, then `extra` (stream maps and codecs), with the same maker
+/// as `ddrm up --demo`'s sample. Returns `out`.
+pub fn make(out: &Path, seconds: u32, size: &str, extra: &[&str]) -> PathBuf {
+    ddrm_stack::demo::make_test_clip(out, seconds, size, extra)
+        .unwrap_or_else(|e| panic!("cannot make {}: {e}", out.display()));
+    out.to_path_buf()
+}
+
+/// Stereo FLAC at 48 kHz of the sine: `seconds` s, at `out`.
+pub fn stereo_flac(out: &Path, seconds: u32) -> PathBuf {
+    make(
+        out,
+        seconds,
+        "64x64",
+        &["-map", "1:a", "-ac", "2", "-ar", "48000", "-c:a", "flac"],
+    )
+}
 
 /// Runs `ffmpeg <input_args> -i input <args> -` and returns what it wrote to standard output.
 fn ffmpeg_raw(input_args: &[&str], input: &Path, args: &[&str]) -> Vec<u8> {

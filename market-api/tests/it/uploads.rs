@@ -16,24 +16,12 @@ use crate::harness::{index, serve, Backend};
 
 /// Two seconds of a sine as FLAC, made by FFmpeg's CLI.
 fn make_audio(dir: &std::path::Path) -> std::path::PathBuf {
-    let out = dir.join("song.flac");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=440:d=2",
-            "-c:a",
-            "flac",
-        ])
-        .arg(&out)
-        .status()
-        .unwrap_or_else(|e| panic!("ffmpeg CLI missing (apt-get install ffmpeg): {e}"));
-    assert!(status.success(), "ffmpeg failed");
-    out
+    e2e::media::make(
+        &dir.join("song.flac"),
+        2,
+        "64x64",
+        &["-map", "1:a", "-c:a", "flac"],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

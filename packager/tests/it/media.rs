@@ -5,25 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use e2e::media::ffmpeg;
 use packager::media::{self, MediaError, MediaOptions, MediaProbe, MediaSegment, MediaSummary};
 use packager_format::{
     ContentKind, Header, KeyEnvelope, Metadata, Packet, SegmentEntry, TrackKind,
     KEY_SCHEME_LABELLED_BLS12_381, SEGMENT_KEYFRAME,
 };
-
-/// Runs the `ffmpeg` CLI; fails loudly when it is missing or fails.
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("the ffmpeg CLI is required for these tests (apt-get install ffmpeg)");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// `ffprobe` output of one entry as `key=value` lines.
 fn ffprobe(path: &Path, select: &str, entries: &str) -> String {
@@ -78,62 +65,42 @@ fn assert_ffmpeg_decodes(path: &Path) {
 const CLIP_SECONDS: f64 = 5.0;
 
 fn make_h264_aac_mp4(dir: &Path) -> PathBuf {
-    let path = dir.join("clip.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=duration=5:size=640x360:rate=24",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=f=440:d=5",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "128k",
-        "-shortest",
-        path.to_str().unwrap(),
-    ]);
-    path
+    e2e::media::make(
+        &dir.join("clip.mp4"),
+        CLIP_SECONDS as u32,
+        "640x360",
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-shortest",
+        ],
+    )
 }
 
 fn make_flac(dir: &Path) -> PathBuf {
-    let path = dir.join("tone.flac");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=f=440:d=5",
-        "-c:a",
-        "flac",
-        path.to_str().unwrap(),
-    ]);
-    path
+    e2e::media::make(
+        &dir.join("tone.flac"),
+        CLIP_SECONDS as u32,
+        "64x64",
+        &["-map", "1:a", "-c:a", "flac"],
+    )
 }
 
 fn make_opus(dir: &Path) -> PathBuf {
-    let path = dir.join("tone.ogg");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=f=440:d=5",
-        "-ac",
-        "2",
-        "-c:a",
-        "libopus",
-        "-b:a",
-        "96k",
-        path.to_str().unwrap(),
-    ]);
-    path
+    e2e::media::make(
+        &dir.join("tone.ogg"),
+        CLIP_SECONDS as u32,
+        "64x64",
+        &["-map", "1:a", "-ac", "2", "-c:a", "libopus", "-b:a", "96k"],
+    )
 }
 
 struct Packaged {

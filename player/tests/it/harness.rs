@@ -2,7 +2,6 @@
 //! capsule registered, an approved runtime key, a 3-of-5 licence network, and packaged media.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,29 +62,9 @@ pub struct Stack {
     pub require_hardware_runtime: bool,
 }
 
-/// Makes a test clip with ffmpeg: `secs` seconds of two sine tones, stereo 48 kHz, FLAC.
+/// Makes a test clip: `secs` seconds of a sine, stereo 48 kHz, FLAC.
 pub fn make_audio(dir: &Path, secs: u32) -> PathBuf {
-    let out = dir.join(format!("tone-{secs}s.flac"));
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!(
-            "sine=frequency=440:sample_rate=48000:duration={secs}"
-        ))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!(
-            "sine=frequency=660:sample_rate=48000:duration={secs}"
-        ))
-        .args([
-            "-filter_complex",
-            "[0:a][1:a]join=inputs=2:channel_layout=stereo",
-            "-c:a",
-            "flac",
-        ])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg must be installed to make test media");
-    assert!(status.success(), "ffmpeg failed to make {}", out.display());
-    out
+    e2e::media::stereo_flac(&dir.join(format!("tone-{secs}s.flac")), secs)
 }
 
 /// How a [`Stack`] differs from the default one.

@@ -4,7 +4,6 @@
 //! so the capsule recovers the content key exactly as it does against a network.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ddrm_capsule::av1::{Av1Decoder, Picture};
 use ddrm_capsule::session::{segments_from, Host, Stop};
@@ -27,21 +26,6 @@ pub const WIDTH: usize = 320;
 pub const HEIGHT: usize = 240;
 pub const FPS: u32 = 24;
 pub const SECONDS: u32 = 3;
-
-/// Runs the ffmpeg CLI; fails loudly when it is missing or fails.
-pub fn ffmpeg(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-y"])
-        .args(args)
-        .output()
-        .expect("the ffmpeg CLI is required for these tests (apt-get install ffmpeg)");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// The licence network's keys, dealt in process.
 pub struct Network {
@@ -111,20 +95,15 @@ impl Clip {
     /// `seconds` s of `testsrc2` at `width`×`height`, `FPS` fps, packaged.
     pub fn make_sized(width: usize, height: usize, seconds: u32) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let source = dir.path().join("clip.mp4");
-        ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=duration={seconds}:size={width}x{height}:rate={FPS}"),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-pix_fmt",
-            "yuv420p",
-            source.to_str().unwrap(),
-        ]);
+        debug_assert_eq!(FPS, 24, "the test clip maker's rate");
+        let source = e2e::media::make(
+            &dir.path().join("clip.mp4"),
+            seconds,
+            &format!("{width}x{height}"),
+            &[
+                "-map", "0:v", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+            ],
+        );
         let network = Network::deal();
         let ddrm = dir.path().join("clip.ddrm");
         let key_path = dir.path().join("clip.key");

@@ -322,9 +322,11 @@ mod tests {
         let mut changed = e.quote.to_vec();
         changed[10] ^= 1;
         type Check = fn(&[u8; 65], &[u8], &[u8]) -> Result<(), TpmEvidenceError>;
-        let mut checks: Vec<Check> = vec![verify_p256_rust];
-        #[cfg(feature = "native-p256")]
-        checks.push(verify_p256_ring);
+        let checks: &[Check] = &[
+            verify_p256_rust,
+            #[cfg(feature = "native-p256")]
+            verify_p256_ring,
+        ];
         for check in checks {
             check(&point, &e.quote, &a.signature).unwrap();
             assert_eq!(

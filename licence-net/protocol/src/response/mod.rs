@@ -14,6 +14,21 @@
 //!
 //! Signature: secp256k1 recoverable signature (r ‖ s ‖ v) by node `i`'s operator key over
 //! [`LicenceResponse::signed_message`]; it recovers to `GroupKey::operators()[i]`.
+//!
+//! This module issues and signs responses (the node); [`open`] opens and checks them (the
+//! capsule, and the envelope checks a host can make without its secret); [`combine`] turns
+//! checked shares into the content key (the capsule).
+
+mod combine;
+mod open;
+
+pub use combine::{
+    combine_checked, combine_shares, recover_content_key, Recovered, RecoveryError, ShareFault,
+};
+pub use open::{
+    check_envelope, open_share, open_unverified, verify_response, verify_share, CapsuleSecret,
+    Expected, OpenShare,
+};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -263,336 +278,13 @@ pub enum ResponseFault {
     WrongPolicy,
 }
 
-/// Opens sealed shares: implemented by whoever holds the capsule's ephemeral secret (the capsule
-/// itself, inside the sandbox).
-pub trait OpenShare {
-    /// The X25519 public key the shares are sealed to.
-    fn public_key(&self) -> B256;
-    /// Opens one response's sealed share (no check of the share itself).
-    fn open(&self, response: &LicenceResponse) -> Result<DecryptionShare, ResponseFault>;
-}
-
-/// The capsule's ephemeral X25519 key pair. Zeroized on drop.
-pub struct CapsuleSecret {
-    secret: StaticSecret,
-}
-
-impl std::fmt::Debug for CapsuleSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CapsuleSecret(..)")
-    }
-}
-
-impl CapsuleSecret {
-    /// A fresh key pair from the operating system's randomness.
-    pub fn generate() -> Self {
-        Self {
-            secret: StaticSecret::random_from_rng(rand_core::OsRng),
-        }
-    }
-}
-
-impl OpenShare for CapsuleSecret {
-    fn public_key(&self) -> B256 {
-        B256::from(*PublicKey::from(&self.secret).as_bytes())
-    }
-
-    fn open(&self, response: &LicenceResponse) -> Result<DecryptionShare, ResponseFault> {
-        let ephemeral = PublicKey::from(response.sealed_share.ephemeral_key.0);
-        let shared = self.secret.diffie_hellman(&ephemeral);
-        if !shared.was_contributory() {
-            return Err(ResponseFault::CannotOpen);
-        }
-        let own = PublicKey::from(&self.secret);
-        let okm = derive(
-            shared.as_bytes(),
-            &response.request_hash,
-            response.node_index,
-            ephemeral.as_bytes(),
-            own.as_bytes(),
-        );
-        let cipher = Aes256Gcm::new_from_slice(&okm[..32]).expect("32-byte key");
-        let plain = Zeroizing::new(
-            cipher
-                .decrypt(
-                    Nonce::from_slice(&okm[32..]),
-                    Payload {
-                        msg: &response.sealed_share.ciphertext,
-                        aad: &sealing_aad(
-                            &response.request_hash,
-                            response.node_index,
-                            &response.policy,
-                        ),
-                    },
-                )
-                .map_err(|_| ResponseFault::CannotOpen)?,
-        );
-        if plain.len() != SHARE_LEN {
-            return Err(ResponseFault::CannotOpen);
-        }
-        bincode::deserialize(&plain).map_err(|_| ResponseFault::CannotOpen)
-    }
-}
-
-/// What a response must be about: the request it answers, for which account and content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expected {
-    pub request_hash: B256,
-    pub account: Address,
-    pub content_id: U256,
-}
-
-impl Expected {
-    /// The expectations of the responses to `ask`.
-    pub fn of(ask: &crate::LicenceAsk) -> Self {
-        Self {
-            request_hash: ask.request.request_hash(),
-            account: ask.request.account,
-            content_id: ask.request.fields.content_id,
-        }
-    }
-
-    fn check_binding(&self, group: &GroupKey, r: &LicenceResponse) -> Result<(), ResponseFault> {
-        if r.request_hash != self.request_hash {
-            return Err(ResponseFault::WrongRequest);
-        }
-        if r.node_index as usize >= group.nodes() {
-            return Err(ResponseFault::UnknownNode);
-        }
-        if r.policy.account != self.account || r.policy.content_id != self.content_id {
-            return Err(ResponseFault::WrongPolicy);
-        }
-        Ok(())
-    }
-}
-
-/// Host side (no capsule secret needed): the response answers this request, is signed by the
-/// operator of the node it names, and its policy is for this account and content. What is sealed
-/// inside is checked by [`open_share`] / [`recover_content_key`] in the capsule.
-pub fn check_envelope(
-    group: &GroupKey,
-    expected: &Expected,
-    response: &LicenceResponse,
-) -> Result<(), ResponseFault> {
-    expected.check_binding(group, response)?;
-    response.verify_signature(group)
-}
-
-/// Capsule side: checks the binding and opens the sealed share (which authenticates the policy),
-/// without verifying the share itself: [`combine_checked`] does that.
-pub fn open_unverified(
-    group: &GroupKey,
-    expected: &Expected,
-    response: &LicenceResponse,
-    opener: &dyn OpenShare,
-) -> Result<DecryptionShare, ResponseFault> {
-    expected.check_binding(group, response)?;
-    opener.open(response)
-}
-
-/// Capsule side: [`open_unverified`], then verifies the decryption share against the node's
-/// public key share for this ciphertext.
-pub fn open_share(
-    group: &GroupKey,
-    ciphertext: &PreparedCiphertext,
-    expected: &Expected,
-    response: &LicenceResponse,
-    opener: &dyn OpenShare,
-) -> Result<DecryptionShare, ResponseFault> {
-    let share = open_unverified(group, expected, response, opener)?;
-    verify_share(group, ciphertext, response.node_index, &share)?;
-    Ok(share)
-}
-
-/// Verifies one opened decryption share against node `node_index`'s public key share for this
-/// ciphertext (a pairing check).
-pub fn verify_share(
-    group: &GroupKey,
-    ciphertext: &PreparedCiphertext,
-    node_index: u32,
-    share: &DecryptionShare,
-) -> Result<(), ResponseFault> {
-    let pk = group.public_key_set().public_key_share(node_index as usize);
-    if ciphertext.verify_share(&pk, share) {
-        Ok(())
-    } else {
-        Err(ResponseFault::InvalidShare)
-    }
-}
-
-/// Client side: checks one response completely before its share may be used — bound to this
-/// request, signed by the node it names, policy for this account and content, share opens and
-/// verifies against the node's public key share for this ciphertext.
-pub fn verify_response(
-    group: &GroupKey,
-    ciphertext: &PreparedCiphertext,
-    expected: &Expected,
-    response: &LicenceResponse,
-    opener: &dyn OpenShare,
-) -> Result<DecryptionShare, ResponseFault> {
-    check_envelope(group, expected, response)?;
-    open_share(group, ciphertext, expected, response, opener)
-}
-
-/// One response the capsule could not use, by node index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShareFault {
+/// The body of a node's refusal (any non-200 answer to a licence request): a stable
+/// machine-readable `code` (PROTOCOL.md, "What a node checks") and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalBody {
     pub node_index: u32,
-    pub fault: ResponseFault,
-}
-
-impl std::fmt::Display for ShareFault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "node {}: {}", self.node_index, self.fault)
-    }
-}
-
-/// The content key recovered from responses, the shares used and the faulty responses met.
-pub struct Recovered {
-    pub key: Zeroizing<Vec<u8>>,
-    pub shares: Vec<(usize, DecryptionShare)>,
-    pub faults: Vec<ShareFault>,
-}
-
-impl std::fmt::Debug for Recovered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recovered")
-            .field(
-                "nodes",
-                &self.shares.iter().map(|s| s.0).collect::<Vec<_>>(),
-            )
-            .field("faults", &self.faults)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Too few usable responses; `faults` names each node whose response was bad.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{valid} valid shares of {needed} needed{}", faults.iter().map(|f| format!("; {f}")).collect::<String>())]
-pub struct RecoveryError {
-    pub valid: usize,
-    pub needed: usize,
-    pub faults: Vec<ShareFault>,
-}
-
-/// Capsule side: opens, verifies and combines shares from `responses` (one per node index; any
-/// extra responses are spares) into the content key. A bad share is named in `faults` and
-/// skipped; no unverified share ever contributes to the key.
-pub fn recover_content_key(
-    group: &GroupKey,
-    ciphertext: &PreparedCiphertext,
-    expected: &Expected,
-    responses: &[LicenceResponse],
-    opener: &dyn OpenShare,
-) -> Result<Recovered, RecoveryError> {
-    let mut opened = Vec::with_capacity(responses.len());
-    let mut faults = Vec::new();
-    for r in responses {
-        if opened.iter().any(|(i, _)| *i == r.node_index) {
-            continue;
-        }
-        match open_unverified(group, expected, r, opener) {
-            Ok(share) => opened.push((r.node_index, share)),
-            Err(fault) => faults.push(ShareFault {
-                node_index: r.node_index,
-                fault,
-            }),
-        }
-    }
-    match combine_checked(group, ciphertext, &opened) {
-        Ok(mut rec) => {
-            faults.append(&mut rec.faults);
-            rec.faults = faults;
-            Ok(rec)
-        }
-        Err(mut e) => {
-            faults.append(&mut e.faults);
-            e.faults = faults;
-            Err(e)
-        }
-    }
-}
-
-/// Combines opened shares (by node index, distinct) into the content key. The first `threshold`
-/// are combined and the result is checked against the group's master key (one pairing check);
-/// only when that fails is each share checked on its own, the bad ones named and the first
-/// `threshold` valid ones combined. No key is returned that did not pass a check. Needs no
-/// secret, so it can run anywhere (a blocking thread).
-pub fn combine_checked(
-    group: &GroupKey,
-    ciphertext: &PreparedCiphertext,
-    opened: &[(u32, DecryptionShare)],
-) -> Result<Recovered, RecoveryError> {
-    let needed = group.threshold();
-    let first: Vec<(usize, DecryptionShare)> = opened
-        .iter()
-        .take(needed)
-        .map(|(i, s)| (*i as usize, s.clone()))
-        .collect();
-    if first.len() == needed
-        && ciphertext.verify_combined(&group.public_key_set().public_key(), &first)
-    {
-        if let Ok(key) = combine_shares(group, ciphertext.ciphertext(), &first) {
-            return Ok(Recovered {
-                key,
-                shares: first,
-                faults: Vec::new(),
-            });
-        }
-    }
-    let mut shares = Vec::with_capacity(needed);
-    let mut faults = Vec::new();
-    for (index, share) in opened {
-        if shares.len() == needed {
-            break;
-        }
-        match verify_share(group, ciphertext, *index, share) {
-            Ok(()) => shares.push((*index as usize, share.clone())),
-            Err(fault) => faults.push(ShareFault {
-                node_index: *index,
-                fault,
-            }),
-        }
-    }
-    if shares.len() < needed {
-        return Err(RecoveryError {
-            valid: shares.len(),
-            needed,
-            faults,
-        });
-    }
-    match combine_shares(group, ciphertext.ciphertext(), &shares) {
-        Ok(key) => Ok(Recovered {
-            key,
-            shares,
-            faults,
-        }),
-        Err(_) => Err(RecoveryError {
-            valid: 0,
-            needed,
-            faults,
-        }),
-    }
-}
-
-/// Combines verified decryption shares (at least the group's threshold, by node index) into the
-/// plaintext: the content key.
-pub fn combine_shares(
-    group: &GroupKey,
-    ciphertext: &Ciphertext,
-    shares: &[(usize, DecryptionShare)],
-) -> Result<Zeroizing<Vec<u8>>, ProtocolError> {
-    if shares.len() < group.threshold() {
-        return Err(ProtocolError::NotEnoughShares {
-            have: shares.len(),
-            need: group.threshold(),
-        });
-    }
-    group
-        .public_key_set()
-        .decrypt(shares.iter().map(|(i, s)| (*i, s)), ciphertext)
-        .map(Zeroizing::new)
-        .map_err(|_| ProtocolError::Combine)
+    pub code: String,
+    pub message: String,
 }
 
 #[cfg(test)]
@@ -849,13 +541,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-/// The body of a node's refusal (any non-200 answer to a licence request): a stable
-/// machine-readable `code` (PROTOCOL.md, "What a node checks") and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefusalBody {
-    pub node_index: u32,
-    pub code: String,
-    pub message: String,
 }

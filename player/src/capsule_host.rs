@@ -233,185 +233,186 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Adds the `ddrm` imports to `linker`.
+/// Adds the `ddrm` imports to `linker`: with WASI preview 1 (no files, environment, arguments
+/// or sockets), this table is the capsule's whole authority.
 pub(crate) fn add_to_linker(linker: &mut Linker<CapsuleState>) -> wasmtime::Result<()> {
-    linker.func_wrap("ddrm", "params", |mut c: Caller<'_, CapsuleState>| -> i64 {
-        let p = c.data().params.clone();
-        c.data_mut().answer(p)
-    })?;
-    linker.func_wrap(
-        "ddrm",
-        "source_len",
-        |mut c: Caller<'_, CapsuleState>| -> i64 {
-            let s = c.data_mut();
-            match s.source.len() {
-                Ok(n) => n as i64,
-                Err(e) => s.refuse(PlayError::Source(e.to_string())),
-            }
-        },
+    linker.func_wrap("ddrm", "params", params)?;
+    linker.func_wrap("ddrm", "source_len", source_len)?;
+    linker.func_wrap("ddrm", "source_read", source_read)?;
+    linker.func_wrap("ddrm", "now", now)?;
+    linker.func_wrap("ddrm", "attest", attest)?;
+    linker.func_wrap("ddrm", "licence_ask", licence_ask)?;
+    linker.func_wrap("ddrm", "licence_more", licence_more)?;
+    linker.func_wrap("ddrm", "take_reply", take_reply)?;
+    linker.func_wrap("ddrm", "present_audio", present_audio)?;
+    linker.func_wrap("ddrm", "present_video", present_video)?;
+    linker.func_wrap("ddrm", "report", report)?;
+    Ok(())
+}
+
+/// `ddrm.params`: replies the run's [`PlayParams`] (JSON).
+fn params(mut c: Caller<'_, CapsuleState>) -> i64 {
+    let p = c.data().params.clone();
+    c.data_mut().answer(p)
+}
+
+/// `ddrm.source_len`: The length of the `.ddrm` source.
+fn source_len(mut c: Caller<'_, CapsuleState>) -> i64 {
+    let s = c.data_mut();
+    match s.source.len() {
+        Ok(n) => n as i64,
+        Err(e) => s.refuse(PlayError::Source(e.to_string())),
+    }
+}
+
+/// `ddrm.source_read`: Copies `len` bytes of the source at `offset` into guest memory (bounded: `MAX_READ`).
+fn source_read(
+    mut c: Caller<'_, CapsuleState>,
+    offset: i64,
+    ptr: u32,
+    len: u32,
+) -> wasmtime::Result<i32> {
+    if len > MAX_READ || offset < 0 {
+        return Ok(c
+            .data_mut()
+            .refuse(PlayError::Source("capsule read out of range".into()))
+            as i32);
+    }
+    // Where the bytes go is checked before the host allocates or reads the source.
+    guest_range(&mut c, ptr, len)?;
+    let mut buf = vec![0u8; len as usize];
+    if let Err(e) = c.data_mut().source.read_exact_at(offset as u64, &mut buf) {
+        return Ok(c.data_mut().refuse(PlayError::Source(e.to_string())) as i32);
+    }
+    write_guest(&mut c, ptr, &buf)?;
+    Ok(0)
+}
+
+/// `ddrm.now`: The host clock (unix seconds), against which the capsule checks a rental's end.
+fn now(_: Caller<'_, CapsuleState>) -> i64 {
+    unix_now() as i64
+}
+
+/// `ddrm.attest`: Has the runtime key attest this capsule's measurement and the capsule key at `key_ptr` (once per run).
+fn attest(mut c: Caller<'_, CapsuleState>, key_ptr: u32) -> wasmtime::Result<i64> {
+    let key = B256::from_slice(&read_guest(&mut c, key_ptr, 32)?);
+    let s = c.data_mut();
+    if s.attestation.is_some() {
+        return Ok(s.refuse(PlayError::Capsule(
+            "the capsule asked for a second attestation".into(),
+        )));
+    }
+    match s.runtime.attest(s.measurement, key, unix_now()) {
+        Ok(a) => {
+            let json = serde_json::to_vec(&a).expect("serializes");
+            s.attestation = Some(a);
+            Ok(s.answer(json))
+        }
+        Err(e) => Ok(s.refuse(PlayError::Runtime(e.to_string()))),
+    }
+}
+
+/// `ddrm.licence_ask`: Signs the capsule's licence draft with the wallet and asks the licence network; the sealed responses go to the reply buffer.
+fn licence_ask(mut c: Caller<'_, CapsuleState>, ptr: u32, len: u32) -> wasmtime::Result<i64> {
+    let bytes = message(&mut c, ptr, len)?;
+    let s = c.data_mut();
+    let draft: AskDraft = match serde_json::from_slice(&bytes) {
+        Ok(d) => d,
+        Err(e) => return Ok(s.refuse(PlayError::Capsule(format!("licence draft: {e}")))),
+    };
+    if Some(&draft.attestation) != s.attestation.as_ref()
+        || draft.fields.capsule_key != draft.attestation.capsule_key
+        || draft.key_ciphertext.len() > MAX_KEY_CIPHERTEXT
+    {
+        return Ok(s.refuse(PlayError::Capsule(
+            "the licence draft does not carry this host's attestation".into(),
+        )));
+    }
+    let request = match draft.fields.sign(&s.wallet) {
+        Ok(r) => r,
+        Err(e) => return Ok(s.refuse(PlayError::Capsule(format!("wallet signature: {e}")))),
+    };
+    let ask = LicenceAsk {
+        request,
+        attestation: draft.attestation,
+        key_ciphertext: draft.key_ciphertext,
+    };
+    match s.gate.ask(&ask) {
+        Ok(responses) => Ok(s.answer(serde_json::to_vec(&responses).expect("serializes"))),
+        Err(e) => Ok(s.refuse(e)),
+    }
+}
+
+/// `ddrm.licence_more`: Asks the nodes not yet heard for more responses after the capsule named bad shares.
+fn licence_more(mut c: Caller<'_, CapsuleState>, ptr: u32, len: u32) -> wasmtime::Result<i64> {
+    let bytes = message(&mut c, ptr, len)?;
+    let s = c.data_mut();
+    let bad: Vec<BadShare> = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(e) => return Ok(s.refuse(PlayError::Capsule(format!("bad-share list: {e}")))),
+    };
+    let faults: Vec<ShareFault> = bad.iter().map(ShareFault::from).collect();
+    match s.gate.more(&faults) {
+        Ok(responses) => Ok(s.answer(serde_json::to_vec(&responses).expect("serializes"))),
+        Err(e) => Ok(s.refuse(e)),
+    }
+}
+
+/// `ddrm.take_reply`: Copies the reply buffer into guest memory and empties it.
+fn take_reply(mut c: Caller<'_, CapsuleState>, ptr: u32, len: u32) -> wasmtime::Result<i32> {
+    if len as usize != c.data().reply.len() {
+        return Ok(-1);
+    }
+    let reply = std::mem::take(&mut c.data_mut().reply);
+    write_guest(&mut c, ptr, &reply)?;
+    Ok(0)
+}
+
+/// `ddrm.present_audio`: Hands decoded interleaved f32 samples to the presenter (a speaker, or a test sink).
+fn present_audio(mut c: Caller<'_, CapsuleState>, ptr: u32, samples: u32) -> wasmtime::Result<i32> {
+    let bytes = read_guest(
+        &mut c,
+        ptr,
+        samples
+            .checked_mul(4)
+            .ok_or_else(|| wasmtime::format_err!("too many samples"))?,
     )?;
-    linker.func_wrap(
-        "ddrm",
-        "source_read",
-        |mut c: Caller<'_, CapsuleState>,
-         offset: i64,
-         ptr: u32,
-         len: u32|
-         -> wasmtime::Result<i32> {
-            if len > MAX_READ || offset < 0 {
-                return Ok(c
-                    .data_mut()
-                    .refuse(PlayError::Source("capsule read out of range".into()))
-                    as i32);
-            }
-            // Where the bytes go is checked before the host allocates or reads the source.
-            guest_range(&mut c, ptr, len)?;
-            let mut buf = vec![0u8; len as usize];
-            if let Err(e) = c.data_mut().source.read_exact_at(offset as u64, &mut buf) {
-                return Ok(c.data_mut().refuse(PlayError::Source(e.to_string())) as i32);
-            }
-            write_guest(&mut c, ptr, &buf)?;
-            Ok(0)
-        },
-    )?;
-    linker.func_wrap("ddrm", "now", |_: Caller<'_, CapsuleState>| -> i64 {
-        unix_now() as i64
-    })?;
-    linker.func_wrap(
-        "ddrm",
-        "attest",
-        |mut c: Caller<'_, CapsuleState>, key_ptr: u32| -> wasmtime::Result<i64> {
-            let key = B256::from_slice(&read_guest(&mut c, key_ptr, 32)?);
-            let s = c.data_mut();
-            if s.attestation.is_some() {
-                return Ok(s.refuse(PlayError::Capsule(
-                    "the capsule asked for a second attestation".into(),
-                )));
-            }
-            match s.runtime.attest(s.measurement, key, unix_now()) {
-                Ok(a) => {
-                    let json = serde_json::to_vec(&a).expect("serializes");
-                    s.attestation = Some(a);
-                    Ok(s.answer(json))
-                }
-                Err(e) => Ok(s.refuse(PlayError::Runtime(e.to_string()))),
-            }
-        },
-    )?;
-    linker.func_wrap(
-        "ddrm",
-        "licence_ask",
-        |mut c: Caller<'_, CapsuleState>, ptr: u32, len: u32| -> wasmtime::Result<i64> {
-            let bytes = message(&mut c, ptr, len)?;
-            let s = c.data_mut();
-            let draft: AskDraft = match serde_json::from_slice(&bytes) {
-                Ok(d) => d,
-                Err(e) => return Ok(s.refuse(PlayError::Capsule(format!("licence draft: {e}")))),
-            };
-            if Some(&draft.attestation) != s.attestation.as_ref()
-                || draft.fields.capsule_key != draft.attestation.capsule_key
-                || draft.key_ciphertext.len() > MAX_KEY_CIPHERTEXT
-            {
-                return Ok(s.refuse(PlayError::Capsule(
-                    "the licence draft does not carry this host's attestation".into(),
-                )));
-            }
-            let request = match draft.fields.sign(&s.wallet) {
-                Ok(r) => r,
-                Err(e) => return Ok(s.refuse(PlayError::Capsule(format!("wallet signature: {e}")))),
-            };
-            let ask = LicenceAsk {
-                request,
-                attestation: draft.attestation,
-                key_ciphertext: draft.key_ciphertext,
-            };
-            match s.gate.ask(&ask) {
-                Ok(responses) => Ok(s.answer(serde_json::to_vec(&responses).expect("serializes"))),
-                Err(e) => Ok(s.refuse(e)),
-            }
-        },
-    )?;
-    linker.func_wrap(
-        "ddrm",
-        "licence_more",
-        |mut c: Caller<'_, CapsuleState>, ptr: u32, len: u32| -> wasmtime::Result<i64> {
-            let bytes = message(&mut c, ptr, len)?;
-            let s = c.data_mut();
-            let bad: Vec<BadShare> = match serde_json::from_slice(&bytes) {
-                Ok(b) => b,
-                Err(e) => return Ok(s.refuse(PlayError::Capsule(format!("bad-share list: {e}")))),
-            };
-            let faults: Vec<ShareFault> = bad.iter().map(ShareFault::from).collect();
-            match s.gate.more(&faults) {
-                Ok(responses) => Ok(s.answer(serde_json::to_vec(&responses).expect("serializes"))),
-                Err(e) => Ok(s.refuse(e)),
-            }
-        },
-    )?;
-    linker.func_wrap(
-        "ddrm",
-        "take_reply",
-        |mut c: Caller<'_, CapsuleState>, ptr: u32, len: u32| -> wasmtime::Result<i32> {
-            if len as usize != c.data().reply.len() {
-                return Ok(-1);
-            }
-            let reply = std::mem::take(&mut c.data_mut().reply);
-            write_guest(&mut c, ptr, &reply)?;
-            Ok(0)
-        },
-    )?;
-    linker.func_wrap(
-        "ddrm",
-        "present_audio",
-        |mut c: Caller<'_, CapsuleState>, ptr: u32, samples: u32| -> wasmtime::Result<i32> {
-            let bytes = read_guest(
-                &mut c,
-                ptr,
-                samples
-                    .checked_mul(4)
-                    .ok_or_else(|| wasmtime::format_err!("too many samples"))?,
-            )?;
-            let floats: Vec<f32> = bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            let s = c.data_mut();
-            match s.presenter.audio(&floats) {
-                Ok(()) => Ok(0),
-                Err(e) => Ok(s.refuse(PlayError::Output(e.to_string())) as i32),
-            }
-        },
-    )?;
-    linker.func_wrap(
-        "ddrm",
-        "present_video",
-        |mut c: Caller<'_, CapsuleState>,
-         ptr: u32,
-         len: u32,
-         pts_us: i64|
-         -> wasmtime::Result<i32> {
-            let planes = read_guest(&mut c, ptr, len)?;
-            let s = c.data_mut();
-            match s.presenter.video(&planes, pts_us) {
-                Ok(()) => Ok(0),
-                Err(e) => Ok(s.refuse(PlayError::Output(e.to_string())) as i32),
-            }
-        },
-    )?;
-    linker.func_wrap(
-        "ddrm",
-        "report",
-        |mut c: Caller<'_, CapsuleState>, ptr: u32, len: u32| -> wasmtime::Result<()> {
-            let bytes = message(&mut c, ptr, len)?;
-            // An event the host cannot read is dropped; the outcome then lacks it.
-            if let Ok(event) = serde_json::from_slice::<Event>(&bytes) {
-                let s = c.data_mut();
-                s.record(&event);
-                s.presenter.event(&event);
-            }
-            Ok(())
-        },
-    )?;
+    let floats: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let s = c.data_mut();
+    match s.presenter.audio(&floats) {
+        Ok(()) => Ok(0),
+        Err(e) => Ok(s.refuse(PlayError::Output(e.to_string())) as i32),
+    }
+}
+
+/// `ddrm.present_video`: Hands one decoded frame (Y, U, V planes) to the presenter.
+fn present_video(
+    mut c: Caller<'_, CapsuleState>,
+    ptr: u32,
+    len: u32,
+    pts_us: i64,
+) -> wasmtime::Result<i32> {
+    let planes = read_guest(&mut c, ptr, len)?;
+    let s = c.data_mut();
+    match s.presenter.video(&planes, pts_us) {
+        Ok(()) => Ok(0),
+        Err(e) => Ok(s.refuse(PlayError::Output(e.to_string())) as i32),
+    }
+}
+
+/// `ddrm.report`: an [`Event`] from the capsule (licensed, track facts, a decrypted segment,
+/// stopped, finished), recorded for the outcome and passed to the presenter.
+fn report(mut c: Caller<'_, CapsuleState>, ptr: u32, len: u32) -> wasmtime::Result<()> {
+    let bytes = message(&mut c, ptr, len)?;
+    // An event the host cannot read is dropped; the outcome then lacks it.
+    if let Ok(event) = serde_json::from_slice::<Event>(&bytes) {
+        let s = c.data_mut();
+        s.record(&event);
+        s.presenter.event(&event);
+    }
     Ok(())
 }
 

@@ -393,7 +393,8 @@ pub async fn purchase(
 }
 
 /// [`purchase`] with explicit bounds: refused before sending when the current terms are already
-/// outside them.
+/// outside them. The steps: read the terms, price what is asked for, check the bounds, check
+/// the funds (and approve an ERC-20), check the gas, send, read the access that resulted.
 pub async fn purchase_within(
     chain: &Chain,
     dep: &Deployment,
@@ -403,14 +404,95 @@ pub async fn purchase_within(
 ) -> Result<AccessOutcome, ChainError> {
     dep.check_chain(chain)?;
     let me = chain.sender()?;
-    let registry = ContentRegistry::new(dep.contracts.content_registry, &chain.provider);
     let access = Access::new(dep.contracts.access, &chain.provider);
-    let hex_id = content_id_hex(id);
+    let (token_addr, terms) = sale_terms(chain, dep, id).await?;
+    let quote = price_of(&access, id, what, &terms).await?;
+    let token = token_info(chain, token_addr).await?;
+    let sent = within_bounds(id, what, &quote, bounds, &token)?;
+    let available = funds_for(chain, me, token_addr, quote.price, &token).await?;
+    let (value, approval_tx) = if token_addr.is_zero() {
+        (quote.price, None)
+    } else {
+        (
+            U256::ZERO,
+            approve_for(chain, dep, me, token_addr, quote.price).await?,
+        )
+    };
+    let call = PurchaseCall {
+        access: &access,
+        id,
+        what,
+        value,
+        sent,
+    };
+    if token_addr.is_zero() {
+        // The price is covered; check the gas on top too, so a shortfall is reported here rather
+        // than as a node's rejection.
+        let needed = quote.price + call.gas_cost(chain).await?;
+        if available < needed {
+            return Err(ChainError::InsufficientFunds {
+                account: me,
+                needed: format!("{} (price + gas)", format_amount(needed, token.decimals)),
+                available: format_amount(available, token.decimals),
+                symbol: token.symbol.clone(),
+            });
+        }
+    }
+    let receipt = confirm("purchase", call.send().await).await?;
+    Ok(AccessOutcome {
+        approval_tx,
+        tx: receipt.transaction_hash,
+        block: receipt.block_number.unwrap_or_default(),
+        content_id: id,
+        buyer: me,
+        paid: quote.price,
+        token,
+        has_access: access.hasAccess(me, id).call().await.map_err(rpc)?,
+        access_tokens: access.balanceOf(me, id).call().await.map_err(rpc)?,
+        expires_at: access.expiresAt(me, id).call().await.map_err(rpc)?,
+        gas_used: receipt.gas_used,
+    })
+}
+
+/// What a purchase costs under the current terms.
+struct Quote {
+    /// The price of one token or one period.
+    unit_price: U256,
+    /// The period bought (0 for a perpetual token).
+    period: u32,
+    /// What the buyer pays in all.
+    price: U256,
+}
+
+/// The bounds a purchase is sent with: the contract reverts beyond them.
+#[derive(Clone, Copy)]
+struct SentBounds {
+    max_price: U256,
+    min_period: u32,
+}
+
+/// The content's payment token and terms; an unregistered content is an error.
+async fn sale_terms(
+    chain: &Chain,
+    dep: &Deployment,
+    id: U256,
+) -> Result<(Address, Terms), ChainError> {
+    let registry = ContentRegistry::new(dep.contracts.content_registry, &chain.provider);
     if !registry.isRegistered(id).call().await.map_err(rpc)? {
-        return Err(ChainError::UnknownContent(hex_id));
+        return Err(ChainError::UnknownContent(content_id_hex(id)));
     }
     let info = registry.saleInfo(id).call().await.map_err(rpc)?;
-    let (token_addr, t) = (info.paymentToken, info.terms);
+    Ok((info.paymentToken, info.terms))
+}
+
+/// Prices `what` under `t`: refused when it is not offered, sold out, or for no period.
+async fn price_of<P: alloy::providers::Provider>(
+    access: &Access::AccessInstance<P>,
+    id: U256,
+    what: Purchase,
+    t: &Terms,
+) -> Result<Quote, ChainError> {
+    let hex_id = content_id_hex(id);
     let (unit_price, period) = match what {
         Purchase::Buy => (U256::from(t.price), 0),
         Purchase::Rent(_) => (U256::from(t.rentPrice), t.rentPeriod),
@@ -436,12 +518,12 @@ pub async fn purchase_within(
             U256::from(t.price)
         }
         Purchase::Rent(n) | Purchase::Subscribe(n) => {
-            let (unit, kind) = if matches!(what, Purchase::Rent(_)) {
-                (t.rentPrice, "rent")
+            let kind = if matches!(what, Purchase::Rent(_)) {
+                "rent"
             } else {
-                (t.subscriptionPrice, "subscription")
+                "subscription"
             };
-            if unit == 0 {
+            if unit_price.is_zero() {
                 return Err(ChainError::NotForSale {
                     id: hex_id,
                     what: kind,
@@ -450,32 +532,60 @@ pub async fn purchase_within(
             if n == 0 {
                 return Err(ChainError::BadTerms("periods must be at least 1".into()));
             }
-            U256::from(unit) * U256::from(n)
+            unit_price * U256::from(n)
         }
     };
-    let token = token_info(chain, token_addr).await?;
-    let max_price = bounds.max_price.unwrap_or(unit_price);
-    if unit_price > max_price {
+    Ok(Quote {
+        unit_price,
+        period,
+        price,
+    })
+}
+
+/// Checks the quote against the buyer's bounds (defaulting to the terms just read) and returns
+/// the bounds the purchase is sent with.
+fn within_bounds(
+    id: U256,
+    what: Purchase,
+    quote: &Quote,
+    bounds: Bounds,
+    token: &TokenInfo,
+) -> Result<SentBounds, ChainError> {
+    let max_price = bounds.max_price.unwrap_or(quote.unit_price);
+    if quote.unit_price > max_price {
         return Err(ChainError::AboveBound {
-            id: hex_id,
+            id: content_id_hex(id),
             what: "price",
-            current: token.format(unit_price),
+            current: token.format(quote.unit_price),
             bound: token.format(max_price),
         });
     }
     let min_period = match what {
         Purchase::Buy => 0,
-        _ => bounds.min_period.unwrap_or(period),
+        _ => bounds.min_period.unwrap_or(quote.period),
     };
-    if period < min_period {
+    if quote.period < min_period {
         return Err(ChainError::AboveBound {
-            id: hex_id,
+            id: content_id_hex(id),
             what: "period (shorter than the minimum)",
-            current: format!("{period} s"),
+            current: format!("{} s", quote.period),
             bound: format!("{min_period} s"),
         });
     }
-    let mut approval_tx = None;
+    Ok(SentBounds {
+        max_price,
+        min_period,
+    })
+}
+
+/// The buyer's balance in the payment token; an error when it is below `price`.
+async fn funds_for(
+    chain: &Chain,
+    me: Address,
+    token_addr: Address,
+    price: U256,
+    token: &TokenInfo,
+) -> Result<U256, ChainError> {
     let available = if token_addr.is_zero() {
         chain.balance(me).await?
     } else {
@@ -493,41 +603,59 @@ pub async fn purchase_within(
             symbol: token.symbol.clone(),
         });
     }
-    let value = if token_addr.is_zero() {
-        price
-    } else {
-        let erc20 = TestToken::new(token_addr, &chain.provider);
-        let allowance = erc20
-            .allowance(me, dep.contracts.access)
-            .call()
-            .await
-            .map_err(rpc)?;
-        if allowance < price {
-            let r = confirm(
-                "approve",
-                erc20.approve(dep.contracts.access, price).send().await,
-            )
-            .await?;
-            approval_tx = Some(r.transaction_hash);
-        }
-        U256::ZERO
-    };
-    if token_addr.is_zero() {
-        // The price is covered; check the gas on top too, so a shortfall is reported here rather
-        // than as a node's rejection.
-        let estimate = match what {
-            Purchase::Buy => access.buy(id, max_price).value(value).estimate_gas().await,
+    Ok(available)
+}
+
+/// Approves the Access contract for `price` of an ERC-20 when its allowance is short; returns
+/// the approval's transaction.
+async fn approve_for(
+    chain: &Chain,
+    dep: &Deployment,
+    me: Address,
+    token_addr: Address,
+    price: U256,
+) -> Result<Option<TxHash>, ChainError> {
+    let erc20 = TestToken::new(token_addr, &chain.provider);
+    let allowance = erc20
+        .allowance(me, dep.contracts.access)
+        .call()
+        .await
+        .map_err(rpc)?;
+    if allowance >= price {
+        return Ok(None);
+    }
+    let r = confirm(
+        "approve",
+        erc20.approve(dep.contracts.access, price).send().await,
+    )
+    .await?;
+    Ok(Some(r.transaction_hash))
+}
+
+/// One purchase call, to estimate or to send.
+struct PurchaseCall<'a, P> {
+    access: &'a Access::AccessInstance<P>,
+    id: U256,
+    what: Purchase,
+    value: U256,
+    sent: SentBounds,
+}
+
+impl<P: alloy::providers::Provider> PurchaseCall<'_, P> {
+    /// The gas it would use, at the current gas price, in wei.
+    async fn gas_cost(&self, chain: &Chain) -> Result<U256, ChainError> {
+        let (a, id, v, b) = (self.access, self.id, self.value, self.sent);
+        let estimate = match self.what {
+            Purchase::Buy => a.buy(id, b.max_price).value(v).estimate_gas().await,
             Purchase::Rent(n) => {
-                access
-                    .rent(id, n, max_price, min_period)
-                    .value(value)
+                a.rent(id, n, b.max_price, b.min_period)
+                    .value(v)
                     .estimate_gas()
                     .await
             }
             Purchase::Subscribe(n) => {
-                access
-                    .subscribe(id, n, max_price, min_period)
-                    .value(value)
+                a.subscribe(id, n, b.max_price, b.min_period)
+                    .value(v)
                     .estimate_gas()
                     .await
             }
@@ -537,47 +665,32 @@ pub async fn purchase_within(
             why: crate::error::describe_contract_error(&e),
         })?;
         let gas_price = chain.provider.get_gas_price().await.map_err(rpc)?;
-        let needed = price + U256::from(estimate) * U256::from(gas_price);
-        if available < needed {
-            return Err(ChainError::InsufficientFunds {
-                account: me,
-                needed: format!("{} (price + gas)", format_amount(needed, token.decimals)),
-                available: format_amount(available, token.decimals),
-                symbol: token.symbol.clone(),
-            });
+        Ok(U256::from(estimate) * U256::from(gas_price))
+    }
+
+    async fn send(
+        &self,
+    ) -> Result<
+        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+        alloy::contract::Error,
+    > {
+        let (a, id, v, b) = (self.access, self.id, self.value, self.sent);
+        match self.what {
+            Purchase::Buy => a.buy(id, b.max_price).value(v).send().await,
+            Purchase::Rent(n) => {
+                a.rent(id, n, b.max_price, b.min_period)
+                    .value(v)
+                    .send()
+                    .await
+            }
+            Purchase::Subscribe(n) => {
+                a.subscribe(id, n, b.max_price, b.min_period)
+                    .value(v)
+                    .send()
+                    .await
+            }
         }
     }
-    let pending = match what {
-        Purchase::Buy => access.buy(id, max_price).value(value).send().await,
-        Purchase::Rent(n) => {
-            access
-                .rent(id, n, max_price, min_period)
-                .value(value)
-                .send()
-                .await
-        }
-        Purchase::Subscribe(n) => {
-            access
-                .subscribe(id, n, max_price, min_period)
-                .value(value)
-                .send()
-                .await
-        }
-    };
-    let receipt = confirm("purchase", pending).await?;
-    Ok(AccessOutcome {
-        approval_tx,
-        tx: receipt.transaction_hash,
-        block: receipt.block_number.unwrap_or_default(),
-        content_id: id,
-        buyer: me,
-        paid: price,
-        token,
-        has_access: access.hasAccess(me, id).call().await.map_err(rpc)?,
-        access_tokens: access.balanceOf(me, id).call().await.map_err(rpc)?,
-        expires_at: access.expiresAt(me, id).call().await.map_err(rpc)?,
-        gas_used: receipt.gas_used,
-    })
 }
 
 /// A holder's royalty position in one content.

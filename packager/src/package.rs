@@ -1,0 +1,432 @@
+//! `package`: a file in, a `.ddrm` out (media through [`crate::media`], anything else in
+//! 1 MiB chunks).
+
+use super::*;
+use crate::output::{write_private_new, AtomicOutput};
+
+/// What to package and how.
+#[derive(Debug, Clone)]
+pub struct PackageOptions {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    /// The licence network's group key: the content key is wrapped to it.
+    pub group_key: GroupKey,
+    /// Measurements of the renderer capsules allowed to play the content.
+    pub renderers: Vec<[u8; 32]>,
+    /// Shown in catalogues; defaults to the input's file stem.
+    pub title: Option<String>,
+    /// The creator's name, shown in catalogues.
+    pub creator: String,
+    /// The account that will register the content on chain: it is part of the content id and
+    /// labels the key ciphertext, so no other account can register the file or an alias of it.
+    pub creator_account: Address,
+    /// Package as data even when the input is media.
+    pub as_data: bool,
+    /// Transcode audio to FLAC rather than AAC-LC.
+    pub lossless: bool,
+    /// Also write the content key (hex, mode 0600) here: the creator's recovery key.
+    pub export_key: Option<PathBuf>,
+}
+
+/// The result of [`package`], printed by `ddrm package --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageReport {
+    pub output: PathBuf,
+    pub content_id: ContentId,
+    /// Registered on chain beside the content id (`ContentRegistry.register` recomputes the id).
+    #[serde(serialize_with = "hex32")]
+    pub header_digest: [u8; 32],
+    pub creator_account: Address,
+    #[serde(serialize_with = "hex32")]
+    pub key_commitment: [u8; 32],
+    pub kind: ContentKind,
+    pub mime_type: String,
+    pub duration_ms: u64,
+    pub input_bytes: u64,
+    pub output_bytes: u64,
+    pub segments: usize,
+    pub tracks: Vec<TrackSummary>,
+    /// Audio frames decoded by symphonia per audio track during verification.
+    pub verified_audio_frames: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrackSummary {
+    pub kind: TrackKind,
+    pub codec: String,
+    pub segments: usize,
+}
+
+/// Packages `opts.input` into `opts.output`.
+pub fn package(
+    opts: &PackageOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<PackageReport, PackageError> {
+    let input_meta = std::fs::metadata(&opts.input).map_err(|source| PackageError::Input {
+        path: opts.input.clone(),
+        source,
+    })?;
+    if !input_meta.is_file() {
+        return Err(PackageError::Invalid(format!(
+            "{} is not a regular file",
+            opts.input.display()
+        )));
+    }
+    if let Some(k) = &opts.export_key {
+        if k.exists() {
+            return Err(PackageError::Exists { path: k.clone() });
+        }
+    }
+    let key = fresh_key();
+    let mut salt = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+
+    let name = opts
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let title = opts.title.clone().unwrap_or_else(|| {
+        opts.input
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    if opts.creator_account == Address::ZERO {
+        return Err(PackageError::Invalid(
+            "the creator account must not be the zero address".into(),
+        ));
+    }
+    let ciphertext = opts
+        .group_key
+        .encrypt(&opts.creator_account, key.as_bytes())
+        .map_err(|e| PackageError::Invalid(e.to_string()))?;
+    let header = Header {
+        salt: salt.to_vec(),
+        creator_account: opts.creator_account.into_array(),
+        kind: ContentKind::Data,
+        metadata: Metadata {
+            title,
+            creator: opts.creator.clone(),
+            mime_type: guess_mime(&opts.input).to_string(),
+            original_size: input_meta.len(),
+            original_name: name,
+            ..Metadata::default()
+        },
+        tracks: vec![Track::data()],
+        renderers: opts.renderers.clone(),
+        key: KeyEnvelope {
+            scheme: KEY_SCHEME_LABELLED_BLS12_381,
+            group_key_id: opts.group_key.id().to_vec(),
+            ciphertext,
+        },
+        segments: Vec::new(),
+    };
+
+    let probe = if opts.as_data {
+        None
+    } else {
+        media::probe(&opts.input)?
+    };
+    let out = AtomicOutput::new(&opts.output)?;
+    let (head, out, verified) = match probe {
+        None => {
+            let (head, out) = package_data(opts, header, &key, salt, out, progress)?;
+            (head, out, Vec::new())
+        }
+        Some(probe) => package_media(opts, header, &key, salt, &probe, out, progress)?,
+    };
+    let output_bytes = head.file_len();
+    let report = PackageReport {
+        output: opts.output.clone(),
+        content_id: head.content_id(),
+        header_digest: head.header_digest(),
+        creator_account: opts.creator_account,
+        key_commitment: head.header.key_commitment(),
+        kind: head.header.kind,
+        mime_type: head.header.metadata.mime_type.clone(),
+        duration_ms: head.header.metadata.duration_ms,
+        input_bytes: input_meta.len(),
+        output_bytes,
+        segments: head.header.segments.len(),
+        tracks: head
+            .header
+            .tracks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TrackSummary {
+                kind: t.kind,
+                codec: t.codec.clone(),
+                segments: head
+                    .header
+                    .segments
+                    .iter()
+                    .filter(|s| s.track as usize == i)
+                    .count(),
+            })
+            .collect(),
+        verified_audio_frames: verified,
+    };
+    if let Some(k) = &opts.export_key {
+        let hex = key.to_hex();
+        write_private_new(k, format!("{}\n", &*hex).as_bytes())?;
+    }
+    out.commit()?;
+    Ok(report)
+}
+
+fn fresh_key() -> ContentKey {
+    let mut k = Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(k.as_mut());
+    ContentKey::from_bytes(*k)
+}
+
+/// The segment table of a data file of `len` bytes: 1 MiB chunks, pts = byte offset.
+fn data_table(len: u64) -> Result<Vec<SegmentEntry>, PackageError> {
+    let chunk = DATA_CHUNK as u64;
+    let count = len.div_ceil(chunk);
+    if count > packager_format::limits::SEGMENTS as u64 {
+        return Err(PackageError::Invalid(format!(
+            "input of {len} bytes is over the largest data file a .ddrm holds ({} bytes)",
+            packager_format::limits::SEGMENTS as u64 * chunk
+        )));
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    let mut offset = 0u64;
+    for i in 0..count {
+        let plain = chunk.min(len - i * chunk);
+        let size = (plain as usize + TAG_LEN) as u32;
+        out.push(SegmentEntry {
+            track: 0,
+            offset,
+            size,
+            pts: (i * chunk) as i64,
+            duration: plain as u32,
+            flags: SEGMENT_KEYFRAME,
+        });
+        offset += u64::from(size);
+    }
+    Ok(out)
+}
+
+/// Data files: the table is known from the length, so the header goes first and the chunks
+/// stream after it in one pass.
+fn package_data(
+    opts: &PackageOptions,
+    mut header: Header,
+    key: &ContentKey,
+    salt: [u8; 32],
+    mut out: AtomicOutput,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(EncodedHeader, AtomicOutput), PackageError> {
+    let total = header.metadata.original_size;
+    header.segments = data_table(total)?;
+    let mut sealer = SegmentSealer::new(key, salt);
+    let head = sealer
+        .seal_planned(&header)
+        .map_err(|source| PackageError::Format {
+            path: opts.output.clone(),
+            source,
+        })?;
+    out.write_all(&head.encoded)?;
+    out.write_all(&head.tag)?;
+
+    let input = File::open(&opts.input).map_err(|source| PackageError::Input {
+        path: opts.input.clone(),
+        source,
+    })?;
+    let mut input = BufReader::with_capacity(DATA_CHUNK, input);
+    let mut buf = Vec::with_capacity(DATA_CHUNK + TAG_LEN);
+    let mut done = 0u64;
+    for planned in &header.segments {
+        buf.clear();
+        buf.resize(planned.plain_len(), 0);
+        input
+            .read_exact(&mut buf)
+            .map_err(|_| PackageError::InputChanged(opts.input.clone()))?;
+        let entry = sealer
+            .seal_next(0, planned.pts, planned.duration, planned.flags, &mut buf)
+            .map_err(|source| PackageError::Format {
+                path: opts.output.clone(),
+                source,
+            })?;
+        debug_assert_eq!(&entry, planned);
+        out.write_all(&buf)?;
+        done += planned.duration as u64;
+        if done.is_multiple_of(64 * DATA_CHUNK as u64) || done == total {
+            progress(Progress::Bytes { done, total });
+        }
+    }
+    if input
+        .read(&mut [0u8; 1])
+        .map_err(|source| PackageError::Input {
+            path: opts.input.clone(),
+            source,
+        })?
+        != 0
+    {
+        return Err(PackageError::InputChanged(opts.input.clone()));
+    }
+    Ok((head, out))
+}
+
+/// Media: segments come out as transcoding goes, so they are spooled (sealed) beside the
+/// output and the file is assembled once the table is known.
+fn package_media(
+    opts: &PackageOptions,
+    mut header: Header,
+    key: &ContentKey,
+    salt: [u8; 32],
+    probe: &media::MediaProbe,
+    mut out: AtomicOutput,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(EncodedHeader, AtomicOutput, Vec<u64>), PackageError> {
+    let spool_err = |source| PackageError::Output {
+        path: opts.output.clone(),
+        source,
+    };
+    let mut spool = tempfile::tempfile_in(out.dir()).map_err(spool_err)?;
+    let mut sealer = SegmentSealer::new(key, salt);
+    let mopts = media::MediaOptions {
+        lossless: opts.lossless,
+        ..media::MediaOptions::default()
+    };
+    let mut sink_error = None;
+    let summary = {
+        let mut sink = |seg: media::MediaSegment| -> Result<(), media::MediaError> {
+            let mut buf = packager_format::encode_packets(&seg.packets);
+            let flags = if seg.keyframe { SEGMENT_KEYFRAME } else { 0 };
+            let sealed = sealer
+                .seal_next(seg.track, seg.pts, seg.duration, flags, &mut buf)
+                .map_err(|source| PackageError::Format {
+                    path: opts.output.clone(),
+                    source,
+                })
+                .and_then(|_| spool.write_all(&buf).map_err(spool_err));
+            sealed.map_err(|e| {
+                let msg = e.to_string();
+                sink_error = Some(e);
+                media::MediaError::sink(msg)
+            })
+        };
+        let mut on_progress = |done_ms, total_ms| progress(Progress::Media { done_ms, total_ms });
+        media::package_media(&opts.input, probe, &mopts, &mut on_progress, &mut sink)
+    };
+    let summary = match (summary, sink_error) {
+        (_, Some(e)) => return Err(e),
+        (r, None) => r?,
+    };
+    header.kind = ContentKind::Media;
+    header.tracks = summary.tracks;
+    header.metadata.duration_ms = summary.duration_ms;
+    header.metadata.mime_type = summary.mime_type;
+    header.metadata.thumbnail = summary.thumbnail;
+    let head = sealer
+        .finish(header)
+        .map_err(|source| PackageError::Format {
+            path: opts.output.clone(),
+            source,
+        })?;
+    out.write_all(&head.encoded)?;
+    out.write_all(&head.tag)?;
+    std::io::Seek::rewind(&mut spool).map_err(spool_err)?;
+    out.copy_from(&mut spool)?;
+    drop(spool);
+
+    // Read the packaged file back and decode every audio track with symphonia.
+    let file = out.reopen()?;
+    let mut unlocked = Container::open(file)
+        .and_then(|c| c.unlock(key))
+        .map_err(|source| PackageError::Format {
+            path: opts.output.clone(),
+            source,
+        })?;
+    let mut verified = Vec::new();
+    for (t, track) in unlocked.header().tracks.clone().iter().enumerate() {
+        if track.kind != TrackKind::Audio {
+            continue;
+        }
+        let mut read_error = None;
+        let mut packets = TrackPackets::new(&mut unlocked, t as u32)
+            .map_while(|p| p.map_err(|e| read_error = Some(e)).ok());
+        let frames = media::verify_audio_track(t as u32, track, &mut packets);
+        if let Some(source) = read_error {
+            return Err(PackageError::Format {
+                path: opts.output.clone(),
+                source,
+            });
+        }
+        verified.push(frames?);
+    }
+    Ok((head, out, verified))
+}
+
+/// Iterates over the decrypted packets of one track, in table order.
+struct TrackPackets<'a, S: packager_format::ByteSource> {
+    unlocked: &'a mut packager_format::Unlocked<S>,
+    track: u32,
+    next_segment: usize,
+    pending: std::vec::IntoIter<packager_format::Packet>,
+    buf: Vec<u8>,
+}
+
+impl<'a, S: packager_format::ByteSource> TrackPackets<'a, S> {
+    fn new(unlocked: &'a mut packager_format::Unlocked<S>, track: u32) -> Self {
+        Self {
+            unlocked,
+            track,
+            next_segment: 0,
+            pending: Vec::new().into_iter(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl<S: packager_format::ByteSource> Iterator for TrackPackets<'_, S> {
+    type Item = Result<packager_format::Packet, FormatError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(p) = self.pending.next() {
+                return Some(Ok(p));
+            }
+            let segs = &self.unlocked.header().segments;
+            let i = (self.next_segment..segs.len()).find(|&i| segs[i].track == self.track)?;
+            self.next_segment = i + 1;
+            let packets = self
+                .unlocked
+                .segment(i, &mut self.buf)
+                .and_then(|_| packager_format::decode_packets(&self.buf));
+            match packets {
+                Ok(p) => self.pending = p.into_iter(),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// A MIME type from the file extension, for data files.
+pub fn guess_mime(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "epub" => "application/epub+zip",
+        "zip" => "application/zip",
+        "json" => "application/json",
+        "csv" => "text/csv",
+        "txt" | "md" => "text/plain",
+        "html" | "htm" => "text/html",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gltf" => "model/gltf+json",
+        "glb" => "model/gltf-binary",
+        "wasm" => "application/wasm",
+        "tar" => "application/x-tar",
+        "gz" | "tgz" => "application/gzip",
+        "parquet" => "application/vnd.apache.parquet",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,11 +1,13 @@
 //! `ddrm`: one binary fronting every part of the stack. This file parses and wires; the work is
-//! done by the libraries (`packager`, `packager-store`, `licence-net`, `contracts-bindings`).
+//! done by the libraries (`packager`, `packager-store`, `licence-net`, `contracts-bindings`); the
+//! whole command line (every argument struct) lives in `cmd`.
 
 mod cmd;
 
 use std::path::PathBuf;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use contracts_bindings::ops::Purchase;
 
 /// ddrm: package, store, license and trade digital goods with decentralized DRM.
 #[derive(Debug, Parser)]
@@ -38,9 +40,9 @@ enum Command {
     /// Content storage: the embedded IPFS-compatible store or a kubo node.
     Store {
         #[command(flatten)]
-        store: packager_store::cli::StoreArgs,
+        store: cmd::store::StoreArgs,
         #[command(subcommand)]
-        command: packager_store::cli::StoreCommand,
+        command: cmd::store::StoreCommand,
     },
     /// The licence network: key generation, nodes, audit logs.
     Licence {
@@ -50,22 +52,22 @@ enum Command {
     /// The chain: deploy the contracts.
     Chain {
         #[command(subcommand)]
-        command: contracts_bindings::cli::ChainCommand,
+        command: cmd::chain::ChainCommand,
     },
     /// Register a packaged .ddrm on chain: Access terms and the initial royalty split.
-    Mint(contracts_bindings::cli::MintArgs),
+    Mint(cmd::chain::MintArgs),
     /// Buy perpetual access to a content.
-    Buy(contracts_bindings::cli::BuyArgs),
+    Buy(cmd::chain::BuyArgs),
     /// Rent a content for a number of periods.
-    Rent(contracts_bindings::cli::TimedAccessArgs),
+    Rent(cmd::chain::TimedAccessArgs),
     /// Subscribe to a content for a number of periods (renewing extends it).
-    Subscribe(contracts_bindings::cli::TimedAccessArgs),
+    Subscribe(cmd::chain::TimedAccessArgs),
     /// Play a .ddrm you have access to, inside the attested player capsule.
     Play(cmd::play::PlayArgs),
     /// Royalty shares: balance, transfer, claim.
     Royalty {
         #[command(subcommand)]
-        command: contracts_bindings::cli::RoyaltyCommand,
+        command: cmd::chain::RoyaltyCommand,
     },
     /// Follow a deployment's events into SQL (SQLite by default, PostgreSQL by URL).
     Indexer(cmd::indexer::IndexerArgs),
@@ -97,8 +99,7 @@ fn apply_stack(
     path: &std::path::Path,
     top: &ArgMatches,
 ) -> anyhow::Result<()> {
-    use cmd::stack::{fill_chain, fill_package, fill_play, fill_store};
-    use contracts_bindings::cli::RoyaltyCommand;
+    use cmd::stack::{fill_chain, fill_package, fill_play, fill_store, fill_target};
     let stack = ddrm_stack::StackFile::load(path)?;
     let levels = cmd::stack::levels(top);
     let l = levels.as_slice();
@@ -107,26 +108,12 @@ fn apply_stack(
         Command::Package(a) => fill_package(&stack, l, a),
         Command::Store { store, .. } => fill_store(&stack, l, store),
         Command::Chain { command } => match command {
-            contracts_bindings::cli::ChainCommand::Deploy(a) => {
-                fill_chain(&stack, l, &mut a.connect, None)?
-            }
+            cmd::chain::ChainCommand::Deploy(a) => fill_chain(&stack, l, &mut a.connect, None)?,
         },
-        Command::Mint(a) => fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?,
-        Command::Buy(a) => fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?,
-        Command::Rent(a) | Command::Subscribe(a) => {
-            fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
-        }
-        Command::Royalty { command } => match command {
-            RoyaltyCommand::Balance(a) => {
-                fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
-            }
-            RoyaltyCommand::Transfer(a) => {
-                fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
-            }
-            RoyaltyCommand::Claim(a) => {
-                fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
-            }
-        },
+        Command::Mint(a) => fill_target(&stack, l, &mut a.target)?,
+        Command::Buy(a) => fill_target(&stack, l, &mut a.target)?,
+        Command::Rent(a) | Command::Subscribe(a) => fill_target(&stack, l, &mut a.target)?,
+        Command::Royalty { command } => fill_target(&stack, l, command.target_mut())?,
         Command::Play(a) => fill_play(&stack, l, a)?,
         Command::Indexer(a) => cmd::stack::fill_indexer(&stack, l, a)?,
         Command::Serve(a) => cmd::stack::fill_serve(&stack, l, a)?,
@@ -165,29 +152,15 @@ async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
         Command::Package(args) => cmd::package::package(args).await,
         Command::Inspect(args) => cmd::package::inspect(args),
         Command::Decrypt(args) => cmd::package::decrypt(args),
-        Command::Store { store, command } => packager_store::cli::run(command, &store)
-            .await
-            .map_err(Into::into),
+        Command::Store { store, command } => cmd::store::run(command, &store.config()).await,
         Command::Licence { command } => cmd::licence::run(command).await,
-        Command::Chain { command } => contracts_bindings::cli::run_chain(command)
-            .await
-            .map_err(Into::into),
-        Command::Mint(args) => contracts_bindings::cli::run_mint(args)
-            .await
-            .map_err(Into::into),
-        Command::Buy(args) => contracts_bindings::cli::run_buy(args)
-            .await
-            .map_err(Into::into),
-        Command::Rent(args) => contracts_bindings::cli::run_rent(args)
-            .await
-            .map_err(Into::into),
-        Command::Subscribe(args) => contracts_bindings::cli::run_subscribe(args)
-            .await
-            .map_err(Into::into),
+        Command::Chain { command } => cmd::chain::run_chain(command).await,
+        Command::Mint(args) => cmd::chain::run_mint(args).await,
+        Command::Buy(args) => cmd::chain::run_buy(args).await,
+        Command::Rent(args) => cmd::chain::run_timed(args, Purchase::Rent).await,
+        Command::Subscribe(args) => cmd::chain::run_timed(args, Purchase::Subscribe).await,
         Command::Play(args) => cmd::play::play(args).await,
-        Command::Royalty { command } => contracts_bindings::cli::run_royalty(command)
-            .await
-            .map_err(Into::into),
+        Command::Royalty { command } => cmd::chain::run_royalty(command).await,
         Command::Indexer(args) => cmd::indexer::run(args).await,
         Command::Serve(args) => cmd::serve::run(*args).await,
     };

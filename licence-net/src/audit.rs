@@ -456,6 +456,16 @@ pub(crate) fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+impl std::fmt::Display for AuditSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "audit log intact: {} entries ({} granted, {} refused), head {}",
+            self.entries, self.granted, self.refused, self.head
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,7 +46,7 @@ pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
         None => {
             let dir = args
                 .data_dir
-                .unwrap_or_else(packager_store::cli::default_data_dir);
+                .unwrap_or_else(packager_store::default_data_dir);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("create the data directory {}", dir.display()))?;
             indexer::db::default_sqlite_url(&dir)

@@ -1,9 +1,19 @@
-//! `ddrm licence ...`
+//! `ddrm licence ...`: arguments, and printing what `licence_net::commands` returns.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use licence_net::commands::{
+    NodeOptions, RequestOptions, DEFAULT_CHAIN_TIMEOUT_MS, DEFAULT_CONFIRMATIONS,
+    DEFAULT_HEAD_TTL_MS, DEFAULT_LISTEN, DEFAULT_NODE_TIMEOUT_MS, DEFAULT_RATE_BURST,
+    DEFAULT_RATE_PER_SECOND,
+};
+use licence_net::node::{DEFAULT_GLOBAL_RATE, DEFAULT_PEER_RATE};
+
+use super::chain::TargetArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum LicenceCommand {
@@ -15,17 +25,17 @@ pub enum LicenceCommand {
     Keygen(KeygenArgs),
     /// Run a licence node: releases this node's decryption share only to a buyer whose wallet
     /// holds access on chain, into an attested capsule; every decision is audit-logged.
-    Node(licence_net::cli::NodeArgs),
+    Node(NodeArgs),
     /// Register the licence network (group key, threshold, node operators and endpoints) in
     /// LicenceNetworkRegistry; signed by the registry's owner (the deployer).
-    Register(licence_net::cli::RegisterArgs),
+    Register(RegisterArgs),
     /// Ask the licence network for a content's key as a player runtime would (wallet-signed
     /// request, attested capsule); prints the nodes used, the policy and a hash of the key.
-    Request(licence_net::cli::RequestArgs),
+    Request(RequestArgs),
     /// A node's append-only, hash-chained audit log.
     Audit {
         #[command(subcommand)]
-        command: licence_net::cli::AuditCommand,
+        command: AuditCommand,
     },
 }
 
@@ -42,9 +52,154 @@ pub struct KeygenArgs {
     pub out: PathBuf,
 }
 
+/// Run a licence node.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// This node's key share file (from `ddrm licence keygen` or distributed key generation).
+    #[arg(long)]
+    pub share: PathBuf,
+    /// The group public key; default: `group.pub` beside the share file.
+    #[arg(long)]
+    pub group: Option<PathBuf>,
+    /// Chain RPC endpoint: an HTTP(S) URL or `esc`, `esc-testnet`, `local`.
+    #[arg(long, env = "DDRM_RPC")]
+    pub rpc: String,
+    /// The deployment file written by `ddrm chain deploy`.
+    #[arg(long)]
+    pub deployment: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value_t = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// The audit log (JSON lines); default: the share file's path with `.audit.jsonl`.
+    #[arg(long)]
+    pub audit: Option<PathBuf>,
+    /// Rights are read at the block `confirmations` below the chain head.
+    #[arg(long, default_value_t = DEFAULT_CONFIRMATIONS)]
+    pub confirmations: u64,
+    /// Timeout of every chain call, in milliseconds.
+    #[arg(long, default_value_t = DEFAULT_CHAIN_TIMEOUT_MS)]
+    pub chain_timeout_ms: u64,
+    /// How long a fetched chain head is reused, in milliseconds (0: every request).
+    #[arg(long, default_value_t = DEFAULT_HEAD_TTL_MS)]
+    pub head_ttl_ms: u64,
+    /// Sustained licence requests per second allowed per account.
+    #[arg(long, default_value_t = DEFAULT_RATE_PER_SECOND)]
+    pub rate_per_second: f64,
+    /// Licence requests an account may make in a burst.
+    #[arg(long, default_value_t = DEFAULT_RATE_BURST)]
+    pub rate_burst: f64,
+    /// Sustained licence requests per second allowed per peer IP (IPv6: per /64), checked
+    /// before a request is parsed.
+    #[arg(long, default_value_t = DEFAULT_PEER_RATE.per_second)]
+    pub peer_rate_per_second: f64,
+    /// Licence requests a peer may make in a burst.
+    #[arg(long, default_value_t = DEFAULT_PEER_RATE.burst)]
+    pub peer_rate_burst: f64,
+    /// Sustained licence requests per second over all peers, checked before parsing.
+    #[arg(long, default_value_t = DEFAULT_GLOBAL_RATE.per_second)]
+    pub global_rate_per_second: f64,
+    /// Licence requests over all peers in a burst.
+    #[arg(long, default_value_t = DEFAULT_GLOBAL_RATE.burst)]
+    pub global_rate_burst: f64,
+    /// Refuse to start unless a licence network is registered in LicenceNetworkRegistry (a
+    /// registered network must match this node's group key in any case).
+    #[arg(long)]
+    pub require_registry: bool,
+    /// Refuse runtime attestations made with a file key (file-secp256k1, local development
+    /// only): only TPM-held runtime keys (tpm2-p256) get a share.
+    #[arg(long)]
+    pub require_hardware_runtime: bool,
+}
+
+impl NodeArgs {
+    fn options(self) -> NodeOptions {
+        NodeOptions {
+            share: self.share,
+            group: self.group,
+            rpc: self.rpc,
+            deployment: self.deployment,
+            listen: self.listen,
+            audit: self.audit,
+            confirmations: self.confirmations,
+            chain_timeout_ms: self.chain_timeout_ms,
+            head_ttl_ms: self.head_ttl_ms,
+            rate_per_second: self.rate_per_second,
+            rate_burst: self.rate_burst,
+            peer_rate_per_second: self.peer_rate_per_second,
+            peer_rate_burst: self.peer_rate_burst,
+            global_rate_per_second: self.global_rate_per_second,
+            global_rate_burst: self.global_rate_burst,
+            require_registry: self.require_registry,
+            require_hardware_runtime: self.require_hardware_runtime,
+        }
+    }
+}
+
+/// Register the licence network in LicenceNetworkRegistry (starts a new epoch).
+#[derive(Debug, Clone, Args)]
+pub struct RegisterArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The group public key (group.pub from `ddrm licence keygen`).
+    #[arg(long)]
+    pub group: Option<PathBuf>,
+    /// Each node's base URL, in share order (node-1 first); repeat the flag or separate by
+    /// commas. Required (or given by `--stack`).
+    #[arg(long = "endpoint", value_delimiter = ',')]
+    pub endpoints: Vec<String>,
+}
+
+/// Diagnose licensing: ask every node as a player runtime would (the wallet signs the request, the
+/// runtime key attests the capsule) and report which nodes grant and why others refuse. The
+/// shares are sealed to a capsule key that is discarded unopened: no key is recovered here.
+#[derive(Debug, Clone, Args)]
+pub struct RequestArgs {
+    /// The packaged .ddrm file (its header gives the content id and the key ciphertext).
+    pub file: PathBuf,
+    /// Chain RPC endpoint (for the registered network; also checks the chain id). Required (or
+    /// given by `--stack`).
+    #[arg(long, env = "DDRM_RPC")]
+    pub rpc: Option<String>,
+    /// The deployment file written by `ddrm chain deploy`. Required (or given by `--stack`).
+    #[arg(long)]
+    pub deployment: Option<PathBuf>,
+    /// File holding the buyer wallet's hex private key (first line).
+    #[arg(long)]
+    pub wallet_key_file: PathBuf,
+    /// File holding the runtime attestation key (hex, first line; approved on chain).
+    #[arg(long)]
+    pub runtime_key_file: PathBuf,
+    /// The capsule whose measurement (SHA-256 of its bytes) is attested.
+    #[arg(long)]
+    pub capsule: PathBuf,
+    /// Node base URLs (repeat or separate by commas); default: the network registered in
+    /// LicenceNetworkRegistry. Needs --group.
+    #[arg(long = "endpoint", value_delimiter = ',', requires = "group")]
+    pub endpoints: Vec<String>,
+    /// The group public key, with --endpoint.
+    #[arg(long)]
+    pub group: Option<PathBuf>,
+    /// Time allowed to each node, in milliseconds.
+    #[arg(long, default_value_t = DEFAULT_NODE_TIMEOUT_MS)]
+    pub node_timeout_ms: u64,
+}
+
+/// Audit log commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditCommand {
+    /// Checks a node's audit log: detects any edited, dropped or reordered line.
+    Verify {
+        /// The audit log file.
+        file: PathBuf,
+    },
+}
+
 pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
     match cmd {
-        LicenceCommand::Node(args) => Ok(licence_net::cli::run_node(args).await?),
+        LicenceCommand::Node(args) => {
+            licence_net::commands::run_node(args.options(), |line| println!("{line}")).await?;
+            Ok(())
+        }
         LicenceCommand::Request(args) => {
             let file = std::fs::File::open(&args.file)
                 .with_context(|| format!("cannot open {}", args.file.display()))?;
@@ -53,18 +208,41 @@ pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
                     .with_context(|| format!("{} is not a readable .ddrm", args.file.display()))?;
             let content_id = licence_net_protocol::U256::from_be_bytes(encoded.content_id().0);
             let ciphertext = encoded.header.key.ciphertext.clone();
+            let options = RequestOptions {
+                rpc: super::required(args.rpc, "--rpc")?,
+                deployment: super::required(args.deployment, "--deployment")?,
+                wallet_key_file: args.wallet_key_file,
+                runtime_key_file: args.runtime_key_file,
+                capsule: args.capsule,
+                network: match args.group {
+                    Some(group) if !args.endpoints.is_empty() => Some((args.endpoints, group)),
+                    _ => None,
+                },
+                node_timeout: Duration::from_millis(args.node_timeout_ms),
+            };
             println!(
                 "{}",
-                licence_net::cli::run_request(args, content_id, ciphertext).await?
+                licence_net::commands::run_request(&options, content_id, ciphertext).await?
             );
             Ok(())
         }
         LicenceCommand::Register(args) => {
-            println!("{}", licence_net::cli::run_register(args).await?);
+            let group = super::required(args.group, "--group")?;
+            if args.endpoints.is_empty() {
+                anyhow::bail!(
+                    "--endpoint (once per node) is required (or --stack PATH/stack.json)"
+                );
+            }
+            let line =
+                licence_net::commands::run_register(&args.target.target(), &group, &args.endpoints)
+                    .await?;
+            println!("{line}");
             Ok(())
         }
-        LicenceCommand::Audit { command } => {
-            println!("{}", licence_net::cli::run_audit(command)?);
+        LicenceCommand::Audit {
+            command: AuditCommand::Verify { file },
+        } => {
+            println!("{}", licence_net::audit::verify_file(&file)?);
             Ok(())
         }
         LicenceCommand::Keygen(a) => {

@@ -50,7 +50,7 @@ pub struct PackageArgs {
     #[arg(long)]
     pub pin: bool,
     #[command(flatten)]
-    pub store: packager_store::cli::StoreArgs,
+    pub store: super::store::StoreArgs,
     /// Print the result as JSON on standard output.
     #[arg(long)]
     pub json: bool,

@@ -66,7 +66,7 @@ pub struct PlayArgs {
     #[arg(long, value_name = "FILE")]
     pub runtime_key: Option<PathBuf>,
     #[command(flatten)]
-    pub store: packager_store::cli::StoreArgs,
+    pub store: super::store::StoreArgs,
 }
 
 pub async fn play(args: PlayArgs) -> anyhow::Result<()> {

@@ -61,7 +61,7 @@ pub struct ServeArgs {
     #[arg(long = "trusted-proxy", value_name = "IP")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
-    pub store: packager_store::cli::StoreArgs,
+    pub store: super::store::StoreArgs,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {

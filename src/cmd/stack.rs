@@ -30,8 +30,8 @@ pub fn explicit(levels: &[&ArgMatches], id: &str) -> bool {
 pub fn fill_chain(
     stack: &StackFile,
     levels: &[&ArgMatches],
-    connect: &mut contracts_bindings::cli::ConnectArgs,
-    deployment: Option<&mut contracts_bindings::cli::DeploymentArgs>,
+    connect: &mut super::chain::ConnectArgs,
+    deployment: Option<&mut super::chain::DeploymentArgs>,
 ) -> anyhow::Result<()> {
     if !explicit(levels, "rpc") {
         connect.rpc = stack.chain.rpc.clone();
@@ -44,14 +44,34 @@ pub fn fill_chain(
     Ok(())
 }
 
-/// Store commands: the embedded store's directory or the kubo API.
-pub fn fill_store(
+/// Commands acting on a deployment: the RPC URL and the deployment file.
+pub fn fill_target(
     stack: &StackFile,
     levels: &[&ArgMatches],
-    store: &mut packager_store::cli::StoreArgs,
-) {
+    target: &mut super::chain::TargetArgs,
+) -> anyhow::Result<()> {
+    fill_chain(
+        stack,
+        levels,
+        &mut target.connect,
+        Some(&mut target.deployment),
+    )
+}
+
+/// Store commands: the embedded store's directory or the kubo API.
+pub fn fill_store(stack: &StackFile, levels: &[&ArgMatches], store: &mut super::store::StoreArgs) {
     if !explicit(levels, "data_dir") && !explicit(levels, "ipfs_api") {
-        *store = stack.store_args();
+        let config = stack.store_config();
+        *store = match config.ipfs_api {
+            Some(api) => super::store::StoreArgs {
+                data_dir: None,
+                ipfs_api: Some(api),
+            },
+            None => super::store::StoreArgs {
+                data_dir: Some(config.data_dir),
+                ipfs_api: None,
+            },
+        };
     }
 }
 
@@ -139,9 +159,9 @@ pub fn fill_serve(
 pub fn fill_licence_register(
     stack: &StackFile,
     levels: &[&ArgMatches],
-    args: &mut licence_net::cli::RegisterArgs,
+    args: &mut super::licence::RegisterArgs,
 ) -> anyhow::Result<()> {
-    fill_chain(stack, levels, &mut args.connect, Some(&mut args.deployment))?;
+    fill_target(stack, levels, &mut args.target)?;
     if !explicit(levels, "group") {
         args.group = Some(stack.licence.group_key.clone());
     }
@@ -155,7 +175,7 @@ pub fn fill_licence_register(
 pub fn fill_licence_request(
     stack: &StackFile,
     levels: &[&ArgMatches],
-    args: &mut licence_net::cli::RequestArgs,
+    args: &mut super::licence::RequestArgs,
 ) -> anyhow::Result<()> {
     fill_rpc_and_deployment(stack, levels, &mut args.rpc, &mut args.deployment)?;
     if !explicit(levels, "group") && !explicit(levels, "endpoints") {

@@ -27,7 +27,7 @@ pub struct UpArgs {
     pub exit: bool,
     /// How long each licence node reuses a fetched chain head, in milliseconds (0: every
     /// request reads the head). A rental's end is seen up to this long after its block.
-    #[arg(long, value_name = "MS", default_value_t = licence_net::cli::DEFAULT_HEAD_TTL_MS)]
+    #[arg(long, value_name = "MS", default_value_t = licence_net::commands::DEFAULT_HEAD_TTL_MS)]
     pub head_ttl_ms: u64,
     /// Keep this install's runtime key in the TPM 2.0 reached through this TSS TCTI (e.g.
     /// device:/dev/tpmrm0) instead of a file.
@@ -163,7 +163,7 @@ impl ddrm_stack::demo::DemoPlayer for DemoPlay {
                 group_key: None,
                 licence_nodes: Vec::new(),
                 runtime_key: None,
-                store: packager_store::cli::StoreArgs {
+                store: super::store::StoreArgs {
                     data_dir: None,
                     ipfs_api: None,
                 },

@@ -456,15 +456,16 @@ impl StackFile {
         self.licence.nodes.iter().map(|n| n.url.clone()).collect()
     }
 
-    /// The store arguments this stack's store corresponds to.
-    pub fn store_args(&self) -> packager_store::cli::StoreArgs {
+    /// The content store this stack runs (a kubo stack keeps local files, such as compiled
+    /// capsules, under the default data directory).
+    pub fn store_config(&self) -> packager_store::StoreConfig {
         match &self.store {
-            StoreEndpoint::Embedded { data_dir } => packager_store::cli::StoreArgs {
-                data_dir: Some(data_dir.clone()),
+            StoreEndpoint::Embedded { data_dir } => packager_store::StoreConfig {
+                data_dir: data_dir.clone(),
                 ipfs_api: None,
             },
-            StoreEndpoint::Kubo { api } => packager_store::cli::StoreArgs {
-                data_dir: None,
+            StoreEndpoint::Kubo { api } => packager_store::StoreConfig {
+                data_dir: packager_store::default_data_dir(),
                 ipfs_api: Some(api.clone()),
             },
         }

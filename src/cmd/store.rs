@@ -1,25 +1,13 @@
-//! The `ddrm store` command line: arguments (clap derive) and the commands' effects.
+//! `ddrm store add|cat`, and the store arguments every command that reads or writes content
+//! takes.
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use futures::TryStreamExt;
+use packager_store::{add_and_pin, open_store, ByteRange, Cid, StoreConfig};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-
-use crate::{add_and_pin, open_store, ByteRange, Cid, StoreConfig, StoreError};
-
-/// The data directory used when neither `--data-dir` nor `DDRM_DATA_DIR` is given:
-/// `$XDG_DATA_HOME/ddrm`, else `$HOME/.local/share/ddrm`, else `./.ddrm`.
-pub fn default_data_dir() -> PathBuf {
-    let non_empty = |v: std::ffi::OsString| (!v.is_empty()).then(|| PathBuf::from(v));
-    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").and_then(non_empty) {
-        return xdg.join("ddrm");
-    }
-    if let Some(home) = std::env::var_os("HOME").and_then(non_empty) {
-        return home.join(".local/share/ddrm");
-    }
-    PathBuf::from(".ddrm")
-}
 
 /// Where content is stored: the embedded store (default) or a kubo node.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -39,7 +27,10 @@ impl StoreArgs {
     /// The store these arguments select.
     pub fn config(&self) -> StoreConfig {
         StoreConfig {
-            data_dir: self.data_dir.clone().unwrap_or_else(default_data_dir),
+            data_dir: self
+                .data_dir
+                .clone()
+                .unwrap_or_else(packager_store::default_data_dir),
             ipfs_api: self.ipfs_api.clone(),
         }
     }
@@ -66,48 +57,49 @@ pub enum StoreCommand {
     },
 }
 
-/// Runs `cmd` against the store `args` select: `add` prints the CID on standard output,
-/// `cat` writes the bytes there.
-pub async fn run(cmd: StoreCommand, args: &StoreArgs) -> Result<(), StoreError> {
-    run_with_output(cmd, args, &mut tokio::io::stdout()).await
+/// Runs `cmd` against the store `config` names: `add` prints the CID on standard output, `cat`
+/// writes the bytes there.
+pub async fn run(cmd: StoreCommand, config: &StoreConfig) -> anyhow::Result<()> {
+    run_with_output(cmd, config, &mut tokio::io::stdout()).await
 }
 
 /// [`run`], writing what it prints to `out` instead of standard output.
-pub async fn run_with_output<W>(
+async fn run_with_output<W>(
     cmd: StoreCommand,
-    args: &StoreArgs,
+    config: &StoreConfig,
     out: &mut W,
-) -> Result<(), StoreError>
+) -> anyhow::Result<()>
 where
     W: AsyncWrite + Unpin + Send,
 {
-    let output_error = |e| StoreError::io("<output>", e);
+    const OUTPUT: &str = "cannot write the output";
     match cmd {
         StoreCommand::Add { file } => {
-            let cid = add_and_pin(&args.config(), &file).await?;
+            let cid = add_and_pin(config, &file).await?;
             out.write_all(format!("{cid}\n").as_bytes())
                 .await
-                .map_err(output_error)?;
+                .context(OUTPUT)?;
         }
         StoreCommand::Cat {
             cid,
             offset,
             length,
         } => {
-            let store = open_store(&args.config()).await?;
+            let store = open_store(config).await?;
             let mut bytes = store.cat(cid, ByteRange { offset, length }).await?;
             while let Some(chunk) = bytes.try_next().await? {
-                out.write_all(&chunk).await.map_err(output_error)?;
+                out.write_all(&chunk).await.context(OUTPUT)?;
             }
         }
     }
-    out.flush().await.map_err(output_error)
+    out.flush().await.context(OUTPUT)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
+    use packager_store::StoreError;
 
     #[derive(Debug, Parser)]
     struct TestCli {
@@ -119,7 +111,7 @@ mod tests {
 
     #[test]
     fn parses_cat_with_range_and_validates_cid() {
-        let cid = Cid::for_block(crate::Codec::Raw, b"x");
+        let cid = Cid::for_block(packager_store::Codec::Raw, b"x");
         let cli = TestCli::try_parse_from([
             "store",
             "--data-dir",
@@ -172,17 +164,16 @@ mod tests {
     async fn add_then_cat_a_range_through_the_commands() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("input.bin");
-        let data: Vec<u8> = (0..crate::CHUNK_SIZE * 2 + 100)
-            .map(|i| (i % 251) as u8)
-            .collect();
+        let chunk = packager_store::CHUNK_SIZE;
+        let data: Vec<u8> = (0..chunk * 2 + 100).map(|i| (i % 251) as u8).collect();
         std::fs::write(&file, &data).expect("write input");
-        let args = StoreArgs {
-            data_dir: Some(dir.path().join("data")),
+        let config = StoreConfig {
+            data_dir: dir.path().join("data"),
             ipfs_api: None,
         };
 
         let mut printed = Vec::new();
-        run_with_output(StoreCommand::Add { file }, &args, &mut printed)
+        run_with_output(StoreCommand::Add { file }, &config, &mut printed)
             .await
             .expect("add");
         let printed = String::from_utf8(printed).expect("utf-8");
@@ -192,22 +183,27 @@ mod tests {
         let mut bytes = Vec::new();
         let cat = StoreCommand::Cat {
             cid,
-            offset: crate::CHUNK_SIZE as u64 - 3,
+            offset: chunk as u64 - 3,
             length: Some(6),
         };
-        run_with_output(cat, &args, &mut bytes).await.expect("cat");
-        assert_eq!(bytes, &data[crate::CHUNK_SIZE - 3..crate::CHUNK_SIZE + 3]);
+        run_with_output(cat, &config, &mut bytes)
+            .await
+            .expect("cat");
+        assert_eq!(bytes, &data[chunk - 3..chunk + 3]);
 
         let past_end = StoreCommand::Cat {
             cid,
             offset: data.len() as u64 + 1,
             length: None,
         };
-        let error = run_with_output(past_end, &args, &mut Vec::new())
+        let error = run_with_output(past_end, &config, &mut Vec::new())
             .await
             .expect_err("offset past the end");
         assert!(
-            matches!(error, StoreError::RangeOutOfBounds { .. }),
+            matches!(
+                error.downcast_ref::<StoreError>(),
+                Some(StoreError::RangeOutOfBounds { .. })
+            ),
             "{error}"
         );
     }

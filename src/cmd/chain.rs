@@ -1,0 +1,337 @@
+//! `ddrm chain deploy`, `ddrm mint`, `ddrm buy|rent|subscribe`, `ddrm royalty ...`: arguments,
+//! and printing what `contracts_bindings::commands` returns.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use contracts_bindings::chain::{DEFAULT_FEE_BPS, DEFAULT_POOL_BPS};
+use contracts_bindings::commands::{
+    self, Connect, MintCommand, PurchaseCommand, SecretKeyText, SignerSource, Target,
+};
+use contracts_bindings::ops::Purchase;
+use licence_net_protocol::Address;
+
+/// Environment variable holding the private key, so it need not appear in the process list.
+pub const PRIVATE_KEY_ENV: &str = "DDRM_PRIVATE_KEY";
+
+/// Where to connect and who signs.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// RPC endpoint: a preset (esc = chain 20, esc-testnet = chain 21, local = anvil on
+    /// 127.0.0.1:8545) or the URL of any EVM chain.
+    #[arg(long, default_value = commands::DEFAULT_RPC)]
+    pub rpc: String,
+    /// Hex private key of the sending account. Prefer the DDRM_PRIVATE_KEY environment variable or
+    /// --private-key-file, which keep it out of the process list.
+    #[arg(long, env = PRIVATE_KEY_ENV, hide_env_values = true)]
+    pub private_key: Option<SecretKeyText>,
+    /// File holding the hex private key (first line).
+    #[arg(long)]
+    pub private_key_file: Option<PathBuf>,
+}
+
+impl ConnectArgs {
+    pub fn connect(&self) -> Connect {
+        Connect {
+            rpc: self.rpc.clone(),
+            signer: SignerSource {
+                private_key: self.private_key.clone(),
+                private_key_file: self.private_key_file.clone(),
+            },
+        }
+    }
+}
+
+/// The deployment file to act on.
+#[derive(Debug, Clone, Args)]
+pub struct DeploymentArgs {
+    /// deployment.json written by `ddrm chain deploy`.
+    #[arg(long, default_value = "deployment.json")]
+    pub deployment: PathBuf,
+}
+
+/// The chain, signer and deployment file of a command that acts on a deployment.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> Target {
+        Target {
+            connect: self.connect.connect(),
+            deployment: self.deployment.deployment.clone(),
+        }
+    }
+}
+
+/// `ddrm chain ...`
+#[derive(Debug, Clone, Subcommand)]
+pub enum ChainCommand {
+    /// Deploy every contract, wire them together and write the addresses to a file.
+    Deploy(DeployArgs),
+}
+
+/// `ddrm chain deploy`
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Where to write the deployment (addresses by contract name, chain id, deployment block).
+    #[arg(long, default_value = "deployment.json")]
+    pub out: PathBuf,
+    /// Receives the platform fee (default: the deployer).
+    #[arg(long)]
+    pub treasury: Option<Address>,
+    /// Platform fee in basis points (250 = 2.5 %).
+    #[arg(long, default_value_t = DEFAULT_FEE_BPS)]
+    pub fee_bps: u16,
+    /// Home-node reward pool share in basis points.
+    #[arg(long, default_value_t = DEFAULT_POOL_BPS)]
+    pub pool_bps: u16,
+    /// Address of the home-node reward pool allowed to pull its share.
+    #[arg(long)]
+    pub reward_pool: Option<Address>,
+    /// Approve this runtime attestation key (repeatable).
+    #[arg(long)]
+    pub approve_runtime: Vec<Address>,
+    /// Register this capsule measurement (SHA-256, hex), optionally with :VERSION (repeatable).
+    #[arg(long)]
+    pub register_capsule: Vec<String>,
+    /// Also deploy a mintable USDC-like test ERC-20 (local stacks).
+    #[arg(long)]
+    pub test_token: bool,
+}
+
+/// Runs `ddrm chain ...`.
+pub async fn run_chain(cmd: ChainCommand) -> anyhow::Result<()> {
+    let ChainCommand::Deploy(args) = cmd;
+    let request = commands::DeployRequest {
+        out: args.out,
+        treasury: args.treasury,
+        fee_bps: args.fee_bps,
+        pool_bps: args.pool_bps,
+        reward_pool: args.reward_pool,
+        approve_runtime: args.approve_runtime,
+        register_capsule: args.register_capsule,
+        test_token: args.test_token,
+    };
+    let deployed = commands::deploy(&args.connect.connect(), &request).await?;
+    let dep = &deployed.deployment;
+    println!(
+        "deployed on chain {} from block {} by {}",
+        dep.chain_id, dep.deployment_block, dep.deployer
+    );
+    println!("{}", serde_json::to_string_pretty(&dep.contracts)?);
+    for key in &deployed.options.approve_runtimes {
+        println!("approved runtime key {key}");
+    }
+    for (m, v) in &deployed.options.register_capsules {
+        println!("registered capsule {m} version {v}");
+    }
+    println!("wrote {}", request.out.display());
+    Ok(())
+}
+
+/// `ddrm mint FILE.ddrm`: register a packaged content with its Access terms and Royalty split.
+#[derive(Debug, Clone, Args)]
+pub struct MintArgs {
+    /// The packaged .ddrm file (its header gives the content id, key commitment and renderers).
+    pub file: PathBuf,
+    /// IPFS CID of the pinned .ddrm.
+    #[arg(long)]
+    pub cid: String,
+    /// Price of a perpetual access token in whole payment-token units (1.5 = 1.5 ELA);
+    /// 0 = not sold.
+    #[arg(long, default_value = "0")]
+    pub price: String,
+    /// Price of one rental period, in whole units.
+    #[arg(long)]
+    pub rent_price: Option<String>,
+    /// Length of a rental period: seconds, or 90m, 12h, 7d, 2w.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Price of one subscription period, in whole units.
+    #[arg(long)]
+    pub subscription_price: Option<String>,
+    /// Length of a subscription period (default 30d when a subscription price is given).
+    #[arg(long)]
+    pub subscription_period: Option<String>,
+    /// Cap on perpetual access tokens sold (0 = unlimited).
+    #[arg(long, default_value_t = 0)]
+    pub editions: u32,
+    /// Royalty on resales of access tokens, in basis points (1000 = 10 %).
+    #[arg(long, default_value_t = 1_000)]
+    pub resale_royalty_bps: u16,
+    /// ERC-20 to be paid in (default: the native token, ELA on ESC).
+    #[arg(long)]
+    pub token: Option<Address>,
+    /// Royalty split: ADDR:SHARES,... summing to 10000 (e.g. 0xA..:8000,0xB..:2000).
+    #[arg(long)]
+    pub split: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Runs `ddrm mint`.
+pub async fn run_mint(args: MintArgs) -> anyhow::Result<()> {
+    let cmd = MintCommand {
+        file: args.file,
+        cid: args.cid,
+        price: args.price,
+        rent_price: args.rent_price,
+        period: args.period,
+        subscription_price: args.subscription_price,
+        subscription_period: args.subscription_period,
+        editions: args.editions,
+        resale_royalty_bps: args.resale_royalty_bps,
+        token: args.token,
+        split: args.split,
+    };
+    print!("{}", commands::mint(&args.target.target(), &cmd).await?);
+    Ok(())
+}
+
+/// `ddrm buy CONTENT_ID`: buy a perpetual access token.
+#[derive(Debug, Clone, Args)]
+pub struct BuyArgs {
+    /// Content id: 0x + 64 hex digits as the packager prints it.
+    pub content_id: String,
+    /// Highest price accepted, in whole payment-token units (default: the price read from the
+    /// chain just before sending). The purchase reverts if the creator raises the price above it
+    /// while the transaction is pending.
+    #[arg(long)]
+    pub max_price: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `ddrm rent|subscribe CONTENT_ID --periods N`: buy timed access.
+#[derive(Debug, Clone, Args)]
+pub struct TimedAccessArgs {
+    /// Content id: 0x + 64 hex digits as the packager prints it.
+    pub content_id: String,
+    /// Number of periods to pay for.
+    #[arg(long, default_value_t = 1)]
+    pub periods: u32,
+    /// Highest price of one period accepted, in whole payment-token units (default: the price
+    /// read from the chain just before sending).
+    #[arg(long)]
+    pub max_price: Option<String>,
+    /// Shortest period accepted: seconds, or 90m, 12h, 7d, 2w (default: the period read from the
+    /// chain just before sending).
+    #[arg(long)]
+    pub min_period: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+async fn run_purchase(target: &TargetArgs, cmd: PurchaseCommand) -> anyhow::Result<()> {
+    print!("{}", commands::purchase(&target.target(), &cmd).await?);
+    Ok(())
+}
+
+/// Runs `ddrm buy`.
+pub async fn run_buy(args: BuyArgs) -> anyhow::Result<()> {
+    let cmd = PurchaseCommand {
+        content_id: args.content_id,
+        what: Purchase::Buy,
+        max_price: args.max_price,
+        min_period: None,
+    };
+    run_purchase(&args.target, cmd).await
+}
+
+/// Runs `ddrm rent` (`what` = [`Purchase::Rent`]) or `ddrm subscribe` (renewing before expiry
+/// extends; after expiry restarts).
+pub async fn run_timed(args: TimedAccessArgs, what: fn(u32) -> Purchase) -> anyhow::Result<()> {
+    let cmd = PurchaseCommand {
+        content_id: args.content_id,
+        what: what(args.periods),
+        max_price: args.max_price,
+        min_period: args.min_period,
+    };
+    run_purchase(&args.target, cmd).await
+}
+
+/// `ddrm royalty ...`
+#[derive(Debug, Clone, Subcommand)]
+pub enum RoyaltyCommand {
+    /// Show shares held and revenue claimable.
+    Balance(RoyaltyBalanceArgs),
+    /// Transfer royalty shares (revenue earned so far stays with the sender).
+    Transfer(RoyaltyTransferArgs),
+    /// Claim accrued revenue from one or more contents.
+    Claim(RoyaltyClaimArgs),
+}
+
+/// `ddrm royalty balance CONTENT_ID`
+#[derive(Debug, Clone, Args)]
+pub struct RoyaltyBalanceArgs {
+    pub content_id: String,
+    /// Account to show (default: the key's address).
+    #[arg(long)]
+    pub account: Option<Address>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `ddrm royalty transfer CONTENT_ID --to ADDR --shares N`
+#[derive(Debug, Clone, Args)]
+pub struct RoyaltyTransferArgs {
+    pub content_id: String,
+    /// Recipient.
+    #[arg(long)]
+    pub to: Address,
+    /// Number of shares (1 share = 0.01 %).
+    #[arg(long)]
+    pub shares: u16,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `ddrm royalty claim CONTENT_ID...`
+#[derive(Debug, Clone, Args)]
+pub struct RoyaltyClaimArgs {
+    /// One or more content ids.
+    #[arg(required = true)]
+    pub content_ids: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+impl RoyaltyCommand {
+    pub fn target_mut(&mut self) -> &mut TargetArgs {
+        match self {
+            RoyaltyCommand::Balance(a) => &mut a.target,
+            RoyaltyCommand::Transfer(a) => &mut a.target,
+            RoyaltyCommand::Claim(a) => &mut a.target,
+        }
+    }
+}
+
+/// Runs `ddrm royalty ...`.
+pub async fn run_royalty(cmd: RoyaltyCommand) -> anyhow::Result<()> {
+    match cmd {
+        RoyaltyCommand::Balance(a) => {
+            let balance =
+                commands::royalty_balance(&a.target.target(), &a.content_id, a.account).await?;
+            println!("{balance}");
+        }
+        RoyaltyCommand::Transfer(a) => {
+            let out = commands::royalty_transfer(&a.target.target(), &a.content_id, a.to, a.shares)
+                .await?;
+            print!("{out}");
+        }
+        RoyaltyCommand::Claim(a) => {
+            print!(
+                "{}",
+                commands::royalty_claim(&a.target.target(), &a.content_ids).await?
+            );
+        }
+    }
+    Ok(())
+}

@@ -6,8 +6,11 @@ mod cmd;
 
 use std::path::PathBuf;
 
+use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use cmd::args::Resolve;
 use contracts_bindings::ops::Purchase;
+use ddrm_stack::StackFile;
 
 /// ddrm: package, store, license and trade digital goods with decentralized DRM.
 #[derive(Debug, Parser)]
@@ -93,59 +96,50 @@ fn main() -> std::process::ExitCode {
     runtime.block_on(run(cli, &matches))
 }
 
-/// Fills what the command leaves unsaid from `--stack`.
-fn apply_stack(
-    command: &mut Command,
-    path: &std::path::Path,
-    top: &ArgMatches,
-) -> anyhow::Result<()> {
-    use cmd::stack::{fill_chain, fill_package, fill_play, fill_store, fill_target};
-    let stack = ddrm_stack::StackFile::load(path)?;
-    let levels = cmd::stack::levels(top);
-    let l = levels.as_slice();
-    match command {
-        Command::Up(_) => {}
-        Command::Package(a) => fill_package(&stack, l, a),
-        Command::Store { store, .. } => fill_store(&stack, l, store),
-        Command::Chain { command } => match command {
-            cmd::chain::ChainCommand::Deploy(a) => fill_chain(&stack, l, &mut a.connect, None)?,
-        },
-        Command::Mint(a) => fill_target(&stack, l, &mut a.target)?,
-        Command::Buy(a) => fill_target(&stack, l, &mut a.target)?,
-        Command::Rent(a) | Command::Subscribe(a) => fill_target(&stack, l, &mut a.target)?,
-        Command::Royalty { command } => fill_target(&stack, l, command.target_mut())?,
-        Command::Play(a) => fill_play(&stack, l, a)?,
-        Command::Indexer(a) => cmd::stack::fill_indexer(&stack, l, a)?,
-        Command::Serve(a) => cmd::stack::fill_serve(&stack, l, a)?,
-        Command::Licence { command } => match command {
-            cmd::licence::LicenceCommand::Register(a) => {
-                cmd::stack::fill_licence_register(&stack, l, a)?
-            }
-            cmd::licence::LicenceCommand::Request(a) => {
-                cmd::stack::fill_licence_request(&stack, l, a)?
-            }
-            // Key generation and audit logs are local files; a node is started with its own
-            // share, chain and deployment (as `ddrm up` does).
-            _ => {}
-        },
-        // Inspection and decryption with a key need nothing from a stack.
-        Command::Inspect(_) | Command::Decrypt(_) => {}
+impl Resolve for Command {
+    /// Each command resolves the argument groups it flattens (a group fills its own fields from
+    /// the stack and the environment; nothing here names a flag).
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        match self {
+            Command::Up(_) | Command::Inspect(_) | Command::Decrypt(_) => Ok(()),
+            Command::Package(a) => a.resolve(stack),
+            Command::Store { store, .. } => store.resolve(stack),
+            Command::Licence { command } => command.resolve(stack),
+            Command::Chain { command } => command.resolve(stack),
+            Command::Mint(a) => a.target.resolve(stack),
+            Command::Buy(a) => a.target.resolve(stack),
+            Command::Rent(a) | Command::Subscribe(a) => a.target.resolve(stack),
+            Command::Play(a) => a.resolve(stack),
+            Command::Royalty { command } => command.resolve(stack),
+            Command::Indexer(a) => a.resolve(stack),
+            Command::Serve(a) => a.resolve(stack),
+        }
     }
-    Ok(())
 }
 
 async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
     // `ddrm up` writes a stack file: a DDRM_STACK in the environment is not meant for it.
     let for_up = matches!(cli.command, Command::Up(_));
-    if for_up && cmd::stack::explicit(&cmd::stack::levels(matches), "stack") {
+    if for_up && matches.value_source("stack") == Some(ValueSource::CommandLine) {
         eprintln!("error: ddrm up writes a stack file; it does not take --stack");
         return std::process::ExitCode::FAILURE;
     }
-    if let Some(path) = cli.stack.clone().filter(|_| !for_up) {
-        if let Err(e) = apply_stack(&mut cli.command, &path, matches) {
-            eprintln!("error: --stack {}: {e:#}", path.display());
-            return std::process::ExitCode::FAILURE;
+    let stack = match cli.stack.as_deref().filter(|_| !for_up) {
+        Some(path) => match StackFile::load(path) {
+            Ok(stack) => Some(stack),
+            Err(e) => {
+                eprintln!("error: --stack {}: {e:#}", path.display());
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    if let Err(e) = cli.command.resolve(stack.as_ref()) {
+        match cli.stack {
+            Some(path) if stack.is_some() => eprintln!("error: --stack {}: {e:#}", path.display()),
+            _ => eprintln!("error: {e:#}"),
         }
+        return std::process::ExitCode::FAILURE;
     }
     let result = match cli.command {
         Command::Up(args) => cmd::up::up(args).await,

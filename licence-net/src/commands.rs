@@ -102,8 +102,8 @@ pub struct RequestOptions {
     pub rpc: String,
     /// The deployment file written by `ddrm chain deploy`.
     pub deployment: PathBuf,
-    /// File holding the buyer wallet's hex private key (first line).
-    pub wallet_key_file: PathBuf,
+    /// The buyer wallet's private key.
+    pub wallet: contracts_bindings::commands::SignerSource,
     /// File holding the runtime attestation key (hex, first line; approved on chain).
     pub runtime_key_file: PathBuf,
     /// The capsule whose measurement (SHA-256 of its bytes) is attested.
@@ -149,6 +149,15 @@ fn load_group(path: &std::path::Path) -> Result<GroupKey, CommandError> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     GroupKey::from_json(&text).map_err(|e| bad(e.to_string()))
+}
+
+fn wallet_key(
+    wallet: &contracts_bindings::commands::SignerSource,
+) -> Result<k256::ecdsa::SigningKey, CommandError> {
+    let signer = wallet
+        .signer()?
+        .ok_or(contracts_bindings::ChainError::NoKey)?;
+    Ok(signer.credential().clone())
 }
 
 fn key_from_file(path: &std::path::Path) -> Result<k256::ecdsa::SigningKey, CommandError> {
@@ -198,7 +207,7 @@ pub async fn run_request(
         why: e.to_string(),
     })?;
     let (ask, capsule) = licence_net_client::sign_ask(
-        &key_from_file(&options.wallet_key_file)?,
+        &wallet_key(&options.wallet)?,
         &key_from_file(&options.runtime_key_file)?,
         licence_net_protocol::measure(&capsule_bytes),
         &deployment,

@@ -5,65 +5,39 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use contracts_bindings::chain::{DEFAULT_FEE_BPS, DEFAULT_POOL_BPS};
-use contracts_bindings::commands::{
-    self, Connect, MintCommand, PurchaseCommand, SecretKeyText, SignerSource, Target,
-};
+use contracts_bindings::commands::{self, Connect, MintCommand, PurchaseCommand, Target};
 use contracts_bindings::ops::Purchase;
+use ddrm_stack::StackFile;
+
+use super::args::{ChainArgs, Resolve, RpcArgs, SignerArgs};
 use licence_net_protocol::Address;
-
-/// Environment variable holding the private key, so it need not appear in the process list.
-pub const PRIVATE_KEY_ENV: &str = "DDRM_PRIVATE_KEY";
-
-/// Where to connect and who signs.
-#[derive(Debug, Clone, Args)]
-pub struct ConnectArgs {
-    /// RPC endpoint: a preset (esc = chain 20, esc-testnet = chain 21, local = anvil on
-    /// 127.0.0.1:8545) or the URL of any EVM chain.
-    #[arg(long, default_value = commands::DEFAULT_RPC)]
-    pub rpc: String,
-    /// Hex private key of the sending account. Prefer the DDRM_PRIVATE_KEY environment variable or
-    /// --private-key-file, which keep it out of the process list.
-    #[arg(long, env = PRIVATE_KEY_ENV, hide_env_values = true)]
-    pub private_key: Option<SecretKeyText>,
-    /// File holding the hex private key (first line).
-    #[arg(long)]
-    pub private_key_file: Option<PathBuf>,
-}
-
-impl ConnectArgs {
-    pub fn connect(&self) -> Connect {
-        Connect {
-            rpc: self.rpc.clone(),
-            signer: SignerSource {
-                private_key: self.private_key.clone(),
-                private_key_file: self.private_key_file.clone(),
-            },
-        }
-    }
-}
-
-/// The deployment file to act on.
-#[derive(Debug, Clone, Args)]
-pub struct DeploymentArgs {
-    /// deployment.json written by `ddrm chain deploy`.
-    #[arg(long, default_value = "deployment.json")]
-    pub deployment: PathBuf,
-}
 
 /// The chain, signer and deployment file of a command that acts on a deployment.
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     #[command(flatten)]
-    pub deployment: DeploymentArgs,
+    pub chain: ChainArgs,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub signer: SignerArgs,
+}
+
+impl Resolve for TargetArgs {
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        self.chain.resolve(stack)?;
+        self.signer.resolve(stack)
+    }
 }
 
 impl TargetArgs {
+    /// The chain (default: a local anvil), the signer and the deployment file (default:
+    /// deployment.json).
     pub fn target(&self) -> Target {
         Target {
-            connect: self.connect.connect(),
-            deployment: self.deployment.deployment.clone(),
+            connect: Connect {
+                rpc: self.chain.rpc.or_local(),
+                signer: self.signer.source(),
+            },
+            deployment: self.chain.deployment.or_default(),
         }
     }
 }
@@ -79,7 +53,9 @@ pub enum ChainCommand {
 #[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub rpc: RpcArgs,
+    #[command(flatten)]
+    pub signer: SignerArgs,
     /// Where to write the deployment (addresses by contract name, chain id, deployment block).
     #[arg(long, default_value = "deployment.json")]
     pub out: PathBuf,
@@ -119,7 +95,11 @@ pub async fn run_chain(cmd: ChainCommand) -> anyhow::Result<()> {
         register_capsule: args.register_capsule,
         test_token: args.test_token,
     };
-    let deployed = commands::deploy(&args.connect.connect(), &request).await?;
+    let connect = Connect {
+        rpc: args.rpc.or_local(),
+        signer: args.signer.source(),
+    };
+    let deployed = commands::deploy(&connect, &request).await?;
     let dep = &deployed.deployment;
     println!(
         "deployed on chain {} from block {} by {}",
@@ -303,12 +283,20 @@ pub struct RoyaltyClaimArgs {
     pub target: TargetArgs,
 }
 
-impl RoyaltyCommand {
-    pub fn target_mut(&mut self) -> &mut TargetArgs {
+impl Resolve for ChainCommand {
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        let ChainCommand::Deploy(a) = self;
+        a.rpc.resolve(stack)?;
+        a.signer.resolve(stack)
+    }
+}
+
+impl Resolve for RoyaltyCommand {
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
         match self {
-            RoyaltyCommand::Balance(a) => &mut a.target,
-            RoyaltyCommand::Transfer(a) => &mut a.target,
-            RoyaltyCommand::Claim(a) => &mut a.target,
+            RoyaltyCommand::Balance(a) => a.target.resolve(stack),
+            RoyaltyCommand::Transfer(a) => a.target.resolve(stack),
+            RoyaltyCommand::Claim(a) => a.target.resolve(stack),
         }
     }
 }

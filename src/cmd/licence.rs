@@ -13,6 +13,9 @@ use licence_net::commands::{
 };
 use licence_net::node::{DEFAULT_GLOBAL_RATE, DEFAULT_PEER_RATE};
 
+use ddrm_stack::StackFile;
+
+use super::args::{ChainArgs, LicenceNetworkArgs, Resolve, SignerArgs};
 use super::chain::TargetArgs;
 
 #[derive(Debug, Subcommand)]
@@ -58,15 +61,13 @@ pub struct NodeArgs {
     /// This node's key share file (from `ddrm licence keygen` or distributed key generation).
     #[arg(long)]
     pub share: PathBuf,
-    /// The group public key; default: `group.pub` beside the share file.
-    #[arg(long)]
-    pub group: Option<PathBuf>,
-    /// Chain RPC endpoint: an HTTP(S) URL or `esc`, `esc-testnet`, `local`.
-    #[arg(long, env = "DDRM_RPC")]
-    pub rpc: String,
-    /// The deployment file written by `ddrm chain deploy`.
-    #[arg(long)]
-    pub deployment: PathBuf,
+    /// The group public key [default: `group.pub` beside the share file].
+    #[arg(long, value_name = "FILE", alias = "group")]
+    pub group_key: Option<PathBuf>,
+    /// The chain (both required; not taken from --stack: `ddrm up` starts each node with its
+    /// own).
+    #[command(flatten)]
+    pub chain: ChainArgs,
     /// Address to listen on.
     #[arg(long, default_value_t = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
@@ -112,12 +113,12 @@ pub struct NodeArgs {
 }
 
 impl NodeArgs {
-    fn options(self) -> NodeOptions {
-        NodeOptions {
+    fn options(self) -> anyhow::Result<NodeOptions> {
+        Ok(NodeOptions {
+            rpc: self.chain.rpc.required()?,
+            deployment: self.chain.deployment.required()?,
             share: self.share,
-            group: self.group,
-            rpc: self.rpc,
-            deployment: self.deployment,
+            group: self.group_key,
             listen: self.listen,
             audit: self.audit,
             confirmations: self.confirmations,
@@ -131,7 +132,7 @@ impl NodeArgs {
             global_rate_burst: self.global_rate_burst,
             require_registry: self.require_registry,
             require_hardware_runtime: self.require_hardware_runtime,
-        }
+        })
     }
 }
 
@@ -140,13 +141,9 @@ impl NodeArgs {
 pub struct RegisterArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// The group public key (group.pub from `ddrm licence keygen`).
-    #[arg(long)]
-    pub group: Option<PathBuf>,
-    /// Each node's base URL, in share order (node-1 first); repeat the flag or separate by
-    /// commas. Required (or given by `--stack`).
-    #[arg(long = "endpoint", value_delimiter = ',')]
-    pub endpoints: Vec<String>,
+    /// The group key and every node's URL (all required).
+    #[command(flatten)]
+    pub network: LicenceNetworkArgs,
 }
 
 /// Diagnose licensing: ask every node as a player runtime would (the wallet signs the request, the
@@ -156,32 +153,46 @@ pub struct RegisterArgs {
 pub struct RequestArgs {
     /// The packaged .ddrm file (its header gives the content id and the key ciphertext).
     pub file: PathBuf,
-    /// Chain RPC endpoint (for the registered network; also checks the chain id). Required (or
-    /// given by `--stack`).
-    #[arg(long, env = "DDRM_RPC")]
-    pub rpc: Option<String>,
-    /// The deployment file written by `ddrm chain deploy`. Required (or given by `--stack`).
-    #[arg(long)]
-    pub deployment: Option<PathBuf>,
-    /// File holding the buyer wallet's hex private key (first line).
-    #[arg(long)]
-    pub wallet_key_file: PathBuf,
+    /// The chain (for the registered network; also checks the chain id); both required.
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// The buyer's wallet (required).
+    #[command(flatten)]
+    pub signer: SignerArgs,
     /// File holding the runtime attestation key (hex, first line; approved on chain).
-    #[arg(long)]
-    pub runtime_key_file: PathBuf,
+    #[arg(long, value_name = "FILE", alias = "runtime-key-file")]
+    pub runtime_key: PathBuf,
     /// The capsule whose measurement (SHA-256 of its bytes) is attested.
     #[arg(long)]
     pub capsule: PathBuf,
-    /// Node base URLs (repeat or separate by commas); default: the network registered in
-    /// LicenceNetworkRegistry. Needs --group.
-    #[arg(long = "endpoint", value_delimiter = ',', requires = "group")]
-    pub endpoints: Vec<String>,
-    /// The group public key, with --endpoint.
-    #[arg(long)]
-    pub group: Option<PathBuf>,
+    /// The nodes to ask, with their group key [default: the network registered in
+    /// LicenceNetworkRegistry].
+    #[command(flatten)]
+    pub network: LicenceNetworkArgs,
     /// Time allowed to each node, in milliseconds.
     #[arg(long, default_value_t = DEFAULT_NODE_TIMEOUT_MS)]
     pub node_timeout_ms: u64,
+}
+
+impl Resolve for LicenceCommand {
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        match self {
+            // A node reads DDRM_RPC but never a stack: `ddrm up` starts each node with its own
+            // chain and deployment, and its children must not pick up a DDRM_STACK.
+            LicenceCommand::Node(a) => a.chain.rpc.resolve(None),
+            LicenceCommand::Register(a) => {
+                a.target.resolve(stack)?;
+                a.network.resolve(stack)
+            }
+            LicenceCommand::Request(a) => {
+                a.chain.resolve(stack)?;
+                a.signer.resolve(stack)?;
+                a.network.resolve(stack)
+            }
+            // Key generation and audit logs are local files.
+            LicenceCommand::Keygen(_) | LicenceCommand::Audit { .. } => Ok(()),
+        }
+    }
 }
 
 /// Audit log commands.
@@ -197,7 +208,7 @@ pub enum AuditCommand {
 pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
     match cmd {
         LicenceCommand::Node(args) => {
-            licence_net::commands::run_node(args.options(), |line| println!("{line}")).await?;
+            licence_net::commands::run_node(args.options()?, |line| println!("{line}")).await?;
             Ok(())
         }
         LicenceCommand::Request(args) => {
@@ -208,16 +219,18 @@ pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
                     .with_context(|| format!("{} is not a readable .ddrm", args.file.display()))?;
             let content_id = licence_net_protocol::U256::from_be_bytes(encoded.content_id().0);
             let ciphertext = encoded.header.key.ciphertext.clone();
+            let network = match (args.network.licence_nodes, args.network.group_key.group_key) {
+                (nodes, _) if nodes.is_empty() => None,
+                (nodes, Some(group)) => Some((nodes, group)),
+                (_, None) => anyhow::bail!("--licence-node needs --group-key"),
+            };
             let options = RequestOptions {
-                rpc: super::required(args.rpc, "--rpc")?,
-                deployment: super::required(args.deployment, "--deployment")?,
-                wallet_key_file: args.wallet_key_file,
-                runtime_key_file: args.runtime_key_file,
+                rpc: args.chain.rpc.required()?,
+                deployment: args.chain.deployment.required()?,
+                wallet: args.signer.source(),
+                runtime_key_file: args.runtime_key,
                 capsule: args.capsule,
-                network: match args.group {
-                    Some(group) if !args.endpoints.is_empty() => Some((args.endpoints, group)),
-                    _ => None,
-                },
+                network,
                 node_timeout: Duration::from_millis(args.node_timeout_ms),
             };
             println!(
@@ -227,15 +240,10 @@ pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
             Ok(())
         }
         LicenceCommand::Register(args) => {
-            let group = super::required(args.group, "--group")?;
-            if args.endpoints.is_empty() {
-                anyhow::bail!(
-                    "--endpoint (once per node) is required (or --stack PATH/stack.json)"
-                );
-            }
+            let group = args.network.group_key.required()?;
+            let nodes = args.network.required_nodes()?;
             let line =
-                licence_net::commands::run_register(&args.target.target(), &group, &args.endpoints)
-                    .await?;
+                licence_net::commands::run_register(&args.target.target(), &group, &nodes).await?;
             println!("{line}");
             Ok(())
         }

@@ -5,22 +5,49 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use ddrm_stack::StackFile;
 use futures::TryStreamExt;
 use packager_store::{add_and_pin, open_store, ByteRange, Cid, StoreConfig};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use super::args::{Resolve, DATA_DIR_ENV, IPFS_API_ENV};
+
 /// Where content is stored: the embedded store (default) or a kubo node.
-#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct StoreArgs {
-    /// Directory of the embedded content store (blocks and pins live under it).
-    /// [default: $XDG_DATA_HOME/ddrm or ~/.local/share/ddrm]
-    #[arg(long, env = "DDRM_DATA_DIR", value_name = "DIR", global = true)]
+    /// Directory of the embedded content store (blocks and pins live under it) [env:
+    /// DDRM_DATA_DIR; with --stack: the stack's store; default: $XDG_DATA_HOME/ddrm or
+    /// ~/.local/share/ddrm].
+    #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
 
-    /// Use a kubo node's RPC API instead of the embedded store,
-    /// e.g. http://127.0.0.1:5001 or /ip4/127.0.0.1/tcp/5001.
-    #[arg(long, env = "DDRM_IPFS_API", value_name = "URL", global = true)]
+    /// Use a kubo node's RPC API instead of the embedded store, e.g. http://127.0.0.1:5001 or
+    /// /ip4/127.0.0.1/tcp/5001 [env: DDRM_IPFS_API; with --stack: the stack's store].
+    #[arg(long, value_name = "URL", global = true)]
     pub ipfs_api: Option<String>,
+}
+
+impl Resolve for StoreArgs {
+    /// The stack's store when neither flag is given; then the environment.
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        if self.data_dir.is_some() || self.ipfs_api.is_some() {
+            return Ok(());
+        }
+        match stack.map(StackFile::store_config) {
+            Some(StoreConfig {
+                ipfs_api: Some(api),
+                ..
+            }) => self.ipfs_api = Some(api),
+            Some(StoreConfig { data_dir, .. }) => self.data_dir = Some(data_dir),
+            None => {
+                self.data_dir = std::env::var_os(DATA_DIR_ENV)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from);
+                self.ipfs_api = std::env::var(IPFS_API_ENV).ok().filter(|v| !v.is_empty());
+            }
+        }
+        Ok(())
+    }
 }
 
 impl StoreArgs {

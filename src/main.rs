@@ -166,3 +166,248 @@ async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The command line as a whole: one visible spelling per concept, `--stack` wherever a
+    //! shared group is taken, and the older spellings still parsed.
+
+    use super::*;
+
+    /// A concept's one visible long flag, and its older spellings, allowed only as hidden
+    /// aliases of that flag.
+    struct Concept {
+        name: &'static str,
+        canonical: &'static str,
+        old: &'static [&'static str],
+        /// Filled from a running stack (`--stack`) by its group's `resolve`.
+        from_stack: bool,
+    }
+
+    const CONCEPTS: &[Concept] = &[
+        Concept {
+            name: "chain RPC endpoint",
+            canonical: "rpc",
+            old: &[],
+            from_stack: true,
+        },
+        Concept {
+            name: "deployment file",
+            canonical: "deployment",
+            old: &[],
+            from_stack: true,
+        },
+        Concept {
+            name: "signing key",
+            canonical: "private-key",
+            old: &["wallet-key"],
+            from_stack: false,
+        },
+        Concept {
+            name: "signing key file",
+            canonical: "private-key-file",
+            old: &["wallet-key-file"],
+            from_stack: false,
+        },
+        Concept {
+            name: "licence group key",
+            canonical: "group-key",
+            old: &["group"],
+            from_stack: true,
+        },
+        Concept {
+            name: "licence node URL",
+            canonical: "licence-node",
+            old: &["endpoint"],
+            from_stack: true,
+        },
+        Concept {
+            name: "runtime attestation key file",
+            canonical: "runtime-key",
+            old: &["runtime-key-file"],
+            from_stack: false,
+        },
+        Concept {
+            name: "content store directory",
+            canonical: "data-dir",
+            old: &[],
+            from_stack: true,
+        },
+        Concept {
+            name: "kubo API",
+            canonical: "ipfs-api",
+            old: &[],
+            from_stack: true,
+        },
+    ];
+
+    /// Every command of the tree with its path (`ddrm licence node`), built so that global
+    /// arguments appear in each subcommand.
+    fn commands() -> Vec<(String, clap::Command)> {
+        fn walk(path: String, cmd: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+            for sub in cmd.get_subcommands() {
+                walk(format!("{path} {}", sub.get_name()), sub, out);
+            }
+            out.push((path, cmd.clone()));
+        }
+        let mut root = Cli::command();
+        root.build();
+        let mut out = Vec::new();
+        walk("ddrm".into(), &root, &mut out);
+        out
+    }
+
+    #[test]
+    fn each_concept_has_one_visible_spelling_and_old_ones_are_hidden_aliases() {
+        let all = commands();
+        assert!(all.len() >= 20, "the walk found {} commands", all.len());
+        let mut canonical_seen = std::collections::BTreeSet::new();
+        for (path, cmd) in &all {
+            for arg in cmd.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                let visible: Vec<&str> = if arg.is_hide_set() {
+                    Vec::new()
+                } else {
+                    std::iter::once(long)
+                        .chain(arg.get_visible_aliases().unwrap_or_default())
+                        .collect()
+                };
+                for concept in CONCEPTS {
+                    for spelling in &visible {
+                        assert!(
+                            !concept.old.contains(spelling),
+                            "`{path}` shows --{spelling}, a second spelling of the {} (--{})",
+                            concept.name,
+                            concept.canonical
+                        );
+                    }
+                    let aliases = arg.get_all_aliases().unwrap_or_default();
+                    for old in concept.old {
+                        if aliases.contains(old) {
+                            assert_eq!(
+                                long, concept.canonical,
+                                "`{path}`: --{old} is an alias of --{long}, not of --{}",
+                                concept.canonical
+                            );
+                        }
+                    }
+                    if long == concept.canonical {
+                        canonical_seen.insert(concept.canonical);
+                    }
+                }
+            }
+        }
+        for concept in CONCEPTS {
+            assert!(
+                canonical_seen.contains(concept.canonical),
+                "no command takes --{}",
+                concept.canonical
+            );
+        }
+    }
+
+    #[test]
+    fn every_command_taking_a_stack_filled_group_accepts_stack() {
+        let mut checked = 0;
+        for (path, cmd) in commands() {
+            let takes_group = cmd.get_arguments().any(|a| {
+                let long = a.get_long().unwrap_or_default();
+                CONCEPTS
+                    .iter()
+                    .any(|c| c.from_stack && c.canonical == long && !a.is_global_set())
+            });
+            if takes_group && cmd.get_subcommands().next().is_none() {
+                checked += 1;
+                assert!(
+                    cmd.get_arguments().any(|a| a.get_long() == Some("stack")),
+                    "`{path}` takes a shared group but not --stack"
+                );
+            }
+        }
+        assert!(checked >= 12, "only {checked} commands take a group");
+    }
+
+    fn parse(args: &[&str]) -> Command {
+        Cli::try_parse_from(std::iter::once("ddrm").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .command
+    }
+
+    #[test]
+    fn old_spellings_still_parse_into_the_shared_groups() {
+        let Command::Licence {
+            command: cmd::licence::LicenceCommand::Register(register),
+        } = parse(&[
+            "licence",
+            "register",
+            "--group",
+            "g.pub",
+            "--endpoint",
+            "http://a,http://b",
+        ])
+        else {
+            panic!("not a licence register")
+        };
+        assert_eq!(
+            register.network.group_key.group_key,
+            Some(PathBuf::from("g.pub"))
+        );
+        assert_eq!(register.network.licence_nodes, ["http://a", "http://b"]);
+
+        let Command::Licence {
+            command: cmd::licence::LicenceCommand::Request(request),
+        } = parse(&[
+            "licence",
+            "request",
+            "x.ddrm",
+            "--wallet-key-file",
+            "w.key",
+            "--runtime-key-file",
+            "r.key",
+            "--capsule",
+            "c.wasm",
+        ])
+        else {
+            panic!("not a licence request")
+        };
+        assert_eq!(
+            request.signer.private_key_file,
+            Some(PathBuf::from("w.key"))
+        );
+        assert_eq!(request.runtime_key, PathBuf::from("r.key"));
+
+        let key = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+        let Command::Play(play) = parse(&["play", "x.ddrm", "--wallet-key", key]) else {
+            panic!("not a play")
+        };
+        let shown = format!("{play:?}");
+        assert!(play.signer.private_key.is_some());
+        assert!(!shown.contains(key), "the key shows in {shown}");
+    }
+
+    #[test]
+    fn a_licence_node_takes_its_defaults_from_the_library() {
+        let Command::Licence {
+            command: cmd::licence::LicenceCommand::Node(node),
+        } = parse(&[
+            "licence",
+            "node",
+            "--share",
+            "node-1.share",
+            "--rpc",
+            "http://127.0.0.1:8545",
+            "--deployment",
+            "d.json",
+        ])
+        else {
+            panic!("not a licence node")
+        };
+        assert_eq!(node.listen, licence_net::commands::DEFAULT_LISTEN);
+        assert_eq!(node.listen.to_string(), "127.0.0.1:7400");
+        assert_eq!(
+            node.confirmations,
+            licence_net::commands::DEFAULT_CONFIRMATIONS
+        );
+        assert_eq!(node.chain.rpc.rpc.as_deref(), Some("http://127.0.0.1:8545"));
+    }
+}

@@ -140,7 +140,7 @@ pub fn bounded_detail(text: &str) -> String {
 }
 
 /// What a verified log contains.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditSummary {
     pub entries: u64,
     pub granted: u64,

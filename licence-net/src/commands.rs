@@ -261,24 +261,45 @@ async fn diagnose(
     (text, granting.len() >= needed)
 }
 
+/// A licence network registered in LicenceNetworkRegistry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Registered {
+    /// The registry's epoch that starts with this network.
+    pub epoch: u64,
+    pub threshold: usize,
+    pub nodes: usize,
+    /// The group key's id (hex).
+    pub group_key_id: String,
+}
+
+impl std::fmt::Display for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "licence network {}-of-{} (group key {}) registered: epoch {}",
+            self.threshold, self.nodes, self.group_key_id, self.epoch
+        )
+    }
+}
+
 /// `ddrm licence register`: registers the group key and the nodes' `endpoints` (in share order)
-/// with the deployment's owner key; returns the line the binary prints.
+/// with the deployment's owner key.
 pub async fn run_register(
     target: &contracts_bindings::commands::Target,
     group: &Path,
     endpoints: &[String],
-) -> Result<String, CommandError> {
+) -> Result<Registered, CommandError> {
     let group = load_group(group)?;
     let deployment = Deployment::load(&target.deployment)?;
     let chain = target.connect.connect(true).await?;
     let epoch =
         licence_net_client::registry::register(&chain, &deployment, &group, endpoints).await?;
-    Ok(format!(
-        "licence network {}-of-{} (group key {}) registered: epoch {epoch}",
-        group.threshold(),
-        group.nodes(),
-        hex::encode(group.id())
-    ))
+    Ok(Registered {
+        epoch,
+        threshold: group.threshold(),
+        nodes: group.nodes(),
+        group_key_id: hex::encode(group.id()),
+    })
 }
 
 impl NodeOptions {

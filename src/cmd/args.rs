@@ -215,3 +215,26 @@ impl LicenceNetworkArgs {
         Ok(self.licence_nodes.clone())
     }
 }
+
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Args)]
+pub struct OutputArgs {
+    /// Print the result as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl OutputArgs {
+    /// What to print: `value` as pretty JSON (one line break after it), else `text(value)`.
+    pub fn render<T: serde::Serialize>(
+        &self,
+        value: &T,
+        text: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<String> {
+        if self.json {
+            Ok(serde_json::to_string_pretty(value)? + "\n")
+        } else {
+            Ok(text(value))
+        }
+    }
+}

@@ -9,7 +9,7 @@ use contracts_bindings::commands::{self, Connect, MintCommand, PurchaseCommand, 
 use contracts_bindings::ops::Purchase;
 use ddrm_stack::StackFile;
 
-use super::args::{ChainArgs, Resolve, RpcArgs, SignerArgs};
+use super::args::{ChainArgs, OutputArgs, Resolve, RpcArgs, SignerArgs};
 use licence_net_protocol::Address;
 
 /// The chain, signer and deployment file of a command that acts on a deployment.
@@ -52,6 +52,8 @@ pub enum ChainCommand {
 /// `ddrm chain deploy`
 #[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub rpc: RpcArgs,
     #[command(flatten)]
@@ -100,25 +102,54 @@ pub async fn run_chain(cmd: ChainCommand) -> anyhow::Result<()> {
         signer: args.signer.source(),
     };
     let deployed = commands::deploy(&connect, &request).await?;
+    print!(
+        "{}",
+        args.output
+            .render(&deployed_json(&deployed, &request.out), |_| deployed_text(
+                &deployed,
+                &request.out
+            ))?
+    );
+    Ok(())
+}
+
+fn deployed_json(deployed: &commands::Deployed, out: &std::path::Path) -> serde_json::Value {
+    let capsules: Vec<_> = deployed
+        .options
+        .register_capsules
+        .iter()
+        .map(|(m, v)| serde_json::json!({ "measurement": m, "version": v }))
+        .collect();
+    serde_json::json!({
+        "deployment": deployed.deployment,
+        "approved_runtimes": deployed.options.approve_runtimes,
+        "registered_capsules": capsules,
+        "out": out,
+    })
+}
+
+fn deployed_text(deployed: &commands::Deployed, out: &std::path::Path) -> String {
     let dep = &deployed.deployment;
-    println!(
-        "deployed on chain {} from block {} by {}",
+    let mut text = format!(
+        "deployed on chain {} from block {} by {}\n",
         dep.chain_id, dep.deployment_block, dep.deployer
     );
-    println!("{}", serde_json::to_string_pretty(&dep.contracts)?);
+    text += &serde_json::to_string_pretty(&dep.contracts).expect("addresses serialize");
+    text.push('\n');
     for key in &deployed.options.approve_runtimes {
-        println!("approved runtime key {key}");
+        text += &format!("approved runtime key {key}\n");
     }
     for (m, v) in &deployed.options.register_capsules {
-        println!("registered capsule {m} version {v}");
+        text += &format!("registered capsule {m} version {v}\n");
     }
-    println!("wrote {}", request.out.display());
-    Ok(())
+    text + &format!("wrote {}\n", out.display())
 }
 
 /// `ddrm mint FILE.ddrm`: register a packaged content with its Access terms and Royalty split.
 #[derive(Debug, Clone, Args)]
 pub struct MintArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The packaged .ddrm file (its header gives the content id, key commitment and renderers).
     pub file: PathBuf,
     /// IPFS CID of the pinned .ddrm.
@@ -171,13 +202,16 @@ pub async fn run_mint(args: MintArgs) -> anyhow::Result<()> {
         token: args.token,
         split: args.split,
     };
-    print!("{}", commands::mint(&args.target.target(), &cmd).await?);
+    let out = commands::mint(&args.target.target(), &cmd).await?;
+    print!("{}", args.output.render(&out, ToString::to_string)?);
     Ok(())
 }
 
 /// `ddrm buy CONTENT_ID`: buy a perpetual access token.
 #[derive(Debug, Clone, Args)]
 pub struct BuyArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Content id: 0x + 64 hex digits as the packager prints it.
     pub content_id: String,
     /// Highest price accepted, in whole payment-token units (default: the price read from the
@@ -192,6 +226,8 @@ pub struct BuyArgs {
 /// `ddrm rent|subscribe CONTENT_ID --periods N`: buy timed access.
 #[derive(Debug, Clone, Args)]
 pub struct TimedAccessArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Content id: 0x + 64 hex digits as the packager prints it.
     pub content_id: String,
     /// Number of periods to pay for.
@@ -209,8 +245,13 @@ pub struct TimedAccessArgs {
     pub target: TargetArgs,
 }
 
-async fn run_purchase(target: &TargetArgs, cmd: PurchaseCommand) -> anyhow::Result<()> {
-    print!("{}", commands::purchase(&target.target(), &cmd).await?);
+async fn run_purchase(
+    target: &TargetArgs,
+    output: OutputArgs,
+    cmd: PurchaseCommand,
+) -> anyhow::Result<()> {
+    let out = commands::purchase(&target.target(), &cmd).await?;
+    print!("{}", output.render(&out, ToString::to_string)?);
     Ok(())
 }
 
@@ -222,7 +263,7 @@ pub async fn run_buy(args: BuyArgs) -> anyhow::Result<()> {
         max_price: args.max_price,
         min_period: None,
     };
-    run_purchase(&args.target, cmd).await
+    run_purchase(&args.target, args.output, cmd).await
 }
 
 /// Runs `ddrm rent` (`what` = [`Purchase::Rent`]) or `ddrm subscribe` (renewing before expiry
@@ -234,7 +275,7 @@ pub async fn run_timed(args: TimedAccessArgs, what: fn(u32) -> Purchase) -> anyh
         max_price: args.max_price,
         min_period: args.min_period,
     };
-    run_purchase(&args.target, cmd).await
+    run_purchase(&args.target, args.output, cmd).await
 }
 
 /// `ddrm royalty ...`
@@ -251,6 +292,8 @@ pub enum RoyaltyCommand {
 /// `ddrm royalty balance CONTENT_ID`
 #[derive(Debug, Clone, Args)]
 pub struct RoyaltyBalanceArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
     pub content_id: String,
     /// Account to show (default: the key's address).
     #[arg(long)]
@@ -262,6 +305,8 @@ pub struct RoyaltyBalanceArgs {
 /// `ddrm royalty transfer CONTENT_ID --to ADDR --shares N`
 #[derive(Debug, Clone, Args)]
 pub struct RoyaltyTransferArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
     pub content_id: String,
     /// Recipient.
     #[arg(long)]
@@ -276,6 +321,8 @@ pub struct RoyaltyTransferArgs {
 /// `ddrm royalty claim CONTENT_ID...`
 #[derive(Debug, Clone, Args)]
 pub struct RoyaltyClaimArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// One or more content ids.
     #[arg(required = true)]
     pub content_ids: Vec<String>,
@@ -307,19 +354,162 @@ pub async fn run_royalty(cmd: RoyaltyCommand) -> anyhow::Result<()> {
         RoyaltyCommand::Balance(a) => {
             let balance =
                 commands::royalty_balance(&a.target.target(), &a.content_id, a.account).await?;
-            println!("{balance}");
+            print!("{}", a.output.render(&balance, |b| format!("{b}\n"))?);
         }
         RoyaltyCommand::Transfer(a) => {
             let out = commands::royalty_transfer(&a.target.target(), &a.content_id, a.to, a.shares)
                 .await?;
-            print!("{out}");
+            print!("{}", a.output.render(&out, ToString::to_string)?);
         }
         RoyaltyCommand::Claim(a) => {
-            print!(
-                "{}",
-                commands::royalty_claim(&a.target.target(), &a.content_ids).await?
-            );
+            let out = commands::royalty_claim(&a.target.target(), &a.content_ids).await?;
+            print!("{}", a.output.render(&out, ToString::to_string)?);
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! `--json` on each chain command: the outcome it prints parses as JSON and carries its
+    //! fields; without the flag the text is the outcome's own.
+
+    use contracts_bindings::chain::{Contracts, DeployOptions, Deployment};
+    use contracts_bindings::ops::{
+        AccessOutcome, ClaimOutcome, MintOutcome, RoyaltyBalance, TokenInfo, TransferOutcome,
+    };
+    use licence_net_protocol::{Address, B256, U256};
+
+    use super::*;
+
+    const JSON: OutputArgs = OutputArgs { json: true };
+    const TEXT: OutputArgs = OutputArgs { json: false };
+
+    fn ela() -> TokenInfo {
+        TokenInfo {
+            address: Address::ZERO,
+            symbol: "ELA".into(),
+            decimals: 18,
+        }
+    }
+
+    fn parse<T: serde::Serialize>(value: &T) -> serde_json::Value {
+        let text = JSON.render(value, |_| unreachable!()).expect("renders");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    fn balance(account: Address) -> RoyaltyBalance {
+        RoyaltyBalance {
+            account,
+            content_id: U256::from(7),
+            shares: U256::from(2_000),
+            claimable: U256::from(5),
+            token: ela(),
+        }
+    }
+
+    #[test]
+    fn deploy_json() {
+        let deployed = commands::Deployed {
+            deployment: Deployment {
+                chain_id: 20,
+                deployment_block: 3,
+                deployer: Address::repeat_byte(1),
+                contracts: Contracts {
+                    capsule_registry: Address::repeat_byte(2),
+                    licence_network_registry: Address::repeat_byte(3),
+                    royalty_shares: Address::repeat_byte(4),
+                    content_registry: Address::repeat_byte(5),
+                    access: Address::repeat_byte(6),
+                    market: Address::repeat_byte(7),
+                    test_token: None,
+                },
+            },
+            options: DeployOptions {
+                register_capsules: vec![(B256::repeat_byte(9), 2)],
+                ..DeployOptions::default()
+            },
+        };
+        let out = std::path::Path::new("deployment.json");
+        let text = JSON
+            .render(&deployed_json(&deployed, out), |_| unreachable!())
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["deployment"]["chain_id"], 20, "{json}");
+        assert_eq!(json["registered_capsules"][0]["version"], 2, "{json}");
+        assert_eq!(json["out"], "deployment.json");
+        let text = TEXT
+            .render(&deployed_json(&deployed, out), |_| {
+                deployed_text(&deployed, out)
+            })
+            .unwrap();
+        assert!(
+            text.starts_with("deployed on chain 20 from block 3"),
+            "{text}"
+        );
+        assert!(text.ends_with("wrote deployment.json\n"), "{text}");
+    }
+
+    #[test]
+    fn mint_json() {
+        let out = MintOutcome {
+            tx: B256::repeat_byte(1),
+            block: 5,
+            content_id: U256::from(7),
+            token: ela(),
+            split: vec![(Address::repeat_byte(2), 10_000)],
+        };
+        let json = parse(&out);
+        assert_eq!(json["block"], 5, "{json}");
+        assert_eq!(json["token"]["symbol"], "ELA", "{json}");
+        assert_eq!(
+            TEXT.render(&out, ToString::to_string).unwrap(),
+            out.to_string()
+        );
+    }
+
+    #[test]
+    fn buy_rent_subscribe_json() {
+        let out = AccessOutcome {
+            approval_tx: None,
+            tx: B256::repeat_byte(1),
+            block: 6,
+            content_id: U256::from(7),
+            buyer: Address::repeat_byte(3),
+            paid: U256::from(1_500),
+            token: ela(),
+            has_access: true,
+            access_tokens: U256::from(1),
+            expires_at: 0,
+            gas_used: 21_000,
+        };
+        let json = parse(&out);
+        assert_eq!(json["has_access"], true, "{json}");
+        assert_eq!(json["gas_used"], 21_000, "{json}");
+    }
+
+    #[test]
+    fn royalty_balance_transfer_and_claim_json() {
+        let json = parse(&balance(Address::repeat_byte(4)));
+        assert_eq!(json["token"]["decimals"], 18, "{json}");
+        let transfer = TransferOutcome {
+            tx: B256::repeat_byte(1),
+            block: 8,
+            from: balance(Address::repeat_byte(4)),
+            to: balance(Address::repeat_byte(5)),
+            gas_used: 50_000,
+        };
+        let json = parse(&transfer);
+        assert_eq!(json["block"], 8, "{json}");
+        assert!(json["to"]["account"].is_string(), "{json}");
+        let claim = ClaimOutcome {
+            tx: B256::repeat_byte(1),
+            block: 9,
+            account: Address::repeat_byte(4),
+            paid: vec![(U256::from(7), U256::from(5), ela())],
+            gas_used: 40_000,
+        };
+        let json = parse(&claim);
+        assert_eq!(json["paid"][0][2]["symbol"], "ELA", "{json}");
+    }
 }

@@ -15,7 +15,7 @@ use licence_net::node::{DEFAULT_GLOBAL_RATE, DEFAULT_PEER_RATE};
 
 use ddrm_stack::StackFile;
 
-use super::args::{ChainArgs, LicenceNetworkArgs, Resolve, SignerArgs};
+use super::args::{ChainArgs, LicenceNetworkArgs, OutputArgs, Resolve, SignerArgs};
 use super::chain::TargetArgs;
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +53,8 @@ pub struct KeygenArgs {
     /// Directory to write node-<i>.share and group.pub into (created with mode 0700).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Run a licence node.
@@ -144,6 +146,8 @@ pub struct RegisterArgs {
     /// The group key and every node's URL (all required).
     #[command(flatten)]
     pub network: LicenceNetworkArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Diagnose licensing: ask every node as a player runtime would (the wallet signs the request, the
@@ -202,6 +206,8 @@ pub enum AuditCommand {
     Verify {
         /// The audit log file.
         file: PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 }
 
@@ -242,30 +248,107 @@ pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
         LicenceCommand::Register(args) => {
             let group = args.network.group_key.required()?;
             let nodes = args.network.required_nodes()?;
-            let line =
+            let registered =
                 licence_net::commands::run_register(&args.target.target(), &group, &nodes).await?;
-            println!("{line}");
+            print!("{}", args.output.render(&registered, |r| format!("{r}\n"))?);
             Ok(())
         }
         LicenceCommand::Audit {
-            command: AuditCommand::Verify { file },
+            command: AuditCommand::Verify { file, output },
         } => {
-            println!("{}", licence_net::audit::verify_file(&file)?);
+            let summary = licence_net::audit::verify_file(&file)?;
+            print!("{}", output.render(&summary, |s| format!("{s}\n"))?);
             Ok(())
         }
         LicenceCommand::Keygen(a) => {
             let dealt = licence_net::dealer::deal(a.nodes, a.threshold, &a.out)?;
-            println!(
-                "group key {} ({}-of-{}) written to {}",
-                hex::encode(dealt.group.id()),
-                dealt.group.threshold(),
-                dealt.group.nodes(),
-                dealt.group_path.display()
+            print!(
+                "{}",
+                a.output
+                    .render(&keygen_json(&dealt), |_| keygen_text(&dealt))?
             );
-            for p in &dealt.share_paths {
-                println!("share {}", p.display());
-            }
             Ok(())
         }
+    }
+}
+
+fn keygen_json(dealt: &licence_net::dealer::Dealt) -> serde_json::Value {
+    serde_json::json!({
+        "group_key_id": hex::encode(dealt.group.id()),
+        "threshold": dealt.group.threshold(),
+        "nodes": dealt.group.nodes(),
+        "group_key": dealt.group_path,
+        "shares": dealt.share_paths,
+    })
+}
+
+fn keygen_text(dealt: &licence_net::dealer::Dealt) -> String {
+    let mut text = format!(
+        "group key {} ({}-of-{}) written to {}\n",
+        hex::encode(dealt.group.id()),
+        dealt.group.threshold(),
+        dealt.group.nodes(),
+        dealt.group_path.display()
+    );
+    for p in &dealt.share_paths {
+        text += &format!("share {}\n", p.display());
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    //! `--json` on the licence commands that print a result.
+
+    use super::*;
+
+    const JSON: OutputArgs = OutputArgs { json: true };
+
+    fn parse(text: &str) -> serde_json::Value {
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    #[test]
+    fn keygen_and_audit_verify_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let dealt = licence_net::dealer::deal(3, 2, &dir.path().join("keys")).unwrap();
+        let json = parse(
+            &JSON
+                .render(&keygen_json(&dealt), |_| unreachable!())
+                .unwrap(),
+        );
+        assert_eq!(json["threshold"], 2, "{json}");
+        assert_eq!(json["shares"].as_array().map(Vec::len), Some(3), "{json}");
+        let text = OutputArgs::default()
+            .render(&keygen_json(&dealt), |_| keygen_text(&dealt))
+            .unwrap();
+        assert!(text.starts_with("group key "), "{text}");
+
+        let log = dir.path().join("empty.audit.jsonl");
+        std::fs::write(&log, "").unwrap();
+        let summary = licence_net::audit::verify_file(&log).unwrap();
+        let json = parse(&JSON.render(&summary, |_| unreachable!()).unwrap());
+        assert_eq!(json["entries"], 0, "{json}");
+    }
+
+    #[test]
+    fn register_json() {
+        let registered = licence_net::commands::Registered {
+            epoch: 2,
+            threshold: 3,
+            nodes: 5,
+            group_key_id: "ab".repeat(32),
+        };
+        let json = parse(&JSON.render(&registered, |_| unreachable!()).unwrap());
+        assert_eq!(json["epoch"], 2, "{json}");
+        assert_eq!(
+            OutputArgs::default()
+                .render(&registered, |r| format!("{r}\n"))
+                .unwrap(),
+            format!(
+                "licence network 3-of-5 (group key {}) registered: epoch 2\n",
+                "ab".repeat(32)
+            )
+        );
     }
 }

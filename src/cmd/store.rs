@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use packager_store::{add_and_pin, open_store, ByteRange, Cid, StoreConfig};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::args::{Resolve, DATA_DIR_ENV, IPFS_API_ENV};
+use super::args::{OutputArgs, Resolve, DATA_DIR_ENV, IPFS_API_ENV};
 
 /// Where content is stored: the embedded store (default) or a kubo node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
@@ -70,6 +70,8 @@ pub enum StoreCommand {
     Add {
         /// The file to add.
         file: PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Write stored content (or a byte range of it) to standard output.
     Cat {
@@ -101,11 +103,11 @@ where
 {
     const OUTPUT: &str = "cannot write the output";
     match cmd {
-        StoreCommand::Add { file } => {
+        StoreCommand::Add { file, output } => {
             let cid = add_and_pin(config, &file).await?;
-            out.write_all(format!("{cid}\n").as_bytes())
-                .await
-                .context(OUTPUT)?;
+            let added = serde_json::json!({ "cid": cid.to_string() });
+            let text = output.render(&added, |_| format!("{cid}\n"))?;
+            out.write_all(text.as_bytes()).await.context(OUTPUT)?;
         }
         StoreCommand::Cat {
             cid,
@@ -182,7 +184,8 @@ mod tests {
         assert_eq!(
             cli.command,
             StoreCommand::Add {
-                file: PathBuf::from("movie.ddrm")
+                file: PathBuf::from("movie.ddrm"),
+                output: OutputArgs::default(),
             }
         );
     }
@@ -199,13 +202,27 @@ mod tests {
             ipfs_api: None,
         };
 
+        let mut as_json = Vec::new();
+        let add = StoreCommand::Add {
+            file: file.clone(),
+            output: OutputArgs { json: true },
+        };
+        run_with_output(add, &config, &mut as_json)
+            .await
+            .expect("add --json");
+        let json: serde_json::Value = serde_json::from_slice(&as_json).expect("add --json is JSON");
         let mut printed = Vec::new();
-        run_with_output(StoreCommand::Add { file }, &config, &mut printed)
+        let add = StoreCommand::Add {
+            file,
+            output: OutputArgs::default(),
+        };
+        run_with_output(add, &config, &mut printed)
             .await
             .expect("add");
         let printed = String::from_utf8(printed).expect("utf-8");
         let cid: Cid = printed.trim_end().parse().expect("add prints a CID");
         assert!(printed.ends_with('\n'));
+        assert_eq!(json["cid"], cid.to_string(), "{json}");
 
         let mut bytes = Vec::new();
         let cat = StoreCommand::Cat {

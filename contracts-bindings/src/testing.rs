@@ -19,6 +19,26 @@ pub fn find_anvil() -> Result<PathBuf, String> {
     )
 }
 
+/// A deployment on `chain_id` with distinct made-up addresses (deployer 0x0101…, contracts
+/// 0x0202… to 0x0707…), for tests that need one without a chain.
+pub fn sample_deployment(chain_id: u64) -> crate::Deployment {
+    use alloy::primitives::Address;
+    crate::Deployment {
+        chain_id,
+        deployment_block: 1,
+        deployer: Address::repeat_byte(1),
+        contracts: crate::Contracts {
+            capsule_registry: Address::repeat_byte(2),
+            licence_network_registry: Address::repeat_byte(3),
+            royalty_shares: Address::repeat_byte(4),
+            content_registry: Address::repeat_byte(5),
+            access: Address::repeat_byte(6),
+            market: Address::repeat_byte(7),
+            test_token: None,
+        },
+    }
+}
+
 fn find_anvil_from(
     explicit: Option<std::ffi::OsString>,
     modules: &Path,

@@ -374,7 +374,7 @@ mod tests {
     //! `--json` on each chain command: the outcome it prints parses as JSON and carries its
     //! fields; without the flag the text is the outcome's own.
 
-    use contracts_bindings::chain::{Contracts, DeployOptions, Deployment};
+    use contracts_bindings::chain::{DeployOptions, Deployment};
     use contracts_bindings::ops::{
         AccessOutcome, ClaimOutcome, MintOutcome, RoyaltyBalance, TokenInfo, TransferOutcome,
     };
@@ -412,18 +412,8 @@ mod tests {
     fn deploy_json() {
         let deployed = commands::Deployed {
             deployment: Deployment {
-                chain_id: 20,
                 deployment_block: 3,
-                deployer: Address::repeat_byte(1),
-                contracts: Contracts {
-                    capsule_registry: Address::repeat_byte(2),
-                    licence_network_registry: Address::repeat_byte(3),
-                    royalty_shares: Address::repeat_byte(4),
-                    content_registry: Address::repeat_byte(5),
-                    access: Address::repeat_byte(6),
-                    market: Address::repeat_byte(7),
-                    test_token: None,
-                },
+                ..contracts_bindings::testing::sample_deployment(20)
             },
             options: DeployOptions {
                 register_capsules: vec![(B256::repeat_byte(9), 2)],

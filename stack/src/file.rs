@@ -500,23 +500,9 @@ pub(crate) fn write_atomic(path: &Path, text: String) -> Result<(), StackFileErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contracts_bindings::Contracts;
 
     fn deployment(chain_id: u64) -> Deployment {
-        Deployment {
-            chain_id,
-            deployment_block: 1,
-            deployer: Address::repeat_byte(1),
-            contracts: Contracts {
-                capsule_registry: Address::repeat_byte(2),
-                licence_network_registry: Address::repeat_byte(3),
-                royalty_shares: Address::repeat_byte(4),
-                content_registry: Address::repeat_byte(5),
-                access: Address::repeat_byte(6),
-                market: Address::repeat_byte(7),
-                test_token: None,
-            },
-        }
+        contracts_bindings::testing::sample_deployment(chain_id)
     }
 
     fn sample(dir: &Path) -> StackFile {

@@ -321,8 +321,8 @@ mod tests {
         let point = TpmPublic::parse(&e.public).unwrap().point;
         let mut changed = e.quote.to_vec();
         changed[10] ^= 1;
-        let mut checks: Vec<fn(&[u8; 65], &[u8], &[u8]) -> Result<(), TpmEvidenceError>> =
-            vec![verify_p256_rust];
+        type P256Check = fn(&[u8; 65], &[u8], &[u8]) -> Result<(), TpmEvidenceError>;
+        let mut checks: Vec<P256Check> = vec![verify_p256_rust];
         #[cfg(feature = "native-p256")]
         checks.push(verify_p256_ring);
         for check in checks {

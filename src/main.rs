@@ -1,11 +1,16 @@
 //! `ddrm`: one binary fronting every part of the stack. This file parses and wires; the work is
-//! done by the libraries (`packager`, `packager-store`, `licence-net`, `contracts-bindings`).
+//! done by the libraries (`packager`, `packager-store`, `licence-net`, `contracts-bindings`); the
+//! whole command line (every argument struct) lives in `cmd`.
 
 mod cmd;
 
 use std::path::PathBuf;
 
+use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use cmd::args::Resolve;
+use contracts_bindings::ops::Purchase;
+use ddrm_stack::StackFile;
 
 /// ddrm: package, store, license and trade digital goods with decentralized DRM.
 #[derive(Debug, Parser)]
@@ -38,9 +43,9 @@ enum Command {
     /// Content storage: the embedded IPFS-compatible store or a kubo node.
     Store {
         #[command(flatten)]
-        store: packager_store::cli::StoreArgs,
+        store: cmd::store::StoreArgs,
         #[command(subcommand)]
-        command: packager_store::cli::StoreCommand,
+        command: cmd::store::StoreCommand,
     },
     /// The licence network: key generation, nodes, audit logs.
     Licence {
@@ -50,22 +55,22 @@ enum Command {
     /// The chain: deploy the contracts.
     Chain {
         #[command(subcommand)]
-        command: contracts_bindings::cli::ChainCommand,
+        command: cmd::chain::ChainCommand,
     },
     /// Register a packaged .ddrm on chain: Access terms and the initial royalty split.
-    Mint(contracts_bindings::cli::MintArgs),
+    Mint(cmd::chain::MintArgs),
     /// Buy perpetual access to a content.
-    Buy(contracts_bindings::cli::BuyArgs),
+    Buy(cmd::chain::BuyArgs),
     /// Rent a content for a number of periods.
-    Rent(contracts_bindings::cli::TimedAccessArgs),
+    Rent(cmd::chain::TimedAccessArgs),
     /// Subscribe to a content for a number of periods (renewing extends it).
-    Subscribe(contracts_bindings::cli::TimedAccessArgs),
+    Subscribe(cmd::chain::TimedAccessArgs),
     /// Play a .ddrm you have access to, inside the attested player capsule.
     Play(cmd::play::PlayArgs),
     /// Royalty shares: balance, transfer, claim.
     Royalty {
         #[command(subcommand)]
-        command: contracts_bindings::cli::RoyaltyCommand,
+        command: cmd::chain::RoyaltyCommand,
     },
     /// Follow a deployment's events into SQL (SQLite by default, PostgreSQL by URL).
     Indexer(cmd::indexer::IndexerArgs),
@@ -91,103 +96,65 @@ fn main() -> std::process::ExitCode {
     runtime.block_on(run(cli, &matches))
 }
 
-/// Fills what the command leaves unsaid from `--stack`.
-fn apply_stack(
-    command: &mut Command,
-    path: &std::path::Path,
-    top: &ArgMatches,
-) -> anyhow::Result<()> {
-    use cmd::stack::{fill_chain, fill_package, fill_play, fill_store};
-    use contracts_bindings::cli::RoyaltyCommand;
-    let stack = ddrm_stack::StackFile::load(path)?;
-    let levels = cmd::stack::levels(top);
-    let l = levels.as_slice();
-    match command {
-        Command::Up(_) => {}
-        Command::Package(a) => fill_package(&stack, l, a),
-        Command::Store { store, .. } => fill_store(&stack, l, store),
-        Command::Chain { command } => match command {
-            contracts_bindings::cli::ChainCommand::Deploy(a) => {
-                fill_chain(&stack, l, &mut a.connect, None)?
-            }
-        },
-        Command::Mint(a) => fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?,
-        Command::Buy(a) => fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?,
-        Command::Rent(a) | Command::Subscribe(a) => {
-            fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
+impl Resolve for Command {
+    /// Each command resolves the argument groups it flattens (a group fills its own fields from
+    /// the stack and the environment; nothing here names a flag).
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        match self {
+            Command::Up(_) | Command::Inspect(_) | Command::Decrypt(_) => Ok(()),
+            Command::Package(a) => a.resolve(stack),
+            Command::Store { store, .. } => store.resolve(stack),
+            Command::Licence { command } => command.resolve(stack),
+            Command::Chain { command } => command.resolve(stack),
+            Command::Mint(a) => a.target.resolve(stack),
+            Command::Buy(a) => a.target.resolve(stack),
+            Command::Rent(a) | Command::Subscribe(a) => a.target.resolve(stack),
+            Command::Play(a) => a.resolve(stack),
+            Command::Royalty { command } => command.resolve(stack),
+            Command::Indexer(a) => a.resolve(stack),
+            Command::Serve(a) => a.resolve(stack),
         }
-        Command::Royalty { command } => match command {
-            RoyaltyCommand::Balance(a) => {
-                fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
-            }
-            RoyaltyCommand::Transfer(a) => {
-                fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
-            }
-            RoyaltyCommand::Claim(a) => {
-                fill_chain(&stack, l, &mut a.connect, Some(&mut a.deployment))?
-            }
-        },
-        Command::Play(a) => fill_play(&stack, l, a)?,
-        Command::Indexer(a) => cmd::stack::fill_indexer(&stack, l, a)?,
-        Command::Serve(a) => cmd::stack::fill_serve(&stack, l, a)?,
-        Command::Licence { command } => match command {
-            cmd::licence::LicenceCommand::Register(a) => {
-                cmd::stack::fill_licence_register(&stack, l, a)?
-            }
-            cmd::licence::LicenceCommand::Request(a) => {
-                cmd::stack::fill_licence_request(&stack, l, a)?
-            }
-            // Key generation and audit logs are local files; a node is started with its own
-            // share, chain and deployment (as `ddrm up` does).
-            _ => {}
-        },
-        // Inspection and decryption with a key need nothing from a stack.
-        Command::Inspect(_) | Command::Decrypt(_) => {}
     }
-    Ok(())
 }
 
 async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
     // `ddrm up` writes a stack file: a DDRM_STACK in the environment is not meant for it.
     let for_up = matches!(cli.command, Command::Up(_));
-    if for_up && cmd::stack::explicit(&cmd::stack::levels(matches), "stack") {
+    if for_up && matches.value_source("stack") == Some(ValueSource::CommandLine) {
         eprintln!("error: ddrm up writes a stack file; it does not take --stack");
         return std::process::ExitCode::FAILURE;
     }
-    if let Some(path) = cli.stack.clone().filter(|_| !for_up) {
-        if let Err(e) = apply_stack(&mut cli.command, &path, matches) {
-            eprintln!("error: --stack {}: {e:#}", path.display());
-            return std::process::ExitCode::FAILURE;
+    let stack = match cli.stack.as_deref().filter(|_| !for_up) {
+        Some(path) => match StackFile::load(path) {
+            Ok(stack) => Some(stack),
+            Err(e) => {
+                eprintln!("error: --stack {}: {e:#}", path.display());
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    if let Err(e) = cli.command.resolve(stack.as_ref()) {
+        match cli.stack {
+            Some(path) if stack.is_some() => eprintln!("error: --stack {}: {e:#}", path.display()),
+            _ => eprintln!("error: {e:#}"),
         }
+        return std::process::ExitCode::FAILURE;
     }
     let result = match cli.command {
         Command::Up(args) => cmd::up::up(args).await,
         Command::Package(args) => cmd::package::package(args).await,
         Command::Inspect(args) => cmd::package::inspect(args),
         Command::Decrypt(args) => cmd::package::decrypt(args),
-        Command::Store { store, command } => packager_store::cli::run(command, &store)
-            .await
-            .map_err(Into::into),
+        Command::Store { store, command } => cmd::store::run(command, &store.config()).await,
         Command::Licence { command } => cmd::licence::run(command).await,
-        Command::Chain { command } => contracts_bindings::cli::run_chain(command)
-            .await
-            .map_err(Into::into),
-        Command::Mint(args) => contracts_bindings::cli::run_mint(args)
-            .await
-            .map_err(Into::into),
-        Command::Buy(args) => contracts_bindings::cli::run_buy(args)
-            .await
-            .map_err(Into::into),
-        Command::Rent(args) => contracts_bindings::cli::run_rent(args)
-            .await
-            .map_err(Into::into),
-        Command::Subscribe(args) => contracts_bindings::cli::run_subscribe(args)
-            .await
-            .map_err(Into::into),
+        Command::Chain { command } => cmd::chain::run_chain(command).await,
+        Command::Mint(args) => cmd::chain::run_mint(args).await,
+        Command::Buy(args) => cmd::chain::run_buy(args).await,
+        Command::Rent(args) => cmd::chain::run_timed(args, Purchase::Rent).await,
+        Command::Subscribe(args) => cmd::chain::run_timed(args, Purchase::Subscribe).await,
         Command::Play(args) => cmd::play::play(args).await,
-        Command::Royalty { command } => contracts_bindings::cli::run_royalty(command)
-            .await
-            .map_err(Into::into),
+        Command::Royalty { command } => cmd::chain::run_royalty(command).await,
         Command::Indexer(args) => cmd::indexer::run(args).await,
         Command::Serve(args) => cmd::serve::run(*args).await,
     };
@@ -197,5 +164,250 @@ async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The command line as a whole: one visible spelling per concept, `--stack` wherever a
+    //! shared group is taken, and the older spellings still parsed.
+
+    use super::*;
+
+    /// A concept's one visible long flag, and its older spellings, allowed only as hidden
+    /// aliases of that flag.
+    struct Concept {
+        name: &'static str,
+        canonical: &'static str,
+        old: &'static [&'static str],
+        /// Filled from a running stack (`--stack`) by its group's `resolve`.
+        from_stack: bool,
+    }
+
+    const CONCEPTS: &[Concept] = &[
+        Concept {
+            name: "chain RPC endpoint",
+            canonical: "rpc",
+            old: &[],
+            from_stack: true,
+        },
+        Concept {
+            name: "deployment file",
+            canonical: "deployment",
+            old: &[],
+            from_stack: true,
+        },
+        Concept {
+            name: "signing key",
+            canonical: "private-key",
+            old: &["wallet-key"],
+            from_stack: false,
+        },
+        Concept {
+            name: "signing key file",
+            canonical: "private-key-file",
+            old: &["wallet-key-file"],
+            from_stack: false,
+        },
+        Concept {
+            name: "licence group key",
+            canonical: "group-key",
+            old: &["group"],
+            from_stack: true,
+        },
+        Concept {
+            name: "licence node URL",
+            canonical: "licence-node",
+            old: &["endpoint"],
+            from_stack: true,
+        },
+        Concept {
+            name: "runtime attestation key file",
+            canonical: "runtime-key",
+            old: &["runtime-key-file"],
+            from_stack: false,
+        },
+        Concept {
+            name: "content store directory",
+            canonical: "data-dir",
+            old: &[],
+            from_stack: true,
+        },
+        Concept {
+            name: "kubo API",
+            canonical: "ipfs-api",
+            old: &[],
+            from_stack: true,
+        },
+    ];
+
+    /// Every command of the tree with its path (`ddrm licence node`), built so that global
+    /// arguments appear in each subcommand.
+    fn commands() -> Vec<(String, clap::Command)> {
+        fn walk(path: String, cmd: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+            for sub in cmd.get_subcommands() {
+                walk(format!("{path} {}", sub.get_name()), sub, out);
+            }
+            out.push((path, cmd.clone()));
+        }
+        let mut root = Cli::command();
+        root.build();
+        let mut out = Vec::new();
+        walk("ddrm".into(), &root, &mut out);
+        out
+    }
+
+    #[test]
+    fn each_concept_has_one_visible_spelling_and_old_ones_are_hidden_aliases() {
+        let all = commands();
+        assert!(all.len() >= 20, "the walk found {} commands", all.len());
+        let mut canonical_seen = std::collections::BTreeSet::new();
+        for (path, cmd) in &all {
+            for arg in cmd.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                let visible: Vec<&str> = if arg.is_hide_set() {
+                    Vec::new()
+                } else {
+                    std::iter::once(long)
+                        .chain(arg.get_visible_aliases().unwrap_or_default())
+                        .collect()
+                };
+                for concept in CONCEPTS {
+                    for spelling in &visible {
+                        assert!(
+                            !concept.old.contains(spelling),
+                            "`{path}` shows --{spelling}, a second spelling of the {} (--{})",
+                            concept.name,
+                            concept.canonical
+                        );
+                    }
+                    let aliases = arg.get_all_aliases().unwrap_or_default();
+                    for old in concept.old {
+                        if aliases.contains(old) {
+                            assert_eq!(
+                                long, concept.canonical,
+                                "`{path}`: --{old} is an alias of --{long}, not of --{}",
+                                concept.canonical
+                            );
+                        }
+                    }
+                    if long == concept.canonical {
+                        canonical_seen.insert(concept.canonical);
+                    }
+                }
+            }
+        }
+        for concept in CONCEPTS {
+            assert!(
+                canonical_seen.contains(concept.canonical),
+                "no command takes --{}",
+                concept.canonical
+            );
+        }
+    }
+
+    #[test]
+    fn every_command_taking_a_stack_filled_group_accepts_stack() {
+        let mut checked = 0;
+        for (path, cmd) in commands() {
+            let takes_group = cmd.get_arguments().any(|a| {
+                let long = a.get_long().unwrap_or_default();
+                CONCEPTS
+                    .iter()
+                    .any(|c| c.from_stack && c.canonical == long && !a.is_global_set())
+            });
+            if takes_group && cmd.get_subcommands().next().is_none() {
+                checked += 1;
+                assert!(
+                    cmd.get_arguments().any(|a| a.get_long() == Some("stack")),
+                    "`{path}` takes a shared group but not --stack"
+                );
+            }
+        }
+        assert!(checked >= 12, "only {checked} commands take a group");
+    }
+
+    fn parse(args: &[&str]) -> Command {
+        Cli::try_parse_from(std::iter::once("ddrm").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .command
+    }
+
+    #[test]
+    fn old_spellings_still_parse_into_the_shared_groups() {
+        let Command::Licence {
+            command: cmd::licence::LicenceCommand::Register(register),
+        } = parse(&[
+            "licence",
+            "register",
+            "--group",
+            "g.pub",
+            "--endpoint",
+            "http://a,http://b",
+        ])
+        else {
+            panic!("not a licence register")
+        };
+        assert_eq!(
+            register.network.group_key.group_key,
+            Some(PathBuf::from("g.pub"))
+        );
+        assert_eq!(register.network.licence_nodes, ["http://a", "http://b"]);
+
+        let Command::Licence {
+            command: cmd::licence::LicenceCommand::Request(request),
+        } = parse(&[
+            "licence",
+            "request",
+            "x.ddrm",
+            "--wallet-key-file",
+            "w.key",
+            "--runtime-key-file",
+            "r.key",
+            "--capsule",
+            "c.wasm",
+        ])
+        else {
+            panic!("not a licence request")
+        };
+        assert_eq!(
+            request.signer.private_key_file,
+            Some(PathBuf::from("w.key"))
+        );
+        assert_eq!(request.runtime_key, PathBuf::from("r.key"));
+
+        let key = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+        let Command::Play(play) = parse(&["play", "x.ddrm", "--wallet-key", key]) else {
+            panic!("not a play")
+        };
+        let shown = format!("{play:?}");
+        assert!(play.signer.private_key.is_some());
+        assert!(!shown.contains(key), "the key shows in {shown}");
+    }
+
+    #[test]
+    fn a_licence_node_takes_its_defaults_from_the_library() {
+        let Command::Licence {
+            command: cmd::licence::LicenceCommand::Node(node),
+        } = parse(&[
+            "licence",
+            "node",
+            "--share",
+            "node-1.share",
+            "--rpc",
+            "http://127.0.0.1:8545",
+            "--deployment",
+            "d.json",
+        ])
+        else {
+            panic!("not a licence node")
+        };
+        assert_eq!(node.listen, licence_net::commands::DEFAULT_LISTEN);
+        assert_eq!(node.listen.to_string(), "127.0.0.1:7400");
+        assert_eq!(
+            node.confirmations,
+            licence_net::commands::DEFAULT_CONFIRMATIONS
+        );
+        assert_eq!(node.chain.rpc.rpc.as_deref(), Some("http://127.0.0.1:8545"));
     }
 }

@@ -6,7 +6,8 @@
 //!   contracts live (the JSON `ddrm chain deploy` writes); [`chain::deploy`] deploys them all.
 //! - [`ops`]: mint, buy/rent/subscribe, royalty balance/transfer/claim, each checking its inputs
 //!   against the chain before any transaction is sent.
-//! - [`cli`]: the `ddrm chain|mint|buy|rent|subscribe|royalty` command-line surface.
+//! - [`commands`]: what `ddrm chain|mint|buy|rent|subscribe|royalty` do, from plain options
+//!   (the command line itself lives in the `ddrm` binary).
 //! - [`testing`]: starts a real anvil for tests.
 //!
 //! The views other components trust: `Access.hasAccess(account, contentId)` and
@@ -17,7 +18,7 @@
 pub mod anvil;
 pub mod bindings;
 pub mod chain;
-pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod ops;
 #[cfg(feature = "test-utils")]

@@ -153,7 +153,7 @@ impl TermsInput {
 }
 
 /// A payment token: native or an ERC-20, with how to show amounts of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TokenInfo {
     /// `Address::ZERO` for the native token.
     pub address: Address,
@@ -218,7 +218,7 @@ pub struct MintRequest {
 }
 
 /// What a registration did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct MintOutcome {
     pub tx: TxHash,
     pub block: u64,
@@ -323,7 +323,7 @@ pub enum Purchase {
 }
 
 /// What a purchase did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct AccessOutcome {
     /// Approval transaction sent first for an ERC-20 payment, if any.
     pub approval_tx: Option<TxHash>,
@@ -694,7 +694,7 @@ impl<P: alloy::providers::Provider> PurchaseCall<'_, P> {
 }
 
 /// A holder's royalty position in one content.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct RoyaltyBalance {
     pub account: Address,
     pub content_id: U256,
@@ -756,7 +756,7 @@ pub async fn royalty_balance(
 }
 
 /// What a share transfer did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct TransferOutcome {
     pub tx: TxHash,
     pub block: u64,
@@ -818,7 +818,7 @@ pub async fn royalty_transfer(
 }
 
 /// What a claim paid.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ClaimOutcome {
     pub tx: TxHash,
     pub block: u64,

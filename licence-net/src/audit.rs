@@ -140,7 +140,7 @@ pub fn bounded_detail(text: &str) -> String {
 }
 
 /// What a verified log contains.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditSummary {
     pub entries: u64,
     pub granted: u64,
@@ -454,6 +454,16 @@ pub(crate) fn now_secs() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+impl std::fmt::Display for AuditSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "audit log intact: {} entries ({} granted, {} refused), head {}",
+            self.entries, self.granted, self.refused, self.head
+        )
+    }
 }
 
 #[cfg(test)]

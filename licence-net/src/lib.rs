@@ -13,12 +13,13 @@
 //! The client ([`licence_net_client::LicenceClient`], which asks all nodes in parallel and
 //! checks each response's envelope) and the registry reader are in `licence-net-client`, which
 //! the node uses to check its group key against the registered network at start.
-//! - [`cli`]: the `ddrm licence node|audit` argument structs and runners.
+//! - [`commands`]: what `ddrm licence node|register|request` do, from plain options (the
+//!   command line itself lives in the `ddrm` binary).
 //!
 //! The wire types live in `licence-net-protocol` (spec: `licence-net/PROTOCOL.md`).
 
 pub mod audit;
-pub mod cli;
+pub mod commands;
 pub mod dealer;
 pub mod node;
 pub mod replay;

@@ -7,17 +7,16 @@ use anyhow::Context;
 use indexer::follow::{FollowConfig, Follower, Step, DEFAULT_CONFIRMATIONS};
 use indexer::Db;
 
+use super::args::{ChainArgs, Resolve};
+
 /// Default seconds to wait for one RPC answer.
 const DEFAULT_RPC_TIMEOUT_SECS: u64 = 15;
 
 #[derive(Debug, clap::Args)]
 pub struct IndexerArgs {
-    /// The chain's RPC endpoint (HTTP URL) [default with --stack: the stack's chain].
-    #[arg(long, env = "DDRM_RPC")]
-    pub rpc: Option<String>,
-    /// The deployment file `ddrm chain deploy` wrote [default with --stack: the stack's].
-    #[arg(long)]
-    pub deployment: Option<PathBuf>,
+    /// The chain to follow (both required).
+    #[command(flatten)]
+    pub chain: ChainArgs,
     /// `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`
     /// [default: SQLite at <data dir>/index.sqlite]
     #[arg(long, env = "DDRM_DATABASE_URL")]
@@ -37,16 +36,26 @@ pub struct IndexerArgs {
     pub once: bool,
 }
 
+impl Resolve for IndexerArgs {
+    /// With --stack, the index lives under the stack's data directory.
+    fn resolve(&mut self, stack: Option<&ddrm_stack::StackFile>) -> anyhow::Result<()> {
+        self.chain.resolve(stack)?;
+        if let (None, Some(stack)) = (&self.data_dir, stack) {
+            self.data_dir = Some(stack.data_dir.clone());
+        }
+        Ok(())
+    }
+}
+
 pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
-    let rpc = super::required(args.rpc, "--rpc")?;
-    let deployment =
-        contracts_bindings::Deployment::load(&super::required(args.deployment, "--deployment")?)?;
+    let rpc = args.chain.rpc.required()?;
+    let deployment = contracts_bindings::Deployment::load(&args.chain.deployment.required()?)?;
     let url = match args.database_url {
         Some(url) => url,
         None => {
             let dir = args
                 .data_dir
-                .unwrap_or_else(packager_store::cli::default_data_dir);
+                .unwrap_or_else(packager_store::default_data_dir);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("create the data directory {}", dir.display()))?;
             indexer::db::default_sqlite_url(&dir)

@@ -1,12 +1,14 @@
 //! Command-line surfaces of the `ddrm` subcommands: argument structs and the glue that calls
 //! the libraries and prints their results.
 
+pub mod args;
+pub mod chain;
 pub mod indexer;
 pub mod licence;
 pub mod package;
 pub mod play;
 pub mod serve;
-pub mod stack;
+pub mod store;
 pub mod up;
 
 use std::io::Write;

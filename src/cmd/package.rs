@@ -10,6 +10,7 @@ use licence_net_protocol::GroupKey;
 use packager::{PackageOptions, Progress};
 use packager_format::ContentKey;
 
+use super::args::{GroupKeyArgs, Resolve};
 use super::print_json;
 
 #[derive(Debug, Args)]
@@ -19,9 +20,8 @@ pub struct PackageArgs {
     /// Where to write the .ddrm.
     #[arg(long, value_name = "FILE.ddrm")]
     pub out: PathBuf,
-    /// The licence network's group public key (group.pub from `ddrm licence keygen`).
-    #[arg(long, value_name = "FILE", env = "DDRM_GROUP_KEY")]
-    pub group_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub group_key: GroupKeyArgs,
     /// SHA-256 measurement (hex) of a renderer capsule allowed to play it; repeatable.
     /// [default: the player capsule bundled in this ddrm]
     #[arg(long = "renderer", value_name = "HEX")]
@@ -50,10 +50,17 @@ pub struct PackageArgs {
     #[arg(long)]
     pub pin: bool,
     #[command(flatten)]
-    pub store: packager_store::cli::StoreArgs,
+    pub store: super::store::StoreArgs,
     /// Print the result as JSON on standard output.
     #[arg(long)]
     pub json: bool,
+}
+
+impl Resolve for PackageArgs {
+    fn resolve(&mut self, stack: Option<&ddrm_stack::StackFile>) -> anyhow::Result<()> {
+        self.group_key.resolve(stack)?;
+        self.store.resolve(stack)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -149,7 +156,7 @@ pub async fn package(args: PackageArgs) -> anyhow::Result<()> {
     let opts = PackageOptions {
         input: args.input.clone(),
         output: args.out.clone(),
-        group_key: load_group_key(args.group_key.as_deref())?,
+        group_key: load_group_key(args.group_key.group_key.as_deref())?,
         renderers: if args.renderers.is_empty() {
             vec![player::bundled_capsule().measurement().0]
         } else {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use zeroize::Zeroizing;
+use ddrm_stack::StackFile;
+
+use super::args::{ChainArgs, LicenceNetworkArgs, Resolve, SignerArgs};
 
 /// Wall time after which the capsule is stopped, however long the content.
 const CAPSULE_DEADLINE: Duration = Duration::from_secs(3600);
@@ -15,31 +17,13 @@ const CAPSULE_CACHE: &str = "capsule-cache";
 /// Memory the capsule may use.
 const CAPSULE_MEMORY: usize = 1 << 30;
 
-/// A wallet key as typed; its Debug output never shows it.
-#[derive(Clone)]
-pub struct WalletKey(Zeroizing<String>);
-
-impl std::str::FromStr for WalletKey {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(Zeroizing::new(s.to_owned())))
-    }
-}
-
-impl std::fmt::Debug for WalletKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct PlayArgs {
     /// The .ddrm to play: a file, or the CID of one in the content store.
     pub input: String,
-    /// Hex private key of the buyer's wallet, which signs the licence request. Prefer the
-    /// DDRM_WALLET_KEY environment variable, which keeps it out of the process list.
-    #[arg(long, env = "DDRM_WALLET_KEY", hide_env_values = true)]
-    pub wallet_key: WalletKey,
+    /// The buyer's wallet, which signs the licence request (required).
+    #[command(flatten)]
+    pub signer: SignerArgs,
     /// Write the decoded audio here (WAV, 32-bit float).
     #[arg(long, value_name = "OUT.wav")]
     pub audio_out: Option<PathBuf>,
@@ -49,24 +33,31 @@ pub struct PlayArgs {
     /// Start this many seconds into the content (only the segments from there are decrypted).
     #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
     pub start: f64,
-    /// RPC endpoint of the chain the content is registered on.
-    #[arg(long)]
-    pub rpc: Option<String>,
-    /// deployment.json written by `ddrm chain deploy`.
-    #[arg(long)]
-    pub deployment: Option<PathBuf>,
-    /// The licence network's group key file (group.pub).
-    #[arg(long)]
-    pub group_key: Option<PathBuf>,
-    /// Base URL of a licence node; repeat for each node.
-    #[arg(long = "licence-node", value_name = "URL")]
-    pub licence_nodes: Vec<String>,
+    /// The chain the content is registered on (both required).
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// The licence network (group key and nodes required).
+    #[command(flatten)]
+    pub network: LicenceNetworkArgs,
     /// This install's runtime attestation key file: a TPM key's blobs (`ddrm up --tpm`), or a
-    /// file key (created, mode 0600, when missing). Its id must be approved on chain.
-    #[arg(long, value_name = "FILE")]
+    /// file key (created, mode 0600, when missing). Its id must be approved on chain
+    /// [with --stack: the stack's].
+    #[arg(long, value_name = "FILE", alias = "runtime-key-file")]
     pub runtime_key: Option<PathBuf>,
     #[command(flatten)]
-    pub store: packager_store::cli::StoreArgs,
+    pub store: super::store::StoreArgs,
+}
+
+impl Resolve for PlayArgs {
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        self.signer.resolve(stack)?;
+        self.chain.resolve(stack)?;
+        self.network.resolve(stack)?;
+        if let (None, Some(stack)) = (&self.runtime_key, stack) {
+            self.runtime_key = Some(stack.runtime.key_file.clone());
+        }
+        self.store.resolve(stack)
+    }
 }
 
 pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
@@ -77,14 +68,17 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
     if !(args.start.is_finite() && args.start >= 0.0) {
         anyhow::bail!("--start must be a non-negative number of seconds");
     }
-    if args.licence_nodes.is_empty() {
-        anyhow::bail!("--licence-node is required, once per node (or --stack)");
-    }
-    let wallet = player::play::wallet_key_from_hex(&args.wallet_key.0)?;
-    let rpc = super::required(args.rpc, "--rpc")?;
-    let deployment =
-        contracts_bindings::Deployment::load(&super::required(args.deployment, "--deployment")?)?;
-    let group_path = super::required(args.group_key, "--group-key")?;
+    let licence_nodes = args.network.required_nodes()?;
+    let wallet = args
+        .signer
+        .source()
+        .signer()?
+        .context("a wallet key is required: --private-key-file FILE or DDRM_PRIVATE_KEY")?
+        .credential()
+        .clone();
+    let rpc = args.chain.rpc.required()?;
+    let deployment = contracts_bindings::Deployment::load(&args.chain.deployment.required()?)?;
+    let group_path = args.network.group_key.required()?;
     let group_key = licence_net_protocol::GroupKey::from_json(
         &std::fs::read_to_string(&group_path)
             .with_context(|| format!("reading {}", group_path.display()))?,
@@ -130,7 +124,7 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
             rpc,
             deployment,
             group_key,
-            licence_nodes: args.licence_nodes,
+            licence_nodes,
             audio_out: args.audio_out,
             video_out: args.video_out,
             start: Duration::from_secs_f64(args.start),

@@ -7,8 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use contracts_bindings::{Chain, Deployment};
+use ddrm_stack::StackFile;
 use licence_net_protocol::GroupKey;
 use market_api::{ApiConfig, AppState, RateLimit};
+
+use super::args::{ChainArgs, GroupKeyArgs, Resolve};
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -25,22 +28,18 @@ pub struct ServeArgs {
     /// [default: the SQLite index `ddrm indexer` writes under the data directory]
     #[arg(long, env = "DDRM_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// The chain's RPC endpoint (a preset name or an HTTP URL), for registration checks
-    /// [default with --stack: the stack's chain].
-    #[arg(long, env = "DDRM_RPC")]
-    pub rpc: Option<String>,
-    /// The deployment file written by `ddrm chain deploy` [default with --stack: the stack's].
-    #[arg(long, value_name = "FILE")]
-    pub deployment: Option<PathBuf>,
+    /// The chain, for registration checks (both required).
+    #[command(flatten)]
+    pub chain: ChainArgs,
     /// Address to listen on.
     #[arg(long, default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// The host[:port] clients reach this API at (SIWE messages must name it) [default: --listen].
     #[arg(long)]
     pub domain: Option<String>,
-    /// The licence network's group key (group.pub): enables uploads.
-    #[arg(long, value_name = "FILE", env = "DDRM_GROUP_KEY")]
-    pub group_key: Option<PathBuf>,
+    /// The licence network's group key: enables uploads.
+    #[command(flatten)]
+    pub group_key: GroupKeyArgs,
     /// Where uploads are spooled and packaged [default: a folder under the system temp dir].
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
@@ -61,15 +60,28 @@ pub struct ServeArgs {
     #[arg(long = "trusted-proxy", value_name = "IP")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
-    pub store: packager_store::cli::StoreArgs,
+    pub store: super::store::StoreArgs,
+}
+
+impl Resolve for ServeArgs {
+    /// With --stack, also the index `ddrm indexer --stack` writes (unless --database-url names
+    /// another).
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        self.chain.resolve(stack)?;
+        self.group_key.resolve(stack)?;
+        if let (None, Some(stack)) = (&self.database_url, stack) {
+            self.database_url = Some(indexer::db::default_sqlite_url(&stack.data_dir));
+        }
+        self.store.resolve(stack)
+    }
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !(args.rate_per_second > 0.0 && args.rate_burst >= 1.0) {
         anyhow::bail!("--rate-per-second must be positive and --rate-burst at least 1");
     }
-    let rpc = super::required(args.rpc, "--rpc")?;
-    let deployment = Deployment::load(&super::required(args.deployment, "--deployment")?)?;
+    let rpc = args.chain.rpc.required()?;
+    let deployment = Deployment::load(&args.chain.deployment.required()?)?;
     let chain = Chain::connect(&rpc, None).await?;
     deployment.check_chain(&chain)?;
     let database_url = args
@@ -82,7 +94,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("create the market API's tables")?;
     let store = packager_store::open_store(&args.store.config()).await?;
-    let group_key = match &args.group_key {
+    let group_key = match &args.group_key.group_key {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read group key {}", path.display()))?;

@@ -6,6 +6,8 @@ use clap::Args;
 use ddrm_stack::up::{CapsuleToRegister, RunningStack, StopSignals, UpOptions};
 use ddrm_stack::RuntimeEntry;
 
+use super::args::{Resolve, SignerArgs};
+
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// Where the stack keeps its keys, logs, store and stack.json
@@ -27,7 +29,7 @@ pub struct UpArgs {
     pub exit: bool,
     /// How long each licence node reuses a fetched chain head, in milliseconds (0: every
     /// request reads the head). A rental's end is seen up to this long after its block.
-    #[arg(long, value_name = "MS", default_value_t = licence_net::cli::DEFAULT_HEAD_TTL_MS)]
+    #[arg(long, value_name = "MS", default_value_t = licence_net::commands::DEFAULT_HEAD_TTL_MS)]
     pub head_ttl_ms: u64,
     /// Keep this install's runtime key in the TPM 2.0 reached through this TSS TCTI (e.g.
     /// device:/dev/tpmrm0) instead of a file.
@@ -154,21 +156,19 @@ impl ddrm_stack::demo::DemoPlayer for DemoPlay {
             let video = out_dir.join("sample.y4m");
             let mut args = super::play::PlayArgs {
                 input: ddrm.display().to_string(),
-                wallet_key: wallet_key.parse().map_err(|e| format!("{e:?}"))?,
+                signer: SignerArgs {
+                    private_key: Some(wallet_key.parse().map_err(|e| format!("{e:?}"))?),
+                    private_key_file: None,
+                },
                 audio_out: Some(audio.clone()),
                 video_out: Some(video.clone()),
                 start: 0.0,
-                rpc: None,
-                deployment: None,
-                group_key: None,
-                licence_nodes: Vec::new(),
+                chain: Default::default(),
+                network: Default::default(),
                 runtime_key: None,
-                store: packager_store::cli::StoreArgs {
-                    data_dir: None,
-                    ipfs_api: None,
-                },
+                store: Default::default(),
             };
-            super::stack::fill_play(stack, &[], &mut args).map_err(|e| format!("{e:#}"))?;
+            args.resolve(Some(stack)).map_err(|e| format!("{e:#}"))?;
             super::play::play(args)
                 .await
                 .map_err(|e| format!("{e:#}"))?;

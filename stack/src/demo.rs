@@ -163,7 +163,7 @@ pub async fn run(
         report.content_id
     ));
 
-    let cid = packager_store::add_and_pin(&stack.store_args().config(), &out).await?;
+    let cid = packager_store::add_and_pin(&stack.store_config(), &out).await?;
     progress(&format!("3. pin: {cid}"));
 
     let rpc = &stack.chain.rpc;

@@ -456,15 +456,16 @@ impl StackFile {
         self.licence.nodes.iter().map(|n| n.url.clone()).collect()
     }
 
-    /// The store arguments this stack's store corresponds to.
-    pub fn store_args(&self) -> packager_store::cli::StoreArgs {
+    /// The content store this stack runs (a kubo stack keeps local files, such as compiled
+    /// capsules, under the default data directory).
+    pub fn store_config(&self) -> packager_store::StoreConfig {
         match &self.store {
-            StoreEndpoint::Embedded { data_dir } => packager_store::cli::StoreArgs {
-                data_dir: Some(data_dir.clone()),
+            StoreEndpoint::Embedded { data_dir } => packager_store::StoreConfig {
+                data_dir: data_dir.clone(),
                 ipfs_api: None,
             },
-            StoreEndpoint::Kubo { api } => packager_store::cli::StoreArgs {
-                data_dir: None,
+            StoreEndpoint::Kubo { api } => packager_store::StoreConfig {
+                data_dir: packager_store::default_data_dir(),
                 ipfs_api: Some(api.clone()),
             },
         }
@@ -499,23 +500,9 @@ pub(crate) fn write_atomic(path: &Path, text: String) -> Result<(), StackFileErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contracts_bindings::Contracts;
 
     fn deployment(chain_id: u64) -> Deployment {
-        Deployment {
-            chain_id,
-            deployment_block: 1,
-            deployer: Address::repeat_byte(1),
-            contracts: Contracts {
-                capsule_registry: Address::repeat_byte(2),
-                licence_network_registry: Address::repeat_byte(3),
-                royalty_shares: Address::repeat_byte(4),
-                content_registry: Address::repeat_byte(5),
-                access: Address::repeat_byte(6),
-                market: Address::repeat_byte(7),
-                test_token: None,
-            },
-        }
+        contracts_bindings::testing::sample_deployment(chain_id)
     }
 
     fn sample(dir: &Path) -> StackFile {

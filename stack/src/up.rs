@@ -112,7 +112,7 @@ pub struct UpOptions {
 
 /// The default data directory: the user's ddrm data directory + `/stack`.
 pub fn default_data_dir() -> PathBuf {
-    packager_store::cli::default_data_dir().join("stack")
+    packager_store::default_data_dir().join("stack")
 }
 
 /// A child process the stack started.
@@ -465,8 +465,7 @@ impl RunningStack {
         }
 
         // The store: open it once so a bad kubo URL fails now.
-        let store_args = stack.file.store_args();
-        packager_store::open_store(&store_args.config()).await?;
+        packager_store::open_store(&stack.file.store_config()).await?;
         progress(&match &stack.file.store {
             StoreEndpoint::Embedded { data_dir } => {
                 format!("embedded store in {}", data_dir.display())

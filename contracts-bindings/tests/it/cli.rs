@@ -2,35 +2,15 @@
 //! through a key file (never on the command line).
 
 use alloy::primitives::U256;
-use clap::Parser;
 use contracts_bindings::{
     bindings::{Access, CapsuleRegistry},
-    cli::{self, ChainCommand, RoyaltyCommand},
+    commands::{self, PurchaseCommand},
+    ops::Purchase,
     testing::spawn_anvil,
     Chain, Deployment,
 };
 
-#[derive(Parser)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(clap::Subcommand)]
-enum Cmd {
-    #[command(subcommand)]
-    Chain(ChainCommand),
-    Buy(cli::BuyArgs),
-    Rent(cli::TimedAccessArgs),
-    #[command(subcommand)]
-    Royalty(RoyaltyCommand),
-}
-
-fn parse(args: &[&str]) -> Cmd {
-    Cli::try_parse_from(std::iter::once("ddrm").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .cmd
-}
+use crate::harness::{command_target, deploy_request};
 
 #[tokio::test]
 async fn deploy_writes_the_file_and_commands_use_it() {
@@ -42,24 +22,14 @@ async fn deploy_writes_the_file_and_commands_use_it() {
     let rpc = anvil.endpoint();
     let runtime = "0x00000000000000000000000000000000000000a7";
     let capsule = "c1".repeat(32);
-    let args = [
-        "chain",
-        "deploy",
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        key_file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--approve-runtime",
-        runtime,
-        "--register-capsule",
-        &capsule,
-    ];
-    let Cmd::Chain(cmd) = parse(&args) else {
-        unreachable!()
+    let target = command_target(&rpc, &out, key_file.to_str());
+    let request = commands::DeployRequest {
+        approve_runtime: vec![runtime.parse().unwrap()],
+        register_capsule: vec![capsule],
+        ..deploy_request(&out)
     };
-    cli::run_chain(cmd).await.unwrap();
+    let deployed = commands::deploy(&target.connect, &request).await.unwrap();
+    assert_eq!(deployed.options.register_capsules.len(), 1);
 
     let dep = Deployment::load(&out).unwrap();
     assert_eq!(dep.chain_id, 20);
@@ -85,57 +55,36 @@ async fn deploy_writes_the_file_and_commands_use_it() {
         .unwrap());
 
     // An unknown content id fails with a clear error, before sending.
-    let args = [
-        "buy",
-        "0x00000000000000000000000000000000000000000000000000000000000000ff",
-        "--deployment",
-        out.to_str().unwrap(),
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        key_file.to_str().unwrap(),
-    ];
-    let Cmd::Buy(a) = parse(&args) else {
-        unreachable!()
+    let buy = PurchaseCommand {
+        content_id: "0x00000000000000000000000000000000000000000000000000000000000000ff".into(),
+        what: Purchase::Buy,
+        max_price: None,
+        min_period: None,
     };
-    let err = cli::run_buy(a).await.unwrap_err();
+    let err = commands::purchase(&target, &buy).await.unwrap_err();
     assert!(
         err.to_string().starts_with("unknown content id 0x00"),
         "{err}"
     );
 
     // `rent --periods 0` is refused before connecting.
-    let args = [
-        "rent",
-        "0x01",
-        "--periods",
-        "0",
-        "--deployment",
-        out.to_str().unwrap(),
-        "--rpc",
-        &rpc,
-    ];
-    let Cmd::Rent(a) = parse(&args) else {
-        unreachable!()
+    let rent = PurchaseCommand {
+        content_id: "0x01".into(),
+        what: Purchase::Rent(0),
+        max_price: None,
+        min_period: None,
     };
-    assert!(cli::run_rent(a).await.is_err());
+    let keyless = command_target(&rpc, &out, None);
+    let err = commands::purchase(&keyless, &rent).await.unwrap_err();
+    assert!(
+        err.to_string().contains("--periods must be at least 1"),
+        "{err}"
+    );
 
     // A read-only balance query for an unknown id.
-    let args = [
-        "royalty",
-        "balance",
-        "0x02",
-        "--account",
-        runtime,
-        "--deployment",
-        out.to_str().unwrap(),
-        "--rpc",
-        &rpc,
-    ];
-    let Cmd::Royalty(cmd) = parse(&args) else {
-        unreachable!()
-    };
-    let err = cli::run_royalty(cmd).await.unwrap_err();
+    let err = commands::royalty_balance(&keyless, "0x02", Some(runtime.parse().unwrap()))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("unknown content id"), "{err}");
 
     let access = Access::new(dep.contracts.access, &chain.provider);
@@ -152,10 +101,11 @@ async fn deploy_writes_the_file_and_commands_use_it() {
 #[test]
 fn the_private_key_never_shows_in_debug_output() {
     let key = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-    let args = ["buy", "0x01", "--private-key", key];
-    let cmd = parse(&args);
-    let Cmd::Buy(a) = cmd else { unreachable!() };
-    let shown = format!("{a:?}");
+    let signer = commands::SignerSource {
+        private_key: Some(key.parse().unwrap()),
+        private_key_file: None,
+    };
+    let shown = format!("{signer:?}");
     assert!(!shown.contains(key), "{shown}");
     assert!(shown.contains("<redacted>"));
 }

@@ -88,3 +88,35 @@ impl Stack {
 pub fn ela(whole: u128, thousandths: u128) -> U256 {
     U256::from(whole * ELA + thousandths * ELA / 1_000)
 }
+
+/// The chain commands' target: `rpc`, a deployment file, and the key in a key file (if any).
+pub fn command_target(
+    rpc: &str,
+    deployment: &std::path::Path,
+    key_file: Option<&str>,
+) -> contracts_bindings::commands::Target {
+    contracts_bindings::commands::Target {
+        connect: contracts_bindings::commands::Connect {
+            rpc: rpc.to_owned(),
+            signer: contracts_bindings::commands::SignerSource {
+                private_key: None,
+                private_key_file: key_file.map(Into::into),
+            },
+        },
+        deployment: deployment.to_owned(),
+    }
+}
+
+/// `ddrm chain deploy`'s request with the defaults: write to `out`.
+pub fn deploy_request(out: &std::path::Path) -> contracts_bindings::commands::DeployRequest {
+    contracts_bindings::commands::DeployRequest {
+        out: out.to_owned(),
+        treasury: None,
+        fee_bps: DEFAULT_FEE_BPS,
+        pool_bps: chain::DEFAULT_POOL_BPS,
+        reward_pool: None,
+        approve_runtime: Vec::new(),
+        register_capsule: Vec::new(),
+        test_token: false,
+    }
+}

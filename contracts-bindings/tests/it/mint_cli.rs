@@ -2,11 +2,10 @@
 //! transfer and claim through the CLI functions, with the key in a key file.
 
 use alloy::primitives::{Address, B256, U256};
-use clap::Parser;
 use contracts_bindings::{
     bindings::{Access, ContentRegistry, RoyaltyShares},
-    cli::{self, ChainCommand, RoyaltyCommand},
-    ops::read_ddrm_header,
+    commands::{self, MintCommand, PurchaseCommand},
+    ops::{read_ddrm_header, Purchase},
     testing::spawn_anvil,
     units::content_id_hex,
     Chain, Deployment,
@@ -17,28 +16,7 @@ use packager_format::{
 };
 use sha2::{Digest, Sha256};
 
-#[derive(Parser)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(clap::Subcommand)]
-enum Cmd {
-    #[command(subcommand)]
-    Chain(ChainCommand),
-    Mint(cli::MintArgs),
-    Buy(cli::BuyArgs),
-    Rent(cli::TimedAccessArgs),
-    #[command(subcommand)]
-    Royalty(RoyaltyCommand),
-}
-
-fn parse(args: &[&str]) -> Cmd {
-    Cli::try_parse_from(std::iter::once("ddrm").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .cmd
-}
+use crate::harness::{command_target, deploy_request};
 
 const KEY_CIPHERTEXT: &[u8] = b"threshold ciphertext of the content key";
 const RENDERER: [u8; 32] = [0xAB; 32];
@@ -97,23 +75,17 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     let (creator, producer, buyer) = (addr(1), addr(2), addr(3));
     let rpc = anvil.endpoint();
     let dep_path = dir.path().join("deployment.json");
-    let dep_file = dep_path.to_str().unwrap();
 
-    let Cmd::Chain(c) = parse(&[
-        "chain",
-        "deploy",
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        &k0,
-        "--out",
-        dep_file,
-        "--register-capsule",
-        &hex::encode(RENDERER),
-    ]) else {
-        unreachable!()
+    let request = commands::DeployRequest {
+        register_capsule: vec![hex::encode(RENDERER)],
+        ..deploy_request(&dep_path)
     };
-    cli::run_chain(c).await.unwrap();
+    let deployer = command_target(&rpc, &dep_path, Some(&k0));
+    commands::deploy(&deployer.connect, &request).await.unwrap();
+    let (as_creator, as_buyer) = (
+        command_target(&rpc, &dep_path, Some(&k1)),
+        command_target(&rpc, &dep_path, Some(&k3)),
+    );
     let dep = Deployment::load(&dep_path).unwrap();
 
     let ddrm = dir.path().join("song.ddrm");
@@ -128,54 +100,29 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
 
     // A split not summing to 10,000 is refused.
     let bad_split = format!("{creator}:8000,{producer}:1999");
-    let Cmd::Mint(m) = parse(&[
-        "mint",
-        ddrm.to_str().unwrap(),
-        "--cid",
-        "bafkcli",
-        "--price",
-        "1.5",
-        "--split",
-        &bad_split,
-        "--deployment",
-        dep_file,
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        &k1,
-    ]) else {
-        unreachable!()
-    };
-    let err = cli::run_mint(m).await.unwrap_err();
+    let mint_command =
+        |file: &std::path::Path, rent_price: Option<&str>, split: &str| MintCommand {
+            file: file.to_owned(),
+            cid: "bafkcli".into(),
+            price: "1.5".into(),
+            rent_price: rent_price.map(Into::into),
+            period: rent_price.map(|_| "1d".into()),
+            subscription_price: None,
+            subscription_period: None,
+            editions: 0,
+            resale_royalty_bps: 1_000,
+            token: None,
+            split: split.into(),
+        };
+    let err = commands::mint(&as_creator, &mint_command(&ddrm, None, &bad_split))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("sum to 9999"), "{err}");
     let split = format!("{creator}:8000,{producer}:2000");
-    let mint_args = |file: &str, rent_price: &str| {
-        let Cmd::Mint(m) = parse(&[
-            "mint",
-            file,
-            "--cid",
-            "bafkcli",
-            "--price",
-            "1.5",
-            "--rent-price",
-            rent_price,
-            "--period",
-            "1d",
-            "--split",
-            &split,
-            "--deployment",
-            dep_file,
-            "--rpc",
-            &rpc,
-            "--private-key-file",
-            &k1,
-        ]) else {
-            unreachable!()
-        };
-        m
-    };
+    let mint_args =
+        |file: &std::path::Path, rent_price: &str| mint_command(file, Some(rent_price), &split);
     // A zero rent price with a rental period is refused.
-    let err = cli::run_mint(mint_args(ddrm.to_str().unwrap(), "0"))
+    let err = commands::mint(&as_creator, &mint_args(&ddrm, "0"))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("rent price"), "{err}");
@@ -185,7 +132,7 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     let theirs = dir.path().join("theirs.ddrm");
     write_ddrm(&theirs, producer);
     let their_id = read_ddrm_header(&theirs).unwrap().content_id;
-    let err = cli::run_mint(mint_args(theirs.to_str().unwrap(), "0.1"))
+    let err = commands::mint(&as_creator, &mint_args(&theirs, "0.1"))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not bound to"), "{err}");
@@ -194,7 +141,7 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
         "nothing was registered"
     );
     // The creator's own file registers under the id its header gives.
-    cli::run_mint(mint_args(ddrm.to_str().unwrap(), "0.1"))
+    commands::mint(&as_creator, &mint_args(&ddrm, "0.1"))
         .await
         .unwrap();
     let id_hex = content_id_hex(id);
@@ -216,103 +163,53 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
     assert_eq!(terms.rentPeriod, 86_400);
 
     // Bounds typed on the command line below the current terms: refused before sending.
-    let Cmd::Buy(b) = parse(&[
-        "buy",
-        &id_hex,
-        "--max-price",
-        "1.4",
-        "--deployment",
-        dep_file,
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        &k3,
-    ]) else {
-        unreachable!()
+    let b = PurchaseCommand {
+        content_id: id_hex.clone(),
+        what: Purchase::Buy,
+        max_price: Some("1.4".into()),
+        min_period: None,
     };
-    let err = cli::run_buy(b).await.unwrap_err();
+    let err = commands::purchase(&as_buyer, &b).await.unwrap_err();
     assert!(
         err.to_string()
             .contains("1.5 ELA, beyond the bound 1.4 ELA"),
         "{err}"
     );
-    let Cmd::Rent(r) = parse(&[
-        "rent",
-        &id_hex,
-        "--min-period",
-        "2d",
-        "--deployment",
-        dep_file,
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        &k3,
-    ]) else {
-        unreachable!()
+    let r = PurchaseCommand {
+        content_id: id_hex.clone(),
+        what: Purchase::Rent(1),
+        max_price: None,
+        min_period: Some("2d".into()),
     };
-    let err = cli::run_rent(r).await.unwrap_err();
+    let err = commands::purchase(&as_buyer, &r).await.unwrap_err();
     assert!(
         err.to_string().contains("beyond the bound 172800 s"),
         "{err}"
     );
 
-    let Cmd::Buy(b) = parse(&[
-        "buy",
-        &id_hex,
-        "--max-price",
-        "1.5",
-        "--deployment",
-        dep_file,
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        &k3,
-    ]) else {
-        unreachable!()
+    let b = PurchaseCommand {
+        content_id: id_hex.clone(),
+        what: Purchase::Buy,
+        max_price: Some("1.5".into()),
+        min_period: None,
     };
-    cli::run_buy(b).await.unwrap();
+    commands::purchase(&as_buyer, &b).await.unwrap();
     let access = Access::new(dep.contracts.access, &chain.provider);
     assert!(access.hasAccess(buyer, id).call().await.unwrap());
 
     // The creator gives 2,000 shares to the buyer, then claims 80 % of 97.5 % of 1.5 ELA.
-    let Cmd::Royalty(r) = parse(&[
-        "royalty",
-        "transfer",
-        &id_hex,
-        "--to",
-        &buyer.to_string(),
-        "--shares",
-        "2000",
-        "--deployment",
-        dep_file,
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        &k1,
-    ]) else {
-        unreachable!()
-    };
-    cli::run_royalty(r).await.unwrap();
+    commands::royalty_transfer(&as_creator, &id_hex, buyer, 2000)
+        .await
+        .unwrap();
     let shares = RoyaltyShares::new(dep.contracts.royalty_shares, &chain.provider);
     assert_eq!(
         shares.balanceOf(buyer, id).call().await.unwrap(),
         U256::from(2_000)
     );
     let before = chain.balance(creator).await.unwrap();
-    let Cmd::Royalty(r) = parse(&[
-        "royalty",
-        "claim",
-        &id_hex,
-        "--deployment",
-        dep_file,
-        "--rpc",
-        &rpc,
-        "--private-key-file",
-        &k1,
-    ]) else {
-        unreachable!()
-    };
-    cli::run_royalty(r).await.unwrap();
+    commands::royalty_claim(&as_creator, std::slice::from_ref(&id_hex))
+        .await
+        .unwrap();
     let gained = chain.balance(creator).await.unwrap() - before;
     let owed = U256::from(1_170_000_000_000_000_000u128);
     assert!(

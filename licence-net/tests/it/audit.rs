@@ -3,7 +3,6 @@
 
 use contracts_bindings::ops::Purchase;
 use licence_net::audit::{verify_file, Decision};
-use licence_net::cli::{run_audit, AuditCommand};
 use licence_net::node::Refusal;
 
 use crate::harness::*;
@@ -59,10 +58,7 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
         .await
         .expect("licence after restart");
 
-    let after = run_audit(AuditCommand::Verify {
-        file: net.audit_path(0),
-    })
-    .expect("intact");
+    let after = verify_file(&net.audit_path(0)).expect("intact");
     assert_eq!((after.entries, after.granted, after.refused), (5, 3, 2));
     let entries = net.audit_entries(0);
     assert_eq!(entries[1].decision, Decision::Refused);
@@ -86,9 +82,7 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
     let edited = [lines[0], &edited_line, lines[2], lines[3], lines[4]].join("\n") + "\n";
     let copy = net.dir.path().join("edited.jsonl");
     std::fs::write(&copy, edited).unwrap();
-    let err = run_audit(AuditCommand::Verify { file: copy })
-        .unwrap_err()
-        .to_string();
+    let err = verify_file(&copy).unwrap_err().to_string();
     assert!(err.contains("line 2") && err.contains("edited"), "{err}");
 
     // Dropping a line in the middle is caught too.

@@ -1,38 +1,21 @@
-//! The node's command line: arguments parse, files load (group key beside the share by
-//! default), and the node serves its health and info endpoints.
+//! The node's options: defaults, files load (group key beside the share by default), and the
+//! node serves its health and info endpoints. (Parsing `ddrm licence node` is tested in the
+//! binary.)
 
-use clap::Parser;
-use licence_net::cli::NodeArgs;
+use licence_net::commands::NodeOptions;
 use licence_net::node::{NodeInfo, NodeState};
 
 use crate::harness::*;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    node: NodeArgs,
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_arguments_load_and_the_node_reports_health_and_info() {
     let net = Net::start().await;
     let dep_path = net.dir.path().join("deployment.json");
     net.dep.save(&dep_path).unwrap();
-    let share = net.share_paths[2].display().to_string();
-    let cli = Cli::try_parse_from([
-        "node",
-        "--share",
-        &share,
-        "--rpc",
-        &net.rpc,
-        "--deployment",
-        &dep_path.display().to_string(),
-        "--confirmations",
-        "2",
-    ])
-    .unwrap();
-    assert_eq!(cli.node.listen.to_string(), "127.0.0.1:7400");
-    let config = cli.node.config().unwrap();
+    let mut options = NodeOptions::new(net.share_paths[2].clone(), net.rpc.clone(), dep_path);
+    options.confirmations = 2;
+    assert_eq!(options.listen.to_string(), "127.0.0.1:7400");
+    let config = options.config().unwrap();
     assert_eq!(
         config.audit_path,
         net.share_paths[2].with_extension("audit.jsonl")

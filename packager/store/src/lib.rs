@@ -10,11 +10,11 @@
 //!
 //! Core types: [`Cid`] (CIDv1, base32 text form), [`ByteRange`] for partial reads,
 //! [`StoreConfig`], and [`StoreError`]. [`add_and_pin`] is the one call the packager needs.
-//! [`cli`] holds the `ddrm store` command line, and [`testing`] a harness that runs a real,
-//! isolated kubo daemon for tests.
+//! [`default_data_dir`] is where the embedded store lives unless told otherwise, and
+//! [`testing`] a harness that runs a real, isolated kubo daemon for tests. The `ddrm store`
+//! command line lives in the `ddrm` binary.
 
 mod cid;
-pub mod cli;
 mod embedded;
 mod error;
 mod kubo;
@@ -140,6 +140,19 @@ pub trait ContentStore: Send + Sync + fmt::Debug {
         }
         .boxed()
     }
+}
+
+/// The data directory used when none is given: `$XDG_DATA_HOME/ddrm`, else
+/// `$HOME/.local/share/ddrm`, else `./.ddrm`.
+pub fn default_data_dir() -> PathBuf {
+    let non_empty = |v: std::ffi::OsString| (!v.is_empty()).then(|| PathBuf::from(v));
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").and_then(non_empty) {
+        return xdg.join("ddrm");
+    }
+    if let Some(home) = std::env::var_os("HOME").and_then(non_empty) {
+        return home.join(".local/share/ddrm");
+    }
+    PathBuf::from(".ddrm")
 }
 
 /// Which backend to open.

@@ -25,6 +25,16 @@ struct Cli {
         value_name = "PATH/stack.json"
     )]
     stack: Option<PathBuf>,
+    /// How the services (licence node, market API, indexer) write their logs to standard
+    /// error; levels from DDRM_LOG.
+    #[arg(
+        long,
+        global = true,
+        env = "DDRM_LOG_FORMAT",
+        value_enum,
+        default_value_t = cmd::logging::LogFormat::Human
+    )]
+    log_format: cmd::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -118,6 +128,10 @@ impl Resolve for Command {
 }
 
 async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
+    if let Err(e) = cmd::logging::init(cli.log_format) {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     // `ddrm up` writes a stack file: a DDRM_STACK in the environment is not meant for it.
     let for_up = matches!(cli.command, Command::Up(_));
     if for_up && matches.value_source("stack") == Some(ValueSource::CommandLine) {

@@ -696,6 +696,13 @@ impl NodeState {
             Ok(Decided::Granted(response)) => {
                 let (account, nonce, request_hash) =
                     (facts.account, facts.nonce, facts.request_hash);
+                tracing::info!(
+                    node = self.index,
+                    account = ?account,
+                    content = ?facts.content_id,
+                    runtime_kind = ?facts.runtime_kind,
+                    "licence granted"
+                );
                 self.audit
                     .record(Decision::Granted, facts)
                     .await
@@ -708,6 +715,14 @@ impl NodeState {
             // Already granted and logged; the same sealed bytes again release nothing new.
             Ok(Decided::Resent(kept)) => Ok(kept.as_ref().clone()),
             Err(refusal) => {
+                // The code and typed facts only: never the request's bytes.
+                tracing::info!(
+                    node = self.index,
+                    code = refusal.code(),
+                    account = ?facts.account,
+                    content = ?facts.content_id,
+                    "licence refused"
+                );
                 facts.reason = Some(refusal.code().to_string());
                 facts.detail = Some(bounded_detail(&refusal.to_string()));
                 self.audit

@@ -102,7 +102,7 @@ pub struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Internal { detail } = &self {
-            eprintln!("market-api: internal error: {detail}");
+            tracing::error!(%detail, "internal error");
         }
         let body = ErrorBody {
             error: ErrorDetail {
@@ -126,7 +126,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                eprintln!("market-api: database: {e}");
+                tracing::error!(error = %e, "database");
                 Self::Unavailable("database")
             }
             other => Self::internal(format!("database: {other}")),

@@ -174,7 +174,7 @@ pub async fn stream(
             st.first = false;
             if let Err(e) = poll(&mut st).await {
                 // The database went away: end the stream; the client reconnects.
-                eprintln!("market-api: live events: {e}");
+                tracing::warn!(error = %e, "live events");
                 return None;
             }
         }

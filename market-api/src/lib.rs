@@ -243,6 +243,17 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             limits::rate_limit,
         ))
+        // One span per request (method, path, version) and one event per response (status,
+        // latency), at INFO: the operator's request log. Headers are not recorded.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(
+                    tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+                )
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
+        )
         .with_state(state)
 }
 

@@ -613,7 +613,7 @@ async fn pin(state: &AppState, id: &str, output: &Path) -> Result<packager_store
         .add_file_pinned(output)
         .await
         .map_err(|e| {
-            eprintln!("market-api: pinning upload {id}: {e}");
+            tracing::warn!(upload = %id, error = %e, "pinning an upload failed");
             JobFailure::StoreRefused
         })
 }
@@ -686,10 +686,7 @@ async fn record_facts(
     .execute(state.pool())
     .await;
     if let Err(e) = meta {
-        eprintln!(
-            "market-api: recording catalogue facts of upload {}: {e}",
-            job.id
-        );
+        tracing::warn!(upload = %job.id, error = %e, "recording an upload's catalogue facts failed");
         return Err(JobFailure::CatalogueUnavailable);
     }
     Ok(())

@@ -71,19 +71,20 @@ pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
         ..FollowConfig::default()
     };
     let mut follower = Follower::new(db, &rpc, deployment, cfg).await?;
-    eprintln!("indexing into {shown}");
+    tracing::info!(database = %shown, "indexing");
     let report = |s: &Step| match s {
         Step::Applied { from, to, events } => {
-            eprintln!("blocks {from}..={to}: {events} events")
+            tracing::info!(from, to, events, "blocks applied")
         }
         Step::RolledBack {
             ancestor,
             dropped_events,
-        } => eprintln!(
-            "reorganisation: rolled back to block {}, {dropped_events} events dropped",
-            ancestor.map_or("(none)".into(), |a| a.to_string())
+        } => tracing::warn!(
+            ancestor = ?ancestor,
+            dropped_events,
+            "reorganisation: rolled back"
         ),
-        Step::Retry { reason } => eprintln!("retrying: {reason}"),
+        Step::Retry { reason } => tracing::warn!(%reason, "retrying"),
         Step::CaughtUp { .. } => {}
     };
     if args.once {

@@ -5,6 +5,7 @@ pub mod args;
 pub mod chain;
 pub mod indexer;
 pub mod licence;
+pub mod logging;
 pub mod package;
 pub mod play;
 pub mod serve;

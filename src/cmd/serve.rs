@@ -127,7 +127,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     config.events_poll = Duration::from_millis(500);
     config.trusted_proxies = args.trusted_proxies;
-    eprintln!("market API listening on http://{local} (OpenAPI at /openapi.json)");
+    tracing::info!(address = %format!("http://{local}"), "market API listening (OpenAPI at /openapi.json)");
     market_api::serve(AppState::new(config), listener, super::shutdown_signal()).await?;
     Ok(())
 }

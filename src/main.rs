@@ -156,7 +156,7 @@ async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     }
     let result = match cli.command {
-        Command::Up(args) => cmd::up::up(args).await,
+        Command::Up(args) => cmd::up::up(args, cli.log_format).await,
         Command::Package(args) => cmd::package::package(args).await,
         Command::Inspect(args) => cmd::package::inspect(args),
         Command::Decrypt(args) => cmd::package::decrypt(args),

@@ -700,7 +700,7 @@ impl NodeState {
                     node = self.index,
                     account = ?account,
                     content = ?facts.content_id,
-                    runtime_kind = ?facts.runtime_kind,
+                    runtime_kind = facts.runtime_kind.map_or("", |k| k.as_str()),
                     "licence granted"
                 );
                 self.audit

@@ -21,6 +21,16 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    /// Its `--log-format` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Human => "human",
+            Self::Json => "json",
+        }
+    }
+}
+
 /// The subscriber for `format`, writing to `writer`, filtered by `filter`.
 pub fn subscriber<W>(
     format: LogFormat,

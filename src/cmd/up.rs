@@ -49,7 +49,8 @@ pub const RUNTIME_KEY_FILE: &str = "runtime.key";
 /// The file name of the TPM-held runtime key's blobs in the data directory.
 pub const TPM_RUNTIME_KEY_FILE: &str = "runtime-tpm.json";
 
-pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+/// Starts the stack; its licence nodes log in `log_format` too.
+pub async fn up(args: UpArgs, log_format: super::logging::LogFormat) -> anyhow::Result<()> {
     // Caught from here on: a Ctrl-C while starting stops what has started.
     let mut signals = StopSignals::new()?;
     let data_dir = args
@@ -92,6 +93,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         }),
         head_ttl_ms: args.head_ttl_ms,
         require_hardware_runtime: args.require_hardware_runtime,
+        node_log_format: Some(log_format.name().to_string()),
     };
     let mut say = |line: &str| println!("{line}");
     let stack = tokio::select! {

@@ -108,6 +108,9 @@ pub struct UpOptions {
     pub head_ttl_ms: u64,
     /// Every node refuses file-backed runtime keys (`--require-hardware-runtime`).
     pub require_hardware_runtime: bool,
+    /// The nodes' log format (`--log-format`, e.g. `json`), passed as `DDRM_LOG_FORMAT`;
+    /// `None`: what the environment says.
+    pub node_log_format: Option<String>,
 }
 
 /// The default data directory: the user's ddrm data directory + `/stack`.
@@ -441,6 +444,11 @@ impl RunningStack {
                 .arg("--audit")
                 .arg(&audit)
                 .env_remove("DDRM_RPC")
+                .envs(
+                    opts.node_log_format
+                        .as_deref()
+                        .map(|f| ("DDRM_LOG_FORMAT", f)),
+                )
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err)

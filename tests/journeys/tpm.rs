@@ -20,7 +20,12 @@ fn a_tpm_runtime_key_plays_where_nodes_require_one_and_a_file_key_is_refused() {
     let mut up = Up::start_with(
         DDRM,
         &j.path("stack"),
-        &["--swtpm", "--require-hardware-runtime"],
+        &[
+            "--swtpm",
+            "--require-hardware-runtime",
+            "--log-format",
+            "json",
+        ],
     );
     let stack = up.wait_ready();
     let s = up.stack_path();
@@ -100,6 +105,20 @@ fn a_tpm_runtime_key_plays_where_nodes_require_one_and_a_file_key_is_refused() {
     );
     assert!(j.path("tone.wav").exists());
     for n in &stack.licence.nodes {
+        // `ddrm up --log-format json` gives its nodes JSON logs: one object per line.
+        let log = std::fs::read_to_string(n.log.as_ref().expect("a node log")).unwrap();
+        let events: Vec<serde_json::Value> = log
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert!(
+            events
+                .iter()
+                .any(|e| e["fields"]["message"] == "licence granted"
+                    && e["fields"]["runtime_kind"] == "tpm2-p256"),
+            "{log}"
+        );
         let audit = std::fs::read_to_string(&n.audit_log).unwrap();
         let last = audit.lines().last().unwrap();
         assert!(

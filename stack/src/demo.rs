@@ -71,6 +71,9 @@ fn chain_err(step: &'static str) -> impl FnOnce(ChainError) -> DemoError {
 
 /// Makes a test clip with the ffmpeg CLI: input 0 is a `testsrc2` pattern of `size` at 24 fps,
 /// input 1 a 440 Hz sine, both `seconds` long; `extra` chooses streams and codecs.
+/// Frames per second of [`make_test_clip`]'s video.
+pub const TEST_CLIP_FPS: u32 = 24;
+
 pub fn make_test_clip(
     path: &Path,
     seconds: u32,
@@ -88,7 +91,9 @@ pub fn make_test_clip(
             "lavfi",
             "-i",
         ])
-        .arg(format!("testsrc2=duration={d}:size={size}:rate=24"))
+        .arg(format!(
+            "testsrc2=duration={d}:size={size}:rate={TEST_CLIP_FPS}"
+        ))
         .args(["-f", "lavfi", "-i"])
         .arg(format!("sine=f=440:d={d}"))
         .args(extra)

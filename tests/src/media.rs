@@ -22,6 +22,9 @@ pub fn ffmpeg(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// Frames per second of [`make`]'s video.
+pub const CLIP_FPS: u32 = ddrm_stack::demo::TEST_CLIP_FPS;
+
 /// Makes a test clip at `out`: `seconds` s of `testsrc2` at `size` (`WxH`, 24 fps) as input 0
 /// and a 440 Hz sine as input 1, then `extra` (stream maps and codecs), with the same maker
 /// as `ddrm up --demo`'s sample. Returns `out`.

@@ -32,6 +32,10 @@ pub const QUOTE_PCR: u8 = 23;
 pub const MAX_TPM_STRUCTURE: usize = 512;
 
 const TPM_GENERATED_VALUE: u32 = 0xff54_4347;
+/// `TPMS_CLOCK_INFO`: clock u64, resetCount u32, restartCount u32, safe u8.
+const CLOCK_INFO_LEN: usize = 8 + 4 + 4 + 1;
+/// `TPMS_ATTEST.firmwareVersion`: u64.
+const FIRMWARE_VERSION_LEN: usize = 8;
 const TPM_ST_ATTEST_QUOTE: u16 = 0x8018;
 const TPM_ALG_ECC: u16 = 0x0023;
 const TPM_ALG_SHA256: u16 = 0x000b;
@@ -166,9 +170,8 @@ pub fn verify_quote(
     if r.sized()? != digest.as_slice() {
         return Err(TpmEvidenceError::Digest);
     }
-    // clockInfo (clock u64, resetCount u32, restartCount u32, safe u8) and firmwareVersion u64:
-    // not used (freshness comes from the digest's time, which the node checks).
-    r.skip(8 + 4 + 4 + 1 + 8)?;
+    // Not used: freshness comes from the digest's time, which the node checks.
+    r.skip(CLOCK_INFO_LEN + FIRMWARE_VERSION_LEN)?;
     if r.u32()? != 1 || r.u16()? != TPM_ALG_SHA256 {
         return Err(quote("it does not select exactly the SHA-256 bank"));
     }

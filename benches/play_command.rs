@@ -9,8 +9,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use e2e::up::Up;
-use e2e::Journey;
+use tests::up::Up;
+use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
 const RUNS: usize = 5;

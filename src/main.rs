@@ -1,5 +1,5 @@
 //! `ddrm`: one binary fronting every part of the stack. This file parses and wires; the work is
-//! done by the libraries (`packager`, `packager-store`, `licence-net`, `contracts-bindings`); the
+//! done by the libraries (`packager`, `store`, `licence-net`, `contracts-bindings`); the
 //! whole command line (every argument struct) lives in `cmd`.
 
 mod cmd;
@@ -10,7 +10,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use cmd::args::Resolve;
 use contracts_bindings::ops::Purchase;
-use ddrm_stack::StackFile;
+use stack::StackFile;
 
 /// ddrm: package, store, license and trade digital goods with decentralized DRM.
 #[derive(Debug, Parser)]

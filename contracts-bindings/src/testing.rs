@@ -1,5 +1,5 @@
 //! A real anvil for tests (feature `test-utils`, enabled only from `[dev-dependencies]` and the
-//! `e2e` test-support crate): `spawn_anvil()` starts one with chain id 20 (ESC's) and the Paris
+//! `tests` test-support crate): `spawn_anvil()` starts one with chain id 20 (ESC's) and the Paris
 //! EVM on a free loopback port and stops it when the handle drops. It never pretends: without an
 //! anvil binary it fails, naming what is missing and how to install it.
 

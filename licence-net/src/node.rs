@@ -56,7 +56,7 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024;
 pub const RENEW_INTERVAL: u64 = 3600;
 /// Default timeout of every chain call.
 pub const DEFAULT_CHAIN_TIMEOUT: Duration = Duration::from_secs(3);
-/// Most accounts whose request rate is tracked at once (see [`ddrm_limits::TokenBuckets`]:
+/// Most accounts whose request rate is tracked at once (see [`limits::TokenBuckets`]:
 /// past it new accounts are refused until a bucket is idle, busy ones are never reset).
 const MAX_TRACKED_ACCOUNTS: usize = 100_000;
 /// Most peers (IPs, IPv6 /64s) whose request rate is tracked at once.
@@ -328,9 +328,9 @@ pub struct NodeState {
     audit: AuditLog,
     /// Every live (account, nonce) whose signature verified, and the grants to resend.
     replay: ReplayStore<LicenceResponse>,
-    buckets: ddrm_limits::TokenBuckets<Address>,
-    peers: ddrm_limits::TokenBuckets<IpAddr>,
-    global: ddrm_limits::TokenBuckets<()>,
+    buckets: limits::TokenBuckets<Address>,
+    peers: limits::TokenBuckets<IpAddr>,
+    global: limits::TokenBuckets<()>,
     throttled: AtomicU64,
     /// This node's decryption share of each verified key ciphertext, by key commitment: the
     /// validity check and the share are computed once per content.
@@ -417,17 +417,17 @@ impl NodeState {
             rights,
             audit,
             replay,
-            buckets: ddrm_limits::TokenBuckets::new(
+            buckets: limits::TokenBuckets::new(
                 config.rate_limit.per_second,
                 config.rate_limit.burst,
                 MAX_TRACKED_ACCOUNTS,
             ),
-            peers: ddrm_limits::TokenBuckets::new(
+            peers: limits::TokenBuckets::new(
                 admission.peer.per_second,
                 admission.peer.burst,
                 MAX_TRACKED_PEERS,
             ),
-            global: ddrm_limits::TokenBuckets::new(
+            global: limits::TokenBuckets::new(
                 admission.global.per_second,
                 admission.global.burst,
                 1,
@@ -666,7 +666,7 @@ impl NodeState {
     /// after the "granted" line is on disk.
     pub async fn handle_from(&self, peer: IpAddr, body: &[u8]) -> Result<LicenceResponse, Refusal> {
         let now = Instant::now();
-        if self.peers.take(ddrm_limits::ip_key(peer), now).is_err() {
+        if self.peers.take(limits::ip_key(peer), now).is_err() {
             self.throttled.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::PeerRateLimited);
         }

@@ -98,7 +98,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     f.catch_up(5).await?;
     drop(f);
     let chain = Chain::connect(&market.rpc(), None).await?;
-    let store = packager_store::open_store(&packager_store::StoreConfig {
+    let store = store::open_store(&store::StoreConfig {
         data_dir: dir.path().join("store"),
         ipfs_api: None,
     })

@@ -40,10 +40,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use contracts_bindings::{Chain, Deployment};
 use licence_net_protocol::GroupKey;
-use packager_store::ContentStore;
+use store::ContentStore;
 
+pub use crate::limits::RateLimit;
 pub use error::ApiError;
-pub use limits::RateLimit;
 pub use migrations::migrate;
 
 /// Largest JSON request body accepted (SIWE messages are the biggest).

@@ -1,4 +1,4 @@
-//! Per-client rate limiting (token buckets in a bounded table, from `ddrm-limits`), the client
+//! Per-client rate limiting (token buckets in a bounded table, from `limits`), the client
 //! key it is counted under, and the request deadline.
 //!
 //! The client key is the TCP peer's address, unless the peer is a proxy the operator named as
@@ -38,11 +38,11 @@ impl Default for RateLimit {
     }
 }
 
-/// Most client IPs tracked at once (see [`ddrm_limits::TokenBuckets`] for what happens past it).
+/// Most client IPs tracked at once (see [`limits::TokenBuckets`] for what happens past it).
 const MAX_TRACKED_IPS: usize = 65_536;
 
 /// Token buckets per client IP.
-pub type RateLimiter = ddrm_limits::TokenBuckets<IpAddr>;
+pub type RateLimiter = limits::TokenBuckets<IpAddr>;
 
 /// The per-IP limiter of `limit`.
 pub fn rate_limiter(limit: RateLimit) -> RateLimiter {
@@ -77,7 +77,7 @@ pub fn client_key(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr])
             }
         }
     }
-    ddrm_limits::ip_key(client)
+    limits::ip_key(client)
 }
 
 /// Middleware: 429 with `Retry-After` when the caller's client key is over its rate.
@@ -159,6 +159,6 @@ mod tests {
     #[test]
     fn a_client_key_is_the_client_s_ip_key() {
         let a = client_key(ip("2001:db8:1:2::1"), &HeaderMap::new(), &[]);
-        assert_eq!(a, ddrm_limits::ip_key(ip("2001:db8:1:2:ffff::9")));
+        assert_eq!(a, limits::ip_key(ip("2001:db8:1:2:ffff::9")));
     }
 }

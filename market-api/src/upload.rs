@@ -606,7 +606,7 @@ async fn package(
 }
 
 /// Pins the packaged file in the content store.
-async fn pin(state: &AppState, id: &str, output: &Path) -> Result<packager_store::Cid, JobFailure> {
+async fn pin(state: &AppState, id: &str, output: &Path) -> Result<store::Cid, JobFailure> {
     state
         .config()
         .store
@@ -645,7 +645,7 @@ fn registration(
     job: &PackJob,
     report: &packager::PackageReport,
     content_id: U256,
-    cid: &packager_store::Cid,
+    cid: &store::Cid,
 ) -> ContentRegistry::registerCall {
     let registration = ContentRegistry::Registration {
         contentId: content_id,

@@ -111,7 +111,7 @@ fn run(s: &Stack, module: &Module, verified: &player::Verified, ddrm: &Path, vid
 
 /// Makes a `secs` s 1280x720 24 fps test pattern (H.264, which the packager turns into AV1).
 fn make_720p(dir: &Path, secs: u32) -> PathBuf {
-    e2e::media::make(
+    tests::media::make(
         &dir.join("video-720p.mp4"),
         secs,
         "1280x720",

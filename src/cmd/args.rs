@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use contracts_bindings::commands::{SecretKeyText, SignerSource};
-use ddrm_stack::StackFile;
+use stack::StackFile;
 
 /// Environment variable holding the chain's RPC endpoint.
 pub const RPC_ENV: &str = "DDRM_RPC";

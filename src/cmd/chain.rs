@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use contracts_bindings::chain::{DEFAULT_FEE_BPS, DEFAULT_POOL_BPS};
 use contracts_bindings::commands::{self, Connect, MintCommand, PurchaseCommand, Target};
 use contracts_bindings::ops::Purchase;
-use ddrm_stack::StackFile;
+use stack::StackFile;
 
 use super::args::{ChainArgs, OutputArgs, Resolve, RpcArgs, SignerArgs};
 use licence_net_protocol::Address;

@@ -38,7 +38,7 @@ pub struct IndexerArgs {
 
 impl Resolve for IndexerArgs {
     /// With --stack, the index lives under the stack's data directory.
-    fn resolve(&mut self, stack: Option<&ddrm_stack::StackFile>) -> anyhow::Result<()> {
+    fn resolve(&mut self, stack: Option<&stack::StackFile>) -> anyhow::Result<()> {
         self.chain.resolve(stack)?;
         if let (None, Some(stack)) = (&self.data_dir, stack) {
             self.data_dir = Some(stack.data_dir.clone());
@@ -53,9 +53,7 @@ pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
     let url = match args.database_url {
         Some(url) => url,
         None => {
-            let dir = args
-                .data_dir
-                .unwrap_or_else(packager_store::default_data_dir);
+            let dir = args.data_dir.unwrap_or_else(store::default_data_dir);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("create the data directory {}", dir.display()))?;
             indexer::db::default_sqlite_url(&dir)

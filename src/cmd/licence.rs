@@ -13,7 +13,7 @@ use licence_net::commands::{
 };
 use licence_net::node::{DEFAULT_GLOBAL_RATE, DEFAULT_PEER_RATE};
 
-use ddrm_stack::StackFile;
+use stack::StackFile;
 
 use super::args::{ChainArgs, LicenceNetworkArgs, OutputArgs, Resolve, SignerArgs};
 use super::chain::TargetArgs;

@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 /// Our crates at INFO (and the market API's request log), everything else at WARN: sqlx, hyper
 /// and alloy log at INFO and below what an operator does not need.
 pub const DEFAULT_FILTER: &str = "warn,ddrm=info,licence_net=info,market_api=info,indexer=info,\
-ddrm_stack=info,player=info,tower_http::trace=info";
+stack=info,player=info,tower_http::trace=info";
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

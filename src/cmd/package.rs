@@ -57,7 +57,7 @@ pub struct PackageArgs {
 }
 
 impl Resolve for PackageArgs {
-    fn resolve(&mut self, stack: Option<&ddrm_stack::StackFile>) -> anyhow::Result<()> {
+    fn resolve(&mut self, stack: Option<&stack::StackFile>) -> anyhow::Result<()> {
         self.group_key.resolve(stack)?;
         self.store.resolve(stack)
     }
@@ -178,7 +178,7 @@ pub async fn package(args: PackageArgs) -> anyhow::Result<()> {
     })
     .await??;
     let cid = if args.pin {
-        Some(packager_store::add_and_pin(&args.store.config(), &report.output).await?)
+        Some(store::add_and_pin(&args.store.config(), &report.output).await?)
     } else {
         None
     };

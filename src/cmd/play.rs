@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use ddrm_stack::StackFile;
+use stack::StackFile;
 
 use super::args::{ChainArgs, LicenceNetworkArgs, Resolve, SignerArgs};
 
@@ -106,8 +106,8 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
     let path = PathBuf::from(&args.input);
     let source: Box<dyn packager_format::ByteSource + Send> = if path.exists() {
         Box::new(std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?)
-    } else if let Ok(cid) = args.input.parse::<packager_store::Cid>() {
-        let store = packager_store::open_store(&args.store.config()).await?;
+    } else if let Ok(cid) = args.input.parse::<store::Cid>() {
+        let store = store::open_store(&args.store.config()).await?;
         Box::new(player::play::StoreSource::open(store, cid).await?)
     } else {
         anyhow::bail!("{}: no such file, and not a CID", args.input);

@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use contracts_bindings::{Chain, Deployment};
-use ddrm_stack::StackFile;
 use licence_net_protocol::GroupKey;
 use market_api::{ApiConfig, AppState, RateLimit};
+use stack::StackFile;
 
 use super::args::{ChainArgs, GroupKeyArgs, Resolve};
 
@@ -93,7 +93,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     market_api::migrate(&db)
         .await
         .context("create the market API's tables")?;
-    let store = packager_store::open_store(&args.store.config()).await?;
+    let store = store::open_store(&args.store.config()).await?;
     let group_key = match &args.group_key.group_key {
         Some(path) => {
             let text = std::fs::read_to_string(path)

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use ddrm_stack::StackFile;
 use futures::TryStreamExt;
-use packager_store::{add_and_pin, open_store, ByteRange, Cid, StoreConfig};
+use stack::StackFile;
+use store::{add_and_pin, open_store, ByteRange, Cid, StoreConfig};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::args::{OutputArgs, Resolve, DATA_DIR_ENV, IPFS_API_ENV};
@@ -57,7 +57,7 @@ impl StoreArgs {
             data_dir: self
                 .data_dir
                 .clone()
-                .unwrap_or_else(packager_store::default_data_dir),
+                .unwrap_or_else(store::default_data_dir),
             ipfs_api: self.ipfs_api.clone(),
         }
     }
@@ -128,7 +128,7 @@ where
 mod tests {
     use super::*;
     use clap::Parser;
-    use packager_store::StoreError;
+    use store::StoreError;
 
     #[derive(Debug, Parser)]
     struct TestCli {
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn parses_cat_with_range_and_validates_cid() {
-        let cid = Cid::for_block(packager_store::Codec::Raw, b"x");
+        let cid = Cid::for_block(store::Codec::Raw, b"x");
         let cli = TestCli::try_parse_from([
             "store",
             "--data-dir",
@@ -194,7 +194,7 @@ mod tests {
     async fn add_then_cat_a_range_through_the_commands() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("input.bin");
-        let chunk = packager_store::CHUNK_SIZE;
+        let chunk = store::CHUNK_SIZE;
         let data: Vec<u8> = (0..chunk * 2 + 100).map(|i| (i % 251) as u8).collect();
         std::fs::write(&file, &data).expect("write input");
         let config = StoreConfig {

@@ -1,10 +1,10 @@
-//! `ddrm up`: wires the `ddrm-stack` library to the player's runtime key and bundled capsule.
+//! `ddrm up`: wires the `stack` library to the player's runtime key and bundled capsule.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use ddrm_stack::up::{CapsuleToRegister, RunningStack, StopSignals, UpOptions};
-use ddrm_stack::RuntimeEntry;
+use stack::up::{CapsuleToRegister, RunningStack, StopSignals, UpOptions};
+use stack::RuntimeEntry;
 
 use super::args::{Resolve, SignerArgs};
 
@@ -56,7 +56,7 @@ pub async fn up(args: UpArgs, log_format: super::logging::LogFormat) -> anyhow::
     let data_dir = args
         .data_dir
         .clone()
-        .unwrap_or_else(ddrm_stack::up::default_data_dir);
+        .unwrap_or_else(stack::up::default_data_dir);
     std::fs::create_dir_all(&data_dir)?;
     // A software TPM lives as long as this command.
     let swtpm = if args.swtpm {
@@ -106,11 +106,11 @@ pub async fn up(args: UpArgs, log_format: super::logging::LogFormat) -> anyhow::
         println!("demo:");
         let work = stack.file().data_dir.join("demo");
         let mut player = DemoPlay;
-        let demo = ddrm_stack::demo::run(
+        let demo = stack::demo::run(
             stack.file(),
             capsule.measurement().0,
             &work,
-            Some(&mut player as &mut dyn ddrm_stack::demo::DemoPlayer),
+            Some(&mut player as &mut dyn stack::demo::DemoPlayer),
             &mut say,
         );
         result = tokio::select! {
@@ -144,10 +144,10 @@ pub async fn up(args: UpArgs, log_format: super::logging::LogFormat) -> anyhow::
 /// The demo's play step: `ddrm play` itself, with everything taken from the stack.
 struct DemoPlay;
 
-impl ddrm_stack::demo::DemoPlayer for DemoPlay {
+impl stack::demo::DemoPlayer for DemoPlay {
     fn play<'a>(
         &'a mut self,
-        stack: &'a ddrm_stack::StackFile,
+        stack: &'a stack::StackFile,
         ddrm: &'a std::path::Path,
         wallet_key: &'a str,
         out_dir: &'a std::path::Path,

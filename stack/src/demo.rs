@@ -28,7 +28,7 @@ pub enum DemoError {
     #[error("package: {0}")]
     Package(#[from] packager::PackageError),
     #[error("pin: {0}")]
-    Pin(#[from] packager_store::StoreError),
+    Pin(#[from] store::StoreError),
     #[error("{step}: {source}")]
     Chain {
         step: &'static str,
@@ -168,7 +168,7 @@ pub async fn run(
         report.content_id
     ));
 
-    let cid = packager_store::add_and_pin(&stack.store_config(), &out).await?;
+    let cid = store::add_and_pin(&stack.store_config(), &out).await?;
     progress(&format!("3. pin: {cid}"));
 
     let rpc = &stack.chain.rpc;

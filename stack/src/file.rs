@@ -458,14 +458,14 @@ impl StackFile {
 
     /// The content store this stack runs (a kubo stack keeps local files, such as compiled
     /// capsules, under the default data directory).
-    pub fn store_config(&self) -> packager_store::StoreConfig {
+    pub fn store_config(&self) -> store::StoreConfig {
         match &self.store {
-            StoreEndpoint::Embedded { data_dir } => packager_store::StoreConfig {
+            StoreEndpoint::Embedded { data_dir } => store::StoreConfig {
                 data_dir: data_dir.clone(),
                 ipfs_api: None,
             },
-            StoreEndpoint::Kubo { api } => packager_store::StoreConfig {
-                data_dir: packager_store::default_data_dir(),
+            StoreEndpoint::Kubo { api } => store::StoreConfig {
+                data_dir: store::default_data_dir(),
                 ipfs_api: Some(api.clone()),
             },
         }

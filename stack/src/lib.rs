@@ -1,4 +1,4 @@
-//! `ddrm-stack`: `ddrm up`, a whole ddrm stack on one machine, and its description `stack.json`.
+//! `stack`: `ddrm up`, a whole ddrm stack on one machine, and its description `stack.json`.
 //!
 //! Core types:
 //! - [`StackFile`]: the `stack.json` that `ddrm up` writes and every other command reads with

@@ -76,7 +76,7 @@ pub enum UpError {
     #[error(transparent)]
     StackFile(#[from] StackFileError),
     #[error("the store: {0}")]
-    Store(#[from] packager_store::StoreError),
+    Store(#[from] store::StoreError),
 }
 
 /// The player capsule to register on chain.
@@ -115,7 +115,7 @@ pub struct UpOptions {
 
 /// The default data directory: the user's ddrm data directory + `/stack`.
 pub fn default_data_dir() -> PathBuf {
-    packager_store::default_data_dir().join("stack")
+    store::default_data_dir().join("stack")
 }
 
 /// A child process the stack started.
@@ -473,7 +473,7 @@ impl RunningStack {
         }
 
         // The store: open it once so a bad kubo URL fails now.
-        packager_store::open_store(&stack.file.store_config()).await?;
+        store::open_store(&stack.file.store_config()).await?;
         progress(&match &stack.file.store {
             StoreEndpoint::Embedded { data_dir } => {
                 format!("embedded store in {}", data_dir.display())

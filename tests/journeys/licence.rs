@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use contracts_bindings::chain::parse_private_key;
 use contracts_bindings::testing::spawn_anvil;
-use e2e::Journey;
 use licence_net_protocol::{key_commitment, measure};
+use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
 const NODES: usize = 5;

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use ddrm_stack::StackFile;
-use e2e::up::{free_port, try_curl, Service, Up};
-use e2e::Journey;
+use stack::StackFile;
+use tests::up::{free_port, try_curl, Service, Up};
+use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
 
-fn account<'a>(stack: &'a StackFile, label: &str) -> &'a ddrm_stack::file::DevAccount {
+fn account<'a>(stack: &'a StackFile, label: &str) -> &'a stack::file::DevAccount {
     stack
         .dev_accounts
         .get(label)

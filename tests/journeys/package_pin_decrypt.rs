@@ -1,7 +1,7 @@
 //! Issue 2's journey: keys, package a clip, pin it to a real kubo, inspect it, fetch it back
 //! by CID from kubo and from the embedded store, decrypt it; and the failures a user can cause.
 
-use e2e::{Journey, KuboDaemon};
+use tests::{Journey, KuboDaemon};
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
 /// The account named as the content's creator (these journeys register nothing on chain).

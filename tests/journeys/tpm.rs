@@ -3,10 +3,10 @@
 //! nodes that refuse file keys; `ddrm play --stack` plays with the TPM key and says so; a file
 //! key is refused and says it is for local development only.
 
-use ddrm_stack::StackFile;
-use e2e::up::Up;
-use e2e::Journey;
 use licence_net_protocol::RuntimeKind;
+use stack::StackFile;
+use tests::up::Up;
+use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
 

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use ddrm_stack::StackFile;
-use e2e::media::{ffmpeg_decode_av1, ffmpeg_decode_f32, psnr_db, read_wav_f32, read_y4m, snr_db};
-use e2e::up::{alive, curl, rpc, signal_pid, Up};
-use e2e::Journey;
+use stack::StackFile;
+use tests::media::{ffmpeg_decode_av1, ffmpeg_decode_f32, psnr_db, read_wav_f32, read_y4m, snr_db};
+use tests::up::{alive, curl, rpc, signal_pid, Up};
+use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
 

@@ -1,4 +1,4 @@
-//! `e2e`: the harness for end-to-end journeys. It runs the real `ddrm` binary against real
+//! `tests`: the harness for end-to-end journeys. It runs the real `ddrm` binary against real
 //! components started on loopback (kubo today; anvil and licence nodes as they land), each
 //! stopped by a drop guard. A missing component fails the test loudly, naming what to install.
 //!
@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 pub mod media;
 pub mod up;
 
-pub use packager_store::testing::KuboDaemon;
+pub use store::testing::KuboDaemon;
 
 /// A scratch directory and the `ddrm` binary under test.
 pub struct Journey {

@@ -23,13 +23,13 @@ pub fn ffmpeg(args: &[&str]) -> Vec<u8> {
 }
 
 /// Frames per second of [`make`]'s video.
-pub const CLIP_FPS: u32 = ddrm_stack::demo::TEST_CLIP_FPS;
+pub const CLIP_FPS: u32 = stack::demo::TEST_CLIP_FPS;
 
 /// Makes a test clip at `out`: `seconds` s of `testsrc2` at `size` (`WxH`, 24 fps) as input 0
 /// and a 440 Hz sine as input 1, then `extra` (stream maps and codecs), with the same maker
 /// as `ddrm up --demo`'s sample. Returns `out`.
 pub fn make(out: &Path, seconds: u32, size: &str, extra: &[&str]) -> PathBuf {
-    ddrm_stack::demo::make_test_clip(out, seconds, size, extra)
+    stack::demo::make_test_clip(out, seconds, size, extra)
         .unwrap_or_else(|e| panic!("cannot make {}: {e}", out.display()));
     out.to_path_buf()
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ddrm_stack::StackFile;
+use stack::StackFile;
 
 /// A `ddrm up` child; stopped with SIGINT when dropped.
 pub struct Up {

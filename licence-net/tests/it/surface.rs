@@ -5,7 +5,7 @@
 //! shares) is compiled only with the feature `host-combine`; each crate's `testing` module only
 //! with its `test-utils`. These tests read the manifests through `cargo metadata` and fail if a
 //! crate enables either from a normal or build dependency, or makes it a default: only
-//! `[dev-dependencies]` (tests and benchmarks) may, and the `e2e` test-support crate.
+//! `[dev-dependencies]` (tests and benchmarks) may, and the `tests` test-support crate.
 
 #[test]
 fn only_dev_dependencies_enable_host_side_share_combination() {
@@ -56,12 +56,12 @@ fn only_dev_dependencies_enable_host_side_share_combination() {
 
 /// Test support (real anvil, kubo, PostgreSQL harnesses) is not compiled into shipping builds:
 /// each crate's `testing` module sits behind its `test-utils` feature, which only
-/// `[dev-dependencies]` enable, or the `e2e` test-support crate, which is itself only ever a
+/// `[dev-dependencies]` enable, or the `tests` test-support crate, which is itself only ever a
 /// dev-dependency.
 #[test]
 fn test_support_is_enabled_only_for_tests() {
     let meta = workspace_metadata();
-    const GATED: [&str; 3] = ["contracts-bindings", "packager-store", "indexer"];
+    const GATED: [&str; 3] = ["contracts-bindings", "store", "indexer"];
     let mut dev_users = Vec::new();
     for p in meta["packages"].as_array().expect("packages") {
         let name = p["name"].as_str().unwrap_or_default();
@@ -77,11 +77,11 @@ fn test_support_is_enabled_only_for_tests() {
         }
         for d in p["dependencies"].as_array().into_iter().flatten() {
             let dep = d["name"].as_str().unwrap_or_default();
-            if dep == "e2e" {
+            if dep == "tests" {
                 assert_eq!(
                     d["kind"].as_str(),
                     Some("dev"),
-                    "{name} depends on the e2e test-support crate outside [dev-dependencies]"
+                    "{name} depends on the `tests` test-support crate outside [dev-dependencies]"
                 );
             }
             if !GATED.contains(&dep) {
@@ -96,7 +96,7 @@ fn test_support_is_enabled_only_for_tests() {
             match d["kind"].as_str() {
                 Some("dev") => dev_users.push(format!("{name} -> {dep}")),
                 kind => assert!(
-                    name == "e2e",
+                    name == "tests",
                     "{name} enables {dep}/test-utils from a {} dependency: test support would \
                      ship in a release build",
                     kind.unwrap_or("normal")

@@ -102,7 +102,7 @@ async fn start_api(
         .await
         .expect("create the market API's tables");
     let chain = Chain::connect(&market.rpc(), None).await.expect("connect");
-    let store = packager_store::open_store(&packager_store::StoreConfig {
+    let store = store::open_store(&store::StoreConfig {
         data_dir: dir.path().join("store"),
         ipfs_api: None,
     })

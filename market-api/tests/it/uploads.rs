@@ -10,13 +10,13 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use contracts_bindings::bindings::ContentRegistry;
 use indexer::testing::ScriptedMarket;
-use packager_store::ContentStore;
+use store::ContentStore;
 
 use crate::harness::{index, serve, Backend};
 
 /// Two seconds of a sine as FLAC, made by FFmpeg's CLI.
 fn make_audio(dir: &std::path::Path) -> std::path::PathBuf {
-    e2e::media::make(
+    tests::media::make(
         &dir.join("song.flac"),
         2,
         "64x64",
@@ -115,8 +115,8 @@ async fn an_upload_is_packaged_pinned_and_its_transaction_registers_the_content(
     assert_eq!(result["input_bytes"].as_u64(), Some(bytes.len() as u64));
 
     // Pinned in the embedded store.
-    let cid: packager_store::Cid = result["cid"].as_str().unwrap().parse().unwrap();
-    let store = packager_store::EmbeddedStore::open(api.dir.path().join("store")).unwrap();
+    let cid: store::Cid = result["cid"].as_str().unwrap().parse().unwrap();
+    let store = store::EmbeddedStore::open(api.dir.path().join("store")).unwrap();
     assert!(store.is_pinned(cid).await.unwrap());
     let stat = store.stat(cid).await.unwrap();
     assert_eq!(Some(stat.size), result["output_bytes"].as_u64());

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use e2e::media::ffmpeg;
 use packager::media::{self, MediaError, MediaOptions, MediaProbe, MediaSegment, MediaSummary};
 use packager_format::{
     ContentKind, Header, KeyEnvelope, Metadata, Packet, SegmentEntry, TrackKind,
     KEY_SCHEME_LABELLED_BLS12_381, SEGMENT_KEYFRAME,
 };
+use tests::media::ffmpeg;
 
 /// `ffprobe` output of one entry as `key=value` lines.
 fn ffprobe(path: &Path, select: &str, entries: &str) -> String {
@@ -65,7 +65,7 @@ fn assert_ffmpeg_decodes(path: &Path) {
 const CLIP_SECONDS: f64 = 5.0;
 
 fn make_h264_aac_mp4(dir: &Path) -> PathBuf {
-    e2e::media::make(
+    tests::media::make(
         &dir.join("clip.mp4"),
         CLIP_SECONDS as u32,
         "640x360",
@@ -86,7 +86,7 @@ fn make_h264_aac_mp4(dir: &Path) -> PathBuf {
 }
 
 fn make_flac(dir: &Path) -> PathBuf {
-    e2e::media::make(
+    tests::media::make(
         &dir.join("tone.flac"),
         CLIP_SECONDS as u32,
         "64x64",
@@ -95,7 +95,7 @@ fn make_flac(dir: &Path) -> PathBuf {
 }
 
 fn make_opus(dir: &Path) -> PathBuf {
-    e2e::media::make(
+    tests::media::make(
         &dir.join("tone.ogg"),
         CLIP_SECONDS as u32,
         "64x64",

@@ -4,8 +4,8 @@ use super::*;
 
 /// A `.ddrm` in a content store, read by byte range as the capsule asks (never whole).
 pub struct StoreSource {
-    store: Arc<dyn packager_store::ContentStore>,
-    cid: packager_store::Cid,
+    store: Arc<dyn store::ContentStore>,
+    cid: store::Cid,
     size: u64,
     handle: tokio::runtime::Handle,
 }
@@ -14,8 +14,8 @@ impl StoreSource {
     /// Looks the file up in `store`. Reads block on `handle`'s runtime, so they must happen
     /// outside async code (as `play` arranges).
     pub async fn open(
-        store: Arc<dyn packager_store::ContentStore>,
-        cid: packager_store::Cid,
+        store: Arc<dyn store::ContentStore>,
+        cid: store::Cid,
     ) -> Result<Self, PlayError> {
         let stat = store
             .stat(cid)
@@ -36,7 +36,7 @@ impl ByteSource for StoreSource {
     }
 
     fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        let range = packager_store::ByteRange {
+        let range = store::ByteRange {
             offset,
             length: Some(buf.len() as u64),
         };

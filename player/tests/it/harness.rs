@@ -64,7 +64,7 @@ pub struct Stack {
 
 /// Makes a test clip: `secs` seconds of a sine, stereo 48 kHz, FLAC.
 pub fn make_audio(dir: &Path, secs: u32) -> PathBuf {
-    e2e::media::stereo_flac(&dir.join(format!("tone-{secs}s.flac")), secs)
+    tests::media::stereo_flac(&dir.join(format!("tone-{secs}s.flac")), secs)
 }
 
 /// How a [`Stack`] differs from the default one.

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use e2e::media::{ffmpeg_decode_f32, read_wav_f32, snr_db};
 use player::bundled_capsule;
+use tests::media::{ffmpeg_decode_f32, read_wav_f32, snr_db};
 
 use crate::harness::*;
 

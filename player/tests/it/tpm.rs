@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use e2e::media::{ffmpeg_decode_f32, read_wav_f32, snr_db};
 use licence_net_protocol::RuntimeKind;
 use player::runtime::{RuntimeKey, RuntimeKeyError, SwTpm};
 use player::{bundled_capsule, PlayError};
+use tests::media::{ffmpeg_decode_f32, read_wav_f32, snr_db};
 
 use crate::harness::*;
 

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use ddrm_capsule::av1::{Av1Decoder, Picture};
 use ddrm_capsule::session::{segments_from, Host, Stop};
 use ddrm_capsule::wire::{AskDraft, BadShare, Event, PlayParams};
-use e2e::media::ffmpeg_decode_av1;
 use k256::ecdsa::SigningKey;
 use licence_net_protocol::threshold_crypto::SecretKeySet;
 use licence_net_protocol::{
@@ -17,6 +16,7 @@ use licence_net_protocol::{
 };
 use packager::PackageOptions;
 use packager_format::{decode_packets, Container, ContentKey, Packet, TrackKind};
+use tests::media::ffmpeg_decode_av1;
 
 /// The account named as creator of every clip packaged here.
 pub const CREATOR: Address = Address::repeat_byte(0xC1);
@@ -24,7 +24,7 @@ pub const NODES: usize = 5;
 pub const THRESHOLD: usize = 3;
 pub const WIDTH: usize = 320;
 pub const HEIGHT: usize = 240;
-pub const FPS: u32 = e2e::media::CLIP_FPS;
+pub const FPS: u32 = tests::media::CLIP_FPS;
 pub const SECONDS: u32 = 3;
 
 /// The licence network's keys, dealt in process.
@@ -95,7 +95,7 @@ impl Clip {
     /// `seconds` s of `testsrc2` at `width`×`height`, `FPS` fps, packaged.
     pub fn make_sized(width: usize, height: usize, seconds: u32) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let source = e2e::media::make(
+        let source = tests::media::make(
             &dir.path().join("clip.mp4"),
             seconds,
             &format!("{width}x{height}"),

@@ -4,8 +4,8 @@
 
 use ddrm_capsule::session::{self, segments_from};
 use ddrm_capsule::wire::{Event, StopKind};
-use e2e::media::{psnr_db, yuv420p_len};
 use packager_format::{decode_packets, Container, Header, TrackKind};
+use tests::media::{psnr_db, yuv420p_len};
 
 use crate::support::{
     decode_packaged, open, unix_now, Clip, TestHost, FPS, HEIGHT, SECONDS, WIDTH,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use packager_store::testing::KuboDaemon;
-use packager_store::{
+use store::testing::KuboDaemon;
+use store::{
     open_store, ByteRange, Cid, Codec, ContentStore, KuboStore, KuboTimeouts, StoreConfig,
     StoreError, CHUNK_SIZE,
 };

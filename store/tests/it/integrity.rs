@@ -4,7 +4,7 @@ use std::fs::OpenOptions;
 use std::io::{Seek, SeekFrom, Write};
 
 use futures::TryStreamExt;
-use packager_store::{ByteRange, Cid, Codec, ContentStore, EmbeddedStore, StoreError, CHUNK_SIZE};
+use store::{ByteRange, Cid, Codec, ContentStore, EmbeddedStore, StoreError, CHUNK_SIZE};
 
 use crate::support::pseudo_random;
 

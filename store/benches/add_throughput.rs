@@ -1,6 +1,6 @@
 //! Embedded-store add throughput against plain SHA-256 of the same bytes.
 //!
-//! `cargo bench -p packager-store --bench add_throughput` (size: `DDRM_BENCH_MIB`, default 256).
+//! `cargo bench -p store --bench add_throughput` (size: `DDRM_BENCH_MIB`, default 256).
 //! Both sides read the same (page-cached) file in 256 KiB chunks; the add also builds the
 //! DAG and writes every block to a fresh store. Prints MiB/s of each, their ratio, and the
 //! process's peak resident memory, which must stay far below the file size.
@@ -9,8 +9,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use packager_store::{ContentStore, EmbeddedStore, CHUNK_SIZE};
 use sha2::{Digest, Sha256};
+use store::{ContentStore, EmbeddedStore, CHUNK_SIZE};
 
 const DEFAULT_MIB: u64 = 256;
 const ROUNDS: usize = 3;

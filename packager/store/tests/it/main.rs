@@ -1,5 +1,0 @@
-//! Integration tests of packager-store: one binary, one module per concern.
-
-mod integrity;
-mod kubo_parity;
-mod support;

@@ -29,56 +29,18 @@ fn main() {
     let key = |label: &str| stack.dev_accounts.get(label).unwrap().private_key.clone();
     let creator = stack.dev_accounts.get("creator").unwrap().address;
 
-    let clip = j.make_clip(
-        "clip.mp4",
-        60,
-        &[
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ],
-    );
-    let p = j
-        .ddrm([
-            "package",
-            clip.to_str().unwrap(),
-            "--out",
-            "clip.ddrm",
-            "--creator-account",
-            &creator.to_string(),
-            "--pin",
-            "--json",
-            "--stack",
-            s,
-        ])
-        .ok()
-        .json();
-    let (cid, id) = (
-        p["cid"].as_str().unwrap().to_owned(),
-        p["content_id"].as_str().unwrap().to_owned(),
-    );
-    let split = format!("{creator}:10000");
-    j.ddrm([
-        "mint",
+    let clip = j.make_clip("clip.mp4", 60, stack::demo::H264_AAC);
+    let tests::up::Published {
+        cid,
+        content_id: id,
+    } = j.publish(
+        &stack,
+        &clip,
         "clip.ddrm",
-        "--cid",
-        &cid,
-        "--price",
-        "1",
-        "--split",
-        &split,
-        "--private-key",
-        &key("creator"),
-        "--stack",
-        s,
-    ])
-    .ok();
-    j.ddrm(["buy", &id, "--private-key", &key("buyer"), "--stack", s])
-        .ok();
+        &format!("{creator}:10000"),
+        [&[], &[]],
+    );
+    j.buy(&stack, &id, "buyer");
 
     for (what, input) in [("file", "clip.ddrm"), ("CID from the store", cid.as_str())] {
         let (mut first, mut total) = (Vec::new(), Vec::new());

@@ -17,16 +17,16 @@ pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 7400);
 /// Default confirmations: the rights are read at `head - 1`.
 pub const DEFAULT_CONFIRMATIONS: u64 = 1;
-/// Default timeout of each chain call, in milliseconds.
-pub const DEFAULT_CHAIN_TIMEOUT_MS: u64 = 3000;
-/// Default reuse of a fetched chain head, in milliseconds.
-pub const DEFAULT_HEAD_TTL_MS: u64 = 500;
+/// Default timeout of each chain call.
+pub const DEFAULT_CHAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default reuse of a fetched chain head.
+pub const DEFAULT_HEAD_TTL: Duration = Duration::from_millis(500);
 /// Default sustained licence requests per second per account.
 pub const DEFAULT_RATE_PER_SECOND: f64 = 2.0;
 /// Default burst of licence requests per account.
 pub const DEFAULT_RATE_BURST: f64 = 20.0;
-/// Default time allowed to each node by the licence diagnostic, in milliseconds.
-pub const DEFAULT_NODE_TIMEOUT_MS: u64 = 5000;
+/// Default time allowed to each node by the licence diagnostic.
+pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A licence node's options ([`NodeOptions::new`] gives the defaults).
 #[derive(Debug, Clone)]
@@ -45,10 +45,10 @@ pub struct NodeOptions {
     pub audit: Option<PathBuf>,
     /// Rights are read at the block `confirmations` below the chain head.
     pub confirmations: u64,
-    /// Timeout of every chain call, in milliseconds.
-    pub chain_timeout_ms: u64,
-    /// How long a fetched chain head is reused, in milliseconds (0: every request).
-    pub head_ttl_ms: u64,
+    /// Timeout of every chain call.
+    pub chain_timeout: Duration,
+    /// How long a fetched chain head is reused (zero: every request reads the head).
+    pub head_ttl: Duration,
     /// Sustained licence requests per second allowed per account.
     pub rate_per_second: f64,
     /// Licence requests an account may make in a burst.
@@ -81,8 +81,8 @@ impl NodeOptions {
             listen: DEFAULT_LISTEN,
             audit: None,
             confirmations: DEFAULT_CONFIRMATIONS,
-            chain_timeout_ms: DEFAULT_CHAIN_TIMEOUT_MS,
-            head_ttl_ms: DEFAULT_HEAD_TTL_MS,
+            chain_timeout: DEFAULT_CHAIN_TIMEOUT,
+            head_ttl: DEFAULT_HEAD_TTL,
             rate_per_second: DEFAULT_RATE_PER_SECOND,
             rate_burst: DEFAULT_RATE_BURST,
             peer_rate_per_second: node::DEFAULT_PEER_RATE.per_second,
@@ -138,8 +138,9 @@ pub enum CommandError {
     Protocol(#[from] licence_net_protocol::ProtocolError),
     #[error(transparent)]
     Registry(#[from] licence_net_client::registry::RegistryError),
+    /// Fewer than the threshold would grant; the diagnosis says who refused and why.
     #[error("{0}")]
-    NotGranted(String),
+    NotGranted(Box<Diagnosis>),
 }
 
 fn load_group(path: &std::path::Path) -> Result<GroupKey, CommandError> {
@@ -182,7 +183,7 @@ pub async fn run_request(
     options: &RequestOptions,
     content_id: licence_net_protocol::U256,
     key_ciphertext: Vec<u8>,
-) -> Result<String, CommandError> {
+) -> Result<Diagnosis, CommandError> {
     let deployment = Deployment::load(&options.deployment)?;
     let timeout = options.node_timeout;
     let chain = contracts_bindings::Chain::connect(&options.rpc, None).await?;
@@ -215,11 +216,55 @@ pub async fn run_request(
         key_ciphertext,
     )?;
     drop(capsule);
-    let (text, granted) = diagnose(&client, &ask).await;
-    if granted {
-        Ok(text)
+    let diagnosis = diagnose(&client, &ask).await?;
+    if diagnosis.would_issue {
+        Ok(diagnosis)
     } else {
-        Err(CommandError::NotGranted(text))
+        Err(CommandError::NotGranted(Box::new(diagnosis)))
+    }
+}
+
+/// What `ddrm licence request` found: which nodes would grant and why the others did not. The
+/// shares were sealed to a discarded capsule key and never opened: a diagnosis, not a licence.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Diagnosis {
+    /// Nodes asked.
+    pub asked: usize,
+    /// Shares a licence needs.
+    pub threshold: usize,
+    /// Whether at least `threshold` nodes would grant.
+    pub would_issue: bool,
+    /// The nodes that would grant, by share index, with the policy each signed.
+    pub granting: Vec<Grant>,
+    /// Each node that refused or failed, as the client described it.
+    pub refusals: Vec<String>,
+}
+
+/// One node's grant in a [`Diagnosis`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Grant {
+    pub node: u32,
+    pub policy: licence_net_protocol::LicencePolicy,
+}
+
+impl std::fmt::Display for Diagnosis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} nodes would grant (threshold {}): {}\n(diagnostic: the shares were sealed to a discarded capsule key and not opened; content keys are recovered only inside the player capsule)",
+            self.granting.len(),
+            self.asked,
+            self.threshold,
+            if self.would_issue { "a licence would be issued" } else { "no licence" },
+        )?;
+        for g in &self.granting {
+            let policy = serde_json::to_string(&g.policy).map_err(|_| std::fmt::Error)?;
+            write!(f, "\n  node {}: grants, policy {policy}", g.node)?;
+        }
+        for r in &self.refusals {
+            write!(f, "\n  {r}")?;
+        }
+        Ok(())
     }
 }
 
@@ -227,9 +272,7 @@ pub async fn run_request(
 async fn diagnose(
     client: &licence_net_client::LicenceClient,
     ask: &licence_net_protocol::LicenceAsk,
-) -> (String, bool) {
-    let needed = client.group().threshold();
-    let asked = client.endpoints().len();
+) -> Result<Diagnosis, CommandError> {
     let (responses, failures) = match client.gather(ask).await {
         Ok(mut g) => {
             g.rest().await;
@@ -239,26 +282,24 @@ async fn diagnose(
             )
         }
         Err(licence_net_client::ClientError::NotEnough { failures, .. }) => (Vec::new(), failures),
-        Err(e) => return (format!("licence request failed: {e}"), false),
+        Err(e) => return Err(e.into()),
     };
-    let mut granting: Vec<u32> = responses.iter().map(|r| r.node_index).collect();
-    granting.sort();
-    let mut text = format!(
-        "{} of {asked} nodes would grant (threshold {needed}): {}\n(diagnostic: the shares were sealed to a discarded capsule key and not opened; content keys are recovered only inside the player capsule)",
-        granting.len(),
-        if granting.len() >= needed { "a licence would be issued" } else { "no licence" },
-    );
-    for r in &responses {
-        text.push_str(&format!(
-            "\n  node {}: grants, policy {}",
-            r.node_index,
-            serde_json::to_string(&r.policy).expect("policy serializes")
-        ));
-    }
-    for f in &failures {
-        text.push_str(&format!("\n  {f}"));
-    }
-    (text, granting.len() >= needed)
+    let mut granting: Vec<Grant> = responses
+        .into_iter()
+        .map(|r| Grant {
+            node: r.node_index,
+            policy: r.policy,
+        })
+        .collect();
+    granting.sort_by_key(|g| g.node);
+    let threshold = client.group().threshold();
+    Ok(Diagnosis {
+        asked: client.endpoints().len(),
+        threshold,
+        would_issue: granting.len() >= threshold,
+        granting,
+        refusals: failures.iter().map(ToString::to_string).collect(),
+    })
 }
 
 /// A licence network registered in LicenceNetworkRegistry.
@@ -339,8 +380,8 @@ impl NodeOptions {
             rpc: self.rpc.clone(),
             audit_path,
             confirmations: self.confirmations,
-            chain_timeout: Duration::from_millis(self.chain_timeout_ms),
-            head_ttl: Duration::from_millis(self.head_ttl_ms),
+            chain_timeout: self.chain_timeout,
+            head_ttl: self.head_ttl,
             rate_limit: RateLimit {
                 per_second: self.rate_per_second,
                 burst: self.rate_burst,

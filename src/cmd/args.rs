@@ -4,6 +4,7 @@
 //! group resolves its own fields, every command that flattens it takes `--stack` by construction.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use contracts_bindings::commands::{SecretKeyText, SignerSource};
@@ -17,7 +18,7 @@ pub const PRIVATE_KEY_ENV: &str = "DDRM_PRIVATE_KEY";
 pub const WALLET_KEY_ENV: &str = "DDRM_WALLET_KEY";
 /// Environment variable naming the licence network's group key file.
 pub const GROUP_KEY_ENV: &str = "DDRM_GROUP_KEY";
-/// Environment variable naming the embedded store's directory.
+/// Environment variable naming ddrm's data directory.
 pub const DATA_DIR_ENV: &str = "DDRM_DATA_DIR";
 /// Environment variable naming a kubo node's RPC API.
 pub const IPFS_API_ENV: &str = "DDRM_IPFS_API";
@@ -236,5 +237,116 @@ impl OutputArgs {
         } else {
             Ok(text(value))
         }
+    }
+}
+
+/// ddrm's data directory: where an install (or a stack) keeps its state, the embedded store's
+/// blocks, the SQLite index and the compiled-capsule cache. One folder for all of them, so that
+/// `--data-dir` means the same wherever it is taken.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct DataDirArgs {
+    /// ddrm's data directory: the embedded store, the index, compiled capsules [env:
+    /// DDRM_DATA_DIR; with --stack: the stack's; default: $XDG_DATA_HOME/ddrm or
+    /// ~/.local/share/ddrm].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Resolve for DataDirArgs {
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        if self.data_dir.is_none() {
+            self.data_dir = stack
+                .map(|s| s.data_dir.clone())
+                .or_else(|| env_var(DATA_DIR_ENV).map(PathBuf::from));
+        }
+        Ok(())
+    }
+}
+
+impl DataDirArgs {
+    /// The directory, or the default one.
+    pub fn dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(store::default_data_dir)
+    }
+}
+
+/// A duration on the command line: a number with its unit (`500ms`, `10s`, `2m`), or `0`.
+/// Every flag that takes a time parses it here, so no flag's name carries a unit and no two
+/// flags count in different units.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit: write e.g. 500ms, 10s or 2m"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. 500ms, 10s or 2m"))?;
+    let per_unit_ms: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use ms, s or m")),
+    };
+    n.checked_mul(per_unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{text}` is too long a duration"))
+}
+
+/// A duration flag's value: parsed by [`parse_duration`], shown (in `--help` defaults) as
+/// `500ms` or `10s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationArg(pub Duration);
+
+impl std::str::FromStr for DurationArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        parse_duration(text).map(DurationArg)
+    }
+}
+
+impl std::fmt::Display for DurationArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.0.as_millis();
+        if ms % 1_000 == 0 && ms > 0 {
+            write!(f, "{}s", ms / 1_000)
+        } else {
+            write!(f, "{ms}ms")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_unit_and_show_back_the_same() {
+        for (text, ms) in [("0", 0), ("500ms", 500), ("10s", 10_000), ("2m", 120_000)] {
+            let d = parse_duration(text).unwrap();
+            assert_eq!(d, Duration::from_millis(ms), "{text}");
+            if ms > 0 {
+                assert_eq!(DurationArg(d).to_string(), text.replace("2m", "120s"));
+            }
+        }
+        for bad in [
+            "",
+            "10",
+            "ms",
+            "1.5s",
+            "10h",
+            "-1s",
+            "99999999999999999999s",
+        ] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(!err.is_empty(), "{bad:?} parsed");
+        }
+        assert!(parse_duration("10").unwrap_err().contains("no unit"));
     }
 }

@@ -152,9 +152,12 @@ pub struct MintArgs {
     pub output: OutputArgs,
     /// The packaged .ddrm file (its header gives the content id, key commitment and renderers).
     pub file: PathBuf,
-    /// IPFS CID of the pinned .ddrm.
+    /// IPFS CID of the .ddrm [default: the file's own CID, as `ddrm store add` and kubo give it].
     #[arg(long)]
-    pub cid: String,
+    pub cid: Option<String>,
+    /// Also add the .ddrm to the content store and pin it (the CID registered is the stored one).
+    #[arg(long, conflicts_with = "cid")]
+    pub pin: bool,
     /// Price of a perpetual access token in whole payment-token units (1.5 = 1.5 ELA);
     /// 0 = not sold.
     #[arg(long, default_value = "0")]
@@ -185,13 +188,30 @@ pub struct MintArgs {
     pub split: String,
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Where `--pin` stores the file.
+    #[command(flatten)]
+    pub store: super::store::StoreArgs,
+}
+
+impl Resolve for MintArgs {
+    fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
+        self.target.resolve(stack)?;
+        self.store.resolve(stack)
+    }
 }
 
 /// Runs `ddrm mint`.
 pub async fn run_mint(args: MintArgs) -> anyhow::Result<()> {
+    let cid = match (args.cid, args.pin) {
+        (Some(cid), _) => cid,
+        (None, true) => store::add_and_pin(&args.store.config(), &args.file)
+            .await?
+            .to_string(),
+        (None, false) => store::cid_of_file(&args.file)?.to_string(),
+    };
     let cmd = MintCommand {
         file: args.file,
-        cid: args.cid,
+        cid,
         price: args.price,
         rent_price: args.rent_price,
         period: args.period,

@@ -1,16 +1,12 @@
 //! `ddrm indexer`: follow a deployment's events into SQL.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use indexer::follow::{FollowConfig, Follower, Step, DEFAULT_CONFIRMATIONS};
+use indexer::follow::{FollowConfig, Follower, Step, DEFAULT_CONFIRMATIONS, DEFAULT_RPC_TIMEOUT};
 use indexer::Db;
 
-use super::args::{ChainArgs, Resolve};
-
-/// Default seconds to wait for one RPC answer.
-const DEFAULT_RPC_TIMEOUT_SECS: u64 = 15;
+use super::args::{ChainArgs, DataDirArgs, DurationArg, Resolve};
 
 #[derive(Debug, clap::Args)]
 pub struct IndexerArgs {
@@ -21,29 +17,29 @@ pub struct IndexerArgs {
     /// [default: SQLite at <data dir>/index.sqlite]
     #[arg(long, env = "DDRM_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Where the default SQLite index lives [default: the stack's data directory with --stack,
-    /// else $XDG_DATA_HOME/ddrm or ~/.local/share/ddrm]
+    /// The default SQLite index lives in the data directory.
+    #[command(flatten)]
+    pub data: DataDirArgs,
+    /// Blocks a block must be buried under before it is indexed [default: 12; with --stack:
+    /// the stack's chain's own depth, 0 on its anvil].
     #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Blocks a block must be buried under before it is indexed.
-    #[arg(long, default_value_t = DEFAULT_CONFIRMATIONS)]
-    pub confirmations: u64,
-    /// Seconds to wait for any one RPC answer.
-    #[arg(long, default_value_t = DEFAULT_RPC_TIMEOUT_SECS)]
-    pub rpc_timeout: u64,
+    pub confirmations: Option<u64>,
+    /// How long to wait for any one RPC answer (e.g. 10s).
+    #[arg(long, default_value_t = DurationArg(DEFAULT_RPC_TIMEOUT))]
+    pub rpc_timeout: DurationArg,
     /// Exit once caught up with the confirmed chain tip instead of following it.
     #[arg(long)]
     pub once: bool,
 }
 
 impl Resolve for IndexerArgs {
-    /// With --stack, the index lives under the stack's data directory.
+    /// With --stack, the index lives in the stack's data directory.
     fn resolve(&mut self, stack: Option<&stack::StackFile>) -> anyhow::Result<()> {
         self.chain.resolve(stack)?;
-        if let (None, Some(stack)) = (&self.data_dir, stack) {
-            self.data_dir = Some(stack.data_dir.clone());
+        if self.confirmations.is_none() {
+            self.confirmations = stack.and_then(|s| s.chain.confirmations);
         }
-        Ok(())
+        self.data.resolve(stack)
     }
 }
 
@@ -53,7 +49,7 @@ pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
     let url = match args.database_url {
         Some(url) => url,
         None => {
-            let dir = args.data_dir.unwrap_or_else(store::default_data_dir);
+            let dir = args.data.dir();
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("create the data directory {}", dir.display()))?;
             indexer::db::default_sqlite_url(&dir)
@@ -64,8 +60,8 @@ pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("open the index {shown}"))?;
     let cfg = FollowConfig {
-        confirmations: args.confirmations,
-        rpc_timeout: Duration::from_secs(args.rpc_timeout.max(1)),
+        confirmations: args.confirmations.unwrap_or(DEFAULT_CONFIRMATIONS),
+        rpc_timeout: args.rpc_timeout.0.max(Duration::from_millis(1)),
         ..FollowConfig::default()
     };
     let mut follower = Follower::new(db, &rpc, deployment, cfg).await?;

@@ -2,20 +2,19 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use licence_net::commands::{
-    NodeOptions, RequestOptions, DEFAULT_CHAIN_TIMEOUT_MS, DEFAULT_CONFIRMATIONS,
-    DEFAULT_HEAD_TTL_MS, DEFAULT_LISTEN, DEFAULT_NODE_TIMEOUT_MS, DEFAULT_RATE_BURST,
-    DEFAULT_RATE_PER_SECOND,
+    CommandError, Diagnosis, NodeOptions, RequestOptions, DEFAULT_CHAIN_TIMEOUT,
+    DEFAULT_CONFIRMATIONS, DEFAULT_HEAD_TTL, DEFAULT_LISTEN, DEFAULT_NODE_TIMEOUT,
+    DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND,
 };
 use licence_net::node::{DEFAULT_GLOBAL_RATE, DEFAULT_PEER_RATE};
 
 use stack::StackFile;
 
-use super::args::{ChainArgs, LicenceNetworkArgs, OutputArgs, Resolve, SignerArgs};
+use super::args::{ChainArgs, DurationArg, LicenceNetworkArgs, OutputArgs, Resolve, SignerArgs};
 use super::chain::TargetArgs;
 
 #[derive(Debug, Subcommand)]
@@ -79,12 +78,12 @@ pub struct NodeArgs {
     /// Rights are read at the block `confirmations` below the chain head.
     #[arg(long, default_value_t = DEFAULT_CONFIRMATIONS)]
     pub confirmations: u64,
-    /// Timeout of every chain call, in milliseconds.
-    #[arg(long, default_value_t = DEFAULT_CHAIN_TIMEOUT_MS)]
-    pub chain_timeout_ms: u64,
-    /// How long a fetched chain head is reused, in milliseconds (0: every request).
-    #[arg(long, default_value_t = DEFAULT_HEAD_TTL_MS)]
-    pub head_ttl_ms: u64,
+    /// Timeout of every chain call (e.g. 3s).
+    #[arg(long, alias = "chain-timeout-ms", default_value_t = DurationArg(DEFAULT_CHAIN_TIMEOUT))]
+    pub chain_timeout: DurationArg,
+    /// How long a fetched chain head is reused (e.g. 500ms; 0: every request reads the head).
+    #[arg(long, alias = "head-ttl-ms", default_value_t = DurationArg(DEFAULT_HEAD_TTL))]
+    pub head_ttl: DurationArg,
     /// Sustained licence requests per second allowed per account.
     #[arg(long, default_value_t = DEFAULT_RATE_PER_SECOND)]
     pub rate_per_second: f64,
@@ -124,8 +123,8 @@ impl NodeArgs {
             listen: self.listen,
             audit: self.audit,
             confirmations: self.confirmations,
-            chain_timeout_ms: self.chain_timeout_ms,
-            head_ttl_ms: self.head_ttl_ms,
+            chain_timeout: self.chain_timeout.0,
+            head_ttl: self.head_ttl.0,
             rate_per_second: self.rate_per_second,
             rate_burst: self.rate_burst,
             peer_rate_per_second: self.peer_rate_per_second,
@@ -173,9 +172,11 @@ pub struct RequestArgs {
     /// LicenceNetworkRegistry].
     #[command(flatten)]
     pub network: LicenceNetworkArgs,
-    /// Time allowed to each node, in milliseconds.
-    #[arg(long, default_value_t = DEFAULT_NODE_TIMEOUT_MS)]
-    pub node_timeout_ms: u64,
+    /// Time allowed to each node (e.g. 5s).
+    #[arg(long, alias = "node-timeout-ms", default_value_t = DurationArg(DEFAULT_NODE_TIMEOUT))]
+    pub node_timeout: DurationArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 impl Resolve for LicenceCommand {
@@ -237,13 +238,21 @@ pub async fn run(cmd: LicenceCommand) -> anyhow::Result<()> {
                 runtime_key_file: args.runtime_key,
                 capsule: args.capsule,
                 network,
-                node_timeout: Duration::from_millis(args.node_timeout_ms),
+                node_timeout: args.node_timeout.0,
             };
-            println!(
-                "{}",
-                licence_net::commands::run_request(&options, content_id, ciphertext).await?
-            );
-            Ok(())
+            let print = |d: &Diagnosis| -> anyhow::Result<()> {
+                print!("{}", args.output.render(d, |d| format!("{d}\n"))?);
+                Ok(())
+            };
+            match licence_net::commands::run_request(&options, content_id, ciphertext).await {
+                Ok(diagnosis) => print(&diagnosis),
+                // With --json the refusal's diagnosis is the output too; the exit status fails.
+                Err(CommandError::NotGranted(diagnosis)) if args.output.json => {
+                    print(&diagnosis)?;
+                    Err(CommandError::NotGranted(diagnosis).into())
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         LicenceCommand::Register(args) => {
             let group = args.network.group_key.required()?;

@@ -12,8 +12,6 @@ pub mod serve;
 pub mod store;
 pub mod up;
 
-use std::io::Write;
-
 /// Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -31,12 +29,4 @@ pub async fn shutdown_signal() {
 /// The value of a flag that is required unless `--stack` supplies it.
 pub fn required<T>(value: Option<T>, flag: &str) -> anyhow::Result<T> {
     value.ok_or_else(|| anyhow::anyhow!("{flag} is required (or --stack PATH/stack.json)"))
-}
-
-/// Prints `value` as pretty JSON on standard output.
-pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
 }

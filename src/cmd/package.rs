@@ -1,5 +1,6 @@
 //! `ddrm package`, `ddrm inspect`, `ddrm decrypt`.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,8 +11,7 @@ use licence_net_protocol::GroupKey;
 use packager::{PackageOptions, Progress};
 use packager_format::ContentKey;
 
-use super::args::{GroupKeyArgs, Resolve};
-use super::print_json;
+use super::args::{GroupKeyArgs, OutputArgs, Resolve};
 
 #[derive(Debug, Args)]
 pub struct PackageArgs {
@@ -51,9 +51,8 @@ pub struct PackageArgs {
     pub pin: bool,
     #[command(flatten)]
     pub store: super::store::StoreArgs,
-    /// Print the result as JSON on standard output.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 impl Resolve for PackageArgs {
@@ -67,9 +66,8 @@ impl Resolve for PackageArgs {
 pub struct InspectArgs {
     /// The .ddrm file.
     pub file: PathBuf,
-    /// Print JSON instead of a summary.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -91,9 +89,8 @@ pub struct DecryptArgs {
     /// Where to write the result: the original bytes for data, Matroska for media.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 fn load_group_key(path: Option<&Path>) -> anyhow::Result<GroupKey> {
@@ -182,87 +179,120 @@ pub async fn package(args: PackageArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    if args.json {
-        let mut v = serde_json::to_value(&report)?;
-        if let Some(cid) = &cid {
-            v["cid"] = serde_json::Value::String(cid.to_string());
-        }
-        print_json(&v)?;
-    } else {
-        println!(
-            "packaged {} -> {}",
-            args.input.display(),
-            report.output.display()
-        );
-        println!("content id      {}", report.content_id);
-        println!("creator account {}", report.creator_account);
-        println!("header digest   0x{}", hex::encode(report.header_digest));
-        println!("key commitment  0x{}", hex::encode(report.key_commitment));
-        println!(
-            "kind            {:?}, {}, {} segments, {} bytes",
-            report.kind, report.mime_type, report.segments, report.output_bytes
-        );
-        for t in &report.tracks {
-            println!(
-                "track           {:?} {} ({} segments)",
-                t.kind, t.codec, t.segments
-            );
-        }
-        if let Some(cid) = &cid {
-            println!("pinned          {cid}");
-        }
+    /// What `ddrm package` reports: the packaging, and the CID when it was pinned.
+    #[derive(serde::Serialize)]
+    struct Packaged<'a> {
+        #[serde(flatten)]
+        report: &'a packager::PackageReport,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cid: Option<String>,
     }
+    let packaged = Packaged {
+        report: &report,
+        cid: cid.map(|c| c.to_string()),
+    };
+    print!(
+        "{}",
+        args.output.render(&packaged, |p| {
+            let (r, mut out) = (p.report, String::new());
+            let _ = writeln!(
+                out,
+                "packaged {} -> {}",
+                args.input.display(),
+                r.output.display()
+            );
+            let _ = writeln!(out, "content id      {}", r.content_id);
+            let _ = writeln!(out, "creator account {}", r.creator_account);
+            let _ = writeln!(out, "header digest   0x{}", hex::encode(r.header_digest));
+            let _ = writeln!(out, "key commitment  0x{}", hex::encode(r.key_commitment));
+            let _ = writeln!(
+                out,
+                "kind            {:?}, {}, {} segments, {} bytes",
+                r.kind, r.mime_type, r.segments, r.output_bytes
+            );
+            for t in &r.tracks {
+                let _ = writeln!(
+                    out,
+                    "track           {:?} {} ({} segments)",
+                    t.kind, t.codec, t.segments
+                );
+            }
+            if let Some(cid) = &p.cid {
+                let _ = writeln!(out, "pinned          {cid}");
+            }
+            out
+        })?
+    );
     Ok(())
 }
 
 pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
     let r = packager::inspect(&args.file)?;
-    if args.json {
-        return print_json(&r);
-    }
+    print!("{}", args.output.render(&r, |r| describe(&args.file, r))?);
+    Ok(())
+}
+
+/// `ddrm inspect`'s summary of a header, for people.
+fn describe(file: &Path, r: &packager::InspectReport) -> String {
+    let mut out = String::new();
     let h = &r.header;
-    println!("{}", args.file.display());
-    println!("content id      {}", r.content_id);
-    println!("format          .ddrm v{} ({:?})", r.format_version, h.kind);
-    println!("title           {}", h.metadata.title);
-    println!("creator         {}", h.metadata.creator);
-    println!(
+    let _ = writeln!(out, "{}", file.display());
+    let _ = writeln!(out, "content id      {}", r.content_id);
+    let _ = writeln!(
+        out,
+        "format          .ddrm v{} ({:?})",
+        r.format_version, h.kind
+    );
+    let _ = writeln!(out, "title           {}", h.metadata.title);
+    let _ = writeln!(out, "creator         {}", h.metadata.creator);
+    let _ = writeln!(
+        out,
         "creator account {}",
         licence_net_protocol::Address::from(h.creator())
     );
-    println!("header digest   0x{}", hex::encode(r.header_digest));
-    println!("type            {}", h.metadata.mime_type);
+    let _ = writeln!(out, "header digest   0x{}", hex::encode(r.header_digest));
+    let _ = writeln!(out, "type            {}", h.metadata.mime_type);
     if h.metadata.duration_ms > 0 {
-        println!(
+        let _ = writeln!(
+            out,
             "duration        {:.3} s",
             h.metadata.duration_ms as f64 / 1000.0
         );
     }
-    println!("original size   {} bytes", h.metadata.original_size);
-    println!(
+    let _ = writeln!(out, "original size   {} bytes", h.metadata.original_size);
+    let _ = writeln!(
+        out,
         "file size       {} bytes ({} header)",
         r.file_bytes, r.header_bytes
     );
     for (i, t) in h.tracks.iter().enumerate() {
         let n = h.segments.iter().filter(|s| s.track as usize == i).count();
-        match t.kind {
-            packager_format::TrackKind::Video => println!(
+        let _ = match t.kind {
+            packager_format::TrackKind::Video => writeln!(
+                out,
                 "track {i}         video {} {}x{} @ {}/{} fps, {n} segments",
                 t.codec, t.width, t.height, t.frame_rate_num, t.frame_rate_den
             ),
-            packager_format::TrackKind::Audio => println!(
+            packager_format::TrackKind::Audio => writeln!(
+                out,
                 "track {i}         audio {} {} Hz, {} ch, {n} segments",
                 t.codec, t.sample_rate, t.channels
             ),
-            packager_format::TrackKind::Data => println!("track {i}         data, {n} segments"),
-        }
+            packager_format::TrackKind::Data => {
+                writeln!(out, "track {i}         data, {n} segments")
+            }
+        };
     }
     for r in &h.renderers {
-        println!("renderer        0x{}", hex::encode(r));
+        let _ = writeln!(out, "renderer        0x{}", hex::encode(r));
     }
-    println!("licence group   0x{}", hex::encode(&h.key.group_key_id));
-    println!("key commitment  0x{}", hex::encode(r.key_commitment));
-    Ok(())
+    let _ = writeln!(
+        out,
+        "licence group   0x{}",
+        hex::encode(&h.key.group_key_id)
+    );
+    let _ = writeln!(out, "key commitment  0x{}", hex::encode(r.key_commitment));
+    out
 }
 
 fn load_content_key(args: &DecryptArgs) -> anyhow::Result<ContentKey> {
@@ -283,16 +313,16 @@ fn load_content_key(args: &DecryptArgs) -> anyhow::Result<ContentKey> {
 pub fn decrypt(args: DecryptArgs) -> anyhow::Result<()> {
     let key = load_content_key(&args)?;
     let r = packager::decrypt(&args.file, &key, &args.out)?;
-    if args.json {
-        return print_json(&r);
-    }
-    println!(
-        "decrypted {} ({} segments, content id {}) -> {} ({} bytes)",
-        args.file.display(),
-        r.segments,
-        r.content_id,
-        r.output.display(),
-        r.bytes_written
+    print!(
+        "{}",
+        args.output.render(&r, |r| format!(
+            "decrypted {} ({} segments, content id {}) -> {} ({} bytes)\n",
+            args.file.display(),
+            r.segments,
+            r.content_id,
+            r.output.display(),
+            r.bytes_written
+        ))?
     );
     Ok(())
 }

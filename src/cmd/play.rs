@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use stack::StackFile;
 
-use super::args::{ChainArgs, LicenceNetworkArgs, Resolve, SignerArgs};
+use super::args::{ChainArgs, LicenceNetworkArgs, OutputArgs, Resolve, SignerArgs};
 
 /// Wall time after which the capsule is stopped, however long the content.
 const CAPSULE_DEADLINE: Duration = Duration::from_secs(3600);
@@ -46,6 +46,8 @@ pub struct PlayArgs {
     pub runtime_key: Option<PathBuf>,
     #[command(flatten)]
     pub store: super::store::StoreArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 impl Resolve for PlayArgs {
@@ -143,7 +145,13 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
         },
     )
     .await?;
-    print!("{}", report.describe());
-    println!("played in {:.2} s", started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed().as_secs_f64();
+    print!(
+        "{}",
+        args.output.render(&report, |r| format!(
+            "{}played in {elapsed:.2} s\n",
+            r.describe()
+        ))?
+    );
     Ok(())
 }

@@ -64,14 +64,11 @@ pub struct ServeArgs {
 }
 
 impl Resolve for ServeArgs {
-    /// With --stack, also the index `ddrm indexer --stack` writes (unless --database-url names
-    /// another).
+    /// With --stack, the index is the one `ddrm indexer --stack` writes in the stack's data
+    /// directory (unless --database-url names another).
     fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
         self.chain.resolve(stack)?;
         self.group_key.resolve(stack)?;
-        if let (None, Some(stack)) = (&self.database_url, stack) {
-            self.database_url = Some(indexer::db::default_sqlite_url(&stack.data_dir));
-        }
         self.store.resolve(stack)
     }
 }

@@ -10,16 +10,13 @@ use stack::StackFile;
 use store::{add_and_pin, open_store, ByteRange, Cid, StoreConfig};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::args::{OutputArgs, Resolve, DATA_DIR_ENV, IPFS_API_ENV};
+use super::args::{DataDirArgs, OutputArgs, Resolve, IPFS_API_ENV};
 
-/// Where content is stored: the embedded store (default) or a kubo node.
+/// Where content is stored: the embedded store in the data directory (default) or a kubo node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct StoreArgs {
-    /// Directory of the embedded content store (blocks and pins live under it) [env:
-    /// DDRM_DATA_DIR; with --stack: the stack's store; default: $XDG_DATA_HOME/ddrm or
-    /// ~/.local/share/ddrm].
-    #[arg(long, value_name = "DIR", global = true)]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataDirArgs,
 
     /// Use a kubo node's RPC API instead of the embedded store, e.g. http://127.0.0.1:5001 or
     /// /ip4/127.0.0.1/tcp/5001 [env: DDRM_IPFS_API; with --stack: the stack's store].
@@ -30,19 +27,16 @@ pub struct StoreArgs {
 impl Resolve for StoreArgs {
     /// The stack's store when neither flag is given; then the environment.
     fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
-        if self.data_dir.is_some() || self.ipfs_api.is_some() {
+        if self.data.data_dir.is_some() || self.ipfs_api.is_some() {
             return Ok(());
         }
         match stack.map(StackFile::store_config) {
-            Some(StoreConfig {
-                ipfs_api: Some(api),
-                ..
-            }) => self.ipfs_api = Some(api),
-            Some(StoreConfig { data_dir, .. }) => self.data_dir = Some(data_dir),
+            Some(StoreConfig { data_dir, ipfs_api }) => {
+                self.data.data_dir = Some(data_dir);
+                self.ipfs_api = ipfs_api;
+            }
             None => {
-                self.data_dir = std::env::var_os(DATA_DIR_ENV)
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from);
+                self.data.resolve(None)?;
                 self.ipfs_api = std::env::var(IPFS_API_ENV).ok().filter(|v| !v.is_empty());
             }
         }
@@ -54,10 +48,7 @@ impl StoreArgs {
     /// The store these arguments select.
     pub fn config(&self) -> StoreConfig {
         StoreConfig {
-            data_dir: self
-                .data_dir
-                .clone()
-                .unwrap_or_else(store::default_data_dir),
+            data_dir: self.data.dir(),
             ipfs_api: self.ipfs_api.clone(),
         }
     }
@@ -153,7 +144,7 @@ mod tests {
             "7",
         ])
         .expect("parses");
-        assert_eq!(cli.store.data_dir, Some(PathBuf::from("/tmp/d")));
+        assert_eq!(cli.store.data.data_dir, Some(PathBuf::from("/tmp/d")));
         assert_eq!(
             cli.command,
             StoreCommand::Cat {

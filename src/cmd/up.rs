@@ -6,7 +6,7 @@ use clap::Args;
 use stack::up::{CapsuleToRegister, RunningStack, StopSignals, UpOptions};
 use stack::RuntimeEntry;
 
-use super::args::{Resolve, SignerArgs};
+use super::args::{DurationArg, Resolve, SignerArgs};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -27,10 +27,14 @@ pub struct UpArgs {
     /// With --demo: stop the stack after the demo instead of staying up.
     #[arg(long, requires = "demo")]
     pub exit: bool,
-    /// How long each licence node reuses a fetched chain head, in milliseconds (0: every
-    /// request reads the head). A rental's end is seen up to this long after its block.
-    #[arg(long, value_name = "MS", default_value_t = licence_net::commands::DEFAULT_HEAD_TTL_MS)]
-    pub head_ttl_ms: u64,
+    /// How long each licence node reuses a fetched chain head (e.g. 500ms; 0: every request
+    /// reads the head). A rental's end is seen up to this long after its block.
+    #[arg(
+        long,
+        alias = "head-ttl-ms",
+        default_value_t = DurationArg(licence_net::commands::DEFAULT_HEAD_TTL)
+    )]
+    pub head_ttl: DurationArg,
     /// Keep this install's runtime key in the TPM 2.0 reached through this TSS TCTI (e.g.
     /// device:/dev/tpmrm0) instead of a file.
     #[arg(long, value_name = "TCTI", conflicts_with = "swtpm")]
@@ -91,7 +95,7 @@ pub async fn up(args: UpArgs, log_format: super::logging::LogFormat) -> anyhow::
             version: capsule.version(),
             publisher: capsule.publisher(),
         }),
-        head_ttl_ms: args.head_ttl_ms,
+        head_ttl: args.head_ttl.0,
         require_hardware_runtime: args.require_hardware_runtime,
         node_log_format: Some(log_format.name().to_string()),
     };
@@ -169,6 +173,7 @@ impl stack::demo::DemoPlayer for DemoPlay {
                 network: Default::default(),
                 runtime_key: None,
                 store: Default::default(),
+                output: Default::default(),
             };
             args.resolve(Some(stack)).map_err(|e| format!("{e:#}"))?;
             super::play::play(args)

@@ -115,6 +115,11 @@ pub struct ChainEndpoint {
     /// The anvil process `ddrm up` started; `None` when it was given `--rpc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anvil_pid: Option<u32>,
+    /// How deep a block must be before an index counts it final: 0 on the stack's own anvil
+    /// (it mines on demand and never reorganises, so a quiet dev chain shows its last blocks);
+    /// `None` for a chain given with `--rpc`: the reader's own default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmations: Option<u64>,
 }
 
 /// Where the contracts live: a deployment file, the deployment inline, or both (then equal).
@@ -456,16 +461,24 @@ impl StackFile {
         self.licence.nodes.iter().map(|n| n.url.clone()).collect()
     }
 
-    /// The content store this stack runs (a kubo stack keeps local files, such as compiled
-    /// capsules, under the default data directory).
+    /// The content store this stack runs (a kubo stack keeps its local files, such as compiled
+    /// capsules and the index, in the stack's data directory).
     pub fn store_config(&self) -> store::StoreConfig {
-        match &self.store {
+        self.store.config(&self.data_dir)
+    }
+}
+
+impl StoreEndpoint {
+    /// The store configuration of this endpoint, for a stack whose data directory is
+    /// `data_dir` (where a kubo stack keeps its local files).
+    pub fn config(&self, data_dir: &Path) -> store::StoreConfig {
+        match self {
             StoreEndpoint::Embedded { data_dir } => store::StoreConfig {
                 data_dir: data_dir.clone(),
                 ipfs_api: None,
             },
             StoreEndpoint::Kubo { api } => store::StoreConfig {
-                data_dir: store::default_data_dir(),
+                data_dir: data_dir.to_path_buf(),
                 ipfs_api: Some(api.clone()),
             },
         }
@@ -519,6 +532,7 @@ mod tests {
                 rpc: "http://127.0.0.1:8545".into(),
                 chain_id: 20,
                 anvil_pid: Some(43),
+                confirmations: Some(0),
             },
             deployment: StackDeployment {
                 file: None,
@@ -537,7 +551,7 @@ mod tests {
                     .collect(),
             },
             store: StoreEndpoint::Embedded {
-                data_dir: dir.join("store"),
+                data_dir: dir.to_path_buf(),
             },
             runtime: RuntimeEntry::new(
                 dir.join("runtime.key"),

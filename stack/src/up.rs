@@ -101,11 +101,10 @@ pub struct UpOptions {
     pub runtime: RuntimeEntry,
     /// The capsule to register (its publisher must be a dev account).
     pub capsule: Option<CapsuleToRegister>,
-    /// How long each licence node reuses a fetched chain head, in milliseconds (the node's
-    /// `--head-ttl-ms`). A rental that ends on chain is seen by a node up to this long after
-    /// its block is mined; tests that move the chain's clock and expect an immediate refusal
-    /// pass 0.
-    pub head_ttl_ms: u64,
+    /// How long each licence node reuses a fetched chain head (the node's `--head-ttl`). A
+    /// rental that ends on chain is seen by a node up to this long after its block is mined;
+    /// tests that move the chain's clock and expect an immediate refusal pass zero.
+    pub head_ttl: Duration,
     /// Every node refuses file-backed runtime keys (`--require-hardware-runtime`).
     pub require_hardware_runtime: bool,
     /// The nodes' log format (`--log-format`, e.g. `json`), passed as `DDRM_LOG_FORMAT`;
@@ -128,8 +127,7 @@ struct Managed {
 pub struct RunningStack {
     file: StackFile,
     path: PathBuf,
-    anvil: Option<AnvilInstance>,
-    nodes: Vec<Managed>,
+    children: Children,
     _lock: File,
 }
 
@@ -299,197 +297,68 @@ async fn wait_for_node(
 }
 
 impl RunningStack {
-    /// Starts everything and writes `stack.json`; `progress` hears each step.
+    /// Starts everything and writes `stack.json`; `progress` hears each step. The steps: the
+    /// data directory (locked), the chain, the contracts, the capsule, the licence network, the
+    /// store; `stack.json` is written last, from what they returned. A failure at any step stops
+    /// what the earlier steps started (`Children` stops its processes when dropped).
     pub async fn start(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<Self, UpError> {
-        let data_dir = &opts.data_dir;
-        std::fs::create_dir_all(data_dir).map_err(io("cannot create", data_dir))?;
-        let data_dir = data_dir
+        std::fs::create_dir_all(&opts.data_dir).map_err(io("cannot create", &opts.data_dir))?;
+        let data_dir = opts
+            .data_dir
             .canonicalize()
-            .map_err(io("cannot resolve", data_dir))?;
+            .map_err(io("cannot resolve", &opts.data_dir))?;
         let lock = lock(&data_dir)?;
-        let mut stack = Self {
-            file: StackFile {
-                format: STACK_FORMAT,
-                data_dir: data_dir.clone(),
-                pid: std::process::id(),
-                chain: ChainEndpoint {
-                    rpc: String::new(),
-                    chain_id: 0,
-                    anvil_pid: None,
-                },
-                deployment: StackDeployment {
-                    file: None,
-                    inline: None,
-                },
-                licence: LicenceNetwork {
-                    group_key: PathBuf::new(),
-                    threshold: THRESHOLD,
-                    nodes: Vec::new(),
-                },
-                store: match &opts.ipfs_api {
-                    Some(api) => StoreEndpoint::Kubo { api: api.clone() },
-                    None => StoreEndpoint::Embedded {
-                        data_dir: data_dir.join("store"),
-                    },
-                },
-                runtime: opts.runtime.clone(),
-                capsule: None,
-                dev_accounts: DevAccounts::standard(),
-            },
-            path: data_dir.join(STACK_FILE_NAME),
-            anvil: None,
-            nodes: Vec::new(),
-            _lock: lock,
-        };
+        let path = data_dir.join(STACK_FILE_NAME);
         // A stack file left by a stack that did not stop cleanly describes dead processes.
-        let _ = std::fs::remove_file(&stack.path);
+        let _ = std::fs::remove_file(&path);
 
-        // The chain.
-        let rpc = match &opts.rpc {
-            Some(rpc) => rpc.clone(),
-            None => {
-                let anvil = spawn_anvil()?;
+        let mut children = Children::default();
+        let dev_accounts = DevAccounts::standard();
+        let (chain, endpoint) = children.start_chain(opts, &dev_accounts, progress).await?;
+        let (deployment, dep_path) = deploy(&chain, opts, &data_dir, progress).await?;
+        let capsule = match opts.capsule {
+            Some(c) => {
+                let entry =
+                    register_capsule(&chain, &deployment, &dev_accounts, &endpoint.rpc, c).await?;
                 progress(&format!(
-                    "anvil (chain id {LOCAL_CHAIN_ID}) on {} (pid {})",
-                    anvil.endpoint(),
-                    anvil.child().id()
+                    "capsule {} (version {}) registered by its publisher {}",
+                    c.measurement, c.version, c.publisher
                 ));
-                stack.file.chain.anvil_pid = Some(anvil.child().id());
-                let url = anvil.endpoint();
-                stack.anvil = Some(anvil);
-                url
+                Some(entry)
             }
+            None => None,
         };
-        let deployer = stack
-            .file
-            .dev_accounts
-            .get("deployer")
-            .expect("the standard accounts have a deployer")
-            .signer()?;
-        let chain = timed("connect", Chain::connect(&rpc, Some(deployer))).await??;
-        stack.file.chain.rpc = chain_url(&rpc);
-        stack.file.chain.chain_id = chain.chain_id;
+        let licence = children
+            .start_licence_network(opts, &data_dir, &endpoint.rpc, &dep_path, progress)
+            .await?;
+        let store = open_stack_store(opts, &data_dir, progress).await?;
 
-        // The contracts, the runtime key, the capsule.
-        let deploy = DeployOptions {
-            approve_runtimes: vec![opts.runtime.address],
-            test_token: true,
-            fee_bps: contracts_bindings::chain::DEFAULT_FEE_BPS,
-            pool_bps: contracts_bindings::chain::DEFAULT_POOL_BPS,
-            ..DeployOptions::default()
+        let file = StackFile {
+            format: STACK_FORMAT,
+            data_dir,
+            pid: std::process::id(),
+            chain: endpoint,
+            deployment: StackDeployment {
+                file: Some(dep_path),
+                inline: Some(deployment),
+            },
+            licence,
+            store,
+            runtime: opts.runtime.clone(),
+            capsule,
+            dev_accounts,
         };
-        let deployment =
-            timed("deploy", contracts_bindings::chain::deploy(&chain, &deploy)).await??;
-        let dep_path = data_dir.join("deployment.json");
-        write_atomic(
-            &dep_path,
-            serde_json::to_string_pretty(&deployment).expect("serialises") + "\n",
-        )?;
-        progress(&format!(
-            "contracts deployed on chain {} (block {}); runtime key {} ({}{}) approved",
-            deployment.chain_id,
-            deployment.deployment_block,
-            opts.runtime.address,
-            opts.runtime.kind,
-            if opts.runtime.local_development_only {
-                ", local development only"
-            } else {
-                ""
-            }
-        ));
-        stack.file.deployment = StackDeployment {
-            file: Some(dep_path.clone()),
-            inline: Some(deployment.clone()),
-        };
-        if let Some(c) = opts.capsule {
-            stack.file.capsule = Some(register_capsule(&chain, &deployment, &stack.file, c).await?);
-            progress(&format!(
-                "capsule {} (version {}) registered by its publisher {}",
-                c.measurement, c.version, c.publisher
-            ));
-        }
-
-        // The licence network.
-        let keys = data_dir.join("licence");
-        let (group, shares) = licence_keys(&keys)?;
-        stack.file.licence.group_key = group;
-        let logs = data_dir.join("logs");
-        std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
-        let client = reqwest::Client::new();
-        for (i, share) in shares.iter().enumerate() {
-            let number = i + 1;
-            let log = logs.join(format!("node-{number}.log"));
-            let audit = keys.join(format!("node-{number}.audit.jsonl"));
-            let out = File::create(&log).map_err(io("cannot create", &log))?;
-            let err = out.try_clone().map_err(io("cannot open", &log))?;
-            let child = Command::new(&opts.ddrm_exe)
-                .args(["licence", "node", "--share"])
-                .arg(share)
-                .arg("--rpc")
-                .arg(&stack.file.chain.rpc)
-                .arg("--deployment")
-                .arg(&dep_path)
-                .args([
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--confirmations",
-                    "0",
-                    "--head-ttl-ms",
-                ])
-                .arg(opts.head_ttl_ms.to_string())
-                .args(
-                    opts.require_hardware_runtime
-                        .then_some("--require-hardware-runtime"),
-                )
-                .arg("--audit")
-                .arg(&audit)
-                .env_remove("DDRM_RPC")
-                .envs(
-                    opts.node_log_format
-                        .as_deref()
-                        .map(|f| ("DDRM_LOG_FORMAT", f)),
-                )
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err)
-                .spawn()
-                .map_err(io("cannot run", &opts.ddrm_exe))?;
-            stack.nodes.push(Managed {
-                name: format!("licence node {number}"),
-                child,
-            });
-            let managed = stack.nodes.last_mut().expect("just pushed");
-            let url = wait_for_node(number, &mut managed.child, &log, &client).await?;
-            progress(&format!(
-                "licence node {number} of {NODES} healthy on {url} (pid {})",
-                managed.child.id()
-            ));
-            stack.file.licence.nodes.push(LicenceNodeEntry {
-                url,
-                pid: Some(managed.child.id()),
-                audit_log: audit,
-                log: Some(log),
-            });
-        }
-
-        // The store: open it once so a bad kubo URL fails now.
-        store::open_store(&stack.file.store_config()).await?;
-        progress(&match &stack.file.store {
-            StoreEndpoint::Embedded { data_dir } => {
-                format!("embedded store in {}", data_dir.display())
-            }
-            StoreEndpoint::Kubo { api } => format!("kubo store at {api}"),
-        });
-
-        stack
-            .file
-            .validate()
-            .map_err(|what| StackFileError::Invalid {
-                path: stack.path.display().to_string(),
-                what,
-            })?;
-        stack.file.save(&stack.path)?;
-        Ok(stack)
+        file.validate().map_err(|what| StackFileError::Invalid {
+            path: path.display().to_string(),
+            what,
+        })?;
+        file.save(&path)?;
+        Ok(Self {
+            file,
+            path,
+            children,
+            _lock: lock,
+        })
     }
 
     /// What `stack.json` says.
@@ -505,8 +374,115 @@ impl RunningStack {
     /// Stops every child (SIGINT, then a kill after [`STOP_GRACE`]), removes `stack.json`, and
     /// releases the data directory.
     pub fn stop(mut self) -> Vec<Stopped> {
-        let mut stopped = self.stop_children();
+        let stopped = self.children.stop();
         let _ = std::fs::remove_file(&self.path);
+        stopped
+    }
+}
+
+impl Drop for RunningStack {
+    fn drop(&mut self) {
+        if !self.children.nodes.is_empty() {
+            self.children.stop_nodes();
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The processes a stack started: anvil (unless the chain was given) and the licence nodes.
+/// Dropping it stops them, so a stack that fails halfway leaves nothing running.
+#[derive(Default)]
+struct Children {
+    anvil: Option<AnvilInstance>,
+    nodes: Vec<Managed>,
+}
+
+impl Children {
+    /// The chain: anvil started here, or the RPC the options name; connected as the deployer.
+    async fn start_chain(
+        &mut self,
+        opts: &UpOptions,
+        dev_accounts: &DevAccounts,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<(Chain, ChainEndpoint), UpError> {
+        let mut anvil_pid = None;
+        let rpc = match &opts.rpc {
+            Some(rpc) => rpc.clone(),
+            None => {
+                let anvil = spawn_anvil()?;
+                progress(&format!(
+                    "anvil (chain id {LOCAL_CHAIN_ID}) on {} (pid {})",
+                    anvil.endpoint(),
+                    anvil.child().id()
+                ));
+                anvil_pid = Some(anvil.child().id());
+                let url = anvil.endpoint();
+                self.anvil = Some(anvil);
+                url
+            }
+        };
+        let deployer = dev_accounts
+            .get("deployer")
+            .expect("the standard accounts have a deployer")
+            .signer()?;
+        let chain = timed("connect", Chain::connect(&rpc, Some(deployer))).await??;
+        let endpoint = ChainEndpoint {
+            rpc: chain_url(&rpc),
+            chain_id: chain.chain_id,
+            anvil_pid,
+            confirmations: anvil_pid.map(|_| 0),
+        };
+        Ok((chain, endpoint))
+    }
+
+    /// Deals the licence keys and starts one `ddrm licence node` per share, each answering
+    /// `/health` before the next starts.
+    async fn start_licence_network(
+        &mut self,
+        opts: &UpOptions,
+        data_dir: &Path,
+        rpc: &str,
+        dep_path: &Path,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<LicenceNetwork, UpError> {
+        let keys = data_dir.join("licence");
+        let (group_key, shares) = licence_keys(&keys)?;
+        let logs = data_dir.join("logs");
+        std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
+        let client = reqwest::Client::new();
+        let mut nodes = Vec::new();
+        for (i, share) in shares.iter().enumerate() {
+            let number = i + 1;
+            let log = logs.join(format!("node-{number}.log"));
+            let audit = keys.join(format!("node-{number}.audit.jsonl"));
+            let child = spawn_node(opts, share, rpc, dep_path, &audit, &log)?;
+            self.nodes.push(Managed {
+                name: format!("licence node {number}"),
+                child,
+            });
+            let managed = self.nodes.last_mut().expect("just pushed");
+            let url = wait_for_node(number, &mut managed.child, &log, &client).await?;
+            progress(&format!(
+                "licence node {number} of {NODES} healthy on {url} (pid {})",
+                managed.child.id()
+            ));
+            nodes.push(LicenceNodeEntry {
+                url,
+                pid: Some(managed.child.id()),
+                audit_log: audit,
+                log: Some(log),
+            });
+        }
+        Ok(LicenceNetwork {
+            group_key,
+            threshold: THRESHOLD,
+            nodes,
+        })
+    }
+
+    /// Stops the nodes, then anvil.
+    fn stop(&mut self) -> Vec<Stopped> {
+        let mut stopped = self.stop_nodes();
         if let Some(anvil) = self.anvil.take() {
             let pid = anvil.child().id();
             // AnvilInstance kills and reaps its process when dropped.
@@ -520,7 +496,7 @@ impl RunningStack {
         stopped
     }
 
-    fn stop_children(&mut self) -> Vec<Stopped> {
+    fn stop_nodes(&mut self) -> Vec<Stopped> {
         for m in &self.nodes {
             interrupt(m.child.id());
         }
@@ -549,13 +525,111 @@ impl RunningStack {
     }
 }
 
-impl Drop for RunningStack {
+impl Drop for Children {
     fn drop(&mut self) {
-        if !self.nodes.is_empty() {
-            self.stop_children();
-            let _ = std::fs::remove_file(&self.path);
-        }
+        self.stop_nodes();
     }
+}
+
+/// Deploys the contracts (approving the stack's runtime key) and writes `deployment.json`.
+async fn deploy(
+    chain: &Chain,
+    opts: &UpOptions,
+    data_dir: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Deployment, PathBuf), UpError> {
+    let deploy = DeployOptions {
+        approve_runtimes: vec![opts.runtime.address],
+        test_token: true,
+        fee_bps: contracts_bindings::chain::DEFAULT_FEE_BPS,
+        pool_bps: contracts_bindings::chain::DEFAULT_POOL_BPS,
+        ..DeployOptions::default()
+    };
+    let deployment = timed("deploy", contracts_bindings::chain::deploy(chain, &deploy)).await??;
+    let dep_path = data_dir.join("deployment.json");
+    write_atomic(
+        &dep_path,
+        serde_json::to_string_pretty(&deployment).expect("serialises") + "\n",
+    )?;
+    progress(&format!(
+        "contracts deployed on chain {} (block {}); runtime key {} ({}{}) approved",
+        deployment.chain_id,
+        deployment.deployment_block,
+        opts.runtime.address,
+        opts.runtime.kind,
+        if opts.runtime.local_development_only {
+            ", local development only"
+        } else {
+            ""
+        }
+    ));
+    Ok((deployment, dep_path))
+}
+
+/// One `ddrm licence node` on an ephemeral port, its output in `log`.
+fn spawn_node(
+    opts: &UpOptions,
+    share: &Path,
+    rpc: &str,
+    dep_path: &Path,
+    audit: &Path,
+    log: &Path,
+) -> Result<Child, UpError> {
+    let out = File::create(log).map_err(io("cannot create", log))?;
+    let err = out.try_clone().map_err(io("cannot open", log))?;
+    Command::new(&opts.ddrm_exe)
+        .args(["licence", "node", "--share"])
+        .arg(share)
+        .args(["--rpc", rpc, "--deployment"])
+        .arg(dep_path)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--confirmations",
+            "0",
+            "--head-ttl",
+        ])
+        .arg(format!("{}ms", opts.head_ttl.as_millis()))
+        .args(
+            opts.require_hardware_runtime
+                .then_some("--require-hardware-runtime"),
+        )
+        .arg("--audit")
+        .arg(audit)
+        .env_remove("DDRM_RPC")
+        .envs(
+            opts.node_log_format
+                .as_deref()
+                .map(|f| ("DDRM_LOG_FORMAT", f)),
+        )
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(io("cannot run", &opts.ddrm_exe))
+}
+
+/// The stack's store: kubo when the options name one, else the embedded store in the data
+/// directory; opened once so a bad kubo URL fails now.
+async fn open_stack_store(
+    opts: &UpOptions,
+    data_dir: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<StoreEndpoint, UpError> {
+    // The stack's data directory is its store's too, so `--data-dir` and `--stack` name one
+    // folder for the store, the index and the capsule cache.
+    let store = match &opts.ipfs_api {
+        Some(api) => StoreEndpoint::Kubo { api: api.clone() },
+        None => StoreEndpoint::Embedded {
+            data_dir: data_dir.to_path_buf(),
+        },
+    };
+    store::open_store(&store.config(data_dir)).await?;
+    progress(&match &store {
+        StoreEndpoint::Embedded { data_dir } => format!("embedded store in {}", data_dir.display()),
+        StoreEndpoint::Kubo { api } => format!("kubo store at {api}"),
+    });
+    Ok(store)
 }
 
 /// Sends SIGINT, which a licence node answers by shutting down gracefully.
@@ -592,7 +666,8 @@ fn spawn_anvil() -> Result<AnvilInstance, UpError> {
 async fn register_capsule(
     chain: &Chain,
     dep: &Deployment,
-    file: &StackFile,
+    dev_accounts: &DevAccounts,
+    rpc: &str,
     c: CapsuleToRegister,
 ) -> Result<CapsuleEntry, UpError> {
     let registry = CapsuleRegistry::new(dep.contracts.capsule_registry, &chain.provider);
@@ -601,14 +676,13 @@ async fn register_capsule(
         registry.setPublisher(c.publisher, true).send(),
     )
     .await?;
-    let publisher = file
-        .dev_accounts
+    let publisher = dev_accounts
         .accounts
         .iter()
         .find(|a| a.address == c.publisher)
         .ok_or(UpError::UnknownPublisher(c.publisher))?
         .signer()?;
-    let as_publisher = timed("connect", Chain::connect(&file.chain.rpc, Some(publisher))).await??;
+    let as_publisher = timed("connect", Chain::connect(rpc, Some(publisher))).await??;
     let registry = CapsuleRegistry::new(dep.contracts.capsule_registry, &as_publisher.provider);
     send(
         "registerCapsule",

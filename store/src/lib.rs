@@ -182,9 +182,32 @@ pub async fn add_and_pin(config: &StoreConfig, path: &Path) -> Result<Cid, Store
     open_store(config).await?.add_file_pinned(path).await
 }
 
+/// The CID the file at `path` has in any store (the embedded store's and kubo's default
+/// import agree), computed without storing anything: what `ddrm mint` registers when no CID
+/// is given.
+pub fn cid_of_file(path: &Path) -> Result<Cid, StoreError> {
+    let mut file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+    unixfs::import(&mut file, path, &mut |_, _| Ok(()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_files_cid_is_the_one_the_store_gives_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.bin");
+        // Three chunks and a bit: a tree, not a single leaf.
+        let data: Vec<u8> = (0..3 * unixfs::CHUNK_SIZE + 17)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&file, &data).unwrap();
+        let store = EmbeddedStore::open(dir.path().join("store")).unwrap();
+        let stored = store.add_file(&file).await.unwrap();
+        assert_eq!(cid_of_file(&file).unwrap(), stored);
+        assert!(cid_of_file(&dir.path().join("missing")).is_err());
+    }
 
     #[test]
     fn ranges_resolve_against_size() {

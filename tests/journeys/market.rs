@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use stack::StackFile;
-use tests::up::{free_port, try_curl, Service, Up};
+use tests::up::{free_port, try_curl, Published, Service, Up};
 use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
@@ -85,52 +85,16 @@ fn indexer_and_market_api_on_a_running_stack() {
 
     // A content sold once before any service runs.
     let tone = j.make_clip("tone.m4a", 2, &["-map", "1:a", "-c:a", "aac"]);
-    let p = j
-        .ddrm([
-            "package",
-            tone.to_str().unwrap(),
-            "--out",
-            "tone.ddrm",
-            "--creator-account",
-            &creator_addr,
-            "--pin",
-            "--json",
-            "--stack",
-            s,
-        ])
-        .ok()
-        .json();
-    let cid = p["cid"].as_str().unwrap().to_owned();
-    let id = p["content_id"].as_str().unwrap().to_owned();
     let split = format!("{creator_addr}:8000,{producer_addr}:2000");
-    j.ddrm([
-        "mint",
-        "tone.ddrm",
-        "--cid",
-        &cid,
-        "--price",
-        "1",
-        "--split",
-        &split,
-        "--private-key",
-        &creator.private_key,
-        "--stack",
-        s,
-    ])
-    .ok();
-    j.ddrm([
-        "buy",
-        &id,
-        "--private-key",
-        &buyer.private_key,
-        "--stack",
-        s,
-    ])
-    .ok();
+    let Published {
+        cid,
+        content_id: id,
+    } = j.publish(&stack, &tone, "tone.ddrm", &split, [&[], &[]]);
+    j.buy(&stack, &id, "buyer");
 
-    // The indexer catches up and exits; the API serves what it wrote, both from --stack alone.
-    j.ddrm(["indexer", "--stack", s, "--once", "--confirmations", "0"])
-        .ok();
+    // The indexer catches up and exits; the API serves what it wrote, both from --stack alone
+    // (the stack's anvil carries its own confirmation depth, 0: the last block is indexed).
+    j.ddrm(["indexer", "--stack", s, "--once"]).ok();
     let listen = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{listen}");
     let mut api = Service::start(
@@ -169,12 +133,7 @@ fn indexer_and_market_api_on_a_running_stack() {
     );
 
     // A following indexer: a second sale reaches the API while both services run.
-    let mut indexer = Service::start(
-        "ddrm indexer",
-        DDRM,
-        j.dir(),
-        &["indexer", "--stack", s, "--confirmations", "0"],
-    );
+    let mut indexer = Service::start("ddrm indexer", DDRM, j.dir(), &["indexer", "--stack", s]);
     j.ddrm([
         "buy",
         &id,

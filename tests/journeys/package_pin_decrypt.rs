@@ -22,19 +22,7 @@ fn package_pin_inspect_fetch_decrypt_with_kubo_and_embedded_store() {
         "keys",
     ])
     .ok();
-    let clip = j.make_clip(
-        "clip.mp4",
-        4,
-        &[
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ],
-    );
+    let clip = j.make_clip("clip.mp4", 4, stack::demo::H264_AAC);
 
     let packaged = j
         .ddrm([

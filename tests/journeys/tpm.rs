@@ -5,7 +5,7 @@
 
 use licence_net_protocol::RuntimeKind;
 use stack::StackFile;
-use tests::up::Up;
+use tests::up::{Published, Up};
 use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
@@ -36,53 +36,15 @@ fn a_tpm_runtime_key_plays_where_nodes_require_one_and_a_file_key_is_refused() {
     assert!(key_file.contains("\"tpm2-p256\""), "{key_file}");
 
     let tone = j.make_clip("tone.m4a", 2, &["-map", "1:a", "-c:a", "aac"]);
-    let creator = stack
-        .dev_accounts
-        .get("creator")
-        .unwrap()
-        .address
-        .to_string();
-    let packaged = j
-        .ddrm([
-            "package",
-            tone.to_str().unwrap(),
-            "--out",
-            "tone.ddrm",
-            "--creator-account",
-            &creator,
-            "--pin",
-            "--json",
-            "--stack",
-            s,
-        ])
-        .ok()
-        .json();
-    let id = packaged["content_id"].as_str().unwrap().to_owned();
-    let cid = packaged["cid"].as_str().unwrap().to_owned();
-    j.ddrm([
-        "mint",
+    let creator = stack.dev_accounts.get("creator").unwrap().address;
+    let Published { content_id: id, .. } = j.publish(
+        &stack,
+        &tone,
         "tone.ddrm",
-        "--cid",
-        &cid,
-        "--price",
-        "1",
-        "--split",
         &format!("{creator}:10000"),
-        "--private-key",
-        key(&stack, "creator"),
-        "--stack",
-        s,
-    ])
-    .ok();
-    j.ddrm([
-        "buy",
-        &id,
-        "--private-key",
-        key(&stack, "buyer"),
-        "--stack",
-        s,
-    ])
-    .ok();
+        [&[], &[]],
+    );
+    j.buy(&stack, &id, "buyer");
 
     let played = j
         .ddrm([

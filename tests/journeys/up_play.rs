@@ -6,7 +6,7 @@ use std::path::Path;
 
 use stack::StackFile;
 use tests::media::{ffmpeg_decode_av1, ffmpeg_decode_f32, psnr_db, read_wav_f32, read_y4m, snr_db};
-use tests::up::{alive, curl, rpc, signal_pid, Up};
+use tests::up::{alive, curl, rpc, signal_pid, Published, Up};
 use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
@@ -151,61 +151,46 @@ fn package_pin_mint_buy_play_with_stack_and_refusals() {
     let j = Journey::new(DDRM);
     // This journey moves the chain's clock and expects the very next request to be refused:
     // the nodes must read the head for every request, not reuse one fetched before the jump.
-    let mut up = Up::start_with(DDRM, &j.path("stack"), &["--head-ttl-ms", "0"]);
+    let mut up = Up::start_with(DDRM, &j.path("stack"), &["--head-ttl", "0"]);
     let stack = up.wait_ready();
     let s = up.stack_path();
     let s = s.to_str().unwrap();
 
-    let clip = j.make_clip(
-        "clip.mp4",
-        3,
-        &[
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ],
-    );
+    let clip = j.make_clip("clip.mp4", 3, stack::demo::H264_AAC);
     let tone = j.make_clip("tone.m4a", 3, &["-map", "1:a", "-c:a", "aac"]);
 
     let mut ids = Vec::new();
+    let split = format!(
+        "{}:8000,{}:2000",
+        addr(&stack, "creator"),
+        addr(&stack, "producer")
+    );
     for (input, name) in [(&clip, "clip.ddrm"), (&tone, "tone.ddrm")] {
-        let p = j
-            .ddrm([
-                "package",
-                input.to_str().unwrap(),
-                "--out",
-                name,
-                "--creator-account",
-                &addr(&stack, "creator"),
-                "--export-key",
-                &format!("{name}.key"),
-                "--pin",
-                "--json",
-                "--stack",
-                s,
-            ])
-            .ok()
-            .json();
+        let key_file = format!("{name}.key");
+        let Published {
+            cid,
+            content_id: id,
+        } = j.publish(
+            &stack,
+            input,
+            name,
+            &split,
+            [
+                &["--export-key", &key_file],
+                &["--rent-price", "0.1", "--period", "1h"],
+            ],
+        );
         // The creator's own recovery path gives the packaged tracks in the clear, for ffmpeg to
         // decode as the reference of what the capsule must present.
         j.ddrm([
             "decrypt",
             name,
             "--content-key-file",
-            &format!("{name}.key"),
+            &key_file,
             "--out",
             &format!("{name}.mkv"),
         ])
         .ok();
-        let cid = p["cid"]
-            .as_str()
-            .expect("pinned to the stack's store")
-            .to_owned();
-        let id = p["content_id"].as_str().unwrap().to_owned();
         // The bundled capsule is the renderer by default.
         let shown = j.ddrm(["inspect", name]).ok().stdout();
         let measurement = stack.capsule.as_ref().unwrap().measurement.to_string();
@@ -213,30 +198,6 @@ fn package_pin_mint_buy_play_with_stack_and_refusals() {
             shown.contains(&format!("renderer        {measurement}")),
             "{shown}"
         );
-        let split = format!(
-            "{}:8000,{}:2000",
-            addr(&stack, "creator"),
-            addr(&stack, "producer")
-        );
-        j.ddrm([
-            "mint",
-            name,
-            "--cid",
-            &cid,
-            "--price",
-            "1",
-            "--rent-price",
-            "0.1",
-            "--period",
-            "1h",
-            "--split",
-            &split,
-            "--private-key",
-            key(&stack, "creator"),
-            "--stack",
-            s,
-        ])
-        .ok();
         ids.push((name, cid, id));
     }
 

@@ -18,7 +18,7 @@ impl Up {
         Self::start_with(bin, data_dir, &[])
     }
 
-    /// `ddrm up` with more of its flags, e.g. `["--head-ttl-ms", "0"]`.
+    /// `ddrm up` with more of its flags, e.g. `["--head-ttl", "0"]`.
     pub fn start_with(bin: &str, data_dir: &Path, flags: &[&str]) -> Self {
         let child = Command::new(bin)
             .args(["up", "--data-dir"])
@@ -253,4 +253,104 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
         .port()
+}
+
+/// A content a journey published on a stack from the command line, as a creator would.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Its CID in the stack's store.
+    pub cid: String,
+    /// Its content id (0x-hex), as `ddrm package --json` prints it.
+    pub content_id: String,
+}
+
+impl crate::Journey {
+    /// `ddrm package INPUT --out OUT --pin` for the stack's `creator` (with `package_flags`),
+    /// then `ddrm mint OUT` (its CID computed from the file) at a price of 1 with `split` (`ADDRESS:BPS,…`) and `mint_flags`, signed
+    /// by the creator: what a creator does to sell a file.
+    pub fn publish(
+        &self,
+        stack: &StackFile,
+        input: &Path,
+        out: &str,
+        split: &str,
+        [package_flags, mint_flags]: [&[&str]; 2],
+    ) -> Published {
+        let stack_path = stack_arg(stack);
+        let creator = stack
+            .dev_accounts
+            .get("creator")
+            .expect("a creator account");
+        let packaged = self
+            .ddrm(
+                [
+                    "package",
+                    input.to_str().expect("a UTF-8 path"),
+                    "--out",
+                    out,
+                    "--creator-account",
+                    &creator.address.to_string(),
+                    "--pin",
+                    "--json",
+                    "--stack",
+                    &stack_path,
+                ]
+                .into_iter()
+                .chain(package_flags.iter().copied()),
+            )
+            .ok()
+            .json();
+        let published = Published {
+            cid: packaged["cid"].as_str().expect("pinned").to_owned(),
+            content_id: packaged["content_id"].as_str().expect("an id").to_owned(),
+        };
+        self.ddrm(
+            [
+                "mint",
+                out,
+                // No --cid: mint registers the file's own CID, the one --pin stored it under
+                // (the market journey finds the content by that CID).
+                "--price",
+                "1",
+                "--split",
+                split,
+                "--private-key",
+                &creator.private_key,
+                "--stack",
+                &stack_path,
+            ]
+            .into_iter()
+            .chain(mint_flags.iter().copied()),
+        )
+        .ok();
+        published
+    }
+
+    /// `ddrm buy CONTENT_ID` by the stack's dev account `who` (e.g. "buyer").
+    pub fn buy(&self, stack: &StackFile, content_id: &str, who: &str) {
+        let key = &stack
+            .dev_accounts
+            .get(who)
+            .expect("a dev account")
+            .private_key;
+        self.ddrm([
+            "buy",
+            content_id,
+            "--private-key",
+            key,
+            "--stack",
+            &stack_arg(stack),
+        ])
+        .ok();
+    }
+}
+
+/// The `--stack` argument naming `stack`'s file.
+pub fn stack_arg(stack: &StackFile) -> String {
+    stack
+        .data_dir
+        .join(stack::STACK_FILE_NAME)
+        .to_str()
+        .expect("a UTF-8 path")
+        .to_owned()
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ffmpeg_next::format::stream::Disposition;
 use ffmpeg_next::{codec, media, Rational, Rescale};
-use packager_format::{Packet, Track, TrackKind};
+use packager_format::{Attachment, Packet, Track, TrackKind};
 
 use super::audio::{AudioTarget, AudioTranscoder};
 use super::audio_codec::{flac_streaminfo, parse_adts};
@@ -69,6 +69,26 @@ pub(crate) fn package_media(
         )));
     }
     let mut ictx = open_input(input)?;
+    let mut jobs = make_jobs(&ictx, input, probe, opts)?;
+    align_starts(&ictx, &mut jobs);
+    let cover = pump(
+        &mut ictx,
+        input,
+        &mut jobs,
+        probe.duration_ms,
+        progress,
+        sink,
+    )?;
+    Ok(summarise(&mut jobs, cover, probe, progress))
+}
+
+/// One job per selected track (video first, then audio), numbered in that order.
+fn make_jobs(
+    ictx: &ffmpeg_next::format::context::Input,
+    input: &Path,
+    probe: &MediaProbe,
+    opts: &MediaOptions,
+) -> Result<Vec<Job>, MediaError> {
     let mut jobs = Vec::new();
     for (selected, kind) in [
         (&probe.video, TrackKind::Video),
@@ -89,8 +109,12 @@ pub(crate) fn package_media(
             path: input.to_path_buf(),
         });
     }
-    // Inputs that start late (MPEG-TS starts at 1.4 s) are moved to start at 0, all tracks
-    // alike. Encoder priming (a start before 0) is kept: decoders need it.
+    Ok(jobs)
+}
+
+/// Inputs that start late (MPEG-TS starts at 1.4 s) are moved to start at 0, all tracks
+/// alike. Encoder priming (a start before 0) is kept: decoders need it.
+fn align_starts(ictx: &ffmpeg_next::format::context::Input, jobs: &mut [Job]) {
     let start_us = jobs
         .iter()
         .filter_map(|j| {
@@ -102,14 +126,25 @@ pub(crate) fn package_media(
         .min()
         .unwrap_or(0)
         .max(0);
-    for job in &mut jobs {
+    for job in jobs {
         job.shift = start_us.rescale(
             Rational(1, 1_000_000),
             Rational(1, job.track.timescale as i32),
         );
     }
+}
 
-    // Cover art of an audio file: one packet of an attached-picture stream.
+/// Reads every packet, works it through its track's job and hands finished segments to `sink`
+/// in presentation order across tracks; returns the cover art of an audio file, if any (one
+/// packet of an attached-picture stream).
+fn pump(
+    ictx: &mut ffmpeg_next::format::context::Input,
+    input: &Path,
+    jobs: &mut [Job],
+    total_ms: u64,
+    progress: &mut dyn FnMut(u64, u64),
+    sink: &mut dyn FnMut(MediaSegment) -> Result<(), MediaError>,
+) -> Result<Option<Attachment>, MediaError> {
     let cover_stream = ictx
         .streams()
         .find(|s| {
@@ -118,8 +153,6 @@ pub(crate) fn package_media(
         })
         .map(|s| (s.index(), s.parameters().id()));
     let mut cover = None;
-
-    let total_ms = probe.duration_ms;
     let mut reported_ms = 0u64;
     progress(0, total_ms);
     let mut interleaver = Interleaver::new(jobs.len());
@@ -127,7 +160,7 @@ pub(crate) fn package_media(
     let mut damaged = 0u32;
     loop {
         let mut packet = ffmpeg_next::Packet::empty();
-        match packet.read(&mut ictx) {
+        match packet.read(ictx) {
             Ok(()) => {}
             Err(ffmpeg_next::Error::Eof) => break,
             // A damaged stretch: the demuxer resynchronises, within bounds.
@@ -179,11 +212,21 @@ pub(crate) fn package_media(
     while let Some(seg) = interleaver.pop_ready() {
         sink(seg)?;
     }
+    Ok(cover)
+}
 
+/// The tracks as packaged, the playing time, and a thumbnail (a picked video frame, else the
+/// cover art).
+fn summarise(
+    jobs: &mut [Job],
+    cover: Option<Attachment>,
+    probe: &MediaProbe,
+    progress: &mut dyn FnMut(u64, u64),
+) -> MediaSummary {
     let mut duration_ms = 0u64;
     let mut tracks = Vec::with_capacity(jobs.len());
     let mut thumbnail = None;
-    for job in &mut jobs {
+    for job in jobs {
         job.finalize_track();
         if let Some(first) = job.first_pts {
             // Encoder priming (negative timestamps) is not playing time; a late start is not either.
@@ -208,14 +251,14 @@ pub(crate) fn package_media(
     if duration_ms == 0 {
         duration_ms = probe.duration_ms;
     }
-    let end_ms = duration_ms.max(total_ms);
+    let end_ms = duration_ms.max(probe.duration_ms);
     progress(end_ms, end_ms);
-    Ok(MediaSummary {
+    MediaSummary {
         tracks,
         duration_ms,
         mime_type: probe.mime_type.clone(),
         thumbnail,
-    })
+    }
 }
 
 fn make_job(
@@ -240,90 +283,10 @@ fn make_job(
         .unwrap_or("")
         .to_string();
     let work = match (kind, copy) {
-        (TrackKind::Video, true) => {
-            track.codec = "av1".into();
-            track.timescale = if in_tb.numerator() == 1 && in_tb.denominator() > 0 {
-                in_tb.denominator() as u32
-            } else {
-                VIDEO_TIMESCALE
-            };
-            track.width = params.width;
-            track.height = params.height;
-            let fps = [stream.avg_frame_rate(), stream.rate()]
-                .into_iter()
-                .find(|r| r.numerator() > 0 && r.denominator() > 0)
-                .unwrap_or(Rational(0, 1));
-            track.frame_rate_num = fps.numerator().max(0) as u32;
-            track.frame_rate_den = fps.denominator().max(0) as u32;
-            // av1C (marker bit set) carries 4 bytes of summary before the config OBUs.
-            track.codec_private = match params.extradata.first() {
-                Some(b) if b & 0x80 != 0 && params.extradata.len() >= 4 => {
-                    params.extradata[4..].to_vec()
-                }
-                _ => params.extradata.clone(),
-            };
-            let default_duration = if fps.numerator() > 0 {
-                1i64.rescale(fps.invert(), Rational(1, track.timescale as i32))
-            } else {
-                0
-            };
-            Work::Copy(Copy {
-                audio: false,
-                thumbnailer: Some(Box::new(CopyThumbnailer::new(stream))),
-                default_duration,
-                adts: false,
-                last_end: 0,
-            })
-        }
-        (TrackKind::Video, false) => {
-            let v = VideoTranscoder::new(stream, opts.segment_seconds)?;
-            track.codec = "av1".into();
-            track.timescale = VIDEO_TIMESCALE;
-            track.width = v.width;
-            track.height = v.height;
-            track.frame_rate_num = v.fps.numerator() as u32;
-            track.frame_rate_den = v.fps.denominator() as u32;
-            track.codec_private = v.codec_private();
-            Work::Video(Box::new(v))
-        }
-        (_, true) => {
-            track.codec = if params.id == codec::Id::FLAC {
-                "flac"
-            } else {
-                "aac"
-            }
-            .into();
-            track.timescale = params.sample_rate;
-            track.sample_rate = params.sample_rate;
-            track.channels = params.channels;
-            track.codec_private = if params.id == codec::Id::FLAC {
-                flac_streaminfo(&params.extradata).unwrap_or_default()
-            } else {
-                params.extradata.clone()
-            };
-            let default_duration = if params.id == codec::Id::AAC { 1024 } else { 0 };
-            Work::Copy(Copy {
-                audio: true,
-                thumbnailer: None,
-                default_duration,
-                adts: params.id == codec::Id::AAC && params.extradata.is_empty(),
-                last_end: 0,
-            })
-        }
-        (_, false) => {
-            let target = if opts.lossless {
-                AudioTarget::Flac
-            } else {
-                AudioTarget::Aac
-            };
-            let a = AudioTranscoder::new(stream, target)?;
-            track.codec = target.codec().into();
-            track.timescale = a.rate;
-            track.sample_rate = a.rate;
-            track.channels = a.channels;
-            track.codec_private = a.codec_private();
-            Work::Audio(Box::new(a))
-        }
+        (TrackKind::Video, true) => copy_video(stream, &params, &mut track),
+        (TrackKind::Video, false) => transcode_video(stream, opts, &mut track)?,
+        (_, true) => copy_audio(&params, &mut track),
+        (_, false) => transcode_audio(stream, opts, &mut track)?,
     };
     if track.timescale == 0 {
         return Err(MediaError::Decode {
@@ -348,6 +311,105 @@ fn make_job(
         end_pts: 0,
         shift: 0,
     })
+}
+
+/// An AV1 video track kept as it is: its time base, size, frame rate and configuration OBUs.
+fn copy_video(
+    stream: &ffmpeg_next::format::stream::Stream<'_>,
+    params: &ffi::StreamParams,
+    track: &mut Track,
+) -> Work {
+    let in_tb = stream.time_base();
+    track.codec = "av1".into();
+    track.timescale = if in_tb.numerator() == 1 && in_tb.denominator() > 0 {
+        in_tb.denominator() as u32
+    } else {
+        VIDEO_TIMESCALE
+    };
+    track.width = params.width;
+    track.height = params.height;
+    let fps = [stream.avg_frame_rate(), stream.rate()]
+        .into_iter()
+        .find(|r| r.numerator() > 0 && r.denominator() > 0)
+        .unwrap_or(Rational(0, 1));
+    track.frame_rate_num = fps.numerator().max(0) as u32;
+    track.frame_rate_den = fps.denominator().max(0) as u32;
+    // av1C (marker bit set) carries 4 bytes of summary before the config OBUs.
+    track.codec_private = match params.extradata.first() {
+        Some(b) if b & 0x80 != 0 && params.extradata.len() >= 4 => params.extradata[4..].to_vec(),
+        _ => params.extradata.clone(),
+    };
+    let default_duration = if fps.numerator() > 0 {
+        1i64.rescale(fps.invert(), Rational(1, track.timescale as i32))
+    } else {
+        0
+    };
+    Work::Copy(Copy {
+        audio: false,
+        thumbnailer: Some(Box::new(CopyThumbnailer::new(stream))),
+        default_duration,
+        adts: false,
+        last_end: 0,
+    })
+}
+
+/// Any other video, transcoded to AV1 (upright).
+fn transcode_video(
+    stream: &ffmpeg_next::format::stream::Stream<'_>,
+    opts: &MediaOptions,
+    track: &mut Track,
+) -> Result<Work, MediaError> {
+    let v = VideoTranscoder::new(stream, opts.segment_seconds)?;
+    track.codec = "av1".into();
+    track.timescale = VIDEO_TIMESCALE;
+    track.width = v.width;
+    track.height = v.height;
+    track.frame_rate_num = v.fps.numerator() as u32;
+    track.frame_rate_den = v.fps.denominator() as u32;
+    track.codec_private = v.codec_private();
+    Ok(Work::Video(Box::new(v)))
+}
+
+/// An AAC or FLAC audio track kept as it is (AAC in ADTS frames is unwrapped as it goes).
+fn copy_audio(params: &ffi::StreamParams, track: &mut Track) -> Work {
+    let flac = params.id == codec::Id::FLAC;
+    track.codec = if flac { "flac" } else { "aac" }.into();
+    track.timescale = params.sample_rate;
+    track.sample_rate = params.sample_rate;
+    track.channels = params.channels;
+    track.codec_private = if flac {
+        flac_streaminfo(&params.extradata).unwrap_or_default()
+    } else {
+        params.extradata.clone()
+    };
+    let default_duration = if params.id == codec::Id::AAC { 1024 } else { 0 };
+    Work::Copy(Copy {
+        audio: true,
+        thumbnailer: None,
+        default_duration,
+        adts: params.id == codec::Id::AAC && params.extradata.is_empty(),
+        last_end: 0,
+    })
+}
+
+/// Any other audio, transcoded to AAC (or FLAC when lossless).
+fn transcode_audio(
+    stream: &ffmpeg_next::format::stream::Stream<'_>,
+    opts: &MediaOptions,
+    track: &mut Track,
+) -> Result<Work, MediaError> {
+    let target = if opts.lossless {
+        AudioTarget::Flac
+    } else {
+        AudioTarget::Aac
+    };
+    let a = AudioTranscoder::new(stream, target)?;
+    track.codec = target.codec().into();
+    track.timescale = a.rate;
+    track.sample_rate = a.rate;
+    track.channels = a.channels;
+    track.codec_private = a.codec_private();
+    Ok(Work::Audio(Box::new(a)))
 }
 
 impl Job {

@@ -71,7 +71,7 @@ pub fn wallet_key_from_hex(text: &str) -> Result<k256::ecdsa::SigningKey, PlayEr
 }
 
 /// What was played.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PlayReport {
     pub title: String,
     pub content_id: U256,

@@ -11,22 +11,15 @@ import {Market} from "../src/Market.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
-/// Buys, and when the access token arrives tries to buy again from inside the callback.
+/// Buys, and when the access token arrives tries to buy again from inside the callback: the
+/// callback names the token contract (the caller) and the content, so nothing is stored.
 contract ReentrantBuyer {
-    Access internal access;
-    uint256 internal id;
-
-    constructor(Access access_, uint256 id_) {
-        access = access_;
-        id = id_;
-    }
-
-    function attack() external payable {
+    function attack(Access access, uint256 id) external payable {
         access.buy{value: 1 ether}(id, 1 ether);
     }
 
-    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external returns (bytes4) {
-        access.buy{value: 1 ether}(id, 1 ether);
+    function onERC1155Received(address, address, uint256 id, uint256, bytes calldata) external returns (bytes4) {
+        Access(msg.sender).buy{value: 1 ether}(id, 1 ether);
         return this.onERC1155Received.selector;
     }
 
@@ -58,10 +51,10 @@ contract ReentrantClaimer {
 
 contract SafetyTest is ContentFixture {
     function test_reentering_buy_from_the_token_callback_fails() public {
-        ReentrantBuyer b = new ReentrantBuyer(access, ID);
+        ReentrantBuyer b = new ReentrantBuyer();
         vm.deal(address(b), 5 ether);
         vm.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
-        b.attack{value: 1 ether}();
+        b.attack{value: 1 ether}(access, ID);
     }
 
     function test_reentering_claim_cannot_double_pay() public {

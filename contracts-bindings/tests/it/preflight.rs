@@ -6,7 +6,7 @@ use contracts_bindings::{
     chain::confirm,
     ops::{self, Bounds, HeaderFacts, Purchase},
     units::{self, parse_split, InputError},
-    ChainError,
+    Chain, ChainError, Deployment,
 };
 
 use crate::harness::{assert_reverts, ela, facts, native_mint, priced, Stack};
@@ -192,21 +192,14 @@ async fn purchases_carry_the_terms_the_buyer_saw() {
         max_price: Some(ela(0, 999)),
         min_period: None,
     };
-    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Buy, below)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, ChainError::AboveBound { what: "price", .. }),
-        "{err}"
-    );
+    let refused =
+        |what, bounds, bound| assert_out_of_bounds(&alice, &s.dep, id, what, bounds, bound);
+    refused(Purchase::Buy, below, PRICE).await;
     let longer = Bounds {
         max_price: None,
         min_period: Some(2 * 86_400),
     };
-    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Rent(1), longer)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChainError::AboveBound { .. }), "{err}");
+    refused(Purchase::Rent(1), longer, PERIOD).await;
     assert_eq!(s.nonce(s.addr(3)).await, nonce, "nothing was sent");
 
     // The creator shrinks the rental period to 1 s after alice read the terms. Her rent, sent
@@ -237,10 +230,7 @@ async fn purchases_carry_the_terms_the_buyer_saw() {
         max_price: Some(ela(0, 100)),
         min_period: Some(86_400),
     };
-    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Rent(1), saw)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChainError::AboveBound { .. }), "{err}");
+    refused(Purchase::Rent(1), saw, PERIOD).await;
     assert_eq!(s.nonce(s.addr(3)).await, nonce, "nothing was sent");
 
     // Unchanged price, within the bound: sold.
@@ -253,4 +243,27 @@ async fn purchases_carry_the_terms_the_buyer_saw() {
         .unwrap();
     assert!(out.has_access);
     assert_eq!(out.paid, ela(1, 0));
+}
+
+/// The bounds `ChainError::AboveBound` names.
+const PRICE: &str = "price";
+const PERIOD: &str = "period (shorter than the minimum)";
+
+/// `buyer`'s purchase of `id` within `bounds` is refused before sending: today's terms are
+/// already outside the bound `bound`.
+async fn assert_out_of_bounds(
+    buyer: &Chain,
+    dep: &Deployment,
+    id: U256,
+    what: Purchase,
+    bounds: Bounds,
+    bound: &str,
+) {
+    let err = ops::purchase_within(buyer, dep, id, what, bounds)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ChainError::AboveBound { what, .. } if *what == bound),
+        "{err}"
+    );
 }

@@ -253,13 +253,23 @@ pub async fn confirm(
     Ok(receipt)
 }
 
-fn created(what: &str, receipt: &TransactionReceipt) -> Result<Address, ChainError> {
-    receipt
+/// Waits for a contract creation (`deploy_builder(..).send()`) and returns the new contract's
+/// address and the block that created it.
+async fn deployed(
+    what: &str,
+    pending: Result<
+        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+        alloy::contract::Error,
+    >,
+) -> Result<(Address, u64), ChainError> {
+    let receipt = confirm(&format!("deploy {what}"), pending).await?;
+    let address = receipt
         .contract_address
         .ok_or_else(|| ChainError::Reverted {
             what: what.to_owned(),
             why: "no contract address in the receipt".into(),
-        })
+        })?;
+    Ok((address, receipt.block_number.unwrap_or_default()))
 }
 
 /// Deploys and wires every contract; the deployer owns them all (hand ownership to governance
@@ -269,49 +279,42 @@ pub async fn deploy(chain: &Chain, opts: &DeployOptions) -> Result<Deployment, C
     let me = chain.sender()?;
     let treasury = opts.treasury.unwrap_or(me);
 
-    let r = confirm(
-        "deploy CapsuleRegistry",
+    let (capsules, deployment_block) = deployed(
+        "CapsuleRegistry",
         CapsuleRegistry::deploy_builder(p, me).send().await,
     )
     .await?;
-    let deployment_block = r.block_number.unwrap_or_default();
-    let capsules = created("CapsuleRegistry", &r)?;
-    let r = confirm(
-        "deploy LicenceNetworkRegistry",
+    let (network, _) = deployed(
+        "LicenceNetworkRegistry",
         LicenceNetworkRegistry::deploy_builder(p, me).send().await,
     )
     .await?;
-    let network = created("LicenceNetworkRegistry", &r)?;
-    let r = confirm(
-        "deploy RoyaltyShares",
+    let (shares, _) = deployed(
+        "RoyaltyShares",
         RoyaltyShares::deploy_builder(p, me, treasury, opts.fee_bps, opts.pool_bps)
             .send()
             .await,
     )
     .await?;
-    let shares = created("RoyaltyShares", &r)?;
-    let r = confirm(
-        "deploy ContentRegistry",
+    let (registry, _) = deployed(
+        "ContentRegistry",
         ContentRegistry::deploy_builder(p, me, capsules, shares)
             .send()
             .await,
     )
     .await?;
-    let registry = created("ContentRegistry", &r)?;
-    let r = confirm(
-        "deploy Access",
+    let (access, _) = deployed(
+        "Access",
         Access::deploy_builder(p, me, registry, shares).send().await,
     )
     .await?;
-    let access = created("Access", &r)?;
-    let r = confirm(
-        "deploy Market",
+    let (market, _) = deployed(
+        "Market",
         Market::deploy_builder(p, registry, shares, access)
             .send()
             .await,
     )
     .await?;
-    let market = created("Market", &r)?;
 
     let s = RoyaltyShares::new(shares, p);
     confirm("setRegistry", s.setRegistry(registry).send().await).await?;
@@ -345,12 +348,8 @@ pub async fn deploy(chain: &Chain, opts: &DeployOptions) -> Result<Deployment, C
         }
     }
     let test_token = if opts.test_token {
-        let r = confirm(
-            "deploy TestToken",
-            TestToken::deploy_builder(p).send().await,
-        )
-        .await?;
-        Some(created("TestToken", &r)?)
+        let (token, _) = deployed("TestToken", TestToken::deploy_builder(p).send().await).await?;
+        Some(token)
     } else {
         None
     };

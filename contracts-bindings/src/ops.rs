@@ -217,6 +217,22 @@ pub struct MintRequest {
     pub split: Vec<(Address, u16)>,
 }
 
+impl MintRequest {
+    /// The `ContentRegistry.register` argument it sends, its terms checked as the contract
+    /// checks them.
+    pub fn registration(&self) -> Result<Registration, ChainError> {
+        Ok(Registration {
+            contentId: self.header.content_id,
+            headerDigest: self.header.header_digest,
+            cid: self.cid.clone(),
+            keyCommitment: self.header.key_commitment,
+            renderers: self.header.renderers.clone(),
+            paymentToken: self.payment_token,
+            terms: self.terms.to_terms()?,
+        })
+    }
+}
+
 /// What a registration did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MintOutcome {
@@ -252,7 +268,7 @@ pub async fn mint(
 ) -> Result<MintOutcome, ChainError> {
     dep.check_chain(chain)?;
     let me = chain.sender()?;
-    let terms = req.terms.to_terms()?;
+    let registration = req.registration()?;
     let sum: u32 = req.split.iter().map(|(_, s)| u32::from(*s)).sum();
     if sum != crate::units::TOTAL_SHARES || req.split.is_empty() {
         return Err(crate::units::InputError::SplitSum(u64::from(sum)).into());
@@ -283,15 +299,6 @@ pub async fn mint(
             existing: content_id_hex(existing),
         });
     }
-    let registration = Registration {
-        contentId: id,
-        headerDigest: req.header.header_digest,
-        cid: req.cid.clone(),
-        keyCommitment: req.header.key_commitment,
-        renderers: req.header.renderers.clone(),
-        paymentToken: req.payment_token,
-        terms,
-    };
     let holders: Vec<Address> = req.split.iter().map(|(a, _)| *a).collect();
     let amounts: Vec<u16> = req.split.iter().map(|(_, s)| *s).collect();
     let receipt = confirm(
@@ -641,29 +648,31 @@ struct PurchaseCall<'a, P> {
     sent: SentBounds,
 }
 
-impl<P: alloy::providers::Provider> PurchaseCall<'_, P> {
+impl<'a, P: alloy::providers::Provider> PurchaseCall<'a, P> {
+    /// The contract call; its return value is read back afterwards rather than decoded, so the
+    /// three kinds share one call type.
+    fn call(&self) -> alloy::contract::RawCallBuilder<&'a P> {
+        let (a, id, b) = (self.access, self.id, self.sent);
+        match self.what {
+            Purchase::Buy => a.buy(id, b.max_price).clear_decoder(),
+            Purchase::Rent(n) => a.rent(id, n, b.max_price, b.min_period).clear_decoder(),
+            Purchase::Subscribe(n) => a
+                .subscribe(id, n, b.max_price, b.min_period)
+                .clear_decoder(),
+        }
+        .value(self.value)
+    }
+
     /// The gas it would use, at the current gas price, in wei.
     async fn gas_cost(&self, chain: &Chain) -> Result<U256, ChainError> {
-        let (a, id, v, b) = (self.access, self.id, self.value, self.sent);
-        let estimate = match self.what {
-            Purchase::Buy => a.buy(id, b.max_price).value(v).estimate_gas().await,
-            Purchase::Rent(n) => {
-                a.rent(id, n, b.max_price, b.min_period)
-                    .value(v)
-                    .estimate_gas()
-                    .await
-            }
-            Purchase::Subscribe(n) => {
-                a.subscribe(id, n, b.max_price, b.min_period)
-                    .value(v)
-                    .estimate_gas()
-                    .await
-            }
-        }
-        .map_err(|e| ChainError::Reverted {
-            what: "purchase (estimate)".into(),
-            why: crate::error::describe_contract_error(&e),
-        })?;
+        let estimate = self
+            .call()
+            .estimate_gas()
+            .await
+            .map_err(|e| ChainError::Reverted {
+                what: "purchase (estimate)".into(),
+                why: crate::error::describe_contract_error(&e),
+            })?;
         let gas_price = chain.provider.get_gas_price().await.map_err(rpc)?;
         Ok(U256::from(estimate) * U256::from(gas_price))
     }
@@ -674,22 +683,7 @@ impl<P: alloy::providers::Provider> PurchaseCall<'_, P> {
         alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
         alloy::contract::Error,
     > {
-        let (a, id, v, b) = (self.access, self.id, self.value, self.sent);
-        match self.what {
-            Purchase::Buy => a.buy(id, b.max_price).value(v).send().await,
-            Purchase::Rent(n) => {
-                a.rent(id, n, b.max_price, b.min_period)
-                    .value(v)
-                    .send()
-                    .await
-            }
-            Purchase::Subscribe(n) => {
-                a.subscribe(id, n, b.max_price, b.min_period)
-                    .value(v)
-                    .send()
-                    .await
-            }
-        }
+        self.call().send().await
     }
 }
 

@@ -3,7 +3,10 @@
 //! EVM on a free loopback port and stops it when the handle drops. It never pretends: without an
 //! anvil binary it fails, naming what is missing and how to install it.
 
-use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::{
+    node_bindings::{Anvil, AnvilInstance},
+    signers::local::PrivateKeySigner,
+};
 
 use crate::anvil::find_anvil;
 
@@ -43,4 +46,13 @@ pub fn spawn_anvil() -> AnvilInstance {
         .timeout(30_000)
         .try_spawn()
         .unwrap_or_else(|e| panic!("could not start anvil at {}: {e}", path.display()))
+}
+
+/// Signers for `anvil`'s funded dev accounts, in anvil's order.
+pub fn anvil_signers(anvil: &AnvilInstance) -> Vec<PrivateKeySigner> {
+    anvil
+        .keys()
+        .iter()
+        .map(|k| PrivateKeySigner::from(k.clone()))
+        .collect()
 }

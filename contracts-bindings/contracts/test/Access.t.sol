@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Fixture} from "./utils/Fixture.sol";
+import {ContentFixture} from "./utils/Fixture.sol";
 import {Terms} from "../src/Terms.sol";
 import {Access} from "../src/Access.sol";
 import {ContentRegistry} from "../src/ContentRegistry.sol";
@@ -19,15 +19,7 @@ contract RejectsRefund {
     }
 }
 
-contract AccessTest is Fixture {
-    uint256 internal ID;
-
-    function setUp() public override {
-        super.setUp();
-        ID = newId(0xdd01);
-        register(ID, address(0), defaultTerms());
-    }
-
+contract AccessTest is ContentFixture {
     function test_buy_mints_token_and_refunds_excess() public {
         uint256 before = alice.balance;
         vm.prank(alice);
@@ -51,36 +43,29 @@ contract AccessTest is Fixture {
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.InsufficientPayment.selector, 1 ether, 0.5 ether));
         access.buy{value: 0.5 ether}(ID, 1 ether);
-        vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.UnknownContent.selector, 42));
-        access.buy{value: 1 ether}(42, 1 ether);
+        buy(alice, 42);
         Terms memory t = defaultTerms();
         t.price = 0;
-        vm.prank(creator);
-        registry.setTerms(ID, t);
-        vm.prank(alice);
+        setTerms(ID, t);
         vm.expectRevert(abi.encodeWithSelector(Access.NotForSale.selector, ID));
-        access.buy{value: 1 ether}(ID, 1 ether);
+        buy(alice, ID);
     }
 
     /// Registration pre-initialises the edition counter and the revenue per share, so the first
     /// sale of a content writes no fresh storage slot but the buyer's token balance, like any
     /// later sale (a fresh slot costs ~20k gas more than updating a non-zero one).
     function test_first_sale_writes_no_fresh_content_slot() public {
-        uint256 id2 = newId(0xdd02);
-        register(id2, address(0), defaultTerms());
-        vm.prank(bob);
-        access.buy{value: 1 ether}(ID, 1 ether); // the platform's first sale (fee and pool accrual start)
+        uint256 id2 = registerNew(0xdd02, address(0), defaultTerms());
+        buy(bob, ID); // the platform's first sale (fee and pool accrual start)
         assertEq(access.editionsSold(id2), 0, "no edition sold yet");
         assertEq(shares.revenuePerShare(id2), 0, "no revenue yet");
         assertEq(freshSlotsWrittenByBuy(alice, id2, address(access)), 1, "first sale: Access");
         assertEq(freshSlotsWrittenByBuy(alice, id2, address(shares)), 0, "first sale: RoyaltyShares");
-        vm.prank(alice);
-        assertEq(access.buy{value: 1 ether}(id2, 1 ether), 1, "first edition");
+        assertEq(buy(alice, id2), 1, "first edition");
         assertEq(freshSlotsWrittenByBuy(bob, id2, address(access)), 1, "second sale: Access");
         assertEq(freshSlotsWrittenByBuy(bob, id2, address(shares)), 0, "second sale: RoyaltyShares");
-        vm.prank(bob);
-        assertEq(access.buy{value: 1 ether}(id2, 1 ether), 2, "second edition");
+        assertEq(buy(bob, id2), 2, "second edition");
         assertEq(access.editionsSold(id2), 2, "editions");
         assertEq(shares.revenuePerShare(id2), 2 * 0.965 ether / 10_000, "revenue per share");
         assertEq(shares.claimable(creator, id2), 2 * 0.772 ether, "creator 80%");
@@ -91,8 +76,7 @@ contract AccessTest is Fixture {
     function freshSlotsWrittenByBuy(address buyer, uint256 id, address target) internal returns (uint256 fresh) {
         uint256 snap = vm.snapshotState();
         vm.record();
-        vm.prank(buyer);
-        access.buy{value: 1 ether}(id, 1 ether);
+        buy(buyer, id);
         (, bytes32[] memory writes) = vm.accesses(target);
         vm.revertToState(snap);
         for (uint256 i = 0; i < writes.length; ++i) {
@@ -120,10 +104,7 @@ contract AccessTest is Fixture {
         s2.setRegistry(address(r2));
         s2.setDistributor(address(a2), true);
         vm.stopPrank();
-        address[] memory holders = new address[](1);
-        holders[0] = creator;
-        uint16[] memory amounts = new uint16[](1);
-        amounts[0] = 10_000;
+        (address[] memory holders, uint16[] memory amounts) = soleHolder(creator);
         vm.prank(creator);
         r2.register(registration(ID, address(0), defaultTerms()), holders, amounts);
         assertEq(a2.editionsSold(ID), 0, "none sold");
@@ -149,15 +130,11 @@ contract AccessTest is Fixture {
     function test_edition_cap() public {
         Terms memory t = defaultTerms();
         t.maxEditions = 2;
-        vm.prank(creator);
-        registry.setTerms(ID, t);
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
-        vm.prank(bob);
-        access.buy{value: 1 ether}(ID, 1 ether);
-        vm.prank(alice);
+        setTerms(ID, t);
+        buy(alice, ID);
+        buy(bob, ID);
         vm.expectRevert(abi.encodeWithSelector(Access.SoldOut.selector, ID, 2));
-        access.buy{value: 1 ether}(ID, 1 ether);
+        buy(alice, ID);
     }
 
     function test_rent_expires() public {
@@ -200,8 +177,7 @@ contract AccessTest is Fixture {
     function test_rent_period_shrunk_under_pending_rent() public {
         Terms memory t = defaultTerms();
         t.rentPeriod = 1;
-        vm.prank(creator);
-        registry.setTerms(ID, t); // front-run
+        setTerms(ID, t); // front-run
         uint256 before = alice.balance;
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.PeriodBelowMin.selector, 1, 1 days));
@@ -214,8 +190,7 @@ contract AccessTest is Fixture {
     function test_subscription_period_shrunk_under_pending_subscribe() public {
         Terms memory t = defaultTerms();
         t.subscriptionPeriod = 1 days;
-        vm.prank(creator);
-        registry.setTerms(ID, t);
+        setTerms(ID, t);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.PeriodBelowMin.selector, 1 days, 30 days));
         access.subscribe{value: 0.05 ether}(ID, 1, 0.05 ether, 30 days);
@@ -227,8 +202,7 @@ contract AccessTest is Fixture {
     function test_rent_price_raised_under_pending_rent() public {
         Terms memory t = defaultTerms();
         t.rentPrice = 0.3 ether;
-        vm.prank(creator);
-        registry.setTerms(ID, t);
+        setTerms(ID, t);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.PriceAboveMax.selector, 0.3 ether, 0.1 ether));
         access.rent{value: 0.5 ether}(ID, 1, 0.1 ether, 1 days);
@@ -237,16 +211,12 @@ contract AccessTest is Fixture {
     /// Finding 6: with a standing ERC-20 allowance, a price raised under a pending `buy` is not
     /// pulled; the buyer's balance is untouched.
     function test_price_raised_under_pending_erc20_buy() public {
-        uint256 id = newId(0xdd03);
         Terms memory t = defaultTerms();
         t.price = 5_000_000;
-        register(id, address(usd), t);
-        usd.mint(alice, 100_000_000);
-        vm.prank(alice);
-        usd.approve(address(access), type(uint256).max);
+        uint256 id = registerNew(0xdd03, address(usd), t);
+        fundUsd(alice, 100_000_000, address(access), type(uint256).max);
         t.price = 100_000_000;
-        vm.prank(creator);
-        registry.setTerms(id, t); // front-run: up to the whole balance
+        setTerms(id, t); // front-run: up to the whole balance
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.PriceAboveMax.selector, 100_000_000, 5_000_000));
         access.buy(id, 5_000_000);
@@ -261,11 +231,9 @@ contract AccessTest is Fixture {
         t.price = 0.5 ether;
         t.rentPrice = 0.05 ether;
         t.rentPeriod = 2 days;
-        vm.prank(creator);
-        registry.setTerms(ID, t);
+        setTerms(ID, t);
         uint256 before = alice.balance;
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
+        buy(alice, ID);
         assertEq(before - alice.balance, 0.5 ether, "paid the lower price");
         vm.prank(bob);
         assertEq(access.rent{value: 0.1 ether}(ID, 1, 0.1 ether, 1 days), 1_000_000 + 2 days, "longer period");
@@ -277,8 +245,7 @@ contract AccessTest is Fixture {
         t.rentPeriod = 0;
         t.subscriptionPrice = 0;
         t.subscriptionPeriod = 0;
-        vm.prank(creator);
-        registry.setTerms(ID, t);
+        setTerms(ID, t);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Access.NotForSale.selector, ID));
         access.rent{value: 1 ether}(ID, 1, 0.1 ether, 1 days);
@@ -288,13 +255,10 @@ contract AccessTest is Fixture {
     }
 
     function test_erc20_payment() public {
-        uint256 id = newId(0xdd02);
         Terms memory t = defaultTerms();
         t.price = 5_000_000; // 5 TUSD
-        register(id, address(usd), t);
-        usd.mint(alice, 20_000_000);
-        vm.prank(alice);
-        usd.approve(address(access), type(uint256).max);
+        uint256 id = registerNew(0xdd02, address(usd), t);
+        fundUsd(alice, 20_000_000, address(access), type(uint256).max);
         vm.prank(alice);
         vm.expectRevert(Access.UnexpectedNativeValue.selector);
         access.buy{value: 1}(id, 5_000_000);
@@ -311,16 +275,14 @@ contract AccessTest is Fixture {
     }
 
     function test_pause_stops_sales_not_claims() public {
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
+        buy(alice, ID);
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(0x118cdaa7, alice)); // OwnableUnauthorizedAccount
         access.pause();
         vm.prank(gov);
         access.pause();
-        vm.prank(bob);
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        access.buy{value: 1 ether}(ID, 1 ether);
+        buy(bob, ID);
         vm.prank(bob);
         vm.expectRevert(Pausable.EnforcedPause.selector);
         access.rent{value: 1 ether}(ID, 1, 0.1 ether, 1 days);
@@ -334,13 +296,11 @@ contract AccessTest is Fixture {
         assertTrue(access.hasAccess(alice, ID), "access views unaffected");
         vm.prank(gov);
         access.unpause();
-        vm.prank(bob);
-        access.buy{value: 1 ether}(ID, 1 ether);
+        buy(bob, ID);
     }
 
     function test_transferred_access_token_moves_access() public {
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
+        buy(alice, ID);
         vm.prank(alice);
         access.safeTransferFrom(alice, bob, ID, 1, "");
         assertFalse(access.hasAccess(alice, ID), "alice gave it away");

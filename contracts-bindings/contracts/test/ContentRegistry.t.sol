@@ -59,14 +59,8 @@ contract ContentRegistryTest is Fixture {
     /// Finding 3 (a): a front-runner resending the creator's registration from another account is
     /// refused, and the creator's own registration then goes through.
     function test_front_runner_copying_the_calldata_cannot_register() public {
-        ContentRegistry.Registration memory r = registration(ID, address(0), defaultTerms());
-        address[] memory h = new address[](1);
-        h[0] = bob;
-        uint16[] memory a = new uint16[](1);
-        a[0] = 10_000;
-        vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.NotTheCreator.selector, ID));
-        registry.register(r, h, a);
+        registerAlone(bob, registration(ID, address(0), defaultTerms()));
         register(ID, address(0), defaultTerms());
         assertEq(registry.creatorOf(ID), creator, "the creator registered it");
         assertEq(shares.balanceOf(bob, ID), 0, "no shares for the front-runner");
@@ -83,12 +77,7 @@ contract ContentRegistryTest is Fixture {
         vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.NotTheCreator.selector, ID));
         registry.register(registration(ID, address(0), defaultTerms()), new address[](0), new uint16[](0));
-        address[] memory h = new address[](1);
-        h[0] = bob;
-        uint16[] memory a = new uint16[](1);
-        a[0] = 10_000;
-        vm.prank(bob);
-        registry.register(r, h, a);
+        registerAlone(bob, r);
         assertFalse(registry.isRegistered(ID), "the file's id is untouched");
         register(ID, address(0), defaultTerms());
         assertEq(registry.creatorOf(ID), creator, "creator");
@@ -102,13 +91,8 @@ contract ContentRegistryTest is Fixture {
         uint256 alias_ = newId(0xa11a5);
         ContentRegistry.Registration memory r = registration(alias_, address(0), defaultTerms());
         r.keyCommitment = commitmentOf(ID);
-        address[] memory h = new address[](1);
-        h[0] = creator;
-        uint16[] memory a = new uint16[](1);
-        a[0] = 10_000;
-        vm.prank(creator);
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.CommitmentTaken.selector, ID));
-        registry.register(r, h, a);
+        registerAlone(creator, r);
         assertFalse(registry.isRegistered(alias_), "no alias");
         assertEq(registry.contentOfCommitment(creator, commitmentOf(ID)), ID, "still the first");
     }
@@ -119,12 +103,7 @@ contract ContentRegistryTest is Fixture {
         uint256 strangers = newId(bob, 0xb0b);
         ContentRegistry.Registration memory r = registration(strangers, address(0), defaultTerms());
         r.keyCommitment = commitmentOf(ID);
-        address[] memory h = new address[](1);
-        h[0] = bob;
-        uint16[] memory a = new uint16[](1);
-        a[0] = 10_000;
-        vm.prank(bob);
-        registry.register(r, h, a);
+        registerAlone(bob, r);
         register(ID, address(0), defaultTerms());
         assertEq(registry.contentOfCommitment(creator, commitmentOf(ID)), ID, "creator's content");
         assertEq(registry.contentOfCommitment(bob, commitmentOf(ID)), strangers, "stranger's content");
@@ -132,12 +111,7 @@ contract ContentRegistryTest is Fixture {
     }
 
     function test_split_must_sum_to_10000() public {
-        address[] memory holders = new address[](2);
-        holders[0] = creator;
-        holders[1] = producer;
-        uint16[] memory amounts = new uint16[](2);
-        amounts[0] = 8_000;
-        amounts[1] = 1_999;
+        (address[] memory holders, uint16[] memory amounts) = split(creator, 8_000, producer, 1_999);
         vm.expectRevert(RoyaltyShares.BadSplit.selector);
         registerSplit(ID, holders, amounts);
         amounts[1] = 2_001;
@@ -150,53 +124,41 @@ contract ContentRegistryTest is Fixture {
     }
 
     function test_bad_registrations_fail() public {
-        ContentRegistry.Registration memory r = registration(0, address(0), defaultTerms());
-        address[] memory holders = new address[](1);
-        holders[0] = creator;
-        uint16[] memory amounts = new uint16[](1);
-        amounts[0] = 10_000;
-        vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadRegistration.selector, "zero content id"));
-        registry.register(r, holders, amounts);
-        r = registration(ID, address(0), defaultTerms());
+        assertBadRegistration(registration(0, address(0), defaultTerms()), "zero content id");
+        ContentRegistry.Registration memory r = registration(ID, address(0), defaultTerms());
         r.keyCommitment = bytes32(0);
-        vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadRegistration.selector, "zero key commitment"));
-        registry.register(r, holders, amounts);
+        assertBadRegistration(r, "zero key commitment");
         r = registration(ID, address(0), defaultTerms());
         r.cid = "";
-        vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadRegistration.selector, "empty cid"));
-        registry.register(r, holders, amounts);
-        r = registration(ID, address(0xdead), defaultTerms());
-        vm.prank(creator);
-        vm.expectRevert(
-            abi.encodeWithSelector(ContentRegistry.BadRegistration.selector, "payment token is not a contract")
-        );
-        registry.register(r, holders, amounts);
+        assertBadRegistration(r, "empty cid");
+        assertBadRegistration(registration(ID, address(0xdead), defaultTerms()), "payment token is not a contract");
+    }
+
+    /// `creator` sending `r` (holding all its shares) is refused with `BadRegistration(reason)`.
+    function assertBadRegistration(ContentRegistry.Registration memory r, string memory reason) internal {
+        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadRegistration.selector, reason));
+        registerAlone(creator, r);
     }
 
     function test_terms_validation() public {
         Terms memory t = defaultTerms();
         t.rentPrice = 0; // period still set
-        vm.expectRevert(
-            abi.encodeWithSelector(ContentRegistry.BadTerms.selector, "rent price and period must both be set")
-        );
-        register(ID, address(0), t);
+        assertBadTerms(t, "rent price and period must both be set");
         t = defaultTerms();
         t.subscriptionPeriod = 0;
-        vm.expectRevert(
-            abi.encodeWithSelector(ContentRegistry.BadTerms.selector, "subscription price and period must both be set")
-        );
-        register(ID, address(0), t);
+        assertBadTerms(t, "subscription price and period must both be set");
         t = defaultTerms();
         t.resaleRoyaltyBps = 5_001;
-        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadTerms.selector, "resale royalty above 50%"));
-        register(ID, address(0), t);
+        assertBadTerms(t, "resale royalty above 50%");
         t = defaultTerms();
         t.price = 0;
         t.maxEditions = 5;
-        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadTerms.selector, "edition cap without a price"));
+        assertBadTerms(t, "edition cap without a price");
+    }
+
+    /// Registering `ID` with terms `t` is refused with `BadTerms(reason)`.
+    function assertBadTerms(Terms memory t, string memory reason) internal {
+        vm.expectRevert(abi.encodeWithSelector(ContentRegistry.BadTerms.selector, reason));
         register(ID, address(0), t);
     }
 
@@ -207,8 +169,7 @@ contract ContentRegistryTest is Fixture {
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(ContentRegistry.NotCreator.selector, alice));
         registry.setTerms(ID, t);
-        vm.prank(creator);
-        registry.setTerms(ID, t);
+        setTerms(ID, t);
         assertEq(registry.termsOf(ID).price, 2 ether, "new price");
 
         bytes32 other = keccak256("capsule v2");
@@ -257,10 +218,7 @@ contract ContentRegistryTest is Fixture {
     }
 
     function test_only_registry_mints_shares() public {
-        address[] memory holders = new address[](1);
-        holders[0] = alice;
-        uint16[] memory amounts = new uint16[](1);
-        amounts[0] = 10_000;
+        (address[] memory holders, uint16[] memory amounts) = soleHolder(alice);
         vm.expectRevert(RoyaltyShares.OnlyRegistry.selector);
         shares.mintInitial(ID, address(0), alice, holders, amounts);
     }

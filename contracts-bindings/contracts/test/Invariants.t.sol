@@ -132,10 +132,8 @@ contract InvariantsTest is Fixture {
 
     function setUp() public override {
         super.setUp();
-        ids.push(newId(0xdd01));
-        ids.push(newId(0xdd02));
-        register(ids[0], address(0), defaultTerms());
-        register(ids[1], address(0), defaultTerms());
+        ids.push(registerNew(0xdd01, address(0), defaultTerms()));
+        ids.push(registerNew(0xdd02, address(0), defaultTerms()));
         actors.push(creator);
         actors.push(producer);
         actors.push(alice);

@@ -1,17 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Fixture} from "./utils/Fixture.sol";
+import {ContentFixture} from "./utils/Fixture.sol";
 import {Terms} from "../src/Terms.sol";
 import {Market} from "../src/Market.sol";
 
-contract MarketTest is Fixture {
-    uint256 internal ID;
-
+contract MarketTest is ContentFixture {
     function setUp() public override {
         super.setUp();
-        ID = newId(0xdd01);
-        register(ID, address(0), defaultTerms());
         vm.prank(creator);
         shares.setApprovalForAll(address(market), true);
     }
@@ -59,13 +55,8 @@ contract MarketTest is Fixture {
     }
 
     function test_access_resale_pays_royalty_to_holders() public {
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
+        uint256 lid = listAccessToken();
         uint256 producerBefore = shares.claimable(producer, ID);
-        vm.prank(alice);
-        access.setApprovalForAll(address(market), true);
-        vm.prank(alice);
-        uint256 lid = market.list(address(access), ID, 1, 2 ether, 1_000);
         vm.prank(bob);
         market.buyListing{value: 2 ether}(lid, 1, 1_000);
         assertTrue(access.hasAccess(bob, ID), "bob has access");
@@ -75,12 +66,16 @@ contract MarketTest is Fixture {
         assertEq(market.withdrawable(alice, address(0)), 1.8 ether, "seller gets 90 %");
     }
 
-    /// Alice buys an access token and lists it at 2 ELA, accepting today's 10 % royalty.
-    function listAccessToken() internal returns (uint256 lid) {
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
+    /// Alice buys an access token and lets the market move it.
+    function ownAccessToken() internal {
+        buy(alice, ID);
         vm.prank(alice);
         access.setApprovalForAll(address(market), true);
+    }
+
+    /// Alice buys an access token and lists it at 2 ELA, accepting today's 10 % royalty.
+    function listAccessToken() internal returns (uint256 lid) {
+        ownAccessToken();
         vm.prank(alice);
         lid = market.list(address(access), ID, 1, 2 ether, 1_000);
     }
@@ -88,8 +83,7 @@ contract MarketTest is Fixture {
     function raiseRoyalty(uint16 bps) internal {
         Terms memory t = defaultTerms();
         t.resaleRoyaltyBps = bps;
-        vm.prank(creator);
-        registry.setTerms(ID, t);
+        setTerms(ID, t);
     }
 
     /// Finding 6: the creator raises the resale royalty to 50 % under a pending `buyListing`; the
@@ -120,10 +114,7 @@ contract MarketTest is Fixture {
 
     /// A listing must accept at least today's royalty.
     function test_listing_below_the_current_royalty_is_refused() public {
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
-        vm.prank(alice);
-        access.setApprovalForAll(address(market), true);
+        ownAccessToken();
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(Market.RoyaltyAboveMax.selector, 1_000, 999));
         market.list(address(access), ID, 1, 2 ether, 999);
@@ -132,10 +123,7 @@ contract MarketTest is Fixture {
     /// Finding 6, offers: the seller accepting an offer for an access token named the royalty they
     /// saw; a raised royalty under the pending `acceptOffer` reverts it.
     function test_royalty_raised_under_pending_accept_offer() public {
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
-        vm.prank(alice);
-        access.setApprovalForAll(address(market), true);
+        ownAccessToken();
         vm.prank(bob);
         uint256 oid = market.makeOffer{value: 2 ether}(address(access), ID, 1, 2 ether);
         raiseRoyalty(5_000);
@@ -184,15 +172,12 @@ contract MarketTest is Fixture {
     }
 
     function test_erc20_listing() public {
-        uint256 id = newId(0xdd02);
         Terms memory t = defaultTerms();
         t.price = 1_000_000;
-        register(id, address(usd), t);
+        uint256 id = registerNew(0xdd02, address(usd), t);
         vm.prank(creator);
         uint256 lid = market.list(address(shares), id, 500, 2_000, 0);
-        usd.mint(alice, 1_000_000);
-        vm.prank(alice);
-        usd.approve(address(market), type(uint256).max);
+        fundUsd(alice, 1_000_000, address(market), type(uint256).max);
         vm.prank(alice);
         vm.expectRevert(Market.UnexpectedNativeValue.selector);
         market.buyListing{value: 1}(lid, 500, 0);

@@ -1,27 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Fixture} from "./utils/Fixture.sol";
+import {ContentFixture} from "./utils/Fixture.sol";
 import {Terms} from "../src/Terms.sol";
 import {RoyaltyShares} from "../src/RoyaltyShares.sol";
 
-contract RoyaltySharesTest is Fixture {
-    uint256 internal ID;
-
-    function setUp() public override {
-        super.setUp();
-        ID = newId(0xdd01);
-        register(ID, address(0), defaultTerms());
-    }
-
-    function buy(address who) internal {
-        vm.prank(who);
-        access.buy{value: 1 ether}(ID, 1 ether);
-    }
-
+contract RoyaltySharesTest is ContentFixture {
     function test_claim_pays_and_zeroes() public {
-        buy(alice);
-        buy(bob);
+        buy(alice, ID);
+        buy(bob, ID);
         uint256 before = creator.balance;
         vm.prank(creator);
         uint256 got = shares.claim(ID);
@@ -34,12 +21,12 @@ contract RoyaltySharesTest is Fixture {
     }
 
     function test_transfer_keeps_earned_revenue_with_the_seller() public {
-        buy(alice);
+        buy(alice, ID);
         vm.prank(creator);
         shares.safeTransferFrom(creator, alice, ID, 4_000, "");
         assertEq(shares.claimable(creator, ID), 0.772 ether, "creator keeps earnings of the first sale");
         assertEq(shares.claimable(alice, ID), 0, "alice earned nothing yet");
-        buy(bob);
+        buy(bob, ID);
         // Second sale: 0.965 ELA to holders; creator 40 %, alice 40 %, producer 20 %.
         assertEq(shares.claimable(creator, ID), 0.772 ether + 0.386 ether, "creator after");
         assertEq(shares.claimable(alice, ID), 0.386 ether, "alice after");
@@ -61,11 +48,9 @@ contract RoyaltySharesTest is Fixture {
     }
 
     function test_batch_transfer_and_batch_claim() public {
-        uint256 id2 = newId(0xdd02);
-        register(id2, address(0), defaultTerms());
-        buy(alice);
-        vm.prank(alice);
-        access.buy{value: 1 ether}(id2, 1 ether);
+        uint256 id2 = registerNew(0xdd02, address(0), defaultTerms());
+        buy(alice, ID);
+        buy(alice, id2);
         uint256[] memory ids = new uint256[](2);
         ids[0] = ID;
         ids[1] = id2;
@@ -85,8 +70,7 @@ contract RoyaltySharesTest is Fixture {
     function test_dust_goes_to_the_creator() public {
         Terms memory t = defaultTerms();
         t.price = 1 ether + 12_345; // 96.5 % of it is not a multiple of 10,000 wei
-        vm.prank(creator);
-        registry.setTerms(ID, t);
+        setTerms(ID, t);
         vm.prank(alice);
         access.buy{value: t.price}(ID, t.price);
         uint256 price = t.price;
@@ -101,7 +85,7 @@ contract RoyaltySharesTest is Fixture {
     }
 
     function test_fees_to_treasury_pool_to_reward_pool() public {
-        buy(alice);
+        buy(alice, ID);
         shares.withdrawFees(address(0));
         assertEq(treasury.balance, 0.025 ether, "treasury");
         vm.prank(alice);
@@ -133,16 +117,10 @@ contract RoyaltySharesTest is Fixture {
         vm.prank(gov);
         shares.setFees(feeBps, poolBps);
         uint256 id = newId(0xf00d);
-        address[] memory holders = new address[](2);
-        holders[0] = creator;
-        holders[1] = alice;
-        uint16[] memory amounts = new uint16[](2);
-        amounts[0] = 10_000 - aliceShares;
-        amounts[1] = aliceShares;
+        (address[] memory holders, uint16[] memory amounts) = split(creator, 10_000 - aliceShares, alice, aliceShares);
         Terms memory t = defaultTerms();
         t.price = price;
-        vm.prank(creator);
-        registry.register(registration(id, address(0), t), holders, amounts);
+        registerSplit(registration(id, address(0), t), holders, amounts);
         vm.deal(bob, price);
         vm.prank(bob);
         access.buy{value: price}(id, price);
@@ -160,7 +138,7 @@ contract RoyaltySharesTest is Fixture {
         amount = uint16(bound(amount, 1, 8_000));
         uint256 before = bound(salesBefore, 0, 5);
         for (uint256 i = 0; i < before; ++i) {
-            buy(bob);
+            buy(bob, ID);
         }
         uint256 creatorBefore = shares.claimable(creator, ID);
         uint256 aliceBefore = shares.claimable(alice, ID);
@@ -170,7 +148,7 @@ contract RoyaltySharesTest is Fixture {
         assertEq(shares.claimable(alice, ID), aliceBefore, "buyer unchanged");
         uint256 after_ = bound(salesAfter, 0, 5);
         for (uint256 i = 0; i < after_; ++i) {
-            buy(bob);
+            buy(bob, ID);
         }
         uint256 perSale = 0.965 ether / 10_000;
         assertEq(shares.claimable(alice, ID), perSale * amount * after_, "buyer earns only later sales");

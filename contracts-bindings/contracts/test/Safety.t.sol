@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Fixture} from "./utils/Fixture.sol";
+import {Fixture, ContentFixture} from "./utils/Fixture.sol";
 import {Terms} from "../src/Terms.sol";
 import {Access} from "../src/Access.sol";
 import {RoyaltyShares} from "../src/RoyaltyShares.sol";
@@ -11,22 +11,15 @@ import {Market} from "../src/Market.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
-/// Buys, and when the access token arrives tries to buy again from inside the callback.
+/// Buys, and when the access token arrives tries to buy again from inside the callback: the
+/// callback names the token contract (the caller) and the content, so nothing is stored.
 contract ReentrantBuyer {
-    Access internal access;
-    uint256 internal id;
-
-    constructor(Access access_, uint256 id_) {
-        access = access_;
-        id = id_;
-    }
-
-    function attack() external payable {
+    function attack(Access access, uint256 id) external payable {
         access.buy{value: 1 ether}(id, 1 ether);
     }
 
-    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external returns (bytes4) {
-        access.buy{value: 1 ether}(id, 1 ether);
+    function onERC1155Received(address, address, uint256 id, uint256, bytes calldata) external returns (bytes4) {
+        Access(msg.sender).buy{value: 1 ether}(id, 1 ether);
         return this.onERC1155Received.selector;
     }
 
@@ -56,28 +49,19 @@ contract ReentrantClaimer {
     }
 }
 
-contract SafetyTest is Fixture {
-    uint256 internal ID;
-
-    function setUp() public override {
-        super.setUp();
-        ID = newId(0xdd01);
-        register(ID, address(0), defaultTerms());
-    }
-
+contract SafetyTest is ContentFixture {
     function test_reentering_buy_from_the_token_callback_fails() public {
-        ReentrantBuyer b = new ReentrantBuyer(access, ID);
+        ReentrantBuyer b = new ReentrantBuyer();
         vm.deal(address(b), 5 ether);
         vm.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
-        b.attack{value: 1 ether}();
+        b.attack{value: 1 ether}(access, ID);
     }
 
     function test_reentering_claim_cannot_double_pay() public {
         ReentrantClaimer c = new ReentrantClaimer(shares, ID);
         vm.prank(producer);
         shares.safeTransferFrom(producer, address(c), ID, 2_000, "");
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
+        buy(alice, ID);
         vm.expectRevert(abi.encodeWithSelector(RoyaltyShares.PaymentFailed.selector, address(c)));
         c.claim();
         assertEq(shares.claimable(address(c), ID), 0.193 ether, "still owed, nothing paid twice");
@@ -103,8 +87,7 @@ contract SafetyTest is Fixture {
     function test_sweep_unknown_content_and_erc20_vault() public {
         vm.expectRevert(abi.encodeWithSelector(RoyaltyShares.UnknownContent.selector, 7));
         shares.sweepVault(7);
-        uint256 id = newId(0xdd02);
-        register(id, address(usd), defaultTerms());
+        uint256 id = registerNew(0xdd02, address(usd), defaultTerms());
         usd.mint(shares.vaultOf(id), 1_000_000);
         assertEq(shares.sweepVault(id), 1_000_000, "swept tokens");
         // 965,000 to holders = 96 per share (x 10,000) + 5,000 dust to the creator.
@@ -113,13 +96,10 @@ contract SafetyTest is Fixture {
     }
 
     function test_erc20_subscription() public {
-        uint256 id = newId(0xdd02);
         Terms memory t = defaultTerms();
         t.subscriptionPrice = 3_000_000;
-        register(id, address(usd), t);
-        usd.mint(bob, 3_000_000);
-        vm.prank(bob);
-        usd.approve(address(access), 3_000_000);
+        uint256 id = registerNew(0xdd02, address(usd), t);
+        fundUsd(bob, 3_000_000, address(access), 3_000_000);
         vm.prank(bob);
         access.subscribe(id, 1, 3_000_000, 30 days);
         assertTrue(access.hasAccess(bob, id), "subscribed");
@@ -147,10 +127,8 @@ contract SafetyTest is Fixture {
     }
 
     function test_claim_many_skips_empty_contents() public {
-        uint256 id = newId(0xdd02);
-        register(id, address(0), defaultTerms());
-        vm.prank(alice);
-        access.buy{value: 1 ether}(ID, 1 ether);
+        uint256 id = registerNew(0xdd02, address(0), defaultTerms());
+        buy(alice, ID);
         uint256[] memory ids = new uint256[](2);
         ids[0] = ID;
         ids[1] = id;
@@ -180,8 +158,7 @@ contract FeeOnTransferToken is ERC20 {
 contract FeeOnTransferTest is Fixture {
     function test_fee_on_transfer_tokens_are_refused() public {
         FeeOnTransferToken fee = new FeeOnTransferToken();
-        uint256 id = newId(0xfee);
-        register(id, address(fee), defaultTerms());
+        uint256 id = registerNew(0xfee, address(fee), defaultTerms());
         fee.mint(alice, 10 ether);
         vm.startPrank(alice);
         fee.approve(address(access), type(uint256).max);

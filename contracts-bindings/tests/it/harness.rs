@@ -2,13 +2,15 @@
 
 use alloy::{
     node_bindings::AnvilInstance,
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
     providers::Provider,
     signers::local::PrivateKeySigner,
 };
 use contracts_bindings::{
     chain::{self, DEFAULT_FEE_BPS},
-    testing::spawn_anvil,
+    error::describe_contract_error,
+    ops::{HeaderFacts, MintRequest, TermsInput},
+    testing::{anvil_signers, spawn_anvil},
     Chain, DeployOptions, Deployment,
 };
 
@@ -24,11 +26,7 @@ pub struct Stack {
 impl Stack {
     pub async fn start() -> Self {
         let anvil = spawn_anvil();
-        let keys: Vec<PrivateKeySigner> = anvil
-            .keys()
-            .iter()
-            .map(|k| PrivateKeySigner::from(k.clone()))
-            .collect();
+        let keys = anvil_signers(&anvil);
         let deployer = Chain::connect(&anvil.endpoint(), Some(keys[0].clone()))
             .await
             .expect("connect");
@@ -53,40 +51,93 @@ impl Stack {
         self.keys[index].address()
     }
 
-    pub async fn balance(&self, who: Address) -> U256 {
-        let c = Chain::connect(&self.anvil.endpoint(), None)
+    /// A connection without a signer, for reads and anvil's own methods.
+    pub async fn reader(&self) -> Chain {
+        Chain::connect(&self.anvil.endpoint(), None)
             .await
-            .expect("connect");
-        c.balance(who).await.expect("balance")
+            .expect("connect")
+    }
+
+    pub async fn balance(&self, who: Address) -> U256 {
+        self.reader().await.balance(who).await.expect("balance")
     }
 
     pub async fn nonce(&self, who: Address) -> u64 {
-        let c = Chain::connect(&self.anvil.endpoint(), None)
-            .await
-            .expect("connect");
+        let c = self.reader().await;
         c.provider.get_transaction_count(who).await.expect("nonce")
+    }
+
+    /// Calls anvil's (or the EVM's) `method`, whose result the tests do not need.
+    async fn anvil_call<P>(&self, method: &'static str, params: P)
+    where
+        P: serde::Serialize + Clone + std::fmt::Debug + Send + Sync + Unpin,
+    {
+        let c = self.reader().await;
+        let _: serde_json::Value = c
+            .provider
+            .raw_request(method.into(), params)
+            .await
+            .unwrap_or_else(|e| panic!("{method}: {e}"));
     }
 
     /// Moves the chain's clock forward and mines a block.
     pub async fn travel(&self, seconds: u64) {
-        let c = Chain::connect(&self.anvil.endpoint(), None)
-            .await
-            .expect("connect");
-        let _: serde_json::Value = c
-            .provider
-            .raw_request("evm_increaseTime".into(), (seconds,))
-            .await
-            .expect("evm_increaseTime");
-        let _: serde_json::Value = c
-            .provider
-            .raw_request("evm_mine".into(), ())
-            .await
-            .expect("evm_mine");
+        self.anvil_call("evm_increaseTime", (seconds,)).await;
+        self.anvil_call("evm_mine", ()).await;
+    }
+
+    /// Sets `who`'s native balance to exactly `wei`.
+    pub async fn set_balance(&self, who: Address, wei: U256) {
+        self.anvil_call("anvil_setBalance", (who, wei)).await;
     }
 }
 
 pub fn ela(whole: u128, thousandths: u128) -> U256 {
     U256::from(whole * ELA + thousandths * ELA / 1_000)
+}
+
+/// Asserts that a contract call was refused with the custom error `error`; `what` names the
+/// call for the failure message.
+pub fn assert_reverts<T>(result: Result<T, alloy::contract::Error>, error: &str, what: &str) {
+    let Err(err) = result else {
+        panic!("{what} must revert with {error}");
+    };
+    let why = describe_contract_error(&err);
+    assert!(why.contains(error), "{what}: {why}");
+}
+
+/// Terms that only sell access tokens, at `price` wei.
+pub fn priced(price: U256) -> TermsInput {
+    TermsInput {
+        price,
+        ..Default::default()
+    }
+}
+
+/// The facts of a content of `creator` without renderers: its header digest and key commitment
+/// are `digest` and `commitment` repeated.
+pub fn facts(creator: Address, digest: u8, commitment: u8) -> HeaderFacts {
+    HeaderFacts::for_creator(
+        creator,
+        B256::repeat_byte(digest),
+        B256::repeat_byte(commitment),
+        vec![],
+    )
+}
+
+/// A registration of `header` paid in native ELA.
+pub fn native_mint(
+    header: HeaderFacts,
+    terms: TermsInput,
+    split: Vec<(Address, u16)>,
+) -> MintRequest {
+    MintRequest {
+        header,
+        cid: "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi".into(),
+        payment_token: Address::ZERO,
+        terms,
+        split,
+    }
 }
 
 /// The chain commands' target: `rpc`, a deployment file, and the key in a key file (if any).

@@ -3,35 +3,28 @@
 use alloy::primitives::{Address, B256, U256};
 use contracts_bindings::{
     bindings::{Access, CapsuleRegistry, ContentRegistry, RoyaltyShares},
-    ops::{self, HeaderFacts, MintRequest, Purchase, TermsInput},
+    chain::confirm,
+    ops::{self, MintRequest, Purchase, TermsInput},
     units::parse_amount,
 };
 
-use crate::harness::{ela, Stack};
+use crate::harness::{ela, facts, native_mint, Stack};
 
 const DAY: u32 = 86_400;
 
 fn request(id_byte: u8, creator: Address, producer: Address) -> MintRequest {
-    MintRequest {
-        header: HeaderFacts::for_creator(
-            creator,
-            B256::repeat_byte(id_byte),
-            B256::repeat_byte(id_byte ^ 0x5a),
-            vec![B256::repeat_byte(0xc1)],
-        ),
-        cid: "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi".into(),
-        payment_token: Address::ZERO,
-        terms: TermsInput {
-            price: parse_amount("1.5", 18).unwrap(),
-            rent_price: parse_amount("0.1", 18).unwrap(),
-            rent_period: DAY,
-            subscription_price: U256::ZERO,
-            subscription_period: 0,
-            max_editions: 0,
-            resale_royalty_bps: 1_000,
-        },
-        split: vec![(creator, 8_000), (producer, 2_000)],
-    }
+    let mut header = facts(creator, id_byte, id_byte ^ 0x5a);
+    header.renderers = vec![B256::repeat_byte(0xc1)];
+    let terms = TermsInput {
+        price: parse_amount("1.5", 18).unwrap(),
+        rent_price: parse_amount("0.1", 18).unwrap(),
+        rent_period: DAY,
+        subscription_price: U256::ZERO,
+        subscription_period: 0,
+        max_editions: 0,
+        resale_royalty_bps: 1_000,
+    };
+    native_mint(header, terms, vec![(creator, 8_000), (producer, 2_000)])
 }
 
 #[tokio::test]
@@ -170,14 +163,12 @@ async fn deploy_mint_buy_rent_trade_claim() {
     // Fees: 2.5 % of 3.2 ELA = 0.08 ELA, withdrawn to the treasury; the contract ends empty.
     let shares = RoyaltyShares::new(s.dep.contracts.royalty_shares, &creator_chain.provider);
     let before = s.balance(treasury).await;
-    shares
-        .withdrawFees(Address::ZERO)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    confirm(
+        "withdrawFees",
+        shares.withdrawFees(Address::ZERO).send().await,
+    )
+    .await
+    .unwrap();
     assert_eq!(s.balance(treasury).await - before, ela(0, 80));
     assert_eq!(s.balance(s.dep.contracts.royalty_shares).await, U256::ZERO);
 }
@@ -197,13 +188,12 @@ async fn erc20_content_and_deploy_time_registrations() {
 
     let alice_chain = s.as_account(3).await;
     let tusd = contracts_bindings::bindings::TestToken::new(token, &alice_chain.provider);
-    tusd.mint(alice, U256::from(20_000_000u64))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    confirm(
+        "mint TUSD",
+        tusd.mint(alice, U256::from(20_000_000u64)).send().await,
+    )
+    .await
+    .unwrap();
     let out = ops::purchase(&alice_chain, &s.dep, id, Purchase::Buy)
         .await
         .unwrap();

@@ -6,7 +6,7 @@ use contracts_bindings::{
     bindings::{Access, ContentRegistry, RoyaltyShares},
     commands::{self, MintCommand, PurchaseCommand},
     ops::{read_ddrm_header, Purchase},
-    testing::spawn_anvil,
+    testing::{anvil_signers, spawn_anvil},
     units::content_id_hex,
     Chain, Deployment,
 };
@@ -70,8 +70,8 @@ async fn mint_a_ddrm_then_buy_trade_and_claim_from_the_command_line() {
         p.to_str().unwrap().to_owned()
     };
     let (k0, k1, k3) = (key_file(0), key_file(1), key_file(3));
-    let addr =
-        |i: usize| alloy::signers::local::PrivateKeySigner::from(anvil.keys()[i].clone()).address();
+    let signers = anvil_signers(&anvil);
+    let addr = |i: usize| signers[i].address();
     let (creator, producer, buyer) = (addr(1), addr(2), addr(3));
     let rpc = anvil.endpoint();
     let dep_path = dir.path().join("deployment.json");

@@ -1,15 +1,15 @@
 //! Bad input is refused before any transaction is sent (the sender's nonce does not move).
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::U256;
 use contracts_bindings::{
     bindings::{Access, ContentRegistry},
-    error::describe_contract_error,
-    ops::{self, Bounds, HeaderFacts, MintRequest, Purchase, TermsInput},
+    chain::confirm,
+    ops::{self, Bounds, HeaderFacts, Purchase},
     units::{self, parse_split, InputError},
-    ChainError,
+    Chain, ChainError, Deployment,
 };
 
-use crate::harness::{ela, Stack};
+use crate::harness::{assert_reverts, ela, facts, native_mint, priced, Stack};
 
 #[tokio::test]
 async fn bad_input_fails_before_sending() {
@@ -21,21 +21,11 @@ async fn bad_input_fails_before_sending() {
     // A split not summing to 10,000.
     let split = format!("{creator}:8000,{producer}:1000");
     assert_eq!(parse_split(&split), Err(InputError::SplitSum(9_000)));
-    let mut req = MintRequest {
-        header: HeaderFacts::for_creator(
-            creator,
-            B256::repeat_byte(7),
-            B256::repeat_byte(8),
-            vec![],
-        ),
-        cid: "bafk".into(),
-        payment_token: Address::ZERO,
-        terms: TermsInput {
-            price: ela(1, 0),
-            ..Default::default()
-        },
-        split: vec![(creator, 8_000), (producer, 1_000)],
-    };
+    let mut req = native_mint(
+        facts(creator, 7, 8),
+        priced(ela(1, 0)),
+        vec![(creator, 8_000), (producer, 1_000)],
+    );
     let err = ops::mint(&chain, &s.dep, &req).await.unwrap_err();
     assert!(
         matches!(err, ChainError::Input(InputError::SplitSum(9_000))),
@@ -90,21 +80,11 @@ async fn bad_input_fails_before_sending() {
 
     // Enough for the price but not for the gas on top.
     let mut cheap = req.clone();
-    cheap.header =
-        HeaderFacts::for_creator(creator, B256::repeat_byte(9), B256::repeat_byte(10), vec![]);
+    cheap.header = facts(creator, 9, 10);
     cheap.terms.price = ela(1, 0);
     ops::mint(&chain, &s.dep, &cheap).await.unwrap();
     let poor = s.addr(6);
-    let c = contracts_bindings::Chain::connect(&s.anvil.endpoint(), None)
-        .await
-        .unwrap();
-    let _: serde_json::Value = alloy::providers::Provider::raw_request(
-        &c.provider,
-        "anvil_setBalance".into(),
-        (poor, ela(1, 0)),
-    )
-    .await
-    .unwrap();
+    s.set_balance(poor, ela(1, 0)).await;
     let poor_chain = s.as_account(6).await;
     let err = ops::purchase(&poor_chain, &s.dep, cheap.header.content_id, Purchase::Buy)
         .await
@@ -120,12 +100,10 @@ async fn bad_input_fails_before_sending() {
 
     // Another content of the same creator with a key commitment already registered (an alias).
     let mut alias = req.clone();
-    alias.header = HeaderFacts::for_creator(
-        creator,
-        B256::repeat_byte(11),
-        req.header.key_commitment,
-        vec![],
-    );
+    alias.header = HeaderFacts {
+        key_commitment: req.header.key_commitment,
+        ..facts(creator, 11, 0)
+    };
     let err = ops::mint(&chain, &s.dep, &alias).await.unwrap_err();
     assert!(matches!(err, ChainError::CommitmentTaken { .. }), "{err}");
     assert!(
@@ -135,12 +113,7 @@ async fn bad_input_fails_before_sending() {
 
     // Someone else's content (its id derived from the creator's address): refused for producer.
     let mut theirs = req.clone();
-    theirs.header = HeaderFacts::for_creator(
-        creator,
-        B256::repeat_byte(12),
-        B256::repeat_byte(13),
-        vec![],
-    );
+    theirs.header = facts(creator, 12, 13);
     let producer_chain = s.as_account(2).await;
     let producer_nonce = s.nonce(producer).await;
     let err = ops::mint(&producer_chain, &s.dep, &theirs)
@@ -158,49 +131,39 @@ async fn bad_input_fails_before_sending() {
 async fn a_copied_registration_reverts_on_chain_for_another_sender() {
     let s = Stack::start().await;
     let creator = s.addr(1);
-    let facts = HeaderFacts::for_creator(
-        creator,
-        B256::repeat_byte(0x21),
-        B256::repeat_byte(0x22),
-        vec![],
+    let req = native_mint(
+        facts(creator, 0x21, 0x22),
+        priced(ela(1, 0)),
+        vec![(creator, 10_000)],
     );
-    let registration = ContentRegistry::Registration {
-        contentId: facts.content_id,
-        headerDigest: facts.header_digest,
-        cid: "bafkcopied".into(),
-        keyCommitment: facts.key_commitment,
-        renderers: vec![],
-        paymentToken: Address::ZERO,
-        terms: TermsInput {
-            price: ela(1, 0),
-            ..Default::default()
-        }
-        .to_terms()
-        .unwrap(),
-    };
+    let registration = req.registration().unwrap();
     let thief = s.as_account(4).await;
     let as_thief = ContentRegistry::new(s.dep.contracts.content_registry, &thief.provider);
-    let Err(err) = as_thief
-        .register(registration.clone(), vec![s.addr(4)], vec![10_000])
-        .call()
-        .await
-    else {
-        panic!("a copied registration must revert for another sender");
-    };
-    let why = describe_contract_error(&err);
-    assert!(why.contains("NotTheCreator"), "{why}");
+    assert_reverts(
+        as_thief
+            .register(registration.clone(), vec![s.addr(4)], vec![10_000])
+            .call()
+            .await,
+        "NotTheCreator",
+        "a copied registration sent by another account",
+    );
     let owner = s.as_account(1).await;
     let as_creator = ContentRegistry::new(s.dep.contracts.content_registry, &owner.provider);
-    as_creator
-        .register(registration, vec![creator], vec![10_000])
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    confirm(
+        "register",
+        as_creator
+            .register(registration, vec![creator], vec![10_000])
+            .send()
+            .await,
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        as_creator.creatorOf(facts.content_id).call().await.unwrap(),
+        as_creator
+            .creatorOf(req.header.content_id)
+            .call()
+            .await
+            .unwrap(),
         creator
     );
 }
@@ -213,23 +176,13 @@ async fn purchases_carry_the_terms_the_buyer_saw() {
     let s = Stack::start().await;
     let creator = s.addr(1);
     let chain = s.as_account(1).await;
-    let req = MintRequest {
-        header: HeaderFacts::for_creator(
-            creator,
-            B256::repeat_byte(0x31),
-            B256::repeat_byte(0x32),
-            vec![],
-        ),
-        cid: "bafkbounds".into(),
-        payment_token: Address::ZERO,
-        terms: TermsInput {
-            price: ela(1, 0),
-            rent_price: ela(0, 100),
-            rent_period: 86_400,
-            ..Default::default()
-        },
-        split: vec![(creator, 10_000)],
-    };
+    let mut req = native_mint(
+        facts(creator, 0x31, 0x32),
+        priced(ela(1, 0)),
+        vec![(creator, 10_000)],
+    );
+    req.terms.rent_price = ela(0, 100);
+    req.terms.rent_period = 86_400;
     ops::mint(&chain, &s.dep, &req).await.unwrap();
     let id = req.header.content_id;
     let alice = s.as_account(3).await;
@@ -239,21 +192,14 @@ async fn purchases_carry_the_terms_the_buyer_saw() {
         max_price: Some(ela(0, 999)),
         min_period: None,
     };
-    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Buy, below)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, ChainError::AboveBound { what: "price", .. }),
-        "{err}"
-    );
+    let refused =
+        |what, bounds, bound| assert_out_of_bounds(&alice, &s.dep, id, what, bounds, bound);
+    refused(Purchase::Buy, below, PRICE).await;
     let longer = Bounds {
         max_price: None,
         min_period: Some(2 * 86_400),
     };
-    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Rent(1), longer)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChainError::AboveBound { .. }), "{err}");
+    refused(Purchase::Rent(1), longer, PERIOD).await;
     assert_eq!(s.nonce(s.addr(3)).await, nonce, "nothing was sent");
 
     // The creator shrinks the rental period to 1 s after alice read the terms. Her rent, sent
@@ -261,33 +207,30 @@ async fn purchases_carry_the_terms_the_buyer_saw() {
     let registry = ContentRegistry::new(s.dep.contracts.content_registry, &chain.provider);
     let mut shrunk = req.terms.clone();
     shrunk.rent_period = 1;
-    registry
-        .setTerms(id, shrunk.to_terms().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    confirm(
+        "setTerms",
+        registry
+            .setTerms(id, shrunk.to_terms().unwrap())
+            .send()
+            .await,
+    )
+    .await
+    .unwrap();
     let access = Access::new(s.dep.contracts.access, &alice.provider);
-    let Err(err) = access
-        .rent(id, 1, ela(0, 100), 86_400)
-        .value(ela(0, 100))
-        .call()
-        .await
-    else {
-        panic!("a rent bounded by the old period must revert");
-    };
-    let why = describe_contract_error(&err);
-    assert!(why.contains("PeriodBelowMin"), "{why}");
+    assert_reverts(
+        access
+            .rent(id, 1, ela(0, 100), 86_400)
+            .value(ela(0, 100))
+            .call()
+            .await,
+        "PeriodBelowMin",
+        "a rent bounded by the old period",
+    );
     let saw = Bounds {
         max_price: Some(ela(0, 100)),
         min_period: Some(86_400),
     };
-    let err = ops::purchase_within(&alice, &s.dep, id, Purchase::Rent(1), saw)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ChainError::AboveBound { .. }), "{err}");
+    refused(Purchase::Rent(1), saw, PERIOD).await;
     assert_eq!(s.nonce(s.addr(3)).await, nonce, "nothing was sent");
 
     // Unchanged price, within the bound: sold.
@@ -300,4 +243,27 @@ async fn purchases_carry_the_terms_the_buyer_saw() {
         .unwrap();
     assert!(out.has_access);
     assert_eq!(out.paid, ela(1, 0));
+}
+
+/// The bounds `ChainError::AboveBound` names.
+const PRICE: &str = "price";
+const PERIOD: &str = "period (shorter than the minimum)";
+
+/// `buyer`'s purchase of `id` within `bounds` is refused before sending: today's terms are
+/// already outside the bound `bound`.
+async fn assert_out_of_bounds(
+    buyer: &Chain,
+    dep: &Deployment,
+    id: U256,
+    what: Purchase,
+    bounds: Bounds,
+    bound: &str,
+) {
+    let err = ops::purchase_within(buyer, dep, id, what, bounds)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ChainError::AboveBound { what, .. } if *what == bound),
+        "{err}"
+    );
 }

@@ -112,20 +112,85 @@ abstract contract Fixture is TestBase {
         });
     }
 
+    /// Holder and share arrays for a split of `amountA` to `a` and `amountB` to `b`.
+    function split(address a, uint16 amountA, address b, uint16 amountB)
+        internal
+        pure
+        returns (address[] memory holders, uint16[] memory amounts)
+    {
+        holders = new address[](2);
+        holders[0] = a;
+        holders[1] = b;
+        amounts = new uint16[](2);
+        amounts[0] = amountA;
+        amounts[1] = amountB;
+    }
+
+    /// Holder and share arrays giving all 10,000 shares to `who`.
+    function soleHolder(address who) internal pure returns (address[] memory holders, uint16[] memory amounts) {
+        holders = new address[](1);
+        holders[0] = who;
+        amounts = new uint16[](1);
+        amounts[0] = 10_000;
+    }
+
     /// Registers `id` as `creator` with an 80/20 creator/producer split.
     function register(uint256 id, address token, Terms memory terms) internal {
-        address[] memory holders = new address[](2);
-        holders[0] = creator;
-        holders[1] = producer;
-        uint16[] memory amounts = new uint16[](2);
-        amounts[0] = 8_000;
-        amounts[1] = 2_000;
-        vm.prank(creator);
-        registry.register(registration(id, token, terms), holders, amounts);
+        (address[] memory holders, uint16[] memory amounts) = split(creator, 8_000, producer, 2_000);
+        registerSplit(registration(id, token, terms), holders, amounts);
+    }
+
+    /// A fresh content of `creator` (see `newId`), registered as `register` does.
+    function registerNew(uint256 label, address token, Terms memory terms) internal returns (uint256 id) {
+        id = newId(label);
+        register(id, token, terms);
     }
 
     function registerSplit(uint256 id, address[] memory holders, uint16[] memory amounts) internal {
+        registerSplit(registration(id, address(0), defaultTerms()), holders, amounts);
+    }
+
+    function registerSplit(ContentRegistry.Registration memory r, address[] memory holders, uint16[] memory amounts)
+        internal
+    {
         vm.prank(creator);
-        registry.register(registration(id, address(0), defaultTerms()), holders, amounts);
+        registry.register(r, holders, amounts);
+    }
+
+    /// Sends `r` as `who`, who is to hold all of its shares.
+    function registerAlone(address who, ContentRegistry.Registration memory r) internal {
+        (address[] memory holders, uint16[] memory amounts) = soleHolder(who);
+        vm.prank(who);
+        registry.register(r, holders, amounts);
+    }
+
+    /// `creator` changes the terms of `id`.
+    function setTerms(uint256 id, Terms memory terms) internal {
+        vm.prank(creator);
+        registry.setTerms(id, terms);
+    }
+
+    /// `who` buys an access token of `id` at the default price, naming it as their bound.
+    function buy(address who, uint256 id) internal returns (uint256 edition) {
+        vm.prank(who);
+        edition = access.buy{value: 1 ether}(id, 1 ether);
+    }
+
+    /// Mints `amount` test dollars to `who`, who lets `spender` pull `allowance` of them.
+    function fundUsd(address who, uint256 amount, address spender, uint256 allowance) internal {
+        usd.mint(who, amount);
+        vm.prank(who);
+        usd.approve(spender, allowance);
+    }
+}
+
+/// `Fixture` with one content, `ID`, registered by `creator` as `register` does (native ELA,
+/// default terms).
+abstract contract ContentFixture is Fixture {
+    uint256 internal ID;
+
+    function setUp() public virtual override {
+        super.setUp();
+        ID = registerNew(0xdd01, address(0), defaultTerms());
     }
 }

@@ -16,13 +16,11 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
-use indexer::read::Position;
+use indexer::read::{Position, Sale, Trade};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::reads::contents::Sale;
-use crate::reads::market::Trade;
 use crate::AppState;
 
 /// Most rows read per table per poll.
@@ -185,26 +183,30 @@ pub async fn stream(
 async fn poll(st: &mut StreamState) -> Result<(), indexer::IndexerError> {
     let db = &st.app.config().db;
     for row in db.sales_after(st.sales, ROWS_PER_POLL).await? {
-        st.sales = position(row.block_number, row.log_index);
+        st.sales = position(row.sale.block_number, row.log_index);
         let payload = SaleEvent {
-            content_id: row.content_id.clone(),
-            sale: Sale::from(row),
+            content_id: row.content_id,
+            sale: row.sale,
         };
-        if let Ok(ev) = Event::default().event("sale").json_data(&payload) {
-            st.pending.push_back(ev);
-        }
+        queue(&mut st.pending, "sale", &payload);
     }
     for row in db.trades_after(st.trades, ROWS_PER_POLL).await? {
-        st.trades = position(row.block_number, row.log_index);
+        st.trades = position(row.trade.block_number, row.trade.log_index);
         let payload = TradeEvent {
-            content_id: row.content_id.clone(),
-            trade: Trade::from(row),
+            content_id: row.content_id,
+            trade: row.trade,
         };
-        if let Ok(ev) = Event::default().event("trade").json_data(&payload) {
-            st.pending.push_back(ev);
-        }
+        queue(&mut st.pending, "trade", &payload);
     }
     Ok(())
+}
+
+/// Queues an event named `name` with `payload` as its JSON data (one that does not serialise
+/// is dropped; the API's payload types always do).
+fn queue(pending: &mut VecDeque<Event>, name: &str, payload: &impl Serialize) {
+    if let Ok(ev) = Event::default().event(name).json_data(payload) {
+        pending.push_back(ev);
+    }
 }
 
 /// Where a stream resumes after the row at `block`, `log`.

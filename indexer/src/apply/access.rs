@@ -30,13 +30,11 @@ impl Fold<'_> {
     ) -> Result<(), IndexerError> {
         if from != Address::ZERO {
             let t = self.access_token(&address_text(from), id).await?;
-            t.0 -= value;
-            t.1 = true;
+            t.update(|balance| *balance -= value);
         }
         if to != Address::ZERO {
             let t = self.access_token(&address_text(to), id).await?;
-            t.0 += value;
-            t.1 = true;
+            t.update(|balance| *balance += value);
         }
         Ok(())
     }
@@ -61,11 +59,12 @@ impl Fold<'_> {
         ]);
         self.defer("INSERT INTO access_grants (block_hash, log_index, block_number, block_time, tx_hash, content_id, account, kind, paid, edition, periods, expires_at, renewed)", row);
         if let Some(c) = self.content(id).await? {
-            c.sales += 1;
-            if g.edition.is_some() {
-                c.editions_sold += 1;
-            }
-            c.dirty = true;
+            c.update(|c| {
+                c.sales += 1;
+                if g.edition.is_some() {
+                    c.editions_sold += 1;
+                }
+            });
         }
         Ok(())
     }

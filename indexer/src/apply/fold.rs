@@ -1,7 +1,10 @@
 //! The fold's cache for one range: the content totals, holder records and token balances every
 //! sale and transfer touches, read once and written back once when the range ends.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
 
 use alloy::primitives::{Address, U256};
 use contracts_bindings::Contracts;
@@ -19,7 +22,53 @@ pub(super) struct ContentTotals {
     pub(super) revenue_total: U256,
     pub(super) sales: i64,
     pub(super) editions_sold: i64,
-    pub(super) dirty: bool,
+}
+
+/// A row cached for the range, and whether the range changed it (only then is it written back).
+#[derive(Debug, Clone)]
+pub(super) struct Cached<T> {
+    value: T,
+    dirty: bool,
+}
+
+impl<T> Cached<T> {
+    fn clean(value: T) -> Self {
+        Self {
+            value,
+            dirty: false,
+        }
+    }
+
+    /// The row as read, or as the range last changed it.
+    pub(super) fn get(&self) -> &T {
+        &self.value
+    }
+
+    /// Changes the row; it is written back when the range ends.
+    pub(super) fn update<R>(&mut self, change: impl FnOnce(&mut T) -> R) -> R {
+        self.dirty = true;
+        change(&mut self.value)
+    }
+}
+
+/// The rows of `cache` the range changed.
+fn changed<K, T>(cache: &HashMap<K, Cached<T>>) -> impl Iterator<Item = (&K, &T)> {
+    cache
+        .iter()
+        .filter(|(_, c)| c.dirty)
+        .map(|(k, c)| (k, &c.value))
+}
+
+/// `key`'s row in `cache`, read by `load` the first time the range asks for it.
+async fn cached<K: Hash + Eq, T>(
+    cache: &mut HashMap<K, Cached<T>>,
+    key: K,
+    load: impl Future<Output = Result<T, IndexerError>>,
+) -> Result<&mut Cached<T>, IndexerError> {
+    Ok(match cache.entry(key) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => e.insert(Cached::clean(load.await?)),
+    })
 }
 
 /// The fold's state for one range: the rows every sale and transfer touches, cached so that a
@@ -27,9 +76,9 @@ pub(super) struct ContentTotals {
 pub(super) struct Fold<'c> {
     pub(super) conn: &'c mut AnyConnection,
     pub(super) contracts: Contracts,
-    pub(super) contents: HashMap<String, ContentTotals>,
-    pub(super) holders: HashMap<(String, String), (HolderRecord, bool)>,
-    pub(super) access_tokens: HashMap<(String, String), (i64, bool)>,
+    contents: HashMap<String, Cached<ContentTotals>>,
+    holders: HashMap<(String, String), Cached<HolderRecord>>,
+    access_tokens: HashMap<(String, String), Cached<i64>>,
     /// Timed-access expiry set in this range, per (account, content).
     pub(super) expiry: HashMap<(String, String), i64>,
     /// Append-only rows (sales, claims, fills, transfers), written in batches at the end.
@@ -57,10 +106,12 @@ impl<'c> Fold<'c> {
         }
     }
 
+    /// A registered content's totals (`None` before its registration, which is not cached: the
+    /// range may register it later).
     pub(super) async fn content(
         &mut self,
         id: &str,
-    ) -> Result<Option<&mut ContentTotals>, IndexerError> {
+    ) -> Result<Option<&mut Cached<ContentTotals>>, IndexerError> {
         if !self.contents.contains_key(id) {
             let row = sqlx::query(
                 "SELECT creator, revenue_per_share, revenue_total, sales, editions_sold \
@@ -84,9 +135,8 @@ impl<'c> Fold<'c> {
                 )?,
                 sales: r.try_get(3)?,
                 editions_sold: r.try_get(4)?,
-                dirty: false,
             };
-            self.contents.insert(id.to_owned(), totals);
+            self.contents.insert(id.to_owned(), Cached::clean(totals));
         }
         Ok(self.contents.get_mut(id))
     }
@@ -96,26 +146,27 @@ impl<'c> Fold<'c> {
         Ok(self
             .content(id)
             .await?
-            .map(|c| c.revenue_per_share)
+            .map(|c| c.get().revenue_per_share)
             .unwrap_or_default())
     }
 
+    /// `account`'s holder record of content `id` (a zero record if it never held any).
     pub(super) async fn holder(
         &mut self,
         id: &str,
         account: &str,
-    ) -> Result<&mut (HolderRecord, bool), IndexerError> {
-        let key = (id.to_owned(), account.to_owned());
-        if !self.holders.contains_key(&key) {
+    ) -> Result<&mut Cached<HolderRecord>, IndexerError> {
+        let conn = &mut *self.conn;
+        let load = async move {
             let row = sqlx::query(
                 "SELECT shares, checkpoint, owed FROM royalty_holders \
                  WHERE content_id = $1 AND account = $2",
             )
             .bind(id)
             .bind(account)
-            .fetch_optional(&mut *self.conn)
+            .fetch_optional(conn)
             .await?;
-            let record = match row {
+            Ok(match row {
                 Some(r) => HolderRecord {
                     shares: u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or_default(),
                     checkpoint: parse_amount(
@@ -126,32 +177,32 @@ impl<'c> Fold<'c> {
                     owed: parse_amount("royalty_holders", "owed", &r.try_get::<String, _>(2)?)?,
                 },
                 None => HolderRecord::default(),
-            };
-            self.holders.insert(key.clone(), (record, false));
-        }
-        Ok(self.holders.get_mut(&key).expect("inserted above"))
+            })
+        };
+        cached(&mut self.holders, (id.to_owned(), account.to_owned()), load).await
     }
 
+    /// `account`'s balance of content `id`'s access tokens.
     pub(super) async fn access_token(
         &mut self,
         account: &str,
         id: &str,
-    ) -> Result<&mut (i64, bool), IndexerError> {
-        let key = (account.to_owned(), id.to_owned());
-        if !self.access_tokens.contains_key(&key) {
+    ) -> Result<&mut Cached<i64>, IndexerError> {
+        let conn = &mut *self.conn;
+        let load = async move {
             let balance: Option<i64> = sqlx::query(
                 "SELECT balance FROM access_tokens WHERE account = $1 AND content_id = $2",
             )
             .bind(account)
             .bind(id)
-            .fetch_optional(&mut *self.conn)
+            .fetch_optional(conn)
             .await?
             .map(|r| r.try_get(0))
             .transpose()?;
-            self.access_tokens
-                .insert(key.clone(), (balance.unwrap_or(0), false));
-        }
-        Ok(self.access_tokens.get_mut(&key).expect("inserted above"))
+            Ok(balance.unwrap_or(0))
+        };
+        let key = (account.to_owned(), id.to_owned());
+        cached(&mut self.access_tokens, key, load).await
     }
 
     pub(super) fn collection(&self, address: Address) -> String {
@@ -169,7 +220,7 @@ impl<'c> Fold<'c> {
         for (head, rows) in std::mem::take(&mut self.deferred) {
             insert_rows(self.conn, head, "ON CONFLICT DO NOTHING", &rows).await?;
         }
-        for (id, c) in self.contents.iter().filter(|(_, c)| c.dirty) {
+        for (id, c) in changed(&self.contents) {
             sqlx::query(
                 "UPDATE contents SET revenue_per_share = $2, revenue_total = $3, sales = $4, \
                  editions_sold = $5 WHERE content_id = $1",
@@ -182,11 +233,8 @@ impl<'c> Fold<'c> {
             .execute(&mut *self.conn)
             .await?;
         }
-        let holders: Vec<Vec<Val>> = self
-            .holders
-            .iter()
-            .filter(|(_, (_, dirty))| *dirty)
-            .map(|((id, account), (h, _))| {
+        let holders: Vec<Vec<Val>> = changed(&self.holders)
+            .map(|((id, account), h)| {
                 vec![
                     Val::from(id),
                     Val::from(account),
@@ -204,11 +252,8 @@ impl<'c> Fold<'c> {
             &holders,
         )
         .await?;
-        let tokens: Vec<Vec<Val>> = self
-            .access_tokens
-            .iter()
-            .filter(|(_, (_, dirty))| *dirty)
-            .map(|((account, id), (balance, _))| {
+        let tokens: Vec<Vec<Val>> = changed(&self.access_tokens)
+            .map(|((account, id), balance)| {
                 vec![Val::from(account), Val::from(id), Val::from(*balance)]
             })
             .collect();

@@ -26,19 +26,20 @@ impl Fold<'_> {
         let to_text = address_text(to);
         if from == Address::ZERO {
             let h = self.holder(id, &to_text).await?;
-            h.0.shares += value;
-            h.1 = true;
+            h.update(|h| h.shares += value);
             return Ok(());
         }
         let rps = self.revenue_per_share(id).await?;
         let s = self.holder(id, &address_text(from)).await?;
-        s.0.settle(rps);
-        s.0.shares = s.0.shares.saturating_sub(value);
-        s.1 = true;
+        s.update(|s| {
+            s.settle(rps);
+            s.shares = s.shares.saturating_sub(value);
+        });
         let d = self.holder(id, &to_text).await?;
-        d.0.settle(rps);
-        d.0.shares += value;
-        d.1 = true;
+        d.update(|d| {
+            d.settle(rps);
+            d.shares += value;
+        });
         Ok(())
     }
 
@@ -93,12 +94,11 @@ impl Fold<'_> {
             RoyaltySharesEvents::RevenueDistributed(e) => {
                 let id = content_id_text(e.contentId);
                 let creator = match self.content(&id).await? {
-                    Some(c) => {
+                    Some(c) => c.update(|c| {
                         c.revenue_per_share += e.perShare;
                         c.revenue_total += e.amount;
-                        c.dirty = true;
                         c.creator.clone()
-                    }
+                    }),
                     None => {
                         return Err(IndexerError::BadEvent {
                             name: "RevenueDistributed",
@@ -110,8 +110,7 @@ impl Fold<'_> {
                 };
                 if !e.dust.is_zero() {
                     let h = self.holder(&id, &creator).await?;
-                    h.0.owed += e.dust;
-                    h.1 = true;
+                    h.update(|h| h.owed += e.dust);
                 }
                 let mut row = event_position(log)?;
                 row.extend([
@@ -130,9 +129,10 @@ impl Fold<'_> {
                 let id = content_id_text(e.contentId);
                 let rps = self.revenue_per_share(&id).await?;
                 let h = self.holder(&id, &address_text(e.account)).await?;
-                h.0.owed = U256::ZERO;
-                h.0.checkpoint = rps;
-                h.1 = true;
+                h.update(|h| {
+                    h.owed = U256::ZERO;
+                    h.checkpoint = rps;
+                });
                 let mut row = event_position(log)?;
                 row.extend([
                     Val::from(&id),

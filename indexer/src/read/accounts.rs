@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-use super::{count, ContentFacts};
+use super::{ContentFacts, Counts};
 use crate::db::Db;
 use crate::error::IndexerError;
 
@@ -24,8 +24,8 @@ impl FromRow<'_, AnyRow> for LibraryRow {
         Ok(Self {
             content_id: r.try_get("content_id")?,
             title: r.try_get("title")?,
-            access_tokens: count(r.try_get("access_tokens")?),
-            expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(count),
+            access_tokens: r.count("access_tokens")?,
+            expires_at: r.opt_count("expires_at")?,
         })
     }
 }

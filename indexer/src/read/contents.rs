@@ -3,39 +3,50 @@
 //! sales and revenue.
 
 use alloy::primitives::U256;
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
+use utoipa::ToSchema;
 
-use super::{count, ContentFacts};
+use super::{ContentFacts, Counts};
 use crate::db::{amount_text, head_of, BlockRef, Db};
 use crate::error::IndexerError;
 
 /// A content's access terms, as last set on chain (amounts in base units).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Terms, description = "Access terms, as last set on chain.")]
 pub struct TermsRow {
+    /// Perpetual price (0: not for sale).
     pub price: String,
     pub rent_price: String,
+    /// Seconds per rental period.
     pub rent_period: u64,
     pub subscription_price: String,
     pub subscription_period: u64,
+    /// 0: unlimited.
     pub max_editions: u64,
     pub resale_royalty_bps: u64,
 }
 
 /// A registered content with its catalogue facts (`None` when the facts table has no row).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ContentSummary, description = "A catalogue entry.")]
 pub struct ContentRow {
     pub content_id: String,
     pub creator: String,
+    /// 0x000…000 for the native token.
     pub payment_token: String,
     pub cid: String,
+    /// From the .ddrm header when the content was uploaded through this API.
     pub title: Option<String>,
     pub creator_name: Option<String>,
+    /// `media` or `data` (same provenance as `title`).
     pub kind: Option<String>,
     pub mime_type: Option<String>,
     pub registered_block: u64,
     pub registered_time: u64,
     pub terms: TermsRow,
+    /// All revenue distributed to holders' content so far (sales, resale royalties, sweeps).
     pub revenue_total: String,
     pub sales: u64,
     pub editions_sold: u64,
@@ -50,10 +61,12 @@ pub struct ContentRecord {
     pub revenue_per_share: String,
 }
 
-/// One royalty holder of a content.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One royalty holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = CapTableEntry)]
 pub struct CapTableRow {
     pub account: String,
+    /// Of 10,000.
     pub shares: u64,
 }
 
@@ -61,20 +74,19 @@ impl FromRow<'_, AnyRow> for CapTableRow {
     fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             account: r.try_get("account")?,
-            shares: count(r.try_get("shares")?),
+            shares: r.count("shares")?,
         })
     }
 }
 
-/// One access sale (`kind`: `buy`, `rental` or `subscription`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SaleRow {
+/// One access sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Sale {
     pub block_number: u64,
     pub block_time: u64,
-    pub log_index: u64,
     pub tx_hash: String,
-    pub content_id: String,
     pub account: String,
+    /// `buy`, `rental` or `subscription`.
     pub kind: String,
     pub paid: String,
     pub edition: Option<u64>,
@@ -82,8 +94,17 @@ pub struct SaleRow {
     pub expires_at: Option<u64>,
 }
 
-/// One distribution of revenue to a content's holders.
+/// A sale with what locates it: its content and its log's index in its block.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRow {
+    pub content_id: String,
+    pub log_index: u64,
+    pub sale: Sale,
+}
+
+/// One distribution of revenue to a content's holders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = RevenueEvent)]
 pub struct RevenueRow {
     pub block_number: u64,
     pub block_time: u64,
@@ -97,8 +118,8 @@ pub struct RevenueRow {
 impl FromRow<'_, AnyRow> for RevenueRow {
     fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            block_number: count(r.try_get("block_number")?),
-            block_time: count(r.try_get("block_time")?),
+            block_number: r.count("block_number")?,
+            block_time: r.count("block_time")?,
             tx_hash: r.try_get("tx_hash")?,
             payer: r.try_get("payer")?,
             amount: r.try_get("amount")?,
@@ -164,42 +185,50 @@ impl FromRow<'_, AnyRow> for ContentRow {
             creator_name: r.try_get("creator_name")?,
             kind: r.try_get("kind")?,
             mime_type: r.try_get("mime_type")?,
-            registered_block: count(r.try_get("registered_block")?),
-            registered_time: count(r.try_get("registered_time")?),
+            registered_block: r.count("registered_block")?,
+            registered_time: r.count("registered_time")?,
             terms: TermsRow {
                 price: r.try_get("price")?,
                 rent_price: r.try_get("rent_price")?,
-                rent_period: count(r.try_get("rent_period")?),
+                rent_period: r.count("rent_period")?,
                 subscription_price: r.try_get("subscription_price")?,
-                subscription_period: count(r.try_get("subscription_period")?),
-                max_editions: count(r.try_get("max_editions")?),
-                resale_royalty_bps: count(r.try_get("resale_royalty_bps")?),
+                subscription_period: r.count("subscription_period")?,
+                max_editions: r.count("max_editions")?,
+                resale_royalty_bps: r.count("resale_royalty_bps")?,
             },
             revenue_total: r.try_get("revenue_total")?,
-            sales: count(r.try_get("sales")?),
-            editions_sold: count(r.try_get("editions_sold")?),
+            sales: r.count("sales")?,
+            editions_sold: r.count("editions_sold")?,
         })
     }
 }
 
-/// The columns a [`SaleRow`] is read from.
+/// The columns a [`SaleRow`] (or a [`Sale`]) is read from.
 pub(super) const SALE_COLUMNS: &str = "block_number, block_time, log_index, tx_hash, \
     content_id, account, kind, paid, edition, periods, expires_at";
+
+impl FromRow<'_, AnyRow> for Sale {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Sale {
+            block_number: r.count("block_number")?,
+            block_time: r.count("block_time")?,
+            tx_hash: r.try_get("tx_hash")?,
+            account: r.try_get("account")?,
+            kind: r.try_get("kind")?,
+            paid: r.try_get("paid")?,
+            edition: r.opt_count("edition")?,
+            periods: r.opt_count("periods")?,
+            expires_at: r.opt_count("expires_at")?,
+        })
+    }
+}
 
 impl FromRow<'_, AnyRow> for SaleRow {
     fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(SaleRow {
-            block_number: count(r.try_get("block_number")?),
-            block_time: count(r.try_get("block_time")?),
-            log_index: count(r.try_get("log_index")?),
-            tx_hash: r.try_get("tx_hash")?,
             content_id: r.try_get("content_id")?,
-            account: r.try_get("account")?,
-            kind: r.try_get("kind")?,
-            paid: r.try_get("paid")?,
-            edition: r.try_get::<Option<i64>, _>("edition")?.map(count),
-            periods: r.try_get::<Option<i64>, _>("periods")?.map(count),
-            expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(count),
+            log_index: r.count("log_index")?,
+            sale: Sale::from_row(r)?,
         })
     }
 }
@@ -365,7 +394,7 @@ impl Db {
         &self,
         content_id: &str,
         limit: u32,
-    ) -> Result<Vec<SaleRow>, IndexerError> {
+    ) -> Result<Vec<Sale>, IndexerError> {
         Ok(sqlx::query_as(&format!(
             "SELECT {SALE_COLUMNS} FROM access_grants WHERE content_id = $1 \
              ORDER BY block_number DESC, log_index DESC LIMIT $2"

@@ -2,10 +2,12 @@
 //! and the prices of its latest trades.
 
 use alloy::primitives::U256;
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
+use utoipa::ToSchema;
 
-use super::count;
+use super::Counts;
 use crate::db::{parse_amount, Db};
 use crate::error::IndexerError;
 
@@ -38,7 +40,11 @@ pub enum Book {
 }
 
 /// An open listing or offer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(
+    as = Order,
+    description = "An open order: a listing (the maker sells) or an offer (the maker buys, payment escrowed)."
+)]
 pub struct OrderRow {
     /// The market's listing id or offer id.
     pub order_id: u64,
@@ -54,19 +60,19 @@ pub struct OrderRow {
 impl FromRow<'_, AnyRow> for OrderRow {
     fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            order_id: count(r.try_get("order_id")?),
+            order_id: r.count("order_id")?,
             maker: r.try_get("maker")?,
-            amount: count(r.try_get("amount")?),
-            remaining: count(r.try_get("remaining")?),
+            amount: r.count("amount")?,
+            remaining: r.count("remaining")?,
             unit_price: r.try_get("unit_price")?,
-            block_number: count(r.try_get("block_number")?),
+            block_number: r.count("block_number")?,
         })
     }
 }
 
-/// One fill (`Market.Traded`); `listing_id` or `offer_id` is `None`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TradeRow {
+/// One fill (`Market.Traded`) of a content; `listing_id` or `offer_id` is null.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Trade {
     pub block_number: u64,
     pub block_time: u64,
     pub log_index: u64,
@@ -74,20 +80,27 @@ pub struct TradeRow {
     pub listing_id: Option<u64>,
     pub offer_id: Option<u64>,
     pub collection: String,
-    pub content_id: String,
     pub seller: String,
     pub buyer: String,
     pub amount: u64,
     /// Total paid, base units.
     pub price: String,
     pub unit_price: String,
+    /// Resale royalty paid to the content's holders.
     pub royalty: String,
 }
 
-/// A page of trades.
+/// A trade with its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeRow {
+    pub content_id: String,
+    pub trade: Trade,
+}
+
+/// A page of one content's trades.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TradesPage {
-    pub items: Vec<TradeRow>,
+    pub items: Vec<Trade>,
     /// Whether older trades follow the last item.
     pub more: bool,
 }
@@ -102,28 +115,36 @@ pub struct TradePrice {
     pub price: U256,
 }
 
-/// The columns a [`TradeRow`] is read from.
+/// The columns a [`TradeRow`] (or a [`Trade`]) is read from.
 pub(super) const TRADE_COLUMNS: &str = "block_number, block_time, log_index, tx_hash, \
     listing_id, offer_id, collection, content_id, seller, buyer, amount, price, unit_price, \
     royalty";
 
-impl FromRow<'_, AnyRow> for TradeRow {
+impl FromRow<'_, AnyRow> for Trade {
     fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(TradeRow {
-            block_number: count(r.try_get("block_number")?),
-            block_time: count(r.try_get("block_time")?),
-            log_index: count(r.try_get("log_index")?),
+        Ok(Trade {
+            block_number: r.count("block_number")?,
+            block_time: r.count("block_time")?,
+            log_index: r.count("log_index")?,
             tx_hash: r.try_get("tx_hash")?,
-            listing_id: r.try_get::<Option<i64>, _>("listing_id")?.map(count),
-            offer_id: r.try_get::<Option<i64>, _>("offer_id")?.map(count),
+            listing_id: r.opt_count("listing_id")?,
+            offer_id: r.opt_count("offer_id")?,
             collection: r.try_get("collection")?,
-            content_id: r.try_get("content_id")?,
             seller: r.try_get("seller")?,
             buyer: r.try_get("buyer")?,
-            amount: count(r.try_get("amount")?),
+            amount: r.count("amount")?,
             price: r.try_get("price")?,
             unit_price: r.try_get("unit_price")?,
             royalty: r.try_get("royalty")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for TradeRow {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(TradeRow {
+            content_id: r.try_get("content_id")?,
+            trade: Trade::from_row(r)?,
         })
     }
 }
@@ -168,7 +189,7 @@ impl Db {
         before: (i64, i64),
         limit: u32,
     ) -> Result<TradesPage, IndexerError> {
-        let mut items: Vec<TradeRow> = sqlx::query_as(&format!(
+        let mut items: Vec<Trade> = sqlx::query_as(&format!(
             "SELECT {TRADE_COLUMNS} FROM trades WHERE content_id = $1 AND collection = $2 \
              AND (block_number < $3 OR (block_number = $3 AND log_index < $4)) \
              ORDER BY block_number DESC, log_index DESC LIMIT $5"
@@ -206,13 +227,13 @@ impl Db {
             .iter()
             .map(|r| {
                 Ok(TradePrice {
-                    block_time: count(r.try_get("block_time")?),
+                    block_time: r.count("block_time")?,
                     unit_price: parse_amount(
                         "trades",
                         "unit_price",
                         &r.try_get::<String, _>("unit_price")?,
                     )?,
-                    amount: count(r.try_get("amount")?),
+                    amount: r.count("amount")?,
                     price: parse_amount("trades", "price", &r.try_get::<String, _>("price")?)?,
                 })
             })

@@ -10,19 +10,28 @@
 //! Every function is a method of [`crate::Db`]; values keep the index's text forms (lowercase
 //! `0x` hex, canonical decimal amounts). Counts are never negative in the index; one that were
 //! reads as 0.
+//!
+//! The rows a reader shows as they are serialize (serde) to exactly the market API's JSON and
+//! carry its OpenAPI schemas (utoipa, under the API's schema names), so the API answers with
+//! them instead of restating every field in types of its own. What only locates a row (its
+//! content, its place in the chain's event order) stays beside the shown part: [`SaleRow`]
+//! holds a [`Sale`], [`TradeRow`] a [`Trade`].
 
 mod accounts;
 mod contents;
 mod live;
 mod market;
 
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
 pub use accounts::LibraryRow;
 pub use contents::{
     CapTableRow, CatalogueFilter, CataloguePage, ContentRecord, ContentRow, Offered, RevenueRow,
-    SaleRow, TermsRow,
+    Sale, SaleRow, TermsRow,
 };
 pub use live::Position;
-pub use market::{Book, Collection, OrderRow, TradePrice, TradeRow, TradesPage};
+pub use market::{Book, Collection, OrderRow, Trade, TradePrice, TradeRow, TradesPage};
 
 /// A table of catalogue facts the chain does not hold (title, creator name, kind, MIME type),
 /// kept by another service beside the index and joined into content reads by `content_id`.
@@ -42,6 +51,23 @@ fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// Count columns of a result row, by name (read as [`count`] does).
+trait Counts {
+    fn count(&self, column: &str) -> Result<u64, sqlx::Error>;
+    /// A nullable count column.
+    fn opt_count(&self, column: &str) -> Result<Option<u64>, sqlx::Error>;
+}
+
+impl Counts for AnyRow {
+    fn count(&self, column: &str) -> Result<u64, sqlx::Error> {
+        Ok(count(self.try_get(column)?))
+    }
+
+    fn opt_count(&self, column: &str) -> Result<Option<u64>, sqlx::Error> {
+        Ok(self.try_get::<Option<i64>, _>(column)?.map(count))
+    }
+}
+
 /// The highest indexed block's number and time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeadBlock {
@@ -54,7 +80,6 @@ impl crate::Db {
     /// The highest indexed block with its time, if any (the time judges timed access as the
     /// chain does at that block).
     pub async fn head_block(&self) -> Result<Option<HeadBlock>, crate::IndexerError> {
-        use sqlx::Row;
         let row = sqlx::query(
             "SELECT block_number, block_time FROM blocks ORDER BY block_number DESC LIMIT 1",
         )
@@ -62,8 +87,8 @@ impl crate::Db {
         .await?;
         Ok(match row {
             Some(r) => Some(HeadBlock {
-                number: count(r.try_get("block_number")?),
-                time: count(r.try_get("block_time")?),
+                number: r.count("block_number")?,
+                time: r.count("block_time")?,
             }),
             None => None,
         })

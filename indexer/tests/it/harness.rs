@@ -65,6 +65,20 @@ pub async fn index_to_head(m: &ScriptedMarket, url: &str, range: u64) -> Db {
     db
 }
 
+/// An integer `column` of `table`'s row for `account` and content `id`; 0 without a row.
+async fn of_account(db: &Db, column: &str, table: &str, account: Address, id: &str) -> i64 {
+    sqlx::query(&format!(
+        "SELECT {column} FROM {table} WHERE account = $1 AND content_id = $2"
+    ))
+    .bind(address_text(account))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+    .unwrap()
+    .map(|r| r.get(0))
+    .unwrap_or(0)
+}
+
 /// Every account's earnings equal `claimable` on chain for every content, to the wei; share
 /// and access balances, expiries, revenue per share, listings and offers equal the chain's views.
 pub async fn assert_index_matches_chain(m: &ScriptedMarket, db: &Db) {
@@ -94,32 +108,14 @@ pub async fn assert_index_matches_chain(m: &ScriptedMarket, db: &Db) {
             }
 
             let tokens = access.balanceOf(account, content).call().await.unwrap();
-            let indexed: i64 = sqlx::query(
-                "SELECT balance FROM access_tokens WHERE account = $1 AND content_id = $2",
-            )
-            .bind(address_text(account))
-            .bind(&id)
-            .fetch_optional(db.pool())
-            .await
-            .unwrap()
-            .map(|r| r.get(0))
-            .unwrap_or(0);
+            let indexed = of_account(db, "balance", "access_tokens", account, &id).await;
             assert_eq!(
                 U256::from(indexed),
                 tokens,
                 "access tokens of {account} in {id}"
             );
             let expiry = access.expiresAt(account, content).call().await.unwrap();
-            let indexed: i64 = sqlx::query(
-                "SELECT expires_at FROM access_expiry WHERE account = $1 AND content_id = $2",
-            )
-            .bind(address_text(account))
-            .bind(&id)
-            .fetch_optional(db.pool())
-            .await
-            .unwrap()
-            .map(|r| r.get(0))
-            .unwrap_or(0);
+            let indexed = of_account(db, "expires_at", "access_expiry", account, &id).await;
             assert_eq!(indexed as u64, expiry, "expiry of {account} in {id}");
         }
     }

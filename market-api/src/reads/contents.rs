@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use indexer::read::{CatalogueFilter, ContentRow, Offered, RevenueRow, SaleRow};
+use indexer::read::{CapTableRow, CatalogueFilter, ContentRow, Offered, RevenueRow, Sale};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -17,74 +17,6 @@ use super::{
 use crate::error::{ApiError, ErrorBody};
 use crate::migrations::CONTENT_FACTS;
 use crate::AppState;
-
-/// Access terms, as last set on chain.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Terms {
-    /// Perpetual price (0: not for sale).
-    pub price: String,
-    pub rent_price: String,
-    /// Seconds per rental period.
-    pub rent_period: u64,
-    pub subscription_price: String,
-    pub subscription_period: u64,
-    /// 0: unlimited.
-    pub max_editions: u64,
-    pub resale_royalty_bps: u64,
-}
-
-/// A catalogue entry.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ContentSummary {
-    pub content_id: String,
-    pub creator: String,
-    /// 0x000…000 for the native token.
-    pub payment_token: String,
-    pub cid: String,
-    /// From the .ddrm header when the content was uploaded through this API.
-    pub title: Option<String>,
-    pub creator_name: Option<String>,
-    /// `media` or `data` (same provenance as `title`).
-    pub kind: Option<String>,
-    pub mime_type: Option<String>,
-    pub registered_block: u64,
-    pub registered_time: u64,
-    pub terms: Terms,
-    /// All revenue distributed to holders' content so far (sales, resale royalties, sweeps).
-    pub revenue_total: String,
-    pub sales: u64,
-    pub editions_sold: u64,
-}
-
-impl From<ContentRow> for ContentSummary {
-    fn from(c: ContentRow) -> Self {
-        let t = c.terms;
-        Self {
-            content_id: c.content_id,
-            creator: c.creator,
-            payment_token: c.payment_token,
-            cid: c.cid,
-            title: c.title,
-            creator_name: c.creator_name,
-            kind: c.kind,
-            mime_type: c.mime_type,
-            registered_block: c.registered_block,
-            registered_time: c.registered_time,
-            terms: Terms {
-                price: t.price,
-                rent_price: t.rent_price,
-                rent_period: t.rent_period,
-                subscription_price: t.subscription_price,
-                subscription_period: t.subscription_period,
-                max_editions: t.max_editions,
-                resale_royalty_bps: t.resale_royalty_bps,
-            },
-            revenue_total: c.revenue_total,
-            sales: c.sales,
-            editions_sold: c.editions_sold,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -110,7 +42,7 @@ pub struct CatalogueQuery {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CataloguePage {
-    pub items: Vec<ContentSummary>,
+    pub items: Vec<ContentRow>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
     pub as_of_block: Option<u64>,
@@ -212,16 +144,15 @@ pub async fn catalogue(
         .db
         .catalogue_page(CONTENT_FACTS, &filter)
         .await?;
-    let items: Vec<ContentSummary> = read.items.into_iter().map(ContentSummary::from).collect();
     let next_cursor = if read.more {
-        items
+        read.items
             .last()
             .map(|c| format!("{}.{}", c.registered_block, c.content_id))
     } else {
         None
     };
     let page = CataloguePage {
-        items,
+        items: read.items,
         next_cursor,
         as_of_block: read.head.as_ref().map(|h| h.number),
     };
@@ -232,84 +163,19 @@ pub async fn catalogue(
     Ok(json_body(body))
 }
 
-/// One royalty holder.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CapTableEntry {
-    pub account: String,
-    /// Of 10,000.
-    pub shares: u64,
-}
-
-/// One access sale.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Sale {
-    pub block_number: u64,
-    pub block_time: u64,
-    pub tx_hash: String,
-    pub account: String,
-    /// `buy`, `rental` or `subscription`.
-    pub kind: String,
-    pub paid: String,
-    pub edition: Option<u64>,
-    pub periods: Option<u64>,
-    pub expires_at: Option<u64>,
-}
-
-impl From<SaleRow> for Sale {
-    fn from(s: SaleRow) -> Self {
-        Self {
-            block_number: s.block_number,
-            block_time: s.block_time,
-            tx_hash: s.tx_hash,
-            account: s.account,
-            kind: s.kind,
-            paid: s.paid,
-            edition: s.edition,
-            periods: s.periods,
-            expires_at: s.expires_at,
-        }
-    }
-}
-
-/// One distribution of revenue to a content's holders.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RevenueEvent {
-    pub block_number: u64,
-    pub block_time: u64,
-    pub tx_hash: String,
-    pub payer: String,
-    pub amount: String,
-    pub fee: String,
-    pub pool: String,
-}
-
-impl From<RevenueRow> for RevenueEvent {
-    fn from(r: RevenueRow) -> Self {
-        Self {
-            block_number: r.block_number,
-            block_time: r.block_time,
-            tx_hash: r.tx_hash,
-            payer: r.payer,
-            amount: r.amount,
-            fee: r.fee,
-            pool: r.pool,
-        }
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContentDetail {
-    pub content: ContentSummary,
+    pub content: ContentRow,
     pub key_commitment: String,
     pub renderers: Vec<String>,
     /// Cumulative revenue per share (base units per share).
     pub revenue_per_share: String,
     /// Current holders, largest first.
-    pub cap_table: Vec<CapTableEntry>,
+    pub cap_table: Vec<CapTableRow>,
     /// The latest sales, newest first (at most 100).
     pub recent_sales: Vec<Sale>,
     /// The latest revenue distributions, newest first (at most 100).
-    pub recent_revenue: Vec<RevenueEvent>,
+    pub recent_revenue: Vec<RevenueRow>,
     pub as_of_block: Option<u64>,
 }
 
@@ -328,26 +194,14 @@ pub async fn content(
         .content(CONTENT_FACTS, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
-    let renderers = db.renderers(&id).await?;
-    let cap_table = db
-        .cap_table(&id)
-        .await?
-        .into_iter()
-        .map(|h| CapTableEntry {
-            account: h.account,
-            shares: h.shares,
-        })
-        .collect();
-    let recent_sales = db.recent_sales(&id, DETAIL_ROWS).await?;
-    let recent_revenue = db.recent_revenue(&id, DETAIL_ROWS).await?;
     Ok(Json(ContentDetail {
-        content: record.content.into(),
+        content: record.content,
         key_commitment: record.key_commitment,
         revenue_per_share: record.revenue_per_share,
-        renderers,
-        cap_table,
-        recent_sales: recent_sales.into_iter().map(Sale::from).collect(),
-        recent_revenue: recent_revenue.into_iter().map(RevenueEvent::from).collect(),
+        renderers: db.renderers(&id).await?,
+        cap_table: db.cap_table(&id).await?,
+        recent_sales: db.recent_sales(&id, DETAIL_ROWS).await?,
+        recent_revenue: db.recent_revenue(&id, DETAIL_ROWS).await?,
         as_of_block: head(&state).await?,
     }))
 }

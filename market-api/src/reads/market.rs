@@ -4,7 +4,7 @@
 use alloy::primitives::U256;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use indexer::read::{Book, Collection, OrderRow, TradeRow};
+use indexer::read::{Book, Collection, OrderRow, Trade};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -28,41 +28,14 @@ fn collection(c: Option<&str>) -> Result<Collection, ApiError> {
     }
 }
 
-/// An open order: a listing (the maker sells) or an offer (the maker buys, payment escrowed).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Order {
-    /// The market's listing id or offer id.
-    pub order_id: u64,
-    /// The seller of a listing, the buyer of an offer.
-    pub maker: String,
-    pub amount: u64,
-    pub remaining: u64,
-    /// Price per unit, base units.
-    pub unit_price: String,
-    pub block_number: u64,
-}
-
-impl From<OrderRow> for Order {
-    fn from(o: OrderRow) -> Self {
-        Self {
-            order_id: o.order_id,
-            maker: o.maker,
-            amount: o.amount,
-            remaining: o.remaining,
-            unit_price: o.unit_price,
-            block_number: o.block_number,
-        }
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OrderBook {
     pub content_id: String,
     pub collection: String,
     /// Open listings, cheapest first (at most 100).
-    pub listings: Vec<Order>,
+    pub listings: Vec<OrderRow>,
     /// Open offers, highest first (at most 100).
-    pub offers: Vec<Order>,
+    pub offers: Vec<OrderRow>,
     pub as_of_block: Option<u64>,
 }
 
@@ -86,49 +59,10 @@ pub async fn order_book(
     Ok(Json(OrderBook {
         content_id: id,
         collection: coll.as_str().to_owned(),
-        listings: listings.into_iter().map(Order::from).collect(),
-        offers: offers.into_iter().map(Order::from).collect(),
+        listings,
+        offers,
         as_of_block: head(&state).await?,
     }))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Trade {
-    pub block_number: u64,
-    pub block_time: u64,
-    pub log_index: u64,
-    pub tx_hash: String,
-    pub listing_id: Option<u64>,
-    pub offer_id: Option<u64>,
-    pub collection: String,
-    pub seller: String,
-    pub buyer: String,
-    pub amount: u64,
-    /// Total paid, base units.
-    pub price: String,
-    pub unit_price: String,
-    /// Resale royalty paid to the content's holders.
-    pub royalty: String,
-}
-
-impl From<TradeRow> for Trade {
-    fn from(t: TradeRow) -> Self {
-        Self {
-            block_number: t.block_number,
-            block_time: t.block_time,
-            log_index: t.log_index,
-            tx_hash: t.tx_hash,
-            listing_id: t.listing_id,
-            offer_id: t.offer_id,
-            collection: t.collection,
-            seller: t.seller,
-            buyer: t.buyer,
-            amount: t.amount,
-            price: t.price,
-            unit_price: t.unit_price,
-            royalty: t.royalty,
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -172,16 +106,15 @@ pub async fn trades(
             .ok_or_else(|| ApiError::bad("malformed cursor"))?,
     };
     let page = state.config().db.trades(&id, coll, before, limit).await?;
-    let items: Vec<Trade> = page.items.into_iter().map(Trade::from).collect();
     let next_cursor = if page.more {
-        items
+        page.items
             .last()
             .map(|t| format!("{}.{}", t.block_number, t.log_index))
     } else {
         None
     };
     Ok(Json(TradesPage {
-        items,
+        items: page.items,
         next_cursor,
         as_of_block: head(&state).await?,
     }))

@@ -1,7 +1,9 @@
 //! The read endpoints, one module per resource: [`contents`] (the catalogue and one content),
 //! [`accounts`] (a library and earnings), [`market`] (order books, trades, price history); and
 //! [`health`]. Each asks the index through its typed reads ([`indexer::read`]) and answers with
-//! its own response types, which are what `/openapi.json` documents.
+//! its own response types, which are what `/openapi.json` documents; rows shown as the index
+//! reads them (a content, its terms, sales, revenue, cap table, orders, trades) are the index's
+//! row types themselves, which serialize to this API's JSON and carry its schema names.
 //!
 //! Every list is bounded ([`crate::MAX_PAGE_SIZE`]); the catalogue and trades page by keyset
 //! cursors (stable while new rows arrive). Amounts are decimal strings in base units (wei),

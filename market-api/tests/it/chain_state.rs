@@ -15,6 +15,14 @@ fn amount(v: &serde_json::Value) -> U256 {
     U256::from_str_radix(v.as_str().expect("amount is a string"), 10).expect("decimal")
 }
 
+/// The item of content `id` in a list of the API's items, if there.
+fn item_of<'a>(
+    items: impl IntoIterator<Item = &'a serde_json::Value>,
+    id: U256,
+) -> Option<&'a serde_json::Value> {
+    items.into_iter().find(|i| i["content_id"] == hex_id(id))
+}
+
 /// Open orders (id, remaining, unit price) of `content` on chain, by id.
 async fn chain_orders(
     mkt: &Market::MarketInstance<&alloy::providers::DynProvider>,
@@ -71,6 +79,12 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
         .as_u64()
         .expect("indexed");
     let at = BlockId::number(head);
+    // A contract view at the block the API answers for.
+    macro_rules! view {
+        ($call:expr) => {
+            $call.block(at).call().await.unwrap()
+        };
+    }
 
     // Earnings: every account, every content, to the wei.
     let mut nonzero = 0;
@@ -80,17 +94,8 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
             .await;
         assert_eq!(body["as_of_block"].as_u64(), Some(head));
         for &id in &market.contents {
-            let on_chain = shares
-                .claimable(account, id)
-                .block(at)
-                .call()
-                .await
-                .unwrap();
-            let item = body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|i| i["content_id"] == hex_id(id));
+            let on_chain = view!(shares.claimable(account, id));
+            let item = item_of(body["items"].as_array().unwrap(), id);
             let api_value = item.map(|i| amount(&i["claimable"])).unwrap_or_default();
             assert_eq!(
                 api_value,
@@ -99,12 +104,7 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
                 hex_id(id)
             );
             if let Some(i) = item {
-                let held = shares
-                    .balanceOf(account, id)
-                    .block(at)
-                    .call()
-                    .await
-                    .unwrap();
+                let held = view!(shares.balanceOf(account, id));
                 assert_eq!(U256::from(i["shares"].as_u64().unwrap()), held);
             }
             if !on_chain.is_zero() {
@@ -121,29 +121,10 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
     for account in market.accounts() {
         let body = api.get_ok(&format!("/v1/accounts/{account}/library")).await;
         for &id in &market.contents {
-            let has = access
-                .hasAccess(account, id)
-                .block(at)
-                .call()
-                .await
-                .unwrap();
-            let tokens = access
-                .balanceOf(account, id)
-                .block(at)
-                .call()
-                .await
-                .unwrap();
-            let expires = access
-                .expiresAt(account, id)
-                .block(at)
-                .call()
-                .await
-                .unwrap();
-            let item = body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|i| i["content_id"] == hex_id(id));
+            let has = view!(access.hasAccess(account, id));
+            let tokens = view!(access.balanceOf(account, id));
+            let expires = view!(access.expiresAt(account, id));
+            let item = item_of(body["items"].as_array().unwrap(), id);
             match item {
                 Some(i) => {
                     assert_eq!(
@@ -183,11 +164,8 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
     }
     assert_eq!(seen.len(), market.contents.len());
     for &id in &market.contents {
-        let item = seen
-            .iter()
-            .find(|i| i["content_id"] == hex_id(id))
-            .expect("listed");
-        let info = registry.saleInfo(id).block(at).call().await.unwrap();
+        let item = item_of(&seen, id).expect("listed");
+        let info = view!(registry.saleInfo(id));
         let t = info.terms;
         assert_eq!(amount(&item["terms"]["price"]), U256::from(t.price));
         assert_eq!(
@@ -213,31 +191,27 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
                 item["creator"].as_str().unwrap()
             ))
             .await;
-        assert!(creator_filter["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|i| i["content_id"] == hex_id(id)));
+        assert!(item_of(creator_filter["items"].as_array().unwrap(), id).is_some());
 
         // One content: the cap table is RoyaltyShares' balances and sums to 10,000.
         let detail = api.get_ok(&format!("/v1/contents/{}", hex_id(id))).await;
         let mut total = 0u64;
         for holder in detail["cap_table"].as_array().unwrap() {
             let who: Address = holder["account"].as_str().unwrap().parse().unwrap();
-            let held = shares.balanceOf(who, id).block(at).call().await.unwrap();
+            let held = view!(shares.balanceOf(who, id));
             assert_eq!(U256::from(holder["shares"].as_u64().unwrap()), held);
             total += holder["shares"].as_u64().unwrap();
         }
         assert_eq!(total, 10_000);
         assert_eq!(
             amount(&detail["revenue_per_share"]),
-            shares.revenuePerShare(id).block(at).call().await.unwrap()
+            view!(shares.revenuePerShare(id))
         );
     }
 
     // Order books: every open order on chain, and nothing else.
-    let next_listing = mkt.nextListingId().block(at).call().await.unwrap();
-    let next_offer = mkt.nextOfferId().block(at).call().await.unwrap();
+    let next_listing = view!(mkt.nextListingId());
+    let next_offer = view!(mkt.nextOfferId());
     let mut open_orders = 0;
     for &id in &market.contents {
         let book = api

@@ -158,6 +158,34 @@ impl Served {
         body
     }
 
+    /// `POST /v1/uploads` of `form`, in the session `token` when one is given.
+    pub async fn upload(
+        &self,
+        token: Option<&str>,
+        form: reqwest::multipart::Form,
+    ) -> reqwest::Response {
+        self.upload_with(&self.http, token, form)
+            .await
+            .expect("POST /v1/uploads")
+    }
+
+    /// [`Served::upload`] through `client`, with the transport's error kept: a server refusing
+    /// a body mid-stream may close the connection before the client reads its answer.
+    pub async fn upload_with(
+        &self,
+        client: &reqwest::Client,
+        token: Option<&str>,
+        form: reqwest::multipart::Form,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut request = client
+            .post(format!("{}/v1/uploads", self.base))
+            .multipart(form);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await
+    }
+
     /// Signs in as `key` through nonce + SIWE verify; returns the bearer token.
     pub async fn sign_in(&self, key: &PrivateKeySigner) -> String {
         let nonce = self.nonce().await;

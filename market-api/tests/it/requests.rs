@@ -182,13 +182,7 @@ async fn bad_input_is_4xx_with_an_error_body_and_limits_hold() {
         "file",
         reqwest::multipart::Part::bytes(vec![7u8; 140 * 1024]).file_name("big.bin"),
     );
-    let r = once
-        .post(format!("{}/v1/uploads", api.base))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = api.upload_with(&once, Some(&token), form).await.unwrap();
     assert_eq!(r.status(), 413);
     let chunks = futures::stream::iter(
         (0..17).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![1u8; 4096]))),
@@ -200,13 +194,7 @@ async fn bad_input_is_4xx_with_an_error_body_and_limits_hold() {
     // The server answers 413 as soon as the limit is crossed and closes the connection (RFC 9110
     // lets it); a client still writing the rest of its body may then see the connection close
     // before it reads the answer. Either way the upload is refused, and nothing else is allowed.
-    match once
-        .post(format!("{}/v1/uploads", api.base))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-    {
+    match api.upload_with(&once, Some(&token), form).await {
         Ok(r) => assert_eq!(r.status(), 413),
         Err(e) => {
             let text = format!("{e:?}");
@@ -228,32 +216,22 @@ async fn bad_input_is_4xx_with_an_error_body_and_limits_hold() {
         "the server stays up after refusing an upload"
     );
     // Bad upload fields: 400 before any packaging.
-    let form = reqwest::multipart::Form::new().text("price", "-5").part(
-        "file",
-        reqwest::multipart::Part::bytes(vec![1u8; 10]).file_name("a.bin"),
-    );
-    let r = api
-        .http
-        .post(format!("{}/v1/uploads", api.base))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(vec![1u8; 10]).file_name("a.bin"),
-    );
-    let r = api
-        .http
-        .post(format!("{}/v1/uploads", api.base))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400, "no way to get access: no price given");
+    for (fields, why) in [
+        (&[("price", "-5")][..], "a negative price"),
+        (&[][..], "no way to get access: no price given"),
+    ] {
+        let form = fields
+            .iter()
+            .fold(reqwest::multipart::Form::new(), |f, &(name, value)| {
+                f.text(name, value)
+            })
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(vec![1u8; 10]).file_name("a.bin"),
+            );
+        let r = api.upload(Some(&token), form).await;
+        assert_eq!(r.status(), 400, "{why}");
+    }
     let r = api
         .http
         .post(format!("{}/v1/uploads", api.base))

@@ -51,21 +51,10 @@ async fn an_upload_is_packaged_pinned_and_its_transaction_registers_the_content(
         );
     // Without a session: 401.
     let r = api
-        .http
-        .post(format!("{}/v1/uploads", api.base))
-        .multipart(reqwest::multipart::Form::new().text("price", "1"))
-        .send()
-        .await
-        .unwrap();
+        .upload(None, reqwest::multipart::Form::new().text("price", "1"))
+        .await;
     assert_eq!(r.status(), 401);
-    let r = api
-        .http
-        .post(format!("{}/v1/uploads", api.base))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = api.upload(Some(&token), form).await;
     assert_eq!(r.status(), 202);
     let accepted: serde_json::Value = r.json().await.unwrap();
     let status_url = format!("{}{}", api.base, accepted["status_url"].as_str().unwrap());

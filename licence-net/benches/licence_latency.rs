@@ -26,11 +26,9 @@ mod harness;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contracts_bindings::ops::Purchase;
 use futures::stream::{self, StreamExt};
 use harness::*;
 use licence_net::node::{self, Admission, NodeState, RateLimit};
-use licence_net::KeyShareFile;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -95,8 +93,7 @@ fn report(what: &str, mut times: Vec<Duration>) {
 }
 
 fn throughput(net: &Net, requests: usize) {
-    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
-    let mut config = net.config(0, share, test_rate());
+    let mut config = net.config(0);
     config.audit_path = net.dir.path().join("throughput.audit.jsonl");
     config.head_ttl = Duration::from_secs(1);
     config.rate_limit.per_second = 1e9;
@@ -180,8 +177,7 @@ fn rss_kib() -> u64 {
 }
 
 async fn flood(net: &Net, wallets: usize) {
-    let share = KeyShareFile::load(&net.share_paths[1], &net.group).unwrap();
-    let mut config = net.config(1, share, test_rate());
+    let mut config = net.config(1);
     config.audit_path = net.dir.path().join("flood.audit.jsonl");
     let state = NodeState::new(config).await.unwrap();
     let before = rss_kib();
@@ -265,8 +261,7 @@ fn main() {
         .build()
         .unwrap();
     let net = rt.block_on(async {
-        let net = Net::start().await;
-        net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+        let net = Net::bought().await;
         latency(&net, n).await;
         net
     });

@@ -487,11 +487,17 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_written_log_verifies_and_reopens_where_it_ended() {
+    /// A log of `n` entries in a fresh folder (kept while the folder lives).
+    async fn new_log(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.jsonl");
-        write_log(&path, 5).await;
+        write_log(&path, n).await;
+        (dir, path)
+    }
+
+    #[tokio::test]
+    async fn a_written_log_verifies_and_reopens_where_it_ended() {
+        let (_dir, path) = new_log(5).await;
         let s = verify_file(&path).unwrap();
         assert_eq!((s.entries, s.granted, s.refused), (5, 3, 2));
         write_log(&path, 2).await;
@@ -502,9 +508,7 @@ mod tests {
 
     #[tokio::test]
     async fn edits_drops_and_reorders_are_detected() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.jsonl");
-        write_log(&path, 4).await;
+        let (_dir, path) = new_log(4).await;
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
 
@@ -544,9 +548,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_torn_last_line_is_cut_off_at_open_and_the_chain_continues() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.jsonl");
-        write_log(&path, 3).await;
+        let (_dir, path) = new_log(3).await;
         let before = verify_file(&path).unwrap();
         let clean_len = std::fs::metadata(&path).unwrap().len();
         // A batch whose write was cut short: half a line, no newline.

@@ -16,6 +16,9 @@
 //! - [`commands`]: what `ddrm licence node|register|request` do, from plain options (the
 //!   command line itself lives in the `ddrm` binary).
 //!
+//! - [`testing`] (feature `test-utils`, tests only): anvil, the contracts and five nodes on
+//!   loopback, shared by this crate's tests and the player's.
+//!
 //! The wire types live in `licence-net-protocol` (spec: `licence-net/PROTOCOL.md`).
 
 pub mod audit;
@@ -25,5 +28,7 @@ pub mod node;
 pub mod replay;
 pub mod rights;
 mod share;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 
 pub use share::{KeyShareFile, ShareError};

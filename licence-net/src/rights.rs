@@ -277,41 +277,35 @@ impl RightsReader {
         let at = BlockId::number(block);
         let c = &self.deployment.contracts;
         let p = &self.provider;
+        let contents = ContentRegistry::new(c.content_registry, p);
+        let access = Access::new(c.access, p);
+        let capsules = CapsuleRegistry::new(c.capsule_registry, p);
         let a = match q {
             Query::Registered(id) => Answer::Bool(
                 self.timed(
                     "ContentRegistry.isRegistered",
-                    ContentRegistry::new(c.content_registry, p)
-                        .isRegistered(id)
-                        .block(at)
-                        .call(),
+                    contents.isRegistered(id).block(at).call(),
                 )
                 .await?,
             ),
             Query::Commitment(id) => Answer::Word(
                 self.timed(
                     "ContentRegistry.keyCommitment",
-                    ContentRegistry::new(c.content_registry, p)
-                        .keyCommitment(id)
-                        .block(at)
-                        .call(),
+                    contents.keyCommitment(id).block(at).call(),
                 )
                 .await?,
             ),
             Query::Creator(id) => Answer::Account(
                 self.timed(
                     "ContentRegistry.creatorOf",
-                    ContentRegistry::new(c.content_registry, p)
-                        .creatorOf(id)
-                        .block(at)
-                        .call(),
+                    contents.creatorOf(id).block(at).call(),
                 )
                 .await?,
             ),
             Query::CommitmentContent(creator, commitment) => Answer::Word(B256::from(
                 self.timed(
                     "ContentRegistry.contentOfCommitment",
-                    ContentRegistry::new(c.content_registry, p)
+                    contents
                         .contentOfCommitment(creator, commitment)
                         .block(at)
                         .call(),
@@ -321,34 +315,28 @@ impl RightsReader {
             Query::Access(who, id) => Answer::Bool(
                 self.timed(
                     "Access.hasAccess",
-                    Access::new(c.access, p).hasAccess(who, id).block(at).call(),
+                    access.hasAccess(who, id).block(at).call(),
                 )
                 .await?,
             ),
             Query::Expiry(who, id) => Answer::Time(
                 self.timed(
                     "Access.expiresAt",
-                    Access::new(c.access, p).expiresAt(who, id).block(at).call(),
+                    access.expiresAt(who, id).block(at).call(),
                 )
                 .await?,
             ),
             Query::Renderer(id, m) => Answer::Bool(
                 self.timed(
                     "ContentRegistry.isRendererAllowed",
-                    ContentRegistry::new(c.content_registry, p)
-                        .isRendererAllowed(id, m)
-                        .block(at)
-                        .call(),
+                    contents.isRendererAllowed(id, m).block(at).call(),
                 )
                 .await?,
             ),
             Query::Runtime(key) => Answer::Bool(
                 self.timed(
                     "CapsuleRegistry.isRuntimeApproved",
-                    CapsuleRegistry::new(c.capsule_registry, p)
-                        .isRuntimeApproved(key)
-                        .block(at)
-                        .call(),
+                    capsules.isRuntimeApproved(key).block(at).call(),
                 )
                 .await?,
             ),

@@ -69,7 +69,7 @@ impl Presenter for Timing {
 
 /// One capsule run over `ddrm` with a cached module; the times it reached each point.
 fn run(s: &Stack, module: &Module, verified: &player::Verified, ddrm: &Path, video: bool) -> Times {
-    let wallet = k256::ecdsa::SigningKey::from_slice(s.keys[BUYER].to_bytes().as_slice()).unwrap();
+    let wallet = s.network.wallet(BUYER);
     let times = Arc::new(Mutex::new(Times {
         started: Instant::now(),
         licensed: None,
@@ -80,10 +80,10 @@ fn run(s: &Stack, module: &Module, verified: &player::Verified, ddrm: &Path, vid
     let session = Session {
         source: Box::new(std::fs::File::open(ddrm).unwrap()),
         params: PlayParams {
-            chain_id: s.dep.chain_id,
-            access_contract: s.dep.contracts.access,
+            chain_id: s.network.dep.chain_id,
+            access_contract: s.network.dep.contracts.access,
             account: address_of(wallet.verifying_key()),
-            group_key: s.group.to_json(),
+            group_key: s.network.group.to_json(),
             start_ms: 0,
             audio: !video,
             video,
@@ -92,7 +92,12 @@ fn run(s: &Stack, module: &Module, verified: &player::Verified, ddrm: &Path, vid
         runtime: s.runtime.clone(),
         wallet,
         gate: Box::new(NetworkGate::new(
-            LicenceClient::new(s.urls.clone(), s.group.clone(), Duration::from_secs(5)).unwrap(),
+            LicenceClient::new(
+                s.network.urls.clone(),
+                s.network.group.clone(),
+                Duration::from_secs(5),
+            )
+            .unwrap(),
         )),
         presenter: Box::new(Timing(times.clone())),
     };
@@ -196,18 +201,18 @@ async fn main() {
 
     // 720p AV1 in the capsule.
     let capsule = bundled_capsule();
-    let source = make_720p(s.dir.path(), VIDEO_SECONDS);
-    let key_file = s.dir.path().join("video.key");
+    let source = make_720p(s.network.dir.path(), VIDEO_SECONDS);
+    let key_file = s.network.dir.path().join("video.key");
     let ddrm = source.with_extension("ddrm");
     packager::package(
         &packager::PackageOptions {
             input: source.clone(),
             output: ddrm.clone(),
-            group_key: s.group.clone(),
+            group_key: s.network.group.clone(),
             renderers: vec![capsule.measurement().0],
             title: Some("720p".into()),
             creator: "bench".into(),
-            creator_account: s.keys[CREATOR].address(),
+            creator_account: s.network.keys[CREATOR].address(),
             as_data: false,
             lossless: false,
             export_key: Some(key_file.clone()),
@@ -215,8 +220,10 @@ async fn main() {
         &mut |_| {},
     )
     .expect("package the 720p clip");
-    let content = s.mint(&ddrm, vec![capsule.measurement()]).await;
-    s.buy(BUYER, content).await;
+    let content = s.mint_file(&ddrm, vec![capsule.measurement()]).await;
+    s.network
+        .purchase(BUYER, content, contracts_bindings::ops::Purchase::Buy)
+        .await;
     let mut video = Vec::new();
     let mut frames = 0;
     for _ in 0..3 {
@@ -228,7 +235,7 @@ async fn main() {
     }
     let key = packager_format::ContentKey::from_hex(&std::fs::read_to_string(&key_file).unwrap())
         .unwrap();
-    let plain = s.dir.path().join("video-plain.mkv");
+    let plain = s.network.dir.path().join("video-plain.mkv");
     packager::decrypt(&ddrm, &key, &plain).expect("decrypt the 720p clip");
     let one: Vec<f64> = (0..3)
         .map(|_| f64::from(VIDEO_SECONDS) / ffmpeg_dav1d(&plain, Some("1")))

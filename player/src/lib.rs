@@ -43,6 +43,13 @@ use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 /// How often the engine's epoch advances: the granularity of [`RunLimits::timeout`].
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Arms `store` to trap once `timeout` has passed (counted in [`EPOCH_TICK`]s, at least one).
+fn trap_after<T>(store: &mut Store<T>, timeout: Duration) {
+    let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    store.epoch_deadline_trap();
+}
+
 /// What can go wrong while hosting a module.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -211,13 +218,7 @@ impl Host {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = limits
-            .timeout
-            .as_nanos()
-            .div_ceil(EPOCH_TICK.as_nanos())
-            .max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        trap_after(&mut store, limits.timeout);
 
         let instance = self
             .linker
@@ -275,13 +276,7 @@ impl Host {
         let state = capsule_host::CapsuleState::new(session, wasi, store_limits, diagnostics);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = limits
-            .timeout
-            .as_nanos()
-            .div_ceil(EPOCH_TICK.as_nanos())
-            .max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        trap_after(&mut store, limits.timeout);
 
         let stopped = |e: wasmtime::Error, limits: &RunLimits| match e.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => PlayError::CapsuleTimeout(limits.timeout),

@@ -67,10 +67,7 @@ impl LicenceClient {
         creator: &Address,
         opener: &(dyn OpenShare + Sync),
     ) -> Result<Licence, ClientError> {
-        let ciphertext = self.ciphertext(&ask.key_ciphertext, creator)?;
-        let mut gathered = self.gather(ask).await?;
-        self.recover(&mut gathered, &ciphertext, opener, false)
-            .await
+        self.gather_and_recover(ask, creator, opener, false).await
     }
 
     /// Like [`LicenceClient::request`] but waits for every node (each bounded by the node
@@ -83,10 +80,23 @@ impl LicenceClient {
         creator: &Address,
         opener: &(dyn OpenShare + Sync),
     ) -> Result<Licence, ClientError> {
+        self.gather_and_recover(ask, creator, opener, true).await
+    }
+
+    async fn gather_and_recover(
+        &self,
+        ask: &LicenceAsk,
+        creator: &Address,
+        opener: &(dyn OpenShare + Sync),
+        every_node: bool,
+    ) -> Result<Licence, ClientError> {
         let ciphertext = self.ciphertext(&ask.key_ciphertext, creator)?;
         let mut gathered = self.gather(ask).await?;
-        gathered.rest().await;
-        self.recover(&mut gathered, &ciphertext, opener, true).await
+        if every_node {
+            gathered.rest().await;
+        }
+        self.recover(&mut gathered, &ciphertext, opener, every_node)
+            .await
     }
 
     /// The decoded key ciphertext, its validity checked for `creator` once per ciphertext.

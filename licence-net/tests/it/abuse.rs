@@ -5,13 +5,11 @@
 use std::net::IpAddr;
 use std::process::Command;
 
-use contracts_bindings::ops::Purchase;
 use futures::stream::{self, StreamExt};
 use k256::ecdsa::SigningKey;
 use licence_net::audit::verify_file;
 use licence_net::node::{Admission, RateLimit, Refusal};
 use licence_net::replay::MAX_BUCKETS;
-use licence_net::KeyShareFile;
 use licence_net_client::{ClientError, LicenceClient, NodeProblem};
 use licence_net_protocol::B256;
 
@@ -26,15 +24,11 @@ fn junk_body(i: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_malformed_bodies_leaves_the_log_small_and_the_buyer_served() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let mut net = Net::bought().await;
     // Node 0 with the default limits before parsing.
-    net.stop_node(0);
-    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
-    let node = serve_with(net.config(0, share, test_rate()), Admission::default()).await;
-    let state = node.state.clone();
-    net.urls[0] = node.url.clone();
-    net.nodes[0] = Some(node);
+    let state = net
+        .restart_node_admitting(0, Admission::default(), |_| {})
+        .await;
 
     // 10,000 malformed 30 KiB bodies from 20 addresses (an IPv6 /64 counts as one).
     let peers: Vec<IpAddr> = (0..10u8)
@@ -80,16 +74,7 @@ async fn a_flood_of_malformed_bodies_leaves_the_log_small_and_the_buyer_served()
     assert_eq!(summary.refused, malformed as u64);
 
     // A real buyer, from its own address, is served by every node.
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net
-        .client()
-        .request_all(&ask, &net.creator(), &capsule)
-        .await
-        .expect("the buyer is served after the flood");
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
+    net.expect_licensed_by_all(BUYER).await;
     assert_eq!(
         net.last_audit(0).decision,
         licence_net::audit::Decision::Granted
@@ -98,13 +83,8 @@ async fn a_flood_of_malformed_bodies_leaves_the_log_small_and_the_buyer_served()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_torn_last_line_does_not_stop_a_restart() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    net.client()
-        .request_all(&ask, &net.creator(), &capsule)
-        .await
-        .unwrap();
+    let mut net = Net::bought().await;
+    net.expect_licensed_by_all(BUYER).await;
     let before = verify_file(&net.audit_path(0)).unwrap();
     net.stop_node(0);
     // The disk filled in the middle of a batch: half a line, never acknowledged.
@@ -113,20 +93,14 @@ async fn a_torn_last_line_does_not_stop_a_restart() {
     text.extend_from_slice(br#"{"entry":{"seq":1,"prev":"0xab"#);
     std::fs::write(net.audit_path(0), &text).unwrap();
 
-    let node = net.start_node(0, test_rate()).await;
-    assert_eq!(node.state.info().audit_entries, before.entries);
-    assert_eq!(node.state.info().audit_head, before.head);
+    let state = net.restart_node(0, |_| {}).await;
+    assert_eq!(state.info().audit_entries, before.entries);
+    assert_eq!(state.info().audit_head, before.head);
     assert_eq!(
         std::fs::metadata(net.audit_path(0)).unwrap().len(),
         clean_len as u64
     );
-    net.urls[0] = node.url.clone();
-    net.nodes[0] = Some(node);
-    let (again, capsule) = net.ask(BUYER, &net.content);
-    net.client()
-        .request_all(&again, &net.creator(), &capsule)
-        .await
-        .expect("licence after the restart");
+    net.expect_licensed_by_all(BUYER).await;
     let after = verify_file(&net.audit_path(0)).unwrap();
     assert_eq!(after.entries, before.entries + 1);
 }
@@ -182,21 +156,12 @@ fn fill(path: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_then_the_node_recovers_without_restart() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let mut net = Net::bought().await;
     let fs = Tmpfs::mount("1m");
     let audit = fs.dir.path().join("node-0.audit.jsonl");
-    net.stop_node(0);
-    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
-    let mut config = net.config(0, share, test_rate());
-    config.audit_path = audit.clone();
-    let node = serve(config).await;
-    let state = node.state.clone();
-    net.nodes[0] = Some(node);
+    let state = net.restart_node(0, |c| c.audit_path = audit.clone()).await;
 
-    let (ask, _) = net.ask(BUYER, &net.content);
-    state
-        .handle(&serde_json::to_vec(&ask).unwrap())
+    post(&state, &net.ask(BUYER, &net.content).0)
         .await
         .expect("granted while there is space");
     let filler = fs.dir.path().join("filler");
@@ -204,8 +169,7 @@ async fn a_full_disk_refuses_then_the_node_recovers_without_restart() {
     // The log file's last page may still hold a few lines; then writes fail.
     let mut granted = 1;
     loop {
-        let (ask, _) = net.ask(BUYER, &net.content);
-        match state.handle(&serde_json::to_vec(&ask).unwrap()).await {
+        match post(&state, &net.ask(BUYER, &net.content).0).await {
             Ok(_) => granted += 1,
             Err(Refusal::AuditUnavailable) => break,
             Err(other) => panic!("{other}"),
@@ -213,17 +177,13 @@ async fn a_full_disk_refuses_then_the_node_recovers_without_restart() {
         assert!(granted < 100, "the disk never filled");
     }
     for _ in 0..3 {
-        let (ask, _) = net.ask(BUYER, &net.content);
-        let refusal = state
-            .handle(&serde_json::to_vec(&ask).unwrap())
+        let refusal = post(&state, &net.ask(BUYER, &net.content).0)
             .await
             .expect_err("nothing is released unlogged");
         assert!(matches!(refusal, Refusal::AuditUnavailable), "{refusal}");
     }
     std::fs::remove_file(&filler).unwrap();
-    let (ask, _) = net.ask(BUYER, &net.content);
-    state
-        .handle(&serde_json::to_vec(&ask).unwrap())
+    post(&state, &net.ask(BUYER, &net.content).0)
         .await
         .expect("granted again once there is space, without a restart");
     // Nothing of the failed writes is left in the chain.
@@ -236,27 +196,19 @@ async fn a_full_disk_refuses_then_the_node_recovers_without_restart() {
     // And the node restarts on that log.
     net.stop_node(0);
     drop(state);
-    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
-    let mut config = net.config(0, share, test_rate());
-    config.audit_path = audit.clone();
-    let node = serve(config).await;
-    assert_eq!(node.state.info().audit_entries, granted + 1);
-    drop(node);
+    let state = net.restart_node(0, |c| c.audit_path = audit.clone()).await;
+    assert_eq!(state.info().audit_entries, granted + 1);
+    // Stopped before the tmpfs under its log is unmounted.
+    net.stop_node(0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_forwards_the_request_first_cannot_burn_the_nonce() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let net = Net::bought().await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
-    let body = serde_json::to_vec(&ask).unwrap();
     // Node 0 (malicious, or anyone on the path) posts the buyer's request to the others first.
     for i in 1..NODES {
-        net.nodes[i]
-            .as_ref()
-            .unwrap()
-            .state
-            .handle(&body)
+        post(net.state(i), &ask)
             .await
             .expect("the forwarded copy is granted (sealed to the buyer's capsule)");
     }
@@ -265,10 +217,7 @@ async fn a_node_that_forwards_the_request_first_cannot_burn_the_nonce() {
         .request_all(&ask, &net.creator(), &capsule)
         .await
         .expect("the buyer's own request still yields its licence");
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
+    net.assert_opens(&licence);
     // One grant per node in the log: the resend was answered from the kept response.
     for i in 1..NODES {
         assert_eq!(
@@ -282,13 +231,7 @@ async fn a_node_that_forwards_the_request_first_cannot_burn_the_nonce() {
     let nonce = ask.request.fields.nonce;
     let (other, _) = net.ask_with(BUYER, &net.content, |f, _| f.nonce = nonce);
     for i in 0..NODES {
-        let refusal = net.nodes[i]
-            .as_ref()
-            .unwrap()
-            .state
-            .handle(&serde_json::to_vec(&other).unwrap())
-            .await
-            .expect_err("replay");
+        let refusal = post(net.state(i), &other).await.expect_err("replay");
         assert!(matches!(refusal, Refusal::Replayed(_)), "{refusal}");
     }
 }
@@ -299,8 +242,7 @@ async fn a_node_streaming_an_endless_chunked_reply_is_cut_off() {
     use std::sync::Arc;
     const CHUNK: usize = 16 * 1024;
     const TOTAL: usize = 256 * 1024 * 1024;
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let mut net = Net::bought().await;
     let produced = Arc::new(AtomicUsize::new(0));
     let counter = produced.clone();
     let evil = axum::Router::new().route(
@@ -322,23 +264,15 @@ async fn a_node_streaming_an_endless_chunked_reply_is_cut_off() {
     net.stop_node(4);
     net.urls[4] = evil_url.clone();
 
+    net.expect_licensed_by_all(BUYER).await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net
-        .client()
-        .request_all(&ask, &net.creator(), &capsule)
-        .await
-        .expect("four honest nodes suffice");
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
     let Err(ClientError::NotEnough { failures, .. }) = LicenceClient::new(
         vec![evil_url.clone()],
         net.group.clone(),
         std::time::Duration::from_secs(5),
     )
     .unwrap()
-    .request(&net.ask(BUYER, &net.content).0, &net.creator(), &capsule)
+    .request(&ask, &net.creator(), &capsule)
     .await
     else {
         panic!("one evil node cannot yield a licence");
@@ -353,11 +287,8 @@ async fn a_node_streaming_an_endless_chunked_reply_is_cut_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_thousand_free_accounts_keep_the_replay_store_bounded() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let mut net = Net::bought().await;
     // Node 0 with no global limit (each address sends one or two requests).
-    net.stop_node(0);
-    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
     let admission = Admission {
         global: RateLimit {
             per_second: 1e9,
@@ -365,10 +296,7 @@ async fn a_hundred_thousand_free_accounts_keep_the_replay_store_bounded() {
         },
         ..Admission::default()
     };
-    let node = serve_with(net.config(0, share, test_rate()), admission).await;
-    let state = node.state.clone();
-    net.urls[0] = node.url.clone();
-    net.nodes[0] = Some(node);
+    let state = net.restart_node_admitting(0, admission, |_| {}).await;
     // Signed requests from 100,000 fresh wallets, each with a key ciphertext that does not
     // match its signed commitment: refused after the nonce is recorded, with no chain read.
     let (template, _) = net.ask(BUYER, &net.content);
@@ -399,32 +327,15 @@ async fn a_hundred_thousand_free_accounts_keep_the_replay_store_bounded() {
     assert!(stats.bucket_sizes.len() <= MAX_BUCKETS, "{stats:?}");
     assert_eq!(stats.bucket_sizes.iter().sum::<usize>(), stats.entries);
 
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net
-        .client()
-        .request_all(&ask, &net.creator(), &capsule)
-        .await
-        .expect("the buyer is served");
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
+    net.expect_licensed_by_all(BUYER).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_runtime_keys_and_measurements_cost_one_chain_call_each_per_block() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    let state = net.nodes[0].as_ref().unwrap().state.clone();
-    let post = |body: Vec<u8>| {
-        let state = state.clone();
-        async move { state.handle(&body).await }
-    };
+    let net = Net::bought().await;
+    let state = net.state(0);
     // The buyer first: its answers are cached for this block.
-    let (ask, _) = net.ask(BUYER, &net.content);
-    post(serde_json::to_vec(&ask).unwrap())
-        .await
-        .expect("granted");
+    net.post_to(0, BUYER).await.expect("granted");
     let calls = state.rights().contract_calls();
     let (cached_positive, cached_negative) = state.rights().cached_answers();
 
@@ -452,14 +363,14 @@ async fn random_runtime_keys_and_measurements_cost_one_chain_call_each_per_block
         bodies
     };
     for (ask, code) in flood() {
-        let refusal = post(serde_json::to_vec(&ask).unwrap()).await.unwrap_err();
+        let refusal = post(state, &ask).await.unwrap_err();
         assert_eq!(refusal.code(), code);
     }
     // One call per distinct value; none for the fresh wallets.
     assert_eq!(state.rights().contract_calls(), calls + 600);
     // The same values again, from other fresh wallets: all answered from the cache.
     for (ask, code) in flood() {
-        let refusal = post(serde_json::to_vec(&ask).unwrap()).await.unwrap_err();
+        let refusal = post(state, &ask).await.unwrap_err();
         assert_eq!(refusal.code(), code);
     }
     assert_eq!(state.rights().contract_calls(), calls + 600);
@@ -470,18 +381,13 @@ async fn random_runtime_keys_and_measurements_cost_one_chain_call_each_per_block
     );
     assert_eq!(negative, cached_negative + 600);
     // The buyer still costs no chain call.
-    let (ask, _) = net.ask(BUYER, &net.content);
-    post(serde_json::to_vec(&ask).unwrap())
-        .await
-        .expect("granted");
+    net.post_to(0, BUYER).await.expect("granted");
     assert_eq!(state.rights().contract_calls(), calls + 600);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_http_a_peer_over_its_rate_is_refused_before_parsing() {
     let mut net = Net::start().await;
-    net.stop_node(0);
-    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
     let admission = Admission {
         peer: RateLimit {
             per_second: 0.001,
@@ -489,12 +395,13 @@ async fn over_http_a_peer_over_its_rate_is_refused_before_parsing() {
         },
         ..Admission::default()
     };
-    let node = serve_with(net.config(0, share, test_rate()), admission).await;
+    net.restart_node_admitting(0, admission, |_| {}).await;
+    let url = &net.urls[0];
     let http = reqwest::Client::new();
     let mut answers = Vec::new();
     for i in 0..3 {
         let reply = http
-            .post(format!("{}/v1/licence", node.url))
+            .post(format!("{url}/v1/licence"))
             .header("content-type", "application/json")
             .body(junk_body(i))
             .send()
@@ -514,15 +421,7 @@ async fn over_http_a_peer_over_its_rate_is_refused_before_parsing() {
             (429, "peer_rate_limited".to_string())
         ]
     );
-    let info = http
-        .get(format!("{}/v1/info", node.url))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let info: licence_net::node::NodeInfo = serde_json::from_slice(&info).unwrap();
+    let info = info_over_http(url).await;
     assert_eq!(info.throttled, 1);
     assert_eq!(info.audit_entries, 2, "the throttled request is not logged");
 }

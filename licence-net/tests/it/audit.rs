@@ -1,7 +1,6 @@
 //! The audit log survives a restart (and so does replay protection); `audit verify` catches an
 //! edited line.
 
-use contracts_bindings::ops::Purchase;
 use licence_net::audit::{verify_file, Decision};
 use licence_net::node::Refusal;
 
@@ -9,8 +8,7 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let mut net = Net::bought().await;
     let (first, capsule) = net.ask(BUYER, &net.content);
     net.client()
         .request_all(&first, &net.creator(), &capsule)
@@ -23,40 +21,26 @@ async fn the_audit_log_survives_a_restart_and_verify_catches_an_edit() {
         .expect_err("no access");
     let before = verify_file(&net.audit_path(0)).unwrap();
     assert_eq!((before.entries, before.granted, before.refused), (2, 1, 1));
-    assert_eq!(
-        net.nodes[0].as_ref().unwrap().state.info().audit_head,
-        before.head
-    );
+    assert_eq!(net.state(0).info().audit_head, before.head);
 
     // Restart node 0 on the same audit log.
-    net.stop_node(0);
-    let node = net.start_node(0, test_rate()).await;
-    assert_eq!(node.state.info().audit_entries, 2);
+    let state = net.restart_node(0, |_| {}).await;
+    assert_eq!(state.info().audit_entries, 2);
     // The replay store was rebuilt from the log: another request under the first one's nonce
     // is refused.
     let nonce = first.request.fields.nonce;
     let (other, _) = net.ask_with(BUYER, &net.content, |f, _| f.nonce = nonce);
-    let replay = node
-        .state
-        .handle(&serde_json::to_vec(&other).unwrap())
+    let replay = post(&state, &other)
         .await
         .expect_err("replay after restart");
     assert!(matches!(replay, Refusal::Replayed(_)), "{replay}");
     // The very same request again is decided again (the answer kept before the restart is
     // gone): it is granted, sealed to the same capsule key, and logged.
-    let resent = node
-        .state
-        .handle(&serde_json::to_vec(&first).unwrap())
+    let resent = post(&state, &first)
         .await
         .expect("an identical resend is not a replay");
     assert_eq!(resent.request_hash, first.request.request_hash());
-    net.urls[0] = node.url.clone();
-    net.nodes[0] = Some(node);
-    let (again, capsule) = net.ask(BUYER, &net.content);
-    net.client()
-        .request_all(&again, &net.creator(), &capsule)
-        .await
-        .expect("licence after restart");
+    net.expect_licensed_by_all(BUYER).await;
 
     let after = verify_file(&net.audit_path(0)).expect("intact");
     assert_eq!((after.entries, after.granted, after.refused), (5, 3, 2));

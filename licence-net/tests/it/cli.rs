@@ -3,7 +3,7 @@
 //! binary.)
 
 use licence_net::commands::NodeOptions;
-use licence_net::node::{NodeInfo, NodeState};
+use licence_net::node::NodeState;
 
 use crate::harness::*;
 
@@ -31,17 +31,7 @@ async fn node_arguments_load_and_the_node_reports_health_and_info() {
         .unwrap();
     assert!(health.status().is_success());
     assert_eq!(health.text().await.unwrap(), "ok");
-    let info: NodeInfo = serde_json::from_slice(
-        &http
-            .get(format!("{}/v1/info", node.url))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let info = info_over_http(&node.url).await;
     assert_eq!(info.node_index, 2);
     assert_eq!((info.nodes, info.threshold), (NODES, THRESHOLD));
     assert_eq!(info.chain_id, net.dep.chain_id);
@@ -62,11 +52,7 @@ async fn node_arguments_load_and_the_node_reports_health_and_info() {
     // A deployment for another chain is refused at start.
     let mut other = net.dep.clone();
     other.chain_id = 1;
-    let mut config = net.config(
-        1,
-        licence_net::KeyShareFile::load(&net.share_paths[1], &net.group).unwrap(),
-        test_rate(),
-    );
+    let mut config = net.config(1);
     config.deployment = other;
     let err = NodeState::new(config).await.unwrap_err().to_string();
     assert!(err.contains("chain 1"), "{err}");
@@ -74,20 +60,16 @@ async fn node_arguments_load_and_the_node_reports_health_and_info() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purchase_counts_only_after_the_configured_confirmations() {
-    let net = Net::start().await;
-    let mut config = net.config(
-        0,
-        licence_net::KeyShareFile::load(&net.share_paths[0], &net.group).unwrap(),
-        test_rate(),
-    );
-    config.confirmations = 2;
-    config.audit_path = net.dir.path().join("confirmations.jsonl");
-    let node = serve(config).await;
+    let mut net = Net::start().await;
+    let audit_path = net.dir.path().join("confirmations.jsonl");
+    net.restart_node(0, |c| {
+        c.confirmations = 2;
+        c.audit_path = audit_path;
+    })
+    .await;
     // The registration itself is not yet confirmed.
-    let (ask, _c) = net.ask(BUYER, &net.content);
-    let refusal = node
-        .state
-        .handle(&serde_json::to_vec(&ask).unwrap())
+    let refusal = net
+        .post_to(0, BUYER)
         .await
         .expect_err("registration not confirmed");
     assert_eq!(refusal.code(), "unknown_content");
@@ -99,20 +81,13 @@ async fn a_purchase_counts_only_after_the_configured_confirmations() {
         contracts_bindings::ops::Purchase::Buy,
     )
     .await;
-    let (ask, _c) = net.ask(BUYER, &net.content);
-    let refusal = node
-        .state
-        .handle(&serde_json::to_vec(&ask).unwrap())
+    let refusal = net
+        .post_to(0, BUYER)
         .await
         .expect_err("the purchase block has no confirmations yet");
     assert_eq!(refusal.code(), "no_access");
     net.travel(1).await;
     net.travel(1).await;
-    let (ask, _c) = net.ask(BUYER, &net.content);
-    let granted = node
-        .state
-        .handle(&serde_json::to_vec(&ask).unwrap())
-        .await
-        .expect("two blocks later");
+    let granted = net.post_to(0, BUYER).await.expect("two blocks later");
     assert_eq!(granted.node_index, 0);
 }

@@ -11,20 +11,10 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_down_still_succeeds_three_down_fails_closed() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let mut net = Net::bought().await;
     net.stop_node(1);
     net.stop_node(3);
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net
-        .client()
-        .request_all(&ask, &net.creator(), &capsule)
-        .await
-        .expect("3 of 5 answer");
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
+    let licence = net.expect_licensed_by_all(BUYER).await;
     let down: Vec<&str> = licence
         .failures
         .iter()
@@ -63,28 +53,17 @@ async fn two_nodes_down_still_succeeds_three_down_fails_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let mut net = Net::bought().await;
     // Node 4 keeps its operator key (its responses are signed correctly) but holds a share of
     // another group: a corrupted or malicious node. Node 2 is down, so the client must use
     // exactly the other three.
-    net.stop_node(4);
     net.stop_node(2);
     net.corrupt_node(4).await;
 
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net
-        .client()
-        .request_all(&ask, &net.creator(), &capsule)
-        .await
-        .expect("three honest nodes");
+    let licence = net.expect_licensed_by_all(BUYER).await;
     let mut used: Vec<usize> = licence.shares.iter().map(|s| s.0).collect();
     used.sort();
     assert_eq!(used, vec![0, 1, 3]);
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
     let named: Vec<_> = licence
         .failures
         .iter()
@@ -119,9 +98,7 @@ async fn a_node_with_a_bad_share_is_detected_and_named_and_three_others_succeed(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gather_returns_sealed_responses_and_the_capsule_names_a_corrupted_node() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    net.stop_node(4);
+    let mut net = Net::bought().await;
     net.corrupt_node(4).await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
     let client = net.client();
@@ -179,58 +156,31 @@ async fn gather_returns_sealed_responses_and_the_capsule_names_a_corrupted_node(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_that_cannot_be_read_releases_nothing() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    net.client()
-        .request(&ask, &net.creator(), &capsule)
-        .await
-        .expect("works while the chain is up");
+    let mut net = Net::bought().await;
+    net.expect_licensed(BUYER).await;
     net.anvil = None; // stops anvil
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    let text = net
-        .expect_refused(&ask, &capsule, "chain_unavailable")
-        .await;
+    let text = net.expect_account_refused(BUYER, "chain_unavailable").await;
     assert!(text.contains("eth_blockNumber"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_over_its_rate_limit_is_refused() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    net.stop_node(0);
-    let limited = net
-        .start_node(
-            0,
-            RateLimit {
-                per_second: 0.001,
-                burst: 2.0,
-            },
-        )
-        .await;
+    let mut net = Net::bought().await;
+    net.restart_node(0, |c| {
+        c.rate_limit = RateLimit {
+            per_second: 0.001,
+            burst: 2.0,
+        }
+    })
+    .await;
     for _ in 0..2 {
-        let (ask, _c) = net.ask(BUYER, &net.content);
-        limited
-            .state
-            .handle(&serde_json::to_vec(&ask).unwrap())
-            .await
-            .expect("within the burst");
+        net.post_to(0, BUYER).await.expect("within the burst");
     }
-    let (ask, _c) = net.ask(BUYER, &net.content);
-    let refusal = limited
-        .state
-        .handle(&serde_json::to_vec(&ask).unwrap())
-        .await
-        .expect_err("over the limit");
+    let refusal = net.post_to(0, BUYER).await.expect_err("over the limit");
     assert!(matches!(refusal, Refusal::RateLimited(_)), "{refusal}");
     // Another account is not affected.
     net.purchase(STRANGER, net.content.id, Purchase::Buy).await;
-    let (ask, _c) = net.ask(STRANGER, &net.content);
-    limited
-        .state
-        .handle(&serde_json::to_vec(&ask).unwrap())
-        .await
-        .expect("another account");
+    net.post_to(0, STRANGER).await.expect("another account");
     assert_eq!(
         net.audit_entries(0).last().unwrap().facts.account,
         Some(net.keys[STRANGER].address())

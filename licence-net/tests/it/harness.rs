@@ -1,37 +1,25 @@
-//! A deployed system on a real anvil, registered content, and five licence nodes on loopback.
+//! What licence-net's tests add to [`licence_net::testing::Network`]: a test capsule and runtime
+//! key approved on chain, a registered content, and requests signed by hand (correct, or
+//! changed to be refused).
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
 
-use alloy::node_bindings::AnvilInstance;
-use alloy::providers::Provider;
-use alloy::signers::local::PrivateKeySigner;
 use contracts_bindings::bindings::CapsuleRegistry;
-use contracts_bindings::chain::{self, DEFAULT_FEE_BPS};
-use contracts_bindings::ops::{self, HeaderFacts, MintRequest, Purchase, TermsInput};
-use contracts_bindings::testing::spawn_anvil;
-use contracts_bindings::{Chain, DeployOptions, Deployment};
+use contracts_bindings::chain;
+use contracts_bindings::ops::{self, HeaderFacts, Purchase};
 use k256::ecdsa::SigningKey;
-use licence_net::audit::AuditEntry;
+use licence_net::audit::Decision;
 use licence_net::dealer;
-use licence_net::node::{self, Admission, NodeConfig, NodeState, RateLimit, RegistryCheck};
+use licence_net::node::{NodeInfo, Refusal};
 use licence_net::KeyShareFile;
-use licence_net_client::{ClientError, LicenceClient, NodeProblem};
+use licence_net_client::host_combine::Licence;
+use licence_net_client::{ClientError, NodeProblem};
 use licence_net_protocol::{
     key_commitment, measure, Attestation, CapsuleSecret, GroupKey, LicenceAsk, OpenShare,
     RequestFields, B256, U256,
 };
-use rand::RngCore;
-use tokio::sync::oneshot;
 
-pub const NODES: usize = 5;
-pub const THRESHOLD: usize = 3;
-/// anvil accounts: 0 deploys, 1 creator, 3 buyer, 4 has bought nothing.
-pub const CREATOR: usize = 1;
-pub const BUYER: usize = 3;
-pub const STRANGER: usize = 4;
-pub const RENT_PERIOD: u32 = 3600;
+pub use licence_net::testing::*;
 
 pub const CAPSULE: &[u8] = b"\0asm player capsule v1 (test bytes)";
 pub const OTHER_CAPSULE: &[u8] = b"\0asm player capsule v2 (test bytes)";
@@ -58,93 +46,40 @@ impl Content {
     }
 }
 
-/// A node serving on loopback; stops when dropped.
-pub struct RunningNode {
-    pub url: String,
-    pub state: Arc<NodeState>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for RunningNode {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        self.task.abort();
-    }
-}
-
+/// A [`Network`] whose chain approves [`Net::runtime`] and registers [`CAPSULE`] (and
+/// [`OTHER_CAPSULE`]), with [`Net::content`] registered by [`CREATOR`] for [`CAPSULE`].
 pub struct Net {
-    pub anvil: Option<AnvilInstance>,
-    pub rpc: String,
-    pub dep: Deployment,
-    pub keys: Vec<PrivateKeySigner>,
-    pub dir: tempfile::TempDir,
-    pub group: GroupKey,
-    pub share_paths: Vec<PathBuf>,
-    pub nodes: Vec<Option<RunningNode>>,
-    pub urls: Vec<String>,
+    pub network: Network,
     pub runtime: SigningKey,
     pub measurement: B256,
     pub content: Content,
 }
 
-pub fn random32() -> [u8; 32] {
-    let mut b = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut b);
-    b
+impl Deref for Net {
+    type Target = Network;
+    fn deref(&self) -> &Network {
+        &self.network
+    }
 }
 
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Node settings for tests: rights read at the head (anvil mines one block per transaction),
-/// head re-read for every request, generous rate limit.
-pub fn test_rate() -> RateLimit {
-    RateLimit {
-        per_second: 1000.0,
-        burst: 1000.0,
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut Network {
+        &mut self.network
     }
 }
 
 impl Net {
-    /// Anvil, contracts, a 3-of-5 group, one content (buyable and rentable), five nodes.
     pub async fn start() -> Self {
-        let anvil = spawn_anvil();
-        let rpc = anvil.endpoint();
-        let keys: Vec<PrivateKeySigner> = anvil
-            .keys()
-            .iter()
-            .map(|k| PrivateKeySigner::from(k.clone()))
-            .collect();
         let runtime = SigningKey::random(&mut rand::rngs::OsRng);
-        let runtime_addr = licence_net_protocol::address_of(runtime.verifying_key());
         let measurement = measure(CAPSULE);
-        let deployer = Chain::connect(&rpc, Some(keys[0].clone())).await.unwrap();
-        let opts = DeployOptions {
-            fee_bps: DEFAULT_FEE_BPS,
-            approve_runtimes: vec![runtime_addr],
+        let network = Network::start(NetworkOptions {
+            approve_runtimes: vec![licence_net_protocol::address_of(runtime.verifying_key())],
             register_capsules: vec![(measurement, 1), (measure(OTHER_CAPSULE), 2)],
-            ..Default::default()
-        };
-        let dep = chain::deploy(&deployer, &opts).await.expect("deploy");
-        let dir = tempfile::tempdir().unwrap();
-        let dealt = dealer::deal(NODES, THRESHOLD, &dir.path().join("keys")).unwrap();
+            require_hardware_runtime: false,
+        })
+        .await;
         let mut net = Self {
-            anvil: Some(anvil),
-            rpc,
-            dep,
-            keys,
-            dir,
-            group: dealt.group,
-            share_paths: dealt.share_paths,
-            nodes: Vec::new(),
-            urls: Vec::new(),
+            network,
             runtime,
             measurement,
             content: Content {
@@ -155,37 +90,27 @@ impl Net {
             },
         };
         net.content = net.register_content(&[measurement]).await;
-        for i in 0..NODES {
-            let node = net.start_node(i, test_rate()).await;
-            net.urls.push(node.url.clone());
-            net.nodes.push(Some(node));
-        }
         net
     }
 
-    pub async fn chain_as(&self, account: usize) -> Chain {
-        Chain::connect(&self.rpc, Some(self.keys[account].clone()))
-            .await
-            .unwrap()
+    /// [`Net::start`], with [`BUYER`] having bought [`Net::content`].
+    pub async fn bought() -> Self {
+        let net = Self::start().await;
+        net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+        net
     }
 
-    /// The account that registers [`Net::register_content`]'s contents (their key label).
-    pub fn creator(&self) -> alloy::primitives::Address {
-        self.keys[CREATOR].address()
-    }
-
-    /// Registers a fresh content (price 1 ELA, rent 0.1 ELA per hour) allowing `renderers`.
+    /// Registers a fresh content of [`CREATOR`] (at [`PRICE`]) allowing `renderers`.
     pub async fn register_content(&self, renderers: &[B256]) -> Content {
         let key = random32();
-        // A content of CREATOR: its id is derived from CREATOR's address and a random header
-        // digest, as the packager derives it, so the registry accepts it from CREATOR only.
+        // Its id is derived from CREATOR's address and a random header digest, as the packager
+        // derives it, so the registry accepts it from CREATOR only.
         let content = Content::of(
             self.creator(),
             key,
             self.group.encrypt(&self.creator(), &key).unwrap(),
         );
-        self.register(CREATOR, &content, renderers, U256::from(10u128.pow(18)))
-            .await;
+        self.register(CREATOR, &content, renderers, PRICE).await;
         content
     }
 
@@ -198,88 +123,31 @@ impl Net {
     }
 
     async fn register(&self, account: usize, content: &Content, renderers: &[B256], price: U256) {
-        let chain = self.chain_as(account).await;
-        let req = MintRequest {
-            header: HeaderFacts {
-                content_id: content.id,
-                header_digest: content.header_digest,
-                key_commitment: key_commitment(&content.ciphertext),
-                renderers: renderers.to_vec(),
-            },
-            cid: "bafkreitestcontent".into(),
-            payment_token: alloy::primitives::Address::ZERO,
-            terms: TermsInput {
-                price,
-                rent_price: U256::from(10u128.pow(17)),
-                rent_period: RENT_PERIOD,
-                ..Default::default()
-            },
-            split: vec![(self.keys[account].address(), 10_000)],
+        let header = HeaderFacts {
+            content_id: content.id,
+            header_digest: content.header_digest,
+            key_commitment: key_commitment(&content.ciphertext),
+            renderers: renderers.to_vec(),
         };
-        ops::mint(&chain, &self.dep, &req).await.expect("mint");
+        self.mint(account, header, price).await;
     }
 
-    pub async fn purchase(&self, account: usize, id: U256, what: Purchase) {
-        let c = self.chain_as(account).await;
-        ops::purchase(&c, &self.dep, id, what)
-            .await
-            .expect("purchase");
-    }
-
-    pub fn audit_path(&self, index: usize) -> PathBuf {
-        self.dir.path().join(format!("node-{index}.audit.jsonl"))
-    }
-
-    pub fn config(&self, index: usize, share: KeyShareFile, rate_limit: RateLimit) -> NodeConfig {
-        NodeConfig {
-            share,
-            group: self.group.clone(),
-            deployment: self.dep.clone(),
-            rpc: self.rpc.clone(),
-            audit_path: self.audit_path(index),
-            confirmations: 0,
-            chain_timeout: Duration::from_secs(2),
-            head_ttl: Duration::ZERO,
-            rate_limit,
-            registry: RegistryCheck::IfRegistered,
-            require_hardware_runtime: false,
-        }
-    }
-
-    pub async fn start_node(&self, index: usize, rate_limit: RateLimit) -> RunningNode {
-        let share = KeyShareFile::load(&self.share_paths[index], &self.group).unwrap();
-        serve(self.config(index, share, rate_limit)).await
-    }
-
-    /// Starts, in place of the stopped node `index`, a corrupted node: it keeps the node's
-    /// operator key (so its responses are signed correctly) but holds the share of another
-    /// group, so every decryption share it releases is wrong.
+    /// Starts, in place of node `index`, a corrupted node: it keeps the node's operator key (so
+    /// its responses are signed correctly) but holds the share of another group, so every
+    /// decryption share it releases is wrong.
     pub async fn corrupt_node(&mut self, index: usize) {
         let other_dir = tempfile::tempdir().unwrap();
         let other = dealer::deal(NODES, THRESHOLD, other_dir.path()).unwrap();
         let other_group =
             GroupKey::from_json(&std::fs::read_to_string(&other.group_path).unwrap()).unwrap();
         let mut bad = KeyShareFile::load(&other.share_paths[index], &other_group).unwrap();
-        let honest = KeyShareFile::load(&self.share_paths[index], &self.group).unwrap();
-        bad.group_key_id = self.group.id();
-        bad.operator = honest.operator;
-        let node = serve(self.config(index, bad, test_rate())).await;
-        self.urls[index] = node.url.clone();
-        self.nodes[index] = Some(node);
-    }
-
-    /// Stops node `index` (its URL stays in the client's list).
-    pub fn stop_node(&mut self, index: usize) {
-        self.nodes[index] = None;
-    }
-
-    pub fn client(&self) -> LicenceClient {
-        LicenceClient::new(
-            self.urls.clone(),
-            self.group.clone(),
-            Duration::from_secs(5),
-        )
-        .unwrap()
+        let group_key_id = self.group.id();
+        self.restart_node(index, |config| {
+            bad.group_key_id = group_key_id;
+            std::mem::swap(&mut bad.operator, &mut config.share.operator);
+            config.share = bad;
+        })
+        .await;
     }
 
     /// A correct request for `content` by `account`, with its capsule secret.
@@ -295,8 +163,7 @@ impl Net {
         content: &Content,
         edit: impl FnOnce(&mut RequestFields, &mut AttestationInputs),
     ) -> (LicenceAsk, CapsuleSecret) {
-        let wallet = self.keys[account].credential().clone();
-        self.ask_signed_by(&wallet, content, edit)
+        self.ask_signed_by(&self.wallet(account), content, edit)
     }
 
     /// Like [`Self::ask_with`], signed by any wallet key (a fresh account costs nothing).
@@ -344,27 +211,68 @@ impl Net {
         )
     }
 
-    /// Asks the network, expecting every node to refuse with `code`; checks each node's audit
-    /// log recorded that refusal. Returns the client's error text.
-    /// `account` asks the network for this network's content; the licence's shares must
-    /// combine to its content key.
-    pub async fn expect_licensed(
+    /// Hands node `index` a correct request of `account` for [`Net::content`].
+    pub async fn post_to(
         &self,
+        index: usize,
         account: usize,
-    ) -> licence_net_client::host_combine::Licence {
-        let (ask, capsule) = self.ask(account, &self.content);
-        let licence = self
-            .client()
-            .request(&ask, &self.creator(), &capsule)
-            .await
-            .expect("licence");
+    ) -> Result<licence_net_protocol::LicenceResponse, Refusal> {
+        post(self.state(index), &self.ask(account, &self.content).0).await
+    }
+
+    /// Checks that `licence` opens to [`Net::content`]'s key.
+    pub fn assert_opens(&self, licence: &Licence) {
         assert_eq!(
             licence.content_key(&self.group).unwrap().as_slice(),
             &self.content.key
         );
+    }
+
+    /// `account` asks the network for this network's content; the licence's shares must
+    /// combine to its content key.
+    pub async fn expect_licensed(&self, account: usize) -> Licence {
+        self.licensed(account, false).await
+    }
+
+    /// Like [`Self::expect_licensed`], waiting for every node's answer
+    /// ([`licence_net_client::LicenceClient::request_all`]).
+    pub async fn expect_licensed_by_all(&self, account: usize) -> Licence {
+        self.licensed(account, true).await
+    }
+
+    async fn licensed(&self, account: usize, every_node: bool) -> Licence {
+        let (ask, capsule) = self.ask(account, &self.content);
+        let (client, creator) = (self.client(), self.creator());
+        let licence = if every_node {
+            client.request_all(&ask, &creator, &capsule).await
+        } else {
+            client.request(&ask, &creator, &capsule).await
+        };
+        let licence = licence.expect("licence");
+        self.assert_opens(&licence);
         licence
     }
 
+    /// `account` asks for [`Net::content`] with a correct request; every node must refuse it
+    /// with `code` (see [`Self::expect_refused`]).
+    pub async fn expect_account_refused(&self, account: usize, code: &str) -> String {
+        self.expect_edit_refused(account, |_, _| {}, code).await
+    }
+
+    /// `account` asks for [`Net::content`] with a request changed by `edit`; every node must
+    /// refuse it with `code` (see [`Self::expect_refused`]).
+    pub async fn expect_edit_refused(
+        &self,
+        account: usize,
+        edit: impl FnOnce(&mut RequestFields, &mut AttestationInputs),
+        code: &str,
+    ) -> String {
+        let (ask, capsule) = self.ask_with(account, &self.content, edit);
+        self.expect_refused(&ask, &capsule, code).await
+    }
+
+    /// Asks the network, expecting every node to refuse with `code`; checks each node's audit
+    /// log recorded that refusal. Returns the client's error text.
     pub async fn expect_refused(
         &self,
         ask: &LicenceAsk,
@@ -402,59 +310,25 @@ impl Net {
                 Some(code),
                 "node {i}: {last:?}"
             );
-            assert_eq!(last.decision, licence_net::audit::Decision::Refused);
+            assert_eq!(last.decision, Decision::Refused);
         }
         text
     }
 
-    pub fn audit_entries(&self, index: usize) -> Vec<AuditEntry> {
-        let text = std::fs::read_to_string(self.audit_path(index)).unwrap();
-        text.lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                serde_json::from_value(v["entry"].clone()).unwrap()
-            })
-            .collect()
-    }
-
-    pub fn last_audit(&self, index: usize) -> AuditEntry {
-        self.audit_entries(index).pop().expect("an audit entry")
-    }
-
     pub async fn revoke_capsule(&self, measurement: B256) {
-        let c = self.chain_as(0).await;
-        CapsuleRegistry::new(self.dep.contracts.capsule_registry, &c.provider)
-            .revokeCapsule(measurement)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+        let c = self.chain_as(DEPLOYER).await;
+        let registry = CapsuleRegistry::new(self.dep.contracts.capsule_registry, &c.provider);
+        let sent = registry.revokeCapsule(measurement).send().await;
+        chain::confirm("revokeCapsule", sent).await.unwrap();
     }
 
+    /// Revokes [`Net::runtime`].
     pub async fn revoke_runtime(&self) {
-        let c = self.chain_as(0).await;
-        let addr = licence_net_protocol::address_of(self.runtime.verifying_key());
-        CapsuleRegistry::new(self.dep.contracts.capsule_registry, &c.provider)
-            .revokeRuntime(addr)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-    }
-
-    /// Moves the chain's clock forward and mines a block.
-    pub async fn travel(&self, seconds: u64) {
-        let c = Chain::connect(&self.rpc, None).await.unwrap();
-        let _: serde_json::Value = c
-            .provider
-            .raw_request("evm_increaseTime".into(), (seconds,))
-            .await
-            .unwrap();
-        let _: serde_json::Value = c.provider.raw_request("evm_mine".into(), ()).await.unwrap();
+        let c = self.chain_as(DEPLOYER).await;
+        let registry = CapsuleRegistry::new(self.dep.contracts.capsule_registry, &c.provider);
+        let runtime = licence_net_protocol::address_of(self.runtime.verifying_key());
+        let sent = registry.revokeRuntime(runtime).send().await;
+        chain::confirm("revokeRuntime", sent).await.unwrap();
     }
 
     /// Crafts chain state the registry never writes: `ContentRegistry.contentOfCommitment(creator,
@@ -470,21 +344,30 @@ impl Net {
         // `_contentOfCommitment` is storage slot 6 (`forge inspect ContentRegistry storageLayout`).
         let inner = keccak256((creator, U256::from(6u8)).abi_encode());
         let slot = keccak256((commitment, inner).abi_encode());
-        let c = Chain::connect(&self.rpc, None).await.unwrap();
-        let _: serde_json::Value = c
-            .provider
-            .raw_request(
-                "anvil_setStorageAt".into(),
-                (
-                    self.dep.contracts.content_registry,
-                    slot,
-                    B256::from(content.to_be_bytes::<32>()),
-                ),
-            )
-            .await
-            .unwrap();
-        let _: serde_json::Value = c.provider.raw_request("evm_mine".into(), ()).await.unwrap();
+        self.anvil_call(
+            "anvil_setStorageAt",
+            (
+                self.dep.contracts.content_registry,
+                slot,
+                B256::from(content.to_be_bytes::<32>()),
+            ),
+        )
+        .await;
+        self.mine().await;
     }
+}
+
+/// A node's `GET /v1/info`, over HTTP.
+pub async fn info_over_http(url: &str) -> NodeInfo {
+    let body = reqwest::Client::new()
+        .get(format!("{url}/v1/info"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    serde_json::from_slice(&body).unwrap()
 }
 
 /// What the attestation and ciphertext of a test request are made of.
@@ -493,41 +376,4 @@ pub struct AttestationInputs {
     pub runtime: SigningKey,
     pub issued_at: u64,
     pub ciphertext: Vec<u8>,
-}
-
-/// Limits before parsing for tests: every node and client of a test shares 127.0.0.1.
-pub fn test_admission() -> Admission {
-    Admission {
-        peer: test_rate(),
-        global: test_rate(),
-    }
-}
-
-/// Starts a node from a config on 127.0.0.1:0.
-pub async fn serve(config: NodeConfig) -> RunningNode {
-    serve_with(config, test_admission()).await
-}
-
-/// Starts a node from a config and admission limits on 127.0.0.1:0.
-pub async fn serve_with(config: NodeConfig, admission: Admission) -> RunningNode {
-    let state = NodeState::with_admission(config, admission)
-        .await
-        .expect("node starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let s = state.clone();
-    let task = tokio::spawn(async move {
-        node::serve(listener, s, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-    RunningNode {
-        url,
-        state,
-        stop: Some(stop),
-        task,
-    }
 }

@@ -3,15 +3,13 @@
 
 use contracts_bindings::ops::Purchase;
 use licence_net::audit::Decision;
-use licence_net::KeyShareFile;
 use licence_net_protocol::{measure, AccessKind, Address, RuntimeKind, U256};
 
 use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_buyer_gets_three_valid_shares_that_decrypt_the_content_key() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let net = Net::bought().await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
     let licence = net
         .client()
@@ -19,8 +17,7 @@ async fn a_buyer_gets_three_valid_shares_that_decrypt_the_content_key() {
         .await
         .expect("licence");
     assert_eq!(licence.shares.len(), THRESHOLD);
-    let key = licence.content_key(&net.group).unwrap();
-    assert_eq!(key.as_slice(), &net.content.key);
+    net.assert_opens(&licence);
     assert_eq!(licence.policy.access, AccessKind::Perpetual);
     assert_eq!(licence.policy.play_until, None);
     assert_eq!(licence.policy.account, net.keys[BUYER].address());
@@ -38,46 +35,33 @@ async fn a_buyer_gets_three_valid_shares_that_decrypt_the_content_key() {
 async fn a_rental_is_licensed_until_it_ends_then_refused() {
     let net = Net::start().await;
     net.purchase(BUYER, net.content.id, Purchase::Rent(1)).await;
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    let licence = net
-        .client()
-        .request(&ask, &net.creator(), &capsule)
-        .await
-        .expect("licence");
+    let licence = net.expect_licensed(BUYER).await;
     assert_eq!(licence.policy.access, AccessKind::Timed);
     let until = licence.policy.play_until.expect("a rental has an end");
     assert!(
         until > licence.policy.issued_at && until <= licence.policy.issued_at + RENT_PERIOD as u64
     );
     assert!(licence.policy.renew_after <= until);
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
 
     net.travel(RENT_PERIOD as u64 + 1).await;
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    let text = net.expect_refused(&ask, &capsule, "no_access").await;
+    let text = net.expect_account_refused(BUYER, "no_access").await;
     assert!(text.contains("has no access"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_purchase_is_refused() {
     let net = Net::start().await;
-    let (ask, capsule) = net.ask(STRANGER, &net.content);
-    net.expect_refused(&ask, &capsule, "no_access").await;
+    net.expect_account_refused(STRANGER, "no_access").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_request_is_refused_and_an_identical_resend_gets_the_same_answer() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let net = Net::bought().await;
     let (ask, capsule) = net.ask(BUYER, &net.content);
-    let body = serde_json::to_vec(&ask).unwrap();
     for node in net.nodes.iter().flatten() {
-        let first = node.state.handle(&body).await.expect("granted");
+        let first = post(&node.state, &ask).await.expect("granted");
         // The same signed request again (a retry): the very same sealed answer.
-        let again = node.state.handle(&body).await.expect("an identical resend");
+        let again = post(&node.state, &ask).await.expect("an identical resend");
         assert_eq!(again, first);
     }
     let licence = net
@@ -85,36 +69,32 @@ async fn a_replayed_request_is_refused_and_an_identical_resend_gets_the_same_ans
         .request(&ask, &net.creator(), &capsule)
         .await
         .expect("resent");
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
+    net.assert_opens(&licence);
     // Another request under the same nonce is a replay.
     let nonce = ask.request.fields.nonce;
-    let (other, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.nonce = nonce);
-    let text = net.expect_refused(&other, &capsule, "replayed").await;
+    let text = net
+        .expect_edit_refused(BUYER, |f, _| f.nonce = nonce, "replayed")
+        .await;
     assert!(text.contains("already used"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_or_too_long_request_is_refused() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    let (ask, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.expiry = now() - 1);
-    net.expect_refused(&ask, &capsule, "expired").await;
-    let (ask, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.expiry = now() + 3600);
-    net.expect_refused(&ask, &capsule, "expiry_too_far").await;
+    let net = Net::bought().await;
+    net.expect_edit_refused(BUYER, |f, _| f.expiry = now() - 1, "expired")
+        .await;
+    net.expect_edit_refused(BUYER, |f, _| f.expiry = now() + 3600, "expiry_too_far")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_signed_for_another_chain_or_contract_is_refused() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    let (ask, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.chain_id = 1);
-    net.expect_refused(&ask, &capsule, "wrong_chain").await;
+    let net = Net::bought().await;
+    net.expect_edit_refused(BUYER, |f, _| f.chain_id = 1, "wrong_chain")
+        .await;
     let market = net.dep.contracts.market;
-    let (ask, capsule) = net.ask_with(BUYER, &net.content, |f, _| f.access_contract = market);
-    net.expect_refused(&ask, &capsule, "wrong_contract").await;
+    net.expect_edit_refused(BUYER, |f, _| f.access_contract = market, "wrong_contract")
+        .await;
     // A signature over other fields than those sent does not recover to the account.
     let (mut ask, capsule) = net.ask(BUYER, &net.content);
     ask.request.account = Address::repeat_byte(7);
@@ -123,42 +103,30 @@ async fn a_request_signed_for_another_chain_or_contract_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_or_revoked_capsule_is_refused() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    // A tampered capsule: its measurement is not registered at all.
-    let tampered = measure(b"\0asm tampered capsule");
-    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| a.measurement = tampered);
-    net.expect_refused(&ask, &capsule, "capsule_not_allowed")
-        .await;
-    // A registered capsule the creator did not list for this content.
-    let other = measure(OTHER_CAPSULE);
-    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| a.measurement = other);
-    net.expect_refused(&ask, &capsule, "capsule_not_allowed")
-        .await;
+    let net = Net::bought().await;
+    // A tampered capsule (its measurement is not registered at all), and a registered capsule
+    // the creator did not list for this content.
+    for capsule in [&b"\0asm tampered capsule"[..], OTHER_CAPSULE] {
+        let m = measure(capsule);
+        net.expect_edit_refused(BUYER, |_, a| a.measurement = m, "capsule_not_allowed")
+            .await;
+    }
     // The allowed capsule, revoked.
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    net.client()
-        .request(&ask, &net.creator(), &capsule)
-        .await
-        .expect("allowed before revocation");
+    net.expect_licensed(BUYER).await;
     net.revoke_capsule(net.measurement).await;
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    net.expect_refused(&ask, &capsule, "capsule_not_allowed")
+    net.expect_account_refused(BUYER, "capsule_not_allowed")
         .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_or_unknown_runtime_key_is_refused() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let net = Net::bought().await;
     let stranger = k256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
-    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| a.runtime = stranger);
-    net.expect_refused(&ask, &capsule, "runtime_not_approved")
+    net.expect_edit_refused(BUYER, |_, a| a.runtime = stranger, "runtime_not_approved")
         .await;
     net.revoke_runtime().await;
-    let (ask, capsule) = net.ask(BUYER, &net.content);
     let text = net
-        .expect_refused(&ask, &capsule, "runtime_not_approved")
+        .expect_account_refused(BUYER, "runtime_not_approved")
         .await;
     assert!(text.contains("revoked"), "{text}");
 }
@@ -169,11 +137,12 @@ async fn the_key_ciphertext_of_another_content_is_refused() {
     // The buyer owns content A and tries to have A's licence decrypt content B's key.
     let b = net.register_content(&[net.measurement]).await;
     net.purchase(BUYER, net.content.id, Purchase::Buy).await;
-    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| {
-        a.ciphertext = b.ciphertext.clone()
-    });
     let text = net
-        .expect_refused(&ask, &capsule, "commitment_mismatch")
+        .expect_edit_refused(
+            BUYER,
+            |_, a| a.ciphertext = b.ciphertext.clone(),
+            "commitment_mismatch",
+        )
         .await;
     assert!(text.contains("not the one committed on chain"), "{text}");
     // A ciphertext other than the one the wallet signed for.
@@ -194,16 +163,18 @@ async fn the_key_ciphertext_of_another_content_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attestation_for_another_capsule_key_or_too_old_is_refused() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let net = Net::bought().await;
     let (mut ask, capsule) = net.ask(BUYER, &net.content);
     let (other, _) = net.ask(BUYER, &net.content);
     ask.attestation = other.attestation;
     net.expect_refused(&ask, &capsule, "attestation_mismatch")
         .await;
-    let (ask, capsule) = net.ask_with(BUYER, &net.content, |_, a| a.issued_at = now() - 2 * 3600);
-    net.expect_refused(&ask, &capsule, "attestation_invalid")
-        .await;
+    net.expect_edit_refused(
+        BUYER,
+        |_, a| a.issued_at = now() - 2 * 3600,
+        "attestation_invalid",
+    )
+    .await;
 }
 
 /// Security review (ac16717) finding 1: a stranger registers a new content id carrying the key
@@ -239,21 +210,14 @@ async fn an_alias_registration_of_another_creators_key_gets_nothing() {
 /// rather than trust the forward mapping alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commitment_registered_under_another_content_is_refused() {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let net = Net::bought().await;
     let commitment = licence_net_protocol::key_commitment(&net.content.ciphertext);
-    let client = net.client();
     // Untouched, the registry's mapping points back at the content: granted.
-    let (ask, capsule) = net.ask(BUYER, &net.content);
-    client
-        .request(&ask, &net.creator(), &capsule)
-        .await
-        .expect("licence");
+    net.expect_licensed(BUYER).await;
     net.forge_commitment_owner(net.creator(), commitment, U256::from(777u64))
         .await;
-    let (ask, capsule) = net.ask(BUYER, &net.content);
     let text = net
-        .expect_refused(&ask, &capsule, "commitment_elsewhere")
+        .expect_account_refused(BUYER, "commitment_elsewhere")
         .await;
     assert!(text.contains("one commitment, one content"), "{text}");
 }
@@ -265,8 +229,7 @@ async fn a_commitment_registered_under_another_content_is_refused() {
 /// granted by such nodes is `player`'s `tpm` test, which has a software TPM.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_requires_hardware_runtimes_refuses_a_file_key() {
-    let mut net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let mut net = Net::bought().await;
     net.expect_licensed(BUYER).await;
     for i in 0..NODES {
         // The client returns after the first three grants; the other two nodes' lines may
@@ -285,17 +248,11 @@ async fn a_node_that_requires_hardware_runtimes_refuses_a_file_key() {
     }
 
     for i in 0..NODES {
-        net.stop_node(i);
-        let share = KeyShareFile::load(&net.share_paths[i], &net.group).unwrap();
-        let mut config = net.config(i, share, test_rate());
-        config.require_hardware_runtime = true;
-        let node = serve(config).await;
-        net.urls[i] = node.url.clone();
-        net.nodes[i] = Some(node);
+        net.restart_node(i, |c| c.require_hardware_runtime = true)
+            .await;
     }
-    let (ask, capsule) = net.ask(BUYER, &net.content);
     let text = net
-        .expect_refused(&ask, &capsule, "runtime_not_hardware")
+        .expect_account_refused(BUYER, "runtime_not_hardware")
         .await;
     assert!(text.contains("file key"), "{text}");
     for i in 0..NODES {

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use contracts_bindings::ops::Purchase;
 use contracts_bindings::Chain;
 use licence_net::dealer;
 use licence_net::node::{NodeError, NodeState, RegistryCheck};
@@ -16,13 +15,11 @@ use crate::harness::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registered_network_serves_a_client_built_from_the_chain_and_a_node_refuses_another_key()
 {
-    let net = Net::start().await;
-    net.purchase(BUYER, net.content.id, Purchase::Buy).await;
+    let net = Net::bought().await;
     let reader = Chain::connect(&net.rpc, None).await.unwrap();
 
     // Nothing registered yet: a node that requires a registration refuses to start.
-    let share = KeyShareFile::load(&net.share_paths[0], &net.group).unwrap();
-    let mut config = net.config(0, share, test_rate());
+    let mut config = net.config(0);
     config.registry = RegistryCheck::Required;
     let err = NodeState::new(config).await.unwrap_err();
     assert!(
@@ -38,7 +35,7 @@ async fn a_registered_network_serves_a_client_built_from_the_chain_and_a_node_re
             .await
             .is_err()
     );
-    let owner = net.chain_as(0).await;
+    let owner = net.chain_as(DEPLOYER).await;
     let epoch = registry::register(&owner, &net.dep, &net.group, &net.urls)
         .await
         .expect("register");
@@ -60,14 +57,10 @@ async fn a_registered_network_serves_a_client_built_from_the_chain_and_a_node_re
         .request(&ask, &net.creator(), &capsule)
         .await
         .expect("licence");
-    assert_eq!(
-        licence.content_key(&net.group).unwrap().as_slice(),
-        &net.content.key
-    );
+    net.assert_opens(&licence);
 
     // A node whose group key matches starts and reports the epoch.
-    let share = KeyShareFile::load(&net.share_paths[1], &net.group).unwrap();
-    let mut config = net.config(1, share, test_rate());
+    let mut config = net.config(1);
     config.audit_path = net.dir.path().join("again.audit.jsonl");
     config.registry = RegistryCheck::Required;
     let node = NodeState::new(config).await.expect("matching node starts");
@@ -76,8 +69,8 @@ async fn a_registered_network_serves_a_client_built_from_the_chain_and_a_node_re
     // A node of another group refuses to start, saying why.
     let other_dir = tempfile::tempdir().unwrap();
     let other = dealer::deal(NODES, THRESHOLD, other_dir.path()).unwrap();
-    let share = KeyShareFile::load(&other.share_paths[2], &other.group).unwrap();
-    let mut config = net.config(2, share, test_rate());
+    let mut config = net.config(2);
+    config.share = KeyShareFile::load(&other.share_paths[2], &other.group).unwrap();
     config.group = other.group.clone();
     config.audit_path = net.dir.path().join("other.audit.jsonl");
     let err = NodeState::new(config).await.unwrap_err();

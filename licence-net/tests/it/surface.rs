@@ -54,14 +54,14 @@ fn only_dev_dependencies_enable_host_side_share_combination() {
     );
 }
 
-/// Test support (real anvil, kubo, PostgreSQL harnesses) is not compiled into shipping builds:
+/// Test support (real anvil, kubo, PostgreSQL and licence network harnesses) is not compiled into shipping builds:
 /// each crate's `testing` module sits behind its `test-utils` feature, which only
 /// `[dev-dependencies]` enable, or the `tests` test-support crate, which is itself only ever a
 /// dev-dependency.
 #[test]
 fn test_support_is_enabled_only_for_tests() {
     let meta = workspace_metadata();
-    const GATED: [&str; 3] = ["contracts-bindings", "store", "indexer"];
+    const GATED: [&str; 4] = ["contracts-bindings", "store", "indexer", "licence-net"];
     let mut dev_users = Vec::new();
     for p in meta["packages"].as_array().expect("packages") {
         let name = p["name"].as_str().unwrap_or_default();
@@ -109,6 +109,8 @@ fn test_support_is_enabled_only_for_tests() {
         "indexer -> indexer",
         "market-api -> indexer",
         "player -> contracts-bindings",
+        "licence-net -> licence-net",
+        "player -> licence-net",
     ] {
         assert!(dev_users.iter().any(|u| u == user), "{user}: {dev_users:?}");
     }

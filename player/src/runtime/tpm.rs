@@ -212,17 +212,24 @@ fn connect(tcti: &str) -> Result<Context, RuntimeKeyError> {
     })
 }
 
-/// The owner hierarchy's P-256 storage primary, from a fixed template: the same key on every
-/// call on one TPM (derived from its owner seed), another key on any other TPM.
-fn storage_primary(ctx: &mut Context) -> Result<KeyHandle, RuntimeKeyError> {
-    let attributes = ObjectAttributesBuilder::new()
+/// What both keys are: fixed to this TPM and their parent, generated inside it, used with their
+/// (empty) auth value, restricted (they work only on structures the TPM made), exempt from
+/// dictionary-attack lockout.
+fn resident_restricted_attributes() -> ObjectAttributesBuilder {
+    ObjectAttributesBuilder::new()
         .with_fixed_tpm(true)
         .with_fixed_parent(true)
         .with_sensitive_data_origin(true)
         .with_user_with_auth(true)
         .with_restricted(true)
-        .with_decrypt(true)
         .with_no_da(true)
+}
+
+/// The owner hierarchy's P-256 storage primary, from a fixed template: the same key on every
+/// call on one TPM (derived from its owner seed), another key on any other TPM.
+fn storage_primary(ctx: &mut Context) -> Result<KeyHandle, RuntimeKeyError> {
+    let attributes = resident_restricted_attributes()
+        .with_decrypt(true)
         .build()
         .map_err(tpm("build the storage key template for"))?;
     let template = PublicBuilder::new()
@@ -250,14 +257,8 @@ fn storage_primary(ctx: &mut Context) -> Result<KeyHandle, RuntimeKeyError> {
 /// The runtime key: restricted (it signs only what the TPM made, such as quotes), fixed to this
 /// TPM and parent, generated inside it; ECDSA P-256 with SHA-256.
 fn signing_template() -> tss_esapi::Result<Public> {
-    let attributes = ObjectAttributesBuilder::new()
-        .with_fixed_tpm(true)
-        .with_fixed_parent(true)
-        .with_sensitive_data_origin(true)
-        .with_user_with_auth(true)
-        .with_restricted(true)
+    let attributes = resident_restricted_attributes()
         .with_sign_encrypt(true)
-        .with_no_da(true)
         .build()?;
     PublicBuilder::new()
         .with_public_algorithm(PublicAlgorithm::Ecc)

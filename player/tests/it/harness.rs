@@ -1,65 +1,32 @@
-//! A local stack for player tests: anvil + contracts, the dev publisher allowed and the bundled
-//! capsule registered, an approved runtime key, a 3-of-5 licence network, and packaged media.
+//! A local stack for player tests: [`licence_net::testing::Network`] (anvil, the contracts, a
+//! 3-of-5 licence network) with the dev publisher allowed and the bundled capsule registered,
+//! an approved runtime key, the wasmtime host, and media packaged by the real packager.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::node_bindings::AnvilInstance;
-use alloy::signers::local::PrivateKeySigner;
 use contracts_bindings::bindings::CapsuleRegistry;
-use contracts_bindings::chain::{self, DEFAULT_FEE_BPS};
-use contracts_bindings::ops::{self, HeaderFacts, MintRequest, Purchase, TermsInput};
-use contracts_bindings::testing::spawn_anvil;
-use contracts_bindings::{Chain, DeployOptions, Deployment};
-use licence_net::dealer;
-use licence_net::node::{self, NodeConfig, NodeState, RateLimit};
-use licence_net::KeyShareFile;
-use licence_net_protocol::{GroupKey, B256, U256};
+use contracts_bindings::chain;
+use contracts_bindings::ops::{self, HeaderFacts, Purchase};
+use licence_net_protocol::{B256, U256};
 use player::runtime::RuntimeKey;
 use player::{
     bundled_capsule, CapsulePackage, Host, PlayError, PlayOptions, PlayReport, RunLimits,
 };
-use tokio::sync::oneshot;
 
-pub const NODES: usize = 5;
-pub const THRESHOLD: usize = 3;
-/// anvil accounts: 0 deploys, 1 creator, 3 buyer, 4 has bought nothing, 5 rents, 9 is the
-/// DEV capsule publisher.
-pub const CREATOR: usize = 1;
-pub const BUYER: usize = 3;
-pub const STRANGER: usize = 4;
+pub use licence_net::testing::*;
+
+/// anvil account that rents.
 pub const RENTER: usize = 5;
+/// anvil account #9: the DEV capsule publisher.
 pub const PUBLISHER: usize = 9;
 
-/// A node serving on loopback; stops when dropped.
-pub struct RunningNode {
-    pub url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for RunningNode {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        self.task.abort();
-    }
-}
-
+/// Test files go in `network.dir`.
 pub struct Stack {
-    _anvil: AnvilInstance,
-    pub rpc: String,
-    pub dep: Deployment,
-    pub keys: Vec<PrivateKeySigner>,
-    pub dir: tempfile::TempDir,
-    pub group: GroupKey,
-    pub nodes: Vec<Option<RunningNode>>,
-    pub urls: Vec<String>,
+    pub network: Network,
     pub runtime: Arc<RuntimeKey>,
     pub host: Host,
-    pub require_hardware_runtime: bool,
 }
 
 /// Makes a test clip: `secs` seconds of a sine, stereo 48 kHz, FLAC.
@@ -95,18 +62,6 @@ impl Stack {
 
     /// A stack in `dir` as `opts` says.
     pub async fn start_in(dir: tempfile::TempDir, opts: StackOptions) -> Self {
-        let anvil = spawn_anvil();
-        let rpc = anvil.endpoint();
-        let keys: Vec<PrivateKeySigner> = anvil
-            .keys()
-            .iter()
-            .map(|k| PrivateKeySigner::from(k.clone()))
-            .collect();
-        assert_eq!(
-            keys[PUBLISHER].address().to_string().to_lowercase(),
-            player::DEV_PUBLISHER_ADDRESS.to_lowercase(),
-            "the DEV publisher is anvil account #9"
-        );
         let StackOptions {
             runtime,
             also_approve,
@@ -114,103 +69,57 @@ impl Stack {
         } = opts;
         let mut approve_runtimes = vec![runtime.address()];
         approve_runtimes.extend(also_approve);
-        let deployer = Chain::connect(&rpc, Some(keys[0].clone())).await.unwrap();
-        let opts = DeployOptions {
-            fee_bps: DEFAULT_FEE_BPS,
-            approve_runtimes,
-            ..Default::default()
+        let network = Network::start_in(
+            dir,
+            NetworkOptions {
+                approve_runtimes,
+                register_capsules: Vec::new(),
+                require_hardware_runtime,
+            },
+        )
+        .await;
+        let stack = Self {
+            network,
+            runtime: Arc::new(runtime),
+            host: Host::new().unwrap(),
         };
-        let dep = chain::deploy(&deployer, &opts).await.expect("deploy");
+        stack.register_bundled_capsule().await;
+        stack
+    }
+
+    /// Allows the bundled capsule's publisher (the deployer's call) and registers the capsule
+    /// (the publisher's).
+    async fn register_bundled_capsule(&self) {
+        assert_eq!(
+            self.network.keys[PUBLISHER]
+                .address()
+                .to_string()
+                .to_lowercase(),
+            player::DEV_PUBLISHER_ADDRESS.to_lowercase(),
+            "the DEV publisher is anvil account #9"
+        );
         let capsule = bundled_capsule();
-        let registry = CapsuleRegistry::new(dep.contracts.capsule_registry, &deployer.provider);
+        let registry = self.network.dep.contracts.capsule_registry;
+        let deployer = self.network.chain_as(DEPLOYER).await;
         chain::confirm(
             "setPublisher",
-            registry
+            CapsuleRegistry::new(registry, &deployer.provider)
                 .setPublisher(capsule.publisher(), true)
                 .send()
                 .await,
         )
         .await
         .expect("setPublisher");
-        let publisher = Chain::connect(&rpc, Some(keys[PUBLISHER].clone()))
-            .await
-            .unwrap();
+        let publisher = self.network.chain_as(PUBLISHER).await;
         chain::confirm(
             "registerCapsule",
-            CapsuleRegistry::new(dep.contracts.capsule_registry, &publisher.provider)
+            CapsuleRegistry::new(registry, &publisher.provider)
                 .registerCapsule(capsule.measurement(), capsule.version())
                 .send()
                 .await,
         )
         .await
         .expect("registerCapsule");
-
-        let dealt = dealer::deal(NODES, THRESHOLD, &dir.path().join("keys")).unwrap();
-        let mut stack = Self {
-            _anvil: anvil,
-            rpc,
-            dep,
-            keys,
-            dir,
-            group: dealt.group,
-            nodes: Vec::new(),
-            urls: Vec::new(),
-            runtime: Arc::new(runtime),
-            host: Host::new().unwrap(),
-            require_hardware_runtime,
-        };
-        for (i, share_path) in dealt.share_paths.iter().enumerate() {
-            let share = KeyShareFile::load(share_path, &stack.group).unwrap();
-            let node = stack.serve(i, share).await;
-            stack.urls.push(node.url.clone());
-            stack.nodes.push(Some(node));
-        }
-        stack
-    }
-
-    async fn serve(&self, index: usize, share: KeyShareFile) -> RunningNode {
-        let config = NodeConfig {
-            share,
-            group: self.group.clone(),
-            deployment: self.dep.clone(),
-            rpc: self.rpc.clone(),
-            audit_path: self.dir.path().join(format!("node-{index}.audit.jsonl")),
-            confirmations: 0,
-            chain_timeout: Duration::from_secs(2),
-            head_ttl: Duration::ZERO,
-            rate_limit: RateLimit {
-                per_second: 1000.0,
-                burst: 1000.0,
-            },
-            registry: node::RegistryCheck::IfRegistered,
-            require_hardware_runtime: self.require_hardware_runtime,
-        };
-        let state = NodeState::new(config).await.expect("node starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            node::serve(listener, state, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        RunningNode {
-            url,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    pub fn stop_node(&mut self, index: usize) {
-        self.nodes[index] = None;
-    }
-
-    pub async fn chain_as(&self, account: usize) -> Chain {
-        Chain::connect(&self.rpc, Some(self.keys[account].clone()))
-            .await
-            .unwrap()
     }
 
     /// Packages `input` with the real packager (lossless: FLAC stays FLAC) for this network,
@@ -220,11 +129,11 @@ impl Stack {
         let opts = packager::PackageOptions {
             input: input.to_path_buf(),
             output: output.clone(),
-            group_key: self.group.clone(),
+            group_key: self.network.group.clone(),
             renderers,
             title: Some("test tone".into()),
             creator: "player tests".into(),
-            creator_account: self.keys[CREATOR].address(),
+            creator_account: self.network.creator(),
             as_data: false,
             lossless: true,
             export_key: None,
@@ -233,37 +142,20 @@ impl Stack {
         output
     }
 
-    /// Mints the packaged file (price 1 ELA, rent 0.1 ELA per hour), allowing `renderers` on
-    /// chain. Returns the content id.
-    pub async fn mint(&self, ddrm: &Path, renderers: Vec<B256>) -> U256 {
+    /// [`CREATOR`] mints the packaged file at [`PRICE`], allowing `renderers` on chain.
+    /// Returns the content id.
+    pub async fn mint_file(&self, ddrm: &Path, renderers: Vec<B256>) -> U256 {
         let facts = ops::read_ddrm_header(ddrm).unwrap();
-        let creator = self.chain_as(CREATOR).await;
-        let req = MintRequest {
-            header: HeaderFacts { renderers, ..facts },
-            cid: "bafkreiplayertestcontent".into(),
-            payment_token: alloy::primitives::Address::ZERO,
-            terms: TermsInput {
-                price: U256::from(10u128.pow(18)),
-                rent_price: U256::from(10u128.pow(17)),
-                rent_period: 3600,
-                ..Default::default()
-            },
-            split: vec![(self.keys[CREATOR].address(), 10_000)],
-        };
-        let content = req.header.content_id;
-        ops::mint(&creator, &self.dep, &req).await.expect("mint");
+        let content = facts.content_id;
+        self.network
+            .mint(CREATOR, HeaderFacts { renderers, ..facts }, PRICE)
+            .await;
         content
     }
 
-    pub async fn buy(&self, account: usize, content: U256) {
-        let c = self.chain_as(account).await;
-        ops::purchase(&c, &self.dep, content, Purchase::Buy)
-            .await
-            .expect("purchase");
-    }
-
-    fn wallet(&self, account: usize) -> k256::ecdsa::SigningKey {
-        k256::ecdsa::SigningKey::from_slice(self.keys[account].to_bytes().as_slice()).unwrap()
+    /// `name` in the stack's folder.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.network.dir.path().join(name)
     }
 
     /// Options to play `ddrm` as `account` with `capsule`, writing audio to `audio_out`.
@@ -277,12 +169,12 @@ impl Stack {
     ) -> PlayOptions {
         PlayOptions {
             source: Box::new(std::fs::File::open(ddrm).unwrap()),
-            wallet: self.wallet(account),
+            wallet: self.network.wallet(account),
             runtime: self.runtime.clone(),
-            rpc: self.rpc.clone(),
-            deployment: self.dep.clone(),
-            group_key: self.group.clone(),
-            licence_nodes: self.urls.clone(),
+            rpc: self.network.rpc.clone(),
+            deployment: self.network.dep.clone(),
+            group_key: self.network.group.clone(),
+            licence_nodes: self.network.urls.clone(),
             audio_out,
             video_out: None,
             start,
@@ -299,14 +191,58 @@ impl Stack {
     pub async fn play(&self, opts: PlayOptions) -> Result<PlayReport, PlayError> {
         player::play(&self.host, opts).await
     }
+
+    /// Plays `ddrm` from its start as `account` with the bundled capsule, audio to `out`.
+    pub async fn play_file(
+        &self,
+        ddrm: &Path,
+        account: usize,
+        out: &Path,
+    ) -> Result<PlayReport, PlayError> {
+        self.play(self.options(
+            ddrm,
+            account,
+            bundled_capsule(),
+            Some(out.to_path_buf()),
+            Duration::ZERO,
+        ))
+        .await
+    }
+
+    /// Packages a `secs` seconds clip for the bundled capsule and mints it.
+    pub async fn minted_clip(&self, secs: u32) -> Clip {
+        let capsule = bundled_capsule();
+        let source = make_audio(self.network.dir.path(), secs);
+        let ddrm = self.package(&source, vec![capsule.measurement().0]);
+        let content = self.mint_file(&ddrm, vec![capsule.measurement()]).await;
+        Clip {
+            source,
+            ddrm,
+            content,
+        }
+    }
 }
 
-/// A clip packaged, minted (allowing the bundled capsule) and bought by [`BUYER`].
+/// A clip packaged and minted allowing the bundled capsule.
+pub struct Clip {
+    pub source: PathBuf,
+    pub ddrm: PathBuf,
+    pub content: U256,
+}
+
+/// A [`Clip`] bought by [`BUYER`], on its stack.
 pub struct Bought {
     pub stack: Stack,
     pub source: PathBuf,
     pub ddrm: PathBuf,
     pub content: U256,
+}
+
+impl Bought {
+    /// Plays the clip from its start as `account` with the bundled capsule, audio to `out`.
+    pub async fn play_as(&self, account: usize, out: &Path) -> Result<PlayReport, PlayError> {
+        self.stack.play_file(&self.ddrm, account, out).await
+    }
 }
 
 pub async fn bought_clip(secs: u32) -> Bought {
@@ -315,11 +251,12 @@ pub async fn bought_clip(secs: u32) -> Bought {
 
 /// [`bought_clip`] on a given stack.
 pub async fn bought_clip_on(stack: Stack, secs: u32) -> Bought {
-    let capsule = bundled_capsule();
-    let source = make_audio(stack.dir.path(), secs);
-    let ddrm = stack.package(&source, vec![capsule.measurement().0]);
-    let content = stack.mint(&ddrm, vec![capsule.measurement()]).await;
-    stack.buy(BUYER, content).await;
+    let Clip {
+        source,
+        ddrm,
+        content,
+    } = stack.minted_clip(secs).await;
+    stack.network.purchase(BUYER, content, Purchase::Buy).await;
     Bought {
         stack,
         source,

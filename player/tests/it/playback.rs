@@ -10,18 +10,8 @@ use crate::harness::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_buyer_plays_flac_bit_exact_with_ffmpeg() {
     let b = bought_clip(6).await;
-    let out = b.stack.dir.path().join("out.wav");
-    let report = b
-        .stack
-        .play(b.stack.options(
-            &b.ddrm,
-            BUYER,
-            bundled_capsule(),
-            Some(out.clone()),
-            Duration::ZERO,
-        ))
-        .await
-        .expect("the buyer plays");
+    let out = b.stack.file("out.wav");
+    let report = b.play_as(BUYER, &out).await.expect("the buyer plays");
     assert_eq!(report.content_id, b.content);
     assert_eq!(report.nodes.len(), THRESHOLD);
     assert_eq!(report.policy.play_until, None, "bought: perpetual");
@@ -58,7 +48,7 @@ async fn seeking_decrypts_only_from_the_segment_containing_the_start() {
         .next_back()
         .unwrap();
 
-    let out = b.stack.dir.path().join("seek.wav");
+    let out = b.stack.file("seek.wav");
     let report = b
         .stack
         .play(b.stack.options(

@@ -4,8 +4,9 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::time::Duration;
 
+use contracts_bindings::ops::Purchase;
 use licence_net_protocol::B256;
-use player::{bundled_capsule, CapsuleManifest, PlayError};
+use player::{bundled_capsule, CapsuleManifest, CapsulePackage, PlayError, PlayReport};
 
 use crate::harness::*;
 
@@ -22,13 +23,20 @@ fn no_output(path: &Path) {
     );
 }
 
+/// `played` must have been refused: its error, once checked to start with `cause` and to have
+/// left nothing at `out`.
+fn refused(played: Result<PlayReport, PlayError>, cause: &str, out: &Path) -> PlayError {
+    let e = played.expect_err("the play must be refused");
+    assert!(e.to_string().starts_with(cause), "{e}");
+    no_output(out);
+    e
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_name_their_cause_and_write_nothing() {
     let mut b = bought_clip(4).await;
     let s = &b.stack;
-    let out = s.dir.path().join("refused.wav");
-    let play =
-        |account, capsule| s.options(&b.ddrm, account, capsule, Some(out.clone()), Duration::ZERO);
+    let out = s.file("refused.wav");
 
     // A tampered capsule (one byte changed) is refused before it starts.
     let mut tampered = bundled_capsule();
@@ -36,105 +44,84 @@ async fn refusals_name_their_cause_and_write_nothing() {
     let mid = wasm.len() / 2;
     wasm[mid] ^= 1;
     tampered.wasm = Cow::Owned(wasm);
-    let e = s.play(play(BUYER, tampered)).await.unwrap_err();
-    assert!(matches!(e, PlayError::CapsuleTampered { .. }), "{e}");
-    assert!(e.to_string().contains("integrity"), "{e}");
-    no_output(&out);
-
     // A manifest signed by someone else than the publisher it names.
     let mut forged = bundled_capsule();
     let other = k256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
     let mut m = CapsuleManifest::sign(&other, forged.measurement(), forged.version()).unwrap();
     m.publisher = forged.publisher();
     forged.manifest = m;
-    let e = s.play(play(BUYER, forged)).await.unwrap_err();
-    assert!(matches!(e, PlayError::ManifestSignature(_)), "{e}");
-    no_output(&out);
-
     // A validly signed capsule from a publisher the chain does not allow.
     let mut unknown = bundled_capsule();
     unknown.manifest = CapsuleManifest::sign(&other, unknown.measurement(), 1).unwrap();
-    let e = s.play(play(BUYER, unknown)).await.unwrap_err();
-    assert!(matches!(e, PlayError::PublisherNotAllowed(_)), "{e}");
-    assert!(e.to_string().contains("capsule not allowed"), "{e}");
-    no_output(&out);
+    type IsExpected = fn(&PlayError) -> bool;
+    let capsules: [(CapsulePackage, IsExpected, &str); 3] = [
+        (
+            tampered,
+            |e| matches!(e, PlayError::CapsuleTampered { .. }),
+            "capsule integrity failure",
+        ),
+        (
+            forged,
+            |e| matches!(e, PlayError::ManifestSignature(_)),
+            "the capsule manifest's signature is not valid",
+        ),
+        (
+            unknown,
+            |e| matches!(e, PlayError::PublisherNotAllowed(_)),
+            "capsule not allowed",
+        ),
+    ];
+    for (capsule, is_expected, cause) in capsules {
+        let opts = s.options(&b.ddrm, BUYER, capsule, Some(out.clone()), Duration::ZERO);
+        let e = refused(s.play(opts).await, cause, &out);
+        assert!(is_expected(&e), "{e}");
+    }
 
     // An account that did not buy.
-    let e = s.play(play(STRANGER, bundled_capsule())).await.unwrap_err();
+    let e = refused(b.play_as(STRANGER, &out).await, "no access", &out);
     assert!(matches!(e, PlayError::NoAccess(_)), "{e}");
-    assert!(e.to_string().starts_with("no access"), "{e}");
-    no_output(&out);
 
     // Three of five licence nodes down.
-    b.stack.stop_node(0);
-    b.stack.stop_node(1);
-    b.stack.stop_node(2);
-    let s = &b.stack;
-    let e = s
-        .play(s.options(
-            &b.ddrm,
-            BUYER,
-            bundled_capsule(),
-            Some(out.clone()),
-            Duration::ZERO,
-        ))
-        .await
-        .unwrap_err();
+    for i in 0..3 {
+        b.stack.network.stop_node(i);
+    }
+    let e = refused(
+        b.play_as(BUYER, &out).await,
+        "fewer than the needed licence nodes",
+        &out,
+    );
     assert!(matches!(e, PlayError::NotEnoughNodes(_)), "{e}");
-    no_output(&out);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renderer_the_content_does_not_allow_is_refused() {
     let stack = Stack::start().await;
-    let source = make_audio(stack.dir.path(), 2);
+    let source = make_audio(stack.network.dir.path(), 2);
     // Packaged and minted for another renderer only.
     let other = B256::repeat_byte(0x42);
     let ddrm = stack.package(&source, vec![other.0]);
-    let content = stack.mint(&ddrm, vec![other]).await;
-    stack.buy(BUYER, content).await;
-    let out = stack.dir.path().join("not-allowed.wav");
-    let e = stack
-        .play(stack.options(
-            &ddrm,
-            BUYER,
-            bundled_capsule(),
-            Some(out.clone()),
-            Duration::ZERO,
-        ))
-        .await
-        .unwrap_err();
+    let content = stack.mint_file(&ddrm, vec![other]).await;
+    stack.network.purchase(BUYER, content, Purchase::Buy).await;
+    let out = stack.file("not-allowed.wav");
+    let e = refused(
+        stack.play_file(&ddrm, BUYER, &out).await,
+        "capsule not allowed",
+        &out,
+    );
     assert!(matches!(e, PlayError::RendererNotAllowed { .. }), "{e}");
-    assert!(e.to_string().contains("capsule not allowed"), "{e}");
-    no_output(&out);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rental_plays_until_it_ends_then_is_refused_as_expired() {
-    use alloy::providers::Provider;
     let stack = Stack::start().await;
-    let capsule = bundled_capsule();
-    let source = make_audio(stack.dir.path(), 2);
-    let ddrm = stack.package(&source, vec![capsule.measurement().0]);
-    let content = stack.mint(&ddrm, vec![capsule.measurement()]).await;
-    let renter = stack.chain_as(RENTER).await;
-    contracts_bindings::ops::purchase(
-        &renter,
-        &stack.dep,
-        content,
-        contracts_bindings::ops::Purchase::Rent(1),
-    )
-    .await
-    .unwrap();
-    let out = stack.dir.path().join("rented.wav");
+    let clip = stack.minted_clip(2).await;
+    stack
+        .network
+        .purchase(RENTER, clip.content, Purchase::Rent(1))
+        .await;
+    let out = stack.file("rented.wav");
     let report = stack
-        .play(stack.options(
-            &ddrm,
-            RENTER,
-            bundled_capsule(),
-            Some(out.clone()),
-            Duration::ZERO,
-        ))
+        .play_file(&clip.ddrm, RENTER, &out)
         .await
         .expect("a current rental plays");
     assert!(report.policy.play_until.is_some());
@@ -142,27 +129,11 @@ async fn a_rental_plays_until_it_ends_then_is_refused_as_expired() {
     std::fs::remove_file(&out).unwrap();
 
     // Two hours later (chain time) the one-hour rental is over.
-    let _: serde_json::Value = renter
-        .provider
-        .raw_request("evm_increaseTime".into(), (7200u64,))
-        .await
-        .unwrap();
-    let _: serde_json::Value = renter
-        .provider
-        .raw_request("evm_mine".into(), ())
-        .await
-        .unwrap();
-    let e = stack
-        .play(stack.options(
-            &ddrm,
-            RENTER,
-            bundled_capsule(),
-            Some(out.clone()),
-            Duration::ZERO,
-        ))
-        .await
-        .unwrap_err();
+    stack.network.travel(2 * u64::from(RENT_PERIOD)).await;
+    let e = refused(
+        stack.play_file(&clip.ddrm, RENTER, &out).await,
+        "rental expired",
+        &out,
+    );
     assert!(matches!(e, PlayError::RentalExpired(_)), "{e}");
-    assert!(e.to_string().starts_with("rental expired"), "{e}");
-    no_output(&out);
 }

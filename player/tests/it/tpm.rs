@@ -38,15 +38,9 @@ async fn a_tpm_key_plays_where_nodes_require_hardware_and_a_copied_file_key_does
     let b = bought_clip_on(stack, 3).await;
     let s = &b.stack;
 
-    let out = s.dir.path().join("tpm.wav");
-    let report = s
-        .play(s.options(
-            &b.ddrm,
-            BUYER,
-            bundled_capsule(),
-            Some(out.clone()),
-            Duration::ZERO,
-        ))
+    let out = s.file("tpm.wav");
+    let report = b
+        .play_as(BUYER, &out)
         .await
         .expect("a TPM-held runtime key plays");
     assert_eq!(report.nodes.len(), THRESHOLD);
@@ -54,7 +48,7 @@ async fn a_tpm_key_plays_where_nodes_require_hardware_and_a_copied_file_key_does
     let want = ffmpeg_decode_f32(&b.source, 48_000, 2);
     assert!(snr_db(&want, &got).is_infinite(), "bit-exact FLAC");
 
-    let refused = s.dir.path().join("file-key.wav");
+    let refused = s.file("file-key.wav");
     let mut opts = s.options(
         &b.ddrm,
         BUYER,
@@ -126,11 +120,4 @@ fn no_tpm_at_the_tcti_is_said_plainly() {
     assert!(matches!(e, RuntimeKeyError::NoTpm { .. }), "{e}");
     assert!(e.to_string().starts_with("no TPM answers at swtpm:"), "{e}");
     assert!(!dir.path().join("runtime-tpm.json").exists());
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }

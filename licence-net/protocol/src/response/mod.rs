@@ -421,44 +421,37 @@ mod tests {
         let capsule = CapsuleSecret::generate();
         let good = issue(&f, 1, &capsule);
 
-        let mut r = good.clone();
-        let mut bytes = r.sealed_share.ciphertext.to_vec();
-        bytes[3] ^= 1;
-        r.sealed_share.ciphertext = bytes.into();
-        assert_eq!(
-            check(&f, &r, &capsule).unwrap_err(),
-            ResponseFault::BadSignature
-        );
+        type Tamper = fn(&mut LicenceResponse);
+        let tampered: [(Tamper, ResponseFault); 5] = [
+            (
+                |r| {
+                    let mut bytes = r.sealed_share.ciphertext.to_vec();
+                    bytes[3] ^= 1;
+                    r.sealed_share.ciphertext = bytes.into();
+                },
+                ResponseFault::BadSignature,
+            ),
+            (
+                |r| r.policy.play_until = Some(9_999),
+                ResponseFault::BadSignature,
+            ),
+            (|r| r.node_index = 2, ResponseFault::BadSignature),
+            (|r| r.node_index = 7, ResponseFault::UnknownNode),
+            (
+                |r| r.request_hash = B256::repeat_byte(1),
+                ResponseFault::WrongRequest,
+            ),
+        ];
+        for (i, (tamper, fault)) in tampered.into_iter().enumerate() {
+            let mut r = good.clone();
+            tamper(&mut r);
+            assert_eq!(check(&f, &r, &capsule).unwrap_err(), fault, "case {i}");
+        }
 
+        // The policy is bound by the sealing AEAD too, without the signature.
         let mut r = good.clone();
         r.policy.play_until = Some(9_999);
-        // The policy is bound by the sealing AEAD too, without the signature.
         assert_eq!(capsule.open(&r).unwrap_err(), ResponseFault::CannotOpen);
-        assert_eq!(
-            check(&f, &r, &capsule).unwrap_err(),
-            ResponseFault::BadSignature
-        );
-
-        let mut r = good.clone();
-        r.node_index = 2;
-        assert_eq!(
-            check(&f, &r, &capsule).unwrap_err(),
-            ResponseFault::BadSignature
-        );
-
-        let mut r = good.clone();
-        r.node_index = 7;
-        assert_eq!(
-            check(&f, &r, &capsule).unwrap_err(),
-            ResponseFault::UnknownNode
-        );
-
-        let mut r = good.clone();
-        r.request_hash = B256::repeat_byte(1);
-        assert_eq!(
-            check(&f, &r, &capsule).unwrap_err(),
-            ResponseFault::WrongRequest
-        );
     }
 
     #[test]

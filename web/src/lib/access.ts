@@ -1,58 +1,20 @@
 // Buying and renting through the user's wallet, bounded by what the buyer saw: `maxPrice` is
 // the price shown (a price raised meanwhile reverts instead of charging more) and a rental's
 // `minPeriod` is the period shown.
-import { encodeFunctionData, type Address, type Chain, type Hex } from 'viem';
+import { encodeFunctionData, parseAbi, type Address, type Chain, type Hex } from 'viem';
 import type { ContentSummary, PublicConfig } from './api';
 import { NATIVE } from './format';
 import { wallet } from './wallet.svelte';
 
-const ACCESS_ABI = [
-  {
-    type: 'function',
-    name: 'buy',
-    stateMutability: 'payable',
-    inputs: [
-      { name: 'contentId', type: 'uint256' },
-      { name: 'maxPrice', type: 'uint256' },
-    ],
-    outputs: [{ name: 'edition', type: 'uint256' }],
-  },
-  {
-    type: 'function',
-    name: 'rent',
-    stateMutability: 'payable',
-    inputs: [
-      { name: 'contentId', type: 'uint256' },
-      { name: 'periods', type: 'uint32' },
-      { name: 'maxPrice', type: 'uint256' },
-      { name: 'minPeriod', type: 'uint32' },
-    ],
-    outputs: [{ name: '', type: 'uint64' }],
-  },
-] as const;
+const ACCESS_ABI = parseAbi([
+  'function buy(uint256 contentId, uint256 maxPrice) payable returns (uint256 edition)',
+  'function rent(uint256 contentId, uint32 periods, uint256 maxPrice, uint32 minPeriod) payable returns (uint64)',
+]);
 
-const ERC20_ABI = [
-  {
-    type: 'function',
-    name: 'allowance',
-    stateMutability: 'view',
-    inputs: [
-      { name: 'owner', type: 'address' },
-      { name: 'spender', type: 'address' },
-    ],
-    outputs: [{ name: '', type: 'uint256' }],
-  },
-  {
-    type: 'function',
-    name: 'approve',
-    stateMutability: 'nonpayable',
-    inputs: [
-      { name: 'spender', type: 'address' },
-      { name: 'amount', type: 'uint256' },
-    ],
-    outputs: [{ name: '', type: 'bool' }],
-  },
-] as const;
+const ERC20_ABI = parseAbi([
+  'function allowance(address owner, address spender) view returns (uint256)',
+  'function approve(address spender, uint256 amount) returns (bool)',
+]);
 
 /** Pays `price` for `data`: as value in the native token, or after an ERC-20 approval. */
 async function pay(chain: Chain, config: PublicConfig, c: ContentSummary, price: bigint, data: Hex): Promise<Hex> {

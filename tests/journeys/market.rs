@@ -6,18 +6,10 @@
 
 use std::time::Duration;
 
-use stack::StackFile;
-use tests::up::{free_port, try_curl, Service, Up};
+use tests::up::{dev_account as account, free_port, package_and_mint, try_curl, Service, Up};
 use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
-
-fn account<'a>(stack: &'a StackFile, label: &str) -> &'a stack::file::DevAccount {
-    stack
-        .dev_accounts
-        .get(label)
-        .unwrap_or_else(|| panic!("no dev account {label}"))
-}
 
 /// `claimable` from `ddrm royalty balance` (the chain's own number), in wei: the CLI prints it
 /// in full precision as a decimal of 18 places.
@@ -85,39 +77,9 @@ fn indexer_and_market_api_on_a_running_stack() {
 
     // A content sold once before any service runs.
     let tone = j.make_clip("tone.m4a", 2, &["-map", "1:a", "-c:a", "aac"]);
-    let p = j
-        .ddrm([
-            "package",
-            tone.to_str().unwrap(),
-            "--out",
-            "tone.ddrm",
-            "--creator-account",
-            &creator_addr,
-            "--pin",
-            "--json",
-            "--stack",
-            s,
-        ])
-        .ok()
-        .json();
-    let cid = p["cid"].as_str().unwrap().to_owned();
-    let id = p["content_id"].as_str().unwrap().to_owned();
     let split = format!("{creator_addr}:8000,{producer_addr}:2000");
-    j.ddrm([
-        "mint",
-        "tone.ddrm",
-        "--cid",
-        &cid,
-        "--price",
-        "1",
-        "--split",
-        &split,
-        "--private-key",
-        &creator.private_key,
-        "--stack",
-        s,
-    ])
-    .ok();
+    let minted = package_and_mint(&j, s, &tone, creator, &["--price", "1", "--split", &split]);
+    let (cid, id) = (minted.cid, minted.content_id);
     j.ddrm([
         "buy",
         &id,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use stack::StackFile;
 use tests::media::{ffmpeg_decode_av1, ffmpeg_decode_f32, psnr_db, read_wav_f32, read_y4m, snr_db};
-use tests::up::{alive, curl, rpc, signal_pid, Up};
+use tests::up::{alive, curl, rpc, sale_terms, signal_pid, Up};
 use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
@@ -218,25 +218,18 @@ fn package_pin_mint_buy_play_with_stack_and_refusals() {
             addr(&stack, "creator"),
             addr(&stack, "producer")
         );
-        j.ddrm([
+        let mut mint = vec![
             "mint",
             name,
             "--cid",
             &cid,
-            "--price",
-            "1",
-            "--rent-price",
-            "0.1",
-            "--period",
-            "1h",
-            "--split",
-            &split,
             "--private-key",
             key(&stack, "creator"),
             "--stack",
             s,
-        ])
-        .ok();
+        ];
+        mint.extend(sale_terms(&split));
+        j.ddrm(mint).ok();
         ids.push((name, cid, id));
     }
 

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use stack::file::DevAccount;
 use stack::StackFile;
+
+use crate::Journey;
 
 /// A `ddrm up` child; stopped with SIGINT when dropped.
 pub struct Up {
@@ -253,4 +256,87 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
         .port()
+}
+
+/// The stack's dev account `label` (`creator`, `producer`, `buyer`, `other`, ...).
+pub fn dev_account<'a>(stack: &'a StackFile, label: &str) -> &'a DevAccount {
+    stack
+        .dev_accounts
+        .get(label)
+        .unwrap_or_else(|| panic!("no dev account {label}"))
+}
+
+/// The terms the stack journeys sell at: 1 ELA to buy, 0.1 ELA an hour to rent, royalties
+/// split as `split` (`0xA:8000,0xB:2000`); flags of `ddrm mint`.
+pub fn sale_terms(split: &str) -> [&str; 8] {
+    [
+        "--price",
+        "1",
+        "--rent-price",
+        "0.1",
+        "--period",
+        "1h",
+        "--split",
+        split,
+    ]
+}
+
+/// A content made by [`package_and_mint`].
+pub struct Minted {
+    pub content_id: String,
+    pub cid: String,
+}
+
+/// Packages `input` as `creator`'s (to `<input>.ddrm`), pins it to the stack's store and mints
+/// it, signed by `creator`, with `terms` (`--price`, `--split`, ...) added to `ddrm mint`.
+pub fn package_and_mint(
+    j: &Journey,
+    stack: &str,
+    input: &Path,
+    creator: &DevAccount,
+    terms: &[&str],
+) -> Minted {
+    let out = input.with_extension("ddrm");
+    let (input, out) = (
+        input.to_str().expect("a UTF-8 path"),
+        out.to_str().expect("a UTF-8 path"),
+    );
+    let p = j
+        .ddrm([
+            "package",
+            input,
+            "--out",
+            out,
+            "--creator-account",
+            &creator.address.to_string(),
+            "--pin",
+            "--json",
+            "--stack",
+            stack,
+        ])
+        .ok()
+        .json();
+    let field = |name: &str| {
+        p[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name} in {p}"))
+            .to_owned()
+    };
+    let minted = Minted {
+        content_id: field("content_id"),
+        cid: field("cid"),
+    };
+    let mut args = vec![
+        "mint",
+        out,
+        "--cid",
+        &minted.cid,
+        "--private-key",
+        &creator.private_key,
+        "--stack",
+        stack,
+    ];
+    args.extend_from_slice(terms);
+    j.ddrm(args).ok();
+    minted
 }

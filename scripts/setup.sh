@@ -11,11 +11,12 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 # PostgreSQL (the indexer's production database; tests start throwaway servers from its
 # /usr/lib/postgresql/<version>/bin, so no cluster needs to run), wrk (the market API's load
 # generator), python3-venv (for schemathesis, below), libtss2-dev (tpm2-tss, which tss-esapi
-# links for TPM-held runtime keys) and swtpm (the software TPM the player's tests and
-# `ddrm up --swtpm` start).
+# links for TPM-held runtime keys), swtpm (the software TPM the player's tests and
+# `ddrm up --swtpm` start) and chromium (the web app's journeys drive it headless through
+# playwright-core, which cannot download a browser here).
 APT_PACKAGES=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libswresample-dev libavfilter-dev libavdevice-dev pkg-config clang libclang-dev postgresql
-  wrk python3-venv libtss2-dev swtpm)
+  wrk python3-venv libtss2-dev swtpm chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -53,6 +54,16 @@ fi
 # The contracts' toolchain (anvil, forge, solc-js, OpenZeppelin) from npm.
 if [ -x "$ROOT/contracts-bindings/scripts/setup.sh" ]; then
   "$ROOT/contracts-bindings/scripts/setup.sh"
+fi
+# The web app's toolchain (Vite, Svelte, TypeScript, viem, playwright-core) from npm, exactly as
+# web/package-lock.json pins it; skipped when node_modules was installed from this lock.
+web_stamp="$ROOT/web/node_modules/.ddrm-lock.sha256"
+web_lock="$(sha256sum "$ROOT/web/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$web_stamp" 2>/dev/null)" != "$web_lock" ]; then
+  command -v npm >/dev/null || { echo "setup: npm is required for the web app (install Node.js 20.19+)" >&2; exit 1; }
+  say "installing the web app's npm packages (npm ci in web/)"
+  (cd "$ROOT/web" && npm ci --no-audit --no-fund)
+  echo "$web_lock" >"$web_stamp"
 fi
 # The market API's fuzzer: schemathesis from PyPI, pinned, in a venv of its own.
 SCHEMATHESIS_VERSION=4.32.5

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine and runs every test: the Rust workspace (unit and integration tests
-# against real kubo, anvil and FFmpeg) and the Solidity tests (forge). Ends with one line
+# Sets up a fresh machine and runs every test: the web app's type-check and build, the Rust
+# workspace (unit and integration tests against real kubo, anvil and FFmpeg, and the web app in
+# headless Chromium) and the Solidity tests (forge). Ends with one line
 # "tests: N passed, M failed" counting both.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -8,6 +9,9 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+# The web app first: the browser journey (tests/journeys/web.rs) serves web/dist.
+echo "== web app: type-check (svelte-check) and build (vite)" >&2
+(cd "$ROOT/web" && npm run --silent check && npm run --silent build)
 echo "== cargo test (workspace)" >&2
 cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== WASM build of the shared crates and the player capsule" >&2

@@ -18,9 +18,12 @@
 //!   and answered with the unsigned registration transaction for the creator's own wallet.
 //! - Every error is an [`error::ApiError`]: a status code and `{ "error": { code, message } }`.
 //! - `/openapi.json` ([`openapi`]) is generated from the same types the handlers return.
+//! - `/v1/config` ([`config`]): the chain and contracts, for web clients; the web app's files
+//!   ([`web`]) answer every other path.
 
 pub mod auth;
 pub mod cache;
+pub mod config;
 pub mod error;
 pub mod events;
 pub mod limits;
@@ -29,6 +32,7 @@ pub mod openapi;
 pub mod reads;
 pub mod siwe;
 pub mod upload;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -84,8 +88,11 @@ pub struct ApiConfig {
     /// Where uploads are spooled and packaged (temporary files, removed when done).
     pub work_dir: PathBuf,
     pub max_upload_bytes: u64,
-    /// The web UI's built files, served at `/` when the folder exists.
+    /// The web UI's built files, served at `/` when the folder exists ([`web`]).
     pub web_dir: Option<PathBuf>,
+    /// The chain's RPC URL as browsers' wallets should use it (`/v1/config`); `None` keeps the
+    /// server's own RPC URL private.
+    pub public_rpc_url: Option<String>,
     pub rate_limit: RateLimit,
     pub request_timeout: Duration,
     pub chain_timeout: Duration,
@@ -135,6 +142,7 @@ impl ApiConfig {
             work_dir,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             web_dir: None,
+            public_rpc_url: None,
             rate_limit: RateLimit::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             chain_timeout: DEFAULT_CHAIN_TIMEOUT,
@@ -194,6 +202,7 @@ pub fn app(state: AppState) -> Router {
     // Bounded by the request deadline: every plain request.
     let timed = Router::new()
         .route("/v1/health", get(reads::health))
+        .route("/v1/config", get(config::config))
         .route("/v1/contents", get(reads::contents::catalogue))
         .route("/v1/contents/{content_id}", get(reads::contents::content))
         .route(
@@ -238,7 +247,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/events", get(events::stream));
     timed
         .merge(streams)
-        .fallback(fallback)
+        .fallback(web::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::rate_limit,
@@ -255,35 +264,6 @@ pub fn app(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
-}
-
-/// Anything outside the API: the web UI's files when `web_dir` exists, else a JSON 404.
-async fn fallback(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    use tower::ServiceExt;
-    let path = req.uri().path().to_owned();
-    let is_api = path.starts_with("/v1/") || path == "/openapi.json";
-    let web = state.config().web_dir.as_ref().filter(|d| d.is_dir());
-    match web {
-        Some(dir) if !is_api => {
-            let files =
-                tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true);
-            match files.oneshot(req).await {
-                Ok(resp) if resp.status() != axum::http::StatusCode::NOT_FOUND => {
-                    resp.map(axum::body::Body::new)
-                }
-                _ => ApiError::NotFound(format!("no file {path}")).into_response(),
-            }
-        }
-        _ if is_api => ApiError::NotFound(format!("no endpoint {path}")).into_response(),
-        _ => ApiError::NotFound(format!(
-            "{path}: no web UI is installed (web/dist is missing)"
-        ))
-        .into_response(),
-    }
 }
 
 /// Serves the API on `listener` until `shutdown` resolves.

@@ -18,6 +18,7 @@ use crate::error::ErrorBody;
         description = "Catalogue, libraries, earnings, royalty order books and creator uploads over the ddrm index. Errors are `{ \"error\": { \"code\", \"message\" } }`."),
     paths(
         crate::reads::health,
+        crate::config::config,
         crate::reads::contents::catalogue,
         crate::reads::contents::content,
         crate::reads::market::order_book,

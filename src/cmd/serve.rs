@@ -46,9 +46,13 @@ pub struct ServeArgs {
     /// Largest upload, in MiB.
     #[arg(long, default_value_t = DEFAULT_MAX_UPLOAD_MIB)]
     pub max_upload_mib: u64,
-    /// The web UI's built files, served at / when the folder exists.
+    /// The web app's built files (`npm run build` in web/), served at / when the folder exists.
     #[arg(long, value_name = "DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,
+    /// The chain's RPC URL given to browsers' wallets by /v1/config [default with --stack: the
+    /// stack's RPC; otherwise none, so a private RPC URL is never published].
+    #[arg(long, value_name = "URL")]
+    pub public_rpc: Option<String>,
     /// Sustained requests per second allowed per client IP.
     #[arg(long, default_value_t = DEFAULT_RATE_PER_SECOND)]
     pub rate_per_second: f64,
@@ -69,6 +73,9 @@ impl Resolve for ServeArgs {
     fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
         self.chain.resolve(stack)?;
         self.group_key.resolve(stack)?;
+        if let (None, Some(stack)) = (&self.public_rpc, stack) {
+            self.public_rpc = Some(stack.chain.rpc.clone());
+        }
         self.store.resolve(stack)
     }
 }
@@ -117,7 +124,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     config.group_key = group_key;
     config.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
+    if !args.web_dir.is_dir() {
+        tracing::warn!(web_dir = %args.web_dir.display(), "no web app there: / answers 404 (run `npm run build` in web/)");
+    }
     config.web_dir = Some(args.web_dir);
+    config.public_rpc_url = args.public_rpc;
     config.rate_limit = RateLimit {
         per_second: args.rate_per_second,
         burst: args.rate_burst,

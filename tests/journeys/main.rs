@@ -6,3 +6,4 @@ mod market;
 mod package_pin_decrypt;
 mod tpm;
 mod up_play;
+mod web;

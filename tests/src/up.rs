@@ -345,6 +345,14 @@ impl crate::Journey {
     }
 }
 
+/// The stack's dev account `label` ("creator", "buyer", ...).
+pub fn dev_account<'a>(stack: &'a StackFile, label: &str) -> &'a stack::file::DevAccount {
+    stack
+        .dev_accounts
+        .get(label)
+        .unwrap_or_else(|| panic!("no dev account {label}"))
+}
+
 /// The `--stack` argument naming `stack`'s file.
 pub fn stack_arg(stack: &StackFile) -> String {
     stack

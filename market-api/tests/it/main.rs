@@ -8,3 +8,4 @@ mod migrations;
 mod requests;
 mod schemathesis;
 mod uploads;
+mod web;

@@ -104,12 +104,7 @@ fn a_buyer_finds_buys_through_the_wallet_and_sees_it_in_the_library_in_chromium(
     // the first migration, so one indexer pass makes the database before both services start.
     // (The stack's anvil carries its own confirmation depth, 0: the purchase shows at once.)
     j.ddrm(["indexer", "--stack", s, "--once"]).ok();
-    let mut indexer = Service::start(
-        "ddrm indexer",
-        DDRM,
-        j.dir(),
-        &["indexer", "--stack", s],
-    );
+    let mut indexer = Service::start("ddrm indexer", DDRM, j.dir(), &["indexer", "--stack", s]);
     let listen = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{listen}");
     let dist = web.join("dist");

@@ -314,7 +314,7 @@ impl std::str::FromStr for DurationArg {
 impl std::fmt::Display for DurationArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ms = self.0.as_millis();
-        if ms % 1_000 == 0 && ms > 0 {
+        if ms.is_multiple_of(1_000) && ms > 0 {
             write!(f, "{}s", ms / 1_000)
         } else {
             write!(f, "{ms}ms")

@@ -301,11 +301,7 @@ impl ScriptedMarket {
     /// Deploys the contracts, registers three contents and plays the scripted market.
     pub async fn start() -> Self {
         let anvil = spawn_anvil();
-        let keys: Vec<PrivateKeySigner> = anvil
-            .keys()
-            .iter()
-            .map(|k| PrivateKeySigner::from(k.clone()))
-            .collect();
+        let keys = contracts_bindings::testing::anvil_signers(&anvil);
         let deployer = Chain::connect_owned(anvil.endpoint(), keys[0].clone()).await;
         let opts = DeployOptions {
             treasury: Some(keys[0].address()),

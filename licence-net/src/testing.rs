@@ -171,11 +171,7 @@ impl Network {
     pub async fn start_in(dir: tempfile::TempDir, opts: NetworkOptions) -> Self {
         let anvil = spawn_anvil();
         let rpc = anvil.endpoint();
-        let keys: Vec<PrivateKeySigner> = anvil
-            .keys()
-            .iter()
-            .map(|k| PrivateKeySigner::from(k.clone()))
-            .collect();
+        let keys = contracts_bindings::testing::anvil_signers(&anvil);
         let deployer = Chain::connect(&rpc, Some(keys[DEPLOYER].clone()))
             .await
             .expect("connect to anvil");

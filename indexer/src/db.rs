@@ -43,6 +43,17 @@ pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 /// File name of the embedded SQLite index inside the data directory.
 pub const DEFAULT_SQLITE_FILE: &str = "index.sqlite";
 
+/// A SQLite URL without a `mode` gets `mode=rwc`: the database is made when missing (sqlx's
+/// default, `rw`, fails on a new file with "unable to open database file").
+fn with_sqlite_create_mode(url: &str, backend: Backend) -> String {
+    let in_memory = url.contains(":memory:");
+    if backend != Backend::Sqlite || in_memory || url.contains("mode=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}mode=rwc")
+}
+
 /// The default database: SQLite at `<data_dir>/index.sqlite`, created when missing. The
 /// indexer and `ddrm serve` both use it when no URL is given.
 pub fn default_sqlite_url(data_dir: &std::path::Path) -> String {
@@ -113,9 +124,11 @@ pub struct BlockRef {
 }
 
 impl Db {
-    /// Opens (creating a SQLite file when the URL says `mode=rwc`) and migrates the database.
+    /// Opens and migrates the database. A SQLite file is created when missing unless the URL
+    /// names another `mode` (`mode=ro` opens read-only).
     pub async fn open(url: &str) -> Result<Self, IndexerError> {
         let backend = Backend::of_url(url)?;
+        let url = &with_sqlite_create_mode(url, backend);
         sqlx::any::install_default_drivers();
         let options = AnyConnectOptions::from_str(url)
             .map_err(|_| IndexerError::BadDatabaseUrl(redact(url)))?;
@@ -146,12 +159,24 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        migrator().run(&pool).await?;
-        Ok(Self {
+        let db = Self {
             pool,
             backend,
             url: url.to_owned(),
-        })
+        };
+        db.run_migrations(&migrator()).await?;
+        Ok(db)
+    }
+
+    /// Runs `migrator` (the indexer's, or another service's on the same database) while holding
+    /// the database's migration lock, so services started together never race on a migration.
+    pub async fn run_migrations(
+        &self,
+        migrator: &sqlx::migrate::Migrator,
+    ) -> Result<(), IndexerError> {
+        let _lock = crate::lock::migration_lock(&self.url).await?;
+        migrator.run(&self.pool).await?;
+        Ok(())
     }
 
     /// The pool. Readers of the index go through [`crate::read`] (and [`Db::earnings`]), which
@@ -403,6 +428,26 @@ pub(crate) fn block_number(v: i64) -> Result<u64, IndexerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sqlite_url_without_a_mode_creates_its_file() {
+        assert_eq!(
+            with_sqlite_create_mode("sqlite:///d/i.db", Backend::Sqlite),
+            "sqlite:///d/i.db?mode=rwc"
+        );
+        assert_eq!(
+            with_sqlite_create_mode("sqlite:///d/i.db?mode=ro", Backend::Sqlite),
+            "sqlite:///d/i.db?mode=ro"
+        );
+        assert_eq!(
+            with_sqlite_create_mode("sqlite::memory:", Backend::Sqlite),
+            "sqlite::memory:"
+        );
+        assert_eq!(
+            with_sqlite_create_mode("postgres://u@h/db", Backend::Postgres),
+            "postgres://u@h/db"
+        );
+    }
 
     #[test]
     fn passwords_never_appear_in_redacted_urls() {

@@ -69,20 +69,7 @@ async fn try_acquire(db: &Db) -> Result<Option<WriterLock>, IndexerError> {
             let Some(path) = sqlite_path(db.url()) else {
                 return Ok(Some(WriterLock::InMemory));
             };
-            let lock_path = {
-                let mut p = path.into_os_string();
-                p.push(".lock");
-                std::path::PathBuf::from(p)
-            };
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)
-                .map_err(|e| IndexerError::LockFile {
-                    path: lock_path.display().to_string(),
-                    why: e.to_string(),
-                })?;
+            let (file, lock_path) = lock_file_beside(&path, ".lock")?;
             match file.try_lock() {
                 Ok(()) => Ok(Some(WriterLock::SqliteFile(file))),
                 Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -93,6 +80,50 @@ async fn try_acquire(db: &Db) -> Result<Option<WriterLock>, IndexerError> {
             }
         }
     }
+}
+
+/// Opens (creating) the lock file `<database><suffix>` beside a SQLite database.
+fn lock_file_beside(
+    database: &std::path::Path,
+    suffix: &str,
+) -> Result<(std::fs::File, std::path::PathBuf), IndexerError> {
+    let mut p = database.as_os_str().to_owned();
+    p.push(suffix);
+    let lock_path = std::path::PathBuf::from(p);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| IndexerError::LockFile {
+            path: lock_path.display().to_string(),
+            why: e.to_string(),
+        })?;
+    Ok((file, lock_path))
+}
+
+/// Held while one process migrates a SQLite database: `<database>.migrate.lock`, taken by every
+/// service's migrator (the indexer's and the market API's), so two services started together
+/// apply each migration once instead of racing on `CREATE TABLE`. sqlx takes a lock of its own
+/// only on PostgreSQL (an advisory lock); SQLite gets `None` from it. `Ok(None)` for PostgreSQL
+/// and in-memory databases, which need no file lock.
+pub(crate) async fn migration_lock(url: &str) -> Result<Option<std::fs::File>, IndexerError> {
+    let Some(path) = sqlite_path(url).filter(|_| url.starts_with("sqlite:")) else {
+        return Ok(None);
+    };
+    let (file, lock_path) = lock_file_beside(&path, ".migrate.lock")?;
+    // A migration takes milliseconds to seconds; waiting for it blocks one thread meanwhile.
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| IndexerError::LockFile {
+            path: lock_path.display().to_string(),
+            why: e.to_string(),
+        })?
+        .map(Some)
+        .map_err(|e| IndexerError::LockFile {
+            path: lock_path.display().to_string(),
+            why: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -107,6 +138,25 @@ mod tests {
         );
         assert_eq!(sqlite_path("sqlite://rel.db"), Some("rel.db".into()));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+
+    /// `ddrm indexer` and `ddrm serve` started together on a new SQLite index: both open (and
+    /// so migrate) at once. Without the migration lock the second failed on `CREATE TABLE`
+    /// ("table blocks already exists").
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn services_opening_a_new_sqlite_index_together_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..8 {
+            // No `mode`: opening makes the file.
+            let url = format!(
+                "sqlite://{}",
+                dir.path().join(format!("{round}.db")).display()
+            );
+            let (a, b, c) = tokio::join!(Db::open(&url), Db::open(&url), Db::open(&url));
+            for db in [a, b, c] {
+                db.unwrap_or_else(|e| panic!("round {round}: {e}"));
+            }
+        }
     }
 
     #[tokio::test]

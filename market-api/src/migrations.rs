@@ -9,7 +9,7 @@
 //! checksum was recorded then and is checked now.
 
 use indexer::read::ContentFacts;
-use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::migrate::Migrator;
 
 /// The API's table of catalogue facts from uploaded headers, which the index's content reads
 /// join (`indexer::read`).
@@ -26,8 +26,8 @@ pub fn migrator() -> Migrator {
 
 /// Creates or updates the API's tables in `db` (already opened, so the indexer's tables exist).
 /// Run once before serving; running it again applies nothing.
-pub async fn migrate(db: &indexer::Db) -> Result<(), MigrateError> {
-    migrator().run(db.pool()).await
+pub async fn migrate(db: &indexer::Db) -> Result<(), indexer::IndexerError> {
+    db.run_migrations(&migrator()).await
 }
 
 #[cfg(test)]

@@ -431,22 +431,27 @@ mod tests {
 
     #[test]
     fn a_sqlite_url_without_a_mode_creates_its_file() {
-        assert_eq!(
-            with_sqlite_create_mode("sqlite:///d/i.db", Backend::Sqlite),
-            "sqlite:///d/i.db?mode=rwc"
-        );
-        assert_eq!(
-            with_sqlite_create_mode("sqlite:///d/i.db?mode=ro", Backend::Sqlite),
-            "sqlite:///d/i.db?mode=ro"
-        );
-        assert_eq!(
-            with_sqlite_create_mode("sqlite::memory:", Backend::Sqlite),
-            "sqlite::memory:"
-        );
-        assert_eq!(
-            with_sqlite_create_mode("postgres://u@h/db", Backend::Postgres),
-            "postgres://u@h/db"
-        );
+        for (url, backend, want) in [
+            (
+                "sqlite:///d/i.db",
+                Backend::Sqlite,
+                "sqlite:///d/i.db?mode=rwc",
+            ),
+            (
+                "sqlite:///d/i.db?x=1",
+                Backend::Sqlite,
+                "sqlite:///d/i.db?x=1&mode=rwc",
+            ),
+            (
+                "sqlite:///d/i.db?mode=ro",
+                Backend::Sqlite,
+                "sqlite:///d/i.db?mode=ro",
+            ),
+            ("sqlite::memory:", Backend::Sqlite, "sqlite::memory:"),
+            ("postgres://u@h/db", Backend::Postgres, "postgres://u@h/db"),
+        ] {
+            assert_eq!(with_sqlite_create_mode(url, backend), want, "{url}");
+        }
     }
 
     #[test]

@@ -37,14 +37,14 @@ use contracts_bindings::{Chain, Deployment};
 use licence_net_protocol::threshold_crypto::{DecryptionShare, SecretKeyShare};
 use licence_net_protocol::{
     key_commitment, AccessKind, Address, GroupKey, LicenceAsk, LicencePolicy, LicenceResponse,
-    PreparedCiphertext, ProtocolError, B256, MAX_CLOCK_SKEW, MAX_KEY_CIPHERTEXT,
-    MAX_REQUEST_LIFETIME,
+    PreparedCiphertext, ProtocolError, RequestFields, B256, MAX_CLOCK_SKEW, MAX_KEY_CIPHERTEXT,
+    MAX_REQUEST_LIFETIME, U256,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{bounded_detail, now_secs, AuditError, AuditFacts, AuditLog, Decision};
 use crate::replay::{ReplayStore, Seen};
-use crate::rights::{ChainReadError, RightsReader};
+use crate::rights::{ChainReadError, Rights, RightsReader};
 use crate::KeyShareFile;
 use licence_net_client::registry::{RegisteredNetwork, RegistryError};
 use licence_net_protocol::RefusalBody;
@@ -513,30 +513,7 @@ impl NodeState {
         facts.runtime = Some(ask.attestation.runtime);
         facts.runtime_kind = Some(ask.attestation.kind);
 
-        if f.expiry <= now {
-            return Err(Refusal::Expired {
-                expiry: f.expiry,
-                now,
-            });
-        }
-        if f.expiry > now + MAX_REQUEST_LIFETIME {
-            return Err(Refusal::ExpiryTooFar {
-                expiry: f.expiry,
-                now,
-            });
-        }
-        if f.chain_id != self.chain_id {
-            return Err(Refusal::WrongChain {
-                got: f.chain_id,
-                want: self.chain_id,
-            });
-        }
-        if f.access_contract != self.access_contract {
-            return Err(Refusal::WrongContract {
-                got: f.access_contract,
-                want: self.access_contract,
-            });
-        }
+        self.check_request(f, now)?;
         let account = ask.request.verify_signer().map_err(|e| match e {
             ProtocolError::RequestSigner { .. } | ProtocolError::RequestSignature => {
                 Refusal::BadSignature(e.to_string())
@@ -566,6 +543,65 @@ impl NodeState {
                 return Err(Refusal::Busy);
             }
         }
+        self.check_attestation(ask, now)?;
+
+        let att = &ask.attestation;
+        let rights = self
+            .rights
+            .rights(account, f.content_id, att.measurement, att.runtime)
+            .await
+            .map_err(|e: ChainReadError| Refusal::ChainUnavailable(e.to_string()))?;
+        facts.block = Some(rights.block);
+        let on_chain = check_rights(&rights, ask, account)?;
+        let decryption =
+            self.content_share(f.content_id, on_chain, rights.creator, &ask.key_ciphertext)?;
+        let policy = policy_for(account, f.content_id, &rights);
+        facts.play_until = policy.play_until;
+        LicenceResponse::issue_share(
+            self.index,
+            &decryption,
+            &self.operator,
+            request_hash,
+            &f.capsule_key,
+            policy,
+        )
+        .map(|r| Decided::Granted(Arc::new(r)))
+        .map_err(|_| Refusal::Internal)
+    }
+
+    /// The request's own terms: unexpired, not too far ahead, for this chain and contract.
+    fn check_request(&self, f: &RequestFields, now: u64) -> Result<(), Refusal> {
+        if f.expiry <= now {
+            return Err(Refusal::Expired {
+                expiry: f.expiry,
+                now,
+            });
+        }
+        if f.expiry > now + MAX_REQUEST_LIFETIME {
+            return Err(Refusal::ExpiryTooFar {
+                expiry: f.expiry,
+                now,
+            });
+        }
+        if f.chain_id != self.chain_id {
+            return Err(Refusal::WrongChain {
+                got: f.chain_id,
+                want: self.chain_id,
+            });
+        }
+        if f.access_contract != self.access_contract {
+            return Err(Refusal::WrongContract {
+                got: f.access_contract,
+                want: self.access_contract,
+            });
+        }
+        Ok(())
+    }
+
+    /// What the wallet signed binds the key ciphertext and the attestation, and the
+    /// attestation itself holds (and is hardware-backed where this node requires it).
+    fn check_attestation(&self, ask: &LicenceAsk, now: u64) -> Result<(), Refusal> {
+        let f = &ask.request.fields;
         if ask.key_ciphertext.len() > MAX_KEY_CIPHERTEXT {
             return Err(Refusal::CiphertextInvalid("longer than 4096 bytes".into()));
         }
@@ -587,74 +623,7 @@ impl NodeState {
             return Err(Refusal::RuntimeNotHardware(att.runtime));
         }
         att.verify(now)
-            .map_err(|e| Refusal::AttestationInvalid(e.to_string()))?;
-
-        let rights = self
-            .rights
-            .rights(account, f.content_id, att.measurement, att.runtime)
-            .await
-            .map_err(|e: ChainReadError| Refusal::ChainUnavailable(e.to_string()))?;
-        facts.block = Some(rights.block);
-        let Some(on_chain) = rights.commitment else {
-            return Err(Refusal::UnknownContent(f.content_id));
-        };
-        if on_chain != f.key_commitment {
-            return Err(Refusal::CommitmentMismatch {
-                content: f.content_id,
-                on_chain,
-                sent: f.key_commitment,
-            });
-        }
-        if rights.commitment_content != f.content_id {
-            return Err(Refusal::CommitmentElsewhere {
-                content: f.content_id,
-                registered: rights.commitment_content,
-            });
-        }
-        if !rights.renderer_allowed {
-            return Err(Refusal::CapsuleNotAllowed(att.measurement));
-        }
-        if !rights.runtime_approved {
-            return Err(Refusal::RuntimeNotApproved(att.runtime));
-        }
-        if !rights.has_access {
-            return Err(Refusal::NoAccess {
-                account,
-                content: f.content_id,
-                block: rights.block,
-            });
-        }
-        let decryption =
-            self.content_share(f.content_id, on_chain, rights.creator, &ask.key_ciphertext)?;
-        let timed = rights.expires_at > rights.timestamp;
-        let play_until = timed.then_some(rights.expires_at);
-        let renew_after = play_until
-            .unwrap_or(u64::MAX)
-            .min(rights.timestamp + RENEW_INTERVAL);
-        facts.play_until = play_until;
-        let policy = LicencePolicy {
-            account,
-            content_id: f.content_id,
-            access: if timed {
-                AccessKind::Timed
-            } else {
-                AccessKind::Perpetual
-            },
-            play_until,
-            renew_after,
-            issued_at: rights.timestamp,
-            block_number: rights.block,
-        };
-        LicenceResponse::issue_share(
-            self.index,
-            &decryption,
-            &self.operator,
-            request_hash,
-            &f.capsule_key,
-            policy,
-        )
-        .map(|r| Decided::Granted(Arc::new(r)))
-        .map_err(|_| Refusal::Internal)
+            .map_err(|e| Refusal::AttestationInvalid(e.to_string()))
     }
 
     /// Decides one request body from a loopback peer (see [`Self::handle_from`]).
@@ -805,4 +774,64 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, NodeError
     tokio::net::TcpListener::bind(addr)
         .await
         .map_err(NodeError::Listen)
+}
+
+/// The chain's answer allows this grant: the content is registered under the signed key
+/// commitment (and that commitment maps back to it), the capsule and the runtime are allowed,
+/// and the account has access. Returns the commitment on chain.
+fn check_rights(rights: &Rights, ask: &LicenceAsk, account: Address) -> Result<B256, Refusal> {
+    let f = &ask.request.fields;
+    let att = &ask.attestation;
+    let Some(on_chain) = rights.commitment else {
+        return Err(Refusal::UnknownContent(f.content_id));
+    };
+    if on_chain != f.key_commitment {
+        return Err(Refusal::CommitmentMismatch {
+            content: f.content_id,
+            on_chain,
+            sent: f.key_commitment,
+        });
+    }
+    if rights.commitment_content != f.content_id {
+        return Err(Refusal::CommitmentElsewhere {
+            content: f.content_id,
+            registered: rights.commitment_content,
+        });
+    }
+    if !rights.renderer_allowed {
+        return Err(Refusal::CapsuleNotAllowed(att.measurement));
+    }
+    if !rights.runtime_approved {
+        return Err(Refusal::RuntimeNotApproved(att.runtime));
+    }
+    if !rights.has_access {
+        return Err(Refusal::NoAccess {
+            account,
+            content: f.content_id,
+            block: rights.block,
+        });
+    }
+    Ok(on_chain)
+}
+
+/// The policy a grant carries: timed access plays until it ends, and every licence is to be
+/// renewed within [`RENEW_INTERVAL`] of the block its rights were read at.
+fn policy_for(account: Address, content_id: U256, rights: &Rights) -> LicencePolicy {
+    let timed = rights.expires_at > rights.timestamp;
+    let play_until = timed.then_some(rights.expires_at);
+    LicencePolicy {
+        account,
+        content_id,
+        access: if timed {
+            AccessKind::Timed
+        } else {
+            AccessKind::Perpetual
+        },
+        play_until,
+        renew_after: play_until
+            .unwrap_or(u64::MAX)
+            .min(rights.timestamp + RENEW_INTERVAL),
+        issued_at: rights.timestamp,
+        block_number: rights.block,
+    }
 }

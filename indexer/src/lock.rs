@@ -108,22 +108,20 @@ fn lock_file_beside(
 /// only on PostgreSQL (an advisory lock); SQLite gets `None` from it. `Ok(None)` for PostgreSQL
 /// and in-memory databases, which need no file lock.
 pub(crate) async fn migration_lock(url: &str) -> Result<Option<std::fs::File>, IndexerError> {
-    let Some(path) = sqlite_path(url).filter(|_| url.starts_with("sqlite:")) else {
+    let Some(path) = sqlite_path(url) else {
         return Ok(None);
     };
     let (file, lock_path) = lock_file_beside(&path, ".migrate.lock")?;
+    let failed = |why: String| IndexerError::LockFile {
+        path: lock_path.display().to_string(),
+        why,
+    };
     // A migration takes milliseconds to seconds; waiting for it blocks one thread meanwhile.
     tokio::task::spawn_blocking(move || file.lock().map(|()| file))
         .await
-        .map_err(|e| IndexerError::LockFile {
-            path: lock_path.display().to_string(),
-            why: e.to_string(),
-        })?
+        .map_err(|e| failed(e.to_string()))?
         .map(Some)
-        .map_err(|e| IndexerError::LockFile {
-            path: lock_path.display().to_string(),
-            why: e.to_string(),
-        })
+        .map_err(|e| failed(e.to_string()))
 }
 
 #[cfg(test)]

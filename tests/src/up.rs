@@ -277,10 +277,7 @@ impl crate::Journey {
         [package_flags, mint_flags]: [&[&str]; 2],
     ) -> Published {
         let stack_path = stack_arg(stack);
-        let creator = stack
-            .dev_accounts
-            .get("creator")
-            .expect("a creator account");
+        let creator = dev_account(stack, "creator");
         let packaged = self
             .ddrm(
                 [
@@ -328,11 +325,7 @@ impl crate::Journey {
 
     /// `ddrm buy CONTENT_ID` by the stack's dev account `who` (e.g. "buyer").
     pub fn buy(&self, stack: &StackFile, content_id: &str, who: &str) {
-        let key = &stack
-            .dev_accounts
-            .get(who)
-            .expect("a dev account")
-            .private_key;
+        let key = &dev_account(stack, who).private_key;
         self.ddrm([
             "buy",
             content_id,

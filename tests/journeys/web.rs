@@ -1,20 +1,24 @@
-//! Issue 13's first journey, in real Chromium: on a running `ddrm up`, with `ddrm indexer` and
+//! Issue 13's journeys, in real Chromium: on a running `ddrm up`, with `ddrm indexer` and
 //! `ddrm serve --web-dir web/dist`, a buyer finds a CLI-minted content in the web app's
-//! catalogue by search, opens it, buys it through an injected EIP-1193 wallet that signs for
-//! real with the buyer's dev key (`web/tests/journey.mjs`, playwright-core), and sees it in the
-//! library. Then the chain itself must say the buyer has access. Screenshots of each page are
-//! taken into the journey's scratch dir and copied to `$CARGO_TARGET_TMPDIR/web-journey/`,
-//! which outlives the test (pass or fail).
+//! catalogue by search, rejects a first signature (nothing is sent), buys it through an
+//! injected EIP-1193 wallet that signs for real with the buyer's dev key, and sees it in the
+//! library; the creator, a royalty holder watching the page, sees the sale arrive live, claims
+//! exactly the chain's `claimable` from the Earnings page, is refused a listing of more shares
+//! than held, lists 1,500 shares; the buyer fills 400 of them and both pages show the book and
+//! the trade (`web/tests/journey.mjs`, playwright-core). Then the chain itself is the judge:
+//! access, share balances and the seller's proceeds. Screenshots of each page are taken into
+//! the journey's scratch dir and copied to `$CARGO_TARGET_TMPDIR/web-journey/`, which outlives
+//! the test (pass or fail).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use contracts_bindings::bindings::Access;
+use alloy::primitives::{Address, U256};
+use contracts_bindings::bindings::{Access, Market, RoyaltyShares};
 use contracts_bindings::Chain;
-use stack::file::DevAccount;
 use stack::StackFile;
-use tests::up::{dev_account, free_port, try_curl, Service, Up};
+use tests::up::{dev_account, try_curl, MarketServices, Up};
 use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
@@ -47,9 +51,18 @@ fn check_browser_prerequisites(web: &Path) {
     );
 }
 
-/// `Access.hasAccess(buyer, content)` at the chain head.
-fn has_access(stack: &StackFile, buyer: &DevAccount, content_id: &str) -> bool {
+/// What the chain says at its head, of one account and one content.
+#[derive(Debug, PartialEq, Eq)]
+struct OnChain {
+    has_access: bool,
+    shares: U256,
+    /// Owed by the Market in the native token (sales proceeds, refunds).
+    withdrawable: U256,
+}
+
+fn on_chain(stack: &StackFile, account: Address, content_id: &str) -> OnChain {
     let deployment = stack.deployment().expect("the stack's deployment");
+    let id: U256 = content_id.parse().expect("a content id is a uint256");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,19 +71,29 @@ fn has_access(stack: &StackFile, buyer: &DevAccount, content_id: &str) -> bool {
         let chain = Chain::connect(&stack.chain.rpc, None)
             .await
             .expect("connect to the stack's chain");
-        Access::new(deployment.contracts.access, &chain.provider)
-            .hasAccess(
-                buyer.address,
-                content_id.parse().expect("a content id is a uint256"),
-            )
-            .call()
-            .await
-            .expect("Access.hasAccess")
+        let c = &deployment.contracts;
+        OnChain {
+            has_access: Access::new(c.access, &chain.provider)
+                .hasAccess(account, id)
+                .call()
+                .await
+                .expect("Access.hasAccess"),
+            shares: RoyaltyShares::new(c.royalty_shares, &chain.provider)
+                .balanceOf(account, id)
+                .call()
+                .await
+                .expect("RoyaltyShares.balanceOf"),
+            withdrawable: Market::new(c.market, &chain.provider)
+                .withdrawable(account, Address::ZERO)
+                .call()
+                .await
+                .expect("Market.withdrawable"),
+        }
     })
 }
 
 #[test]
-fn a_buyer_finds_buys_through_the_wallet_and_sees_it_in_the_library_in_chromium() {
+fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chromium() {
     let web = web_dir();
     check_browser_prerequisites(&web);
     let j = Journey::new(DDRM);
@@ -95,41 +118,28 @@ fn a_buyer_finds_buys_through_the_wallet_and_sees_it_in_the_library_in_chromium(
         [&[], &["--rent-price", "0.1", "--period", "1h"]],
     );
     let id = minted.content_id.to_lowercase();
+    let before = (
+        on_chain(&stack, buyer.address, &id),
+        on_chain(&stack, creator.address, &id),
+    );
     assert!(
-        !has_access(&stack, buyer, &id),
+        !before.0.has_access,
         "the buyer has no access before the journey"
     );
+    assert_eq!(before.0.shares, U256::ZERO);
+    assert_eq!(before.1.shares, U256::from(7000));
 
     // The indexer and the API start together on a new index, as the README shows (they once
     // raced on its first migration); the stack's anvil carries its own confirmation depth, 0,
     // so the sale shows without more blocks.
-    let mut indexer = Service::start("ddrm indexer", DDRM, j.dir(), &["indexer", "--stack", s]);
-    let listen = format!("127.0.0.1:{}", free_port());
-    let base = format!("http://{listen}");
-    let dist = web.join("dist");
-    let mut api = Service::start(
-        "ddrm serve",
-        DDRM,
-        j.dir(),
-        &[
-            "serve",
-            "--stack",
-            s,
-            "--listen",
-            &listen,
-            "--web-dir",
-            dist.to_str().unwrap(),
-        ],
-    );
-    let search = format!("{base}/v1/contents?q={}", minted.cid);
-    api.wait_for(
+    let mut market = MarketServices::start(DDRM, j.dir(), s, &web.join("dist"));
+    market.wait_for(
         "the minted content in the catalogue",
+        &format!("/v1/contents?q={}", minted.cid),
         Duration::from_secs(90),
-        || {
-            indexer.assert_running();
-            try_curl(&[&search]).filter(|body| body.contains(&id))
-        },
+        |body| body.contains(&id),
     );
+    let base = market.base.clone();
 
     let shots = j.path("screenshots");
     let out = Command::new("node")
@@ -139,6 +149,7 @@ fn a_buyer_finds_buys_through_the_wallet_and_sees_it_in_the_library_in_chromium(
         .arg("--out")
         .arg(&shots)
         .env("DDRM_JOURNEY_KEY", &buyer.private_key)
+        .env("DDRM_JOURNEY_HOLDER_KEY", &creator.private_key)
         .current_dir(&web)
         .output()
         .expect("node runs web/tests/journey.mjs");
@@ -154,10 +165,23 @@ fn a_buyer_finds_buys_through_the_wallet_and_sees_it_in_the_library_in_chromium(
         "the browser journey failed ({}); screenshots in {}:\n{report}\nserve log:\n{}",
         out.status,
         kept.display(),
-        api.log()
+        market.api.log()
     );
     assert!(report.contains("journey: ok"), "{report}");
-    for page in ["catalogue", "search", "content", "bought", "library"] {
+    for page in [
+        "catalogue",
+        "search",
+        "content",
+        "bought",
+        "sale-live",
+        "library",
+        "earnings",
+        "claimed",
+        "bad-listing",
+        "listed",
+        "filled",
+        "trade-live",
+    ] {
         let found = std::fs::read_dir(&shots)
             .unwrap()
             .filter_map(Result::ok)
@@ -169,10 +193,19 @@ fn a_buyer_finds_buys_through_the_wallet_and_sees_it_in_the_library_in_chromium(
         assert!(found, "no screenshot of {page} in {}", shots.display());
     }
 
-    // The chain, not the app, is the judge.
-    assert!(
-        has_access(&stack, buyer, &id),
-        "the buyer has access on chain after buying in the browser:\n{report}"
+    // The chain, not the app, is the judge: the buyer has access and 400 shares, the holder
+    // 1,500 listed of 7,000 of which 400 sold, and the Market owes the holder 400 × 0.001.
+    let after = (
+        on_chain(&stack, buyer.address, &id),
+        on_chain(&stack, creator.address, &id),
+    );
+    assert!(after.0.has_access, "no access after buying:\n{report}");
+    assert_eq!(after.0.shares, U256::from(400), "{report}");
+    assert_eq!(after.1.shares, U256::from(6600), "{report}");
+    assert_eq!(
+        after.1.withdrawable - before.1.withdrawable,
+        U256::from(400u64 * 1_000_000_000_000_000),
+        "the seller's proceeds"
     );
     let library = try_curl(&[&format!("{base}/v1/accounts/{}/library", buyer.address)])
         .expect("the buyer's library");
@@ -183,9 +216,18 @@ fn a_buyer_finds_buys_through_the_wallet_and_sees_it_in_the_library_in_chromium(
         }),
         "{library}"
     );
+    let book = try_curl(&[&format!("{base}/v1/contents/{id}/orderbook")]).expect("the book");
+    let book: serde_json::Value = serde_json::from_str(&book).unwrap();
+    let listings = book["listings"].as_array().unwrap();
+    assert!(
+        listings.iter().any(|l| l["maker"]
+            .as_str()
+            .is_some_and(|m| m.eq_ignore_ascii_case(&creator.address.to_string()))
+            && l["remaining"] == 1100),
+        "{book}"
+    );
 
-    indexer.stop();
-    api.stop();
+    market.stop();
     up.stop("INT");
 }
 

@@ -235,6 +235,64 @@ impl Drop for Service {
     }
 }
 
+/// The market side of a local stack as the README starts it: `ddrm indexer` and `ddrm serve`
+/// (serving the web app from `web_dist`) together on a new index, on a free loopback port.
+pub struct MarketServices {
+    pub indexer: Service,
+    pub api: Service,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl MarketServices {
+    pub fn start(bin: &str, dir: &Path, stack: &str, web_dist: &Path) -> Self {
+        let indexer = Service::start("ddrm indexer", bin, dir, &["indexer", "--stack", stack]);
+        let listen = format!("127.0.0.1:{}", free_port());
+        let web_dir = web_dist.to_str().expect("a UTF-8 path");
+        let api = Service::start(
+            "ddrm serve",
+            bin,
+            dir,
+            &[
+                "serve",
+                "--stack",
+                stack,
+                "--listen",
+                &listen,
+                "--web-dir",
+                web_dir,
+            ],
+        );
+        Self {
+            indexer,
+            api,
+            base: format!("http://{listen}"),
+        }
+    }
+
+    /// Polls the API's `path` (for at most `limit`) until `ready` accepts its body; fails the
+    /// test with the services' logs otherwise.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        path: &str,
+        limit: Duration,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
+        let url = format!("{}{path}", self.base);
+        let indexer = &mut self.indexer;
+        self.api.wait_for(what, limit, || {
+            indexer.assert_running();
+            try_curl(&[&url]).filter(|body| ready(body))
+        })
+    }
+
+    pub fn stop(self) {
+        self.indexer.stop();
+        self.api.stop();
+    }
+}
+
 /// Like [`curl`], but `None` when the request fails (for polling a service still starting).
 pub fn try_curl(args: &[&str]) -> Option<String> {
     let out = Command::new("curl")

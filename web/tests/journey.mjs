@@ -1,25 +1,36 @@
-// The buyer's journey in real Chromium: catalogue → search → content page → buy through the
-// wallet → library. The wallet is an EIP-1193 provider injected into the page (window.ethereum
-// and an EIP-6963 announcement) whose every request is answered here, in Node: accounts and
-// signatures from a real key through viem's local account, transactions signed with it and sent
-// raw to the chain, every other call forwarded to the chain's RPC. So the app's transactions are
-// exactly what a wallet would be asked to sign; the page never sees the key.
+// Two users' journeys in real Chromium, each in a browser context of its own with its own wallet:
+// - the buyer: catalogue → search → content page → buy through the wallet → library;
+// - the holder (a royalty holder of the content, watching its page): sees the sale arrive live,
+//   finds the royalty it earned on the Earnings page equal to the chain's `claimable` to the wei,
+//   claims it into the wallet, lists 1,500 shares (a bad amount first: refused, nothing sent);
+// - the buyer, now a trader: fills 400 of the listing; the book shows 1,100 left, the trade
+//   history shows the fill, and the holder's open page shows the trade live.
+// Each wallet is an EIP-1193 provider injected into the page (window.ethereum and an EIP-6963
+// announcement) whose every request is answered here, in Node: accounts and signatures from a
+// real key through viem's local account, transactions signed with it and sent raw to the chain,
+// every other call forwarded to the chain's RPC. So the app's transactions are exactly what a
+// wallet would be asked to sign; the page never sees a key. A wallet can be told to reject its
+// next request, as a user pressing "Reject" would.
 //
 // node tests/journey.mjs --base http://127.0.0.1:PORT --rpc http://127.0.0.1:8545 \
-//   --search CID --content-id 0x… --out DIR        (the buyer's key in DDRM_JOURNEY_KEY)
-// Exits 0 when the content is in the buyer's library; otherwise prints why and exits 1.
-// Screenshots of each page go to DIR.
+//   --search CID --content-id 0x… --out DIR
+//   (keys in DDRM_JOURNEY_KEY, the buyer's, and DDRM_JOURNEY_HOLDER_KEY, a royalty holder's)
+// Exits 0 when every step held; otherwise prints why and exits 1. Screenshots of each page go
+// to DIR. The last lines (`journey: sent …`) list each wallet's transactions for the caller.
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { createPublicClient, createWalletClient, getAddress, http, toHex } from 'viem';
+import { createPublicClient, createWalletClient, getAddress, http, parseAbi, parseEther, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 30_000;
 const BUY_MS = 120_000;
+const LISTED = 1500;
+const FILLED = 400;
+const UNIT_PRICE = '0.001';
 
 const { values: opt } = parseArgs({
   options: {
@@ -33,8 +44,10 @@ const { values: opt } = parseArgs({
 for (const name of ['base', 'rpc', 'search', 'content-id', 'out']) {
   if (!opt[name]) fail(`--${name} is required`);
 }
-const key = process.env.DDRM_JOURNEY_KEY;
-if (!key) fail('DDRM_JOURNEY_KEY (the buyer’s hex private key) is required');
+const buyerKey = process.env.DDRM_JOURNEY_KEY;
+if (!buyerKey) fail('DDRM_JOURNEY_KEY (the buyer’s hex private key) is required');
+const holderKey = process.env.DDRM_JOURNEY_HOLDER_KEY;
+if (!holderKey) fail('DDRM_JOURNEY_HOLDER_KEY (a royalty holder’s hex private key) is required');
 if (!existsSync(CHROMIUM)) fail(`no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; scripts/setup.sh does)`);
 const contentId = opt['content-id'].toLowerCase();
 mkdirSync(opt.out, { recursive: true });
@@ -44,15 +57,10 @@ function fail(message) {
   process.exit(1);
 }
 
-// ---- the wallet, in Node ------------------------------------------------------------------
-const account = privateKeyToAccount(key.startsWith('0x') ? key : `0x${key}`);
+// ---- the wallets, in Node ------------------------------------------------------------------
 const transport = http(opt.rpc, { timeout: 20_000, retryCount: 0 });
 const chainRpc = createPublicClient({ transport });
-const signer = createWalletClient({ account, transport });
 const chainId = await chainRpc.getChainId();
-/** What the wallet was asked, in order (a wallet would show each of these to its user). */
-const asked = [];
-const sent = [];
 
 class RpcError extends Error {
   constructor(code, message) {
@@ -61,41 +69,72 @@ class RpcError extends Error {
   }
 }
 
-async function answer(method, params) {
-  asked.push(method);
-  switch (method) {
-    case 'eth_requestAccounts':
-    case 'eth_accounts':
-      return [account.address];
-    case 'eth_chainId':
-      return toHex(chainId);
-    case 'wallet_switchEthereumChain':
-      if (Number(params[0]?.chainId) !== chainId) throw new RpcError(4902, `chain ${params[0]?.chainId} is not added`);
-      return null;
-    case 'eth_sendTransaction': {
-      const tx = params[0];
-      if (getAddress(tx.from) !== account.address) throw new RpcError(4100, `not this wallet's account: ${tx.from}`);
-      if (tx.chainId !== undefined && Number(tx.chainId) !== chainId) throw new RpcError(4901, `wrong chain ${tx.chainId}`);
-      const hash = await signer.sendTransaction({
-        chain: null,
-        to: tx.to,
-        data: tx.data,
-        value: tx.value === undefined ? 0n : BigInt(tx.value),
-        gas: tx.gas === undefined ? undefined : BigInt(tx.gas),
-      });
-      sent.push({ to: tx.to.toLowerCase(), data: tx.data, value: BigInt(tx.value ?? 0), hash });
-      return hash;
+/** A wallet holding `key`: answers the page's EIP-1193 requests. */
+function makeWallet(name, key) {
+  const account = privateKeyToAccount(key.startsWith('0x') ? key : `0x${key}`);
+  const signer = createWalletClient({ account, transport });
+  const w = {
+    name,
+    address: account.address,
+    /** What the wallet was asked, in order (a wallet would show each of these to its user). */
+    asked: [],
+    sent: [],
+    rejectNext: false,
+  };
+  w.answer = async (method, params) => {
+    w.asked.push(method);
+    if (w.rejectNext && ['eth_sendTransaction', 'personal_sign', 'eth_signTypedData_v4'].includes(method)) {
+      w.rejectNext = false;
+      throw new RpcError(4001, 'User rejected the request.');
     }
-    case 'personal_sign':
-      return account.signMessage({ message: { raw: params[0] } });
-    case 'eth_signTypedData_v4':
-      return account.signTypedData(JSON.parse(params[1]));
-    case 'eth_sign':
-    case 'eth_signTransaction':
-      throw new RpcError(4200, `${method} is not offered by this wallet`);
-    default:
-      return chainRpc.request({ method, params });
+    switch (method) {
+      case 'eth_requestAccounts':
+      case 'eth_accounts':
+        return [account.address];
+      case 'eth_chainId':
+        return toHex(chainId);
+      case 'wallet_switchEthereumChain':
+        if (Number(params[0]?.chainId) !== chainId) throw new RpcError(4902, `chain ${params[0]?.chainId} is not added`);
+        return null;
+      case 'eth_sendTransaction': {
+        const tx = params[0];
+        if (getAddress(tx.from) !== account.address) throw new RpcError(4100, `not this wallet's account: ${tx.from}`);
+        if (tx.chainId !== undefined && Number(tx.chainId) !== chainId) throw new RpcError(4901, `wrong chain ${tx.chainId}`);
+        const hash = await signer.sendTransaction({
+          chain: null,
+          to: tx.to,
+          data: tx.data,
+          value: tx.value === undefined ? 0n : BigInt(tx.value),
+          gas: tx.gas === undefined ? undefined : BigInt(tx.gas),
+        });
+        w.sent.push({ to: tx.to.toLowerCase(), data: tx.data, value: BigInt(tx.value ?? 0), hash });
+        return hash;
+      }
+      case 'personal_sign':
+        return account.signMessage({ message: { raw: params[0] } });
+      case 'eth_signTypedData_v4':
+        return account.signTypedData(JSON.parse(params[1]));
+      case 'eth_sign':
+      case 'eth_signTransaction':
+        throw new RpcError(4200, `${method} is not offered by this wallet`);
+      default:
+        return chainRpc.request({ method, params });
+    }
+  };
+  return w;
+}
+
+const buyer = makeWallet('buyer', buyerKey);
+const holder = makeWallet('holder', holderKey);
+
+/** What the wallet's transactions since `from` cost in gas, in wei. */
+async function gasSpent(w, from) {
+  let total = 0n;
+  for (const s of w.sent.slice(from)) {
+    const r = await chainRpc.getTransactionReceipt({ hash: s.hash });
+    total += r.gasUsed * r.effectiveGasPrice;
   }
+  return total;
 }
 
 // The page's half: an EIP-1193 provider whose requests cross to `answer` above.
@@ -147,36 +186,66 @@ const browser = await chromium.launch({
   ],
 });
 const pageErrors = [];
-let page;
 let shot = 0;
-async function screenshot(name) {
+const pages = [];
+async function screenshot(page, name) {
   shot += 1;
   const path = join(opt.out, `${String(shot).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path, fullPage: true });
   console.log(`journey: screenshot ${path}`);
 }
 
-try {
-  // Phone width: the app's users read it on phones.
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+/** A page in a browser context of its own whose injected wallet is `w`. */
+async function openAs(w, viewport) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   context.setDefaultTimeout(STEP_MS);
   await context.exposeFunction('__journeyWallet', async (method, paramsJson) => {
     try {
-      return { result: await answer(method, JSON.parse(paramsJson)) };
+      return { result: await w.answer(method, JSON.parse(paramsJson)) };
     } catch (e) {
       return { error: { code: e.code ?? -32603, message: e.shortMessage ?? e.message } };
     }
   });
   await context.addInitScript(PAGE_PROVIDER);
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && pageErrors.push(`console: ${m.text()}`));
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${w.name}: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && pageErrors.push(`${w.name} console: ${m.text()}`));
+  pages.push(page);
+  return page;
+}
 
+async function connect(page) {
+  await page.getByRole('button', { name: 'Connect wallet' }).first().click();
+  await page.getByText('Journey Wallet').first().waitFor();
+}
+
+const status = (page, text) => page.getByRole('status').filter({ hasText: text });
+const book = (page, side) => page.getByTestId(`${side}s`);
+
+const config = await (await fetch(`${opt.base}/v1/config`)).json();
+const SHARES_ABI = parseAbi(['function claimable(address account, uint256 contentId) view returns (uint256)']);
+const claimableOnChain = (address) =>
+  chainRpc.readContract({
+    address: config.contracts.royalty_shares,
+    abi: SHARES_ABI,
+    functionName: 'claimable',
+    args: [address, BigInt(contentId)],
+  });
+
+try {
+  // The holder watches the content's page from before the sale (desktop width).
+  const watching = await openAs(holder, { width: 1280, height: 900 });
+  await watching.goto(`${opt.base}/content/${contentId}`);
+  await watching.getByRole('heading', { name: 'Royalty market' }).waitFor();
+  const salesBefore = (await watching.getByTestId('sales').textContent()).trim();
+
+  // Phone width: the app's users read it on phones.
+  const page = await openAs(buyer, { width: 390, height: 844 });
   console.log(`journey: open ${opt.base}/`);
   await page.goto(`${opt.base}/`);
   await page.getByRole('heading', { level: 1, name: 'Catalogue' }).waitFor();
-  await page.getByRole('status').filter({ hasText: /content|No contents/ }).waitFor();
-  await screenshot('catalogue');
+  await status(page, /content|No contents/).waitFor();
+  await screenshot(page, 'catalogue');
 
   console.log(`journey: search ${opt.search}`);
   await page.getByLabel('Search').fill(opt.search);
@@ -185,47 +254,120 @@ try {
   await card.waitFor();
   const cards = await page.locator('.cards > li').count();
   if (cards !== 1) throw new Error(`the search for ${opt.search} found ${cards} contents, not 1`);
-  await screenshot('search');
+  await screenshot(page, 'search');
 
   console.log('journey: open the content page');
   await card.click();
   await page.waitForURL(`**/content/${contentId}`);
   await page.getByRole('heading', { name: 'Royalty holders' }).waitFor();
   const price = (await page.getByTestId('price').textContent()).trim();
-  await page.getByRole('button', { name: 'Connect wallet' }).first().click();
-  await page.getByText('Journey Wallet').first().waitFor();
+  await connect(page);
   const buyButton = page.getByRole('button', { name: `Buy for ${price}` });
   await buyButton.waitFor();
   await page.getByRole('button', { name: /^Rent for / }).waitFor();
-  await screenshot('content');
+  await screenshot(page, 'content');
+
+  console.log('journey: a rejected signature sends nothing and says so');
+  buyer.rejectNext = true;
+  await buyButton.click();
+  await page.getByRole('alert').filter({ hasText: 'You rejected the request in your wallet; nothing was sent.' }).waitFor();
+  if (buyer.sent.length !== 0) throw new Error(`a rejected buy sent ${buyer.sent.length} transactions`);
 
   console.log(`journey: buy for ${price} through the wallet`);
   await buyButton.click();
-  await page.getByRole('status').filter({ hasText: 'Bought: it is in your library.' }).waitFor({ timeout: BUY_MS });
-  await screenshot('bought');
-  if (sent.length !== 1) throw new Error(`the wallet sent ${sent.length} transactions, not 1`);
+  await status(page, 'Bought: it is in your library.').waitFor({ timeout: BUY_MS });
+  await screenshot(page, 'bought');
+  if (buyer.sent.length !== 1) throw new Error(`the wallet sent ${buyer.sent.length} transactions, not 1`);
+
+  console.log('journey: the holder’s open page shows the sale live');
+  const salesAfter = String(Number(salesBefore) + 1);
+  await watching.getByTestId('sales').filter({ hasText: new RegExp(`^\\s*${salesAfter}\\s*$`) }).waitFor();
+  await screenshot(watching, 'sale-live');
 
   console.log('journey: open the library');
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Library' }).click();
   await page.getByRole('heading', { level: 1, name: 'Your library' }).waitFor();
   const item = page.locator('.items li').filter({ has: page.locator(`a[href="/content/${contentId}"]`) });
   await item.getByText('Owned').waitFor();
-  await screenshot('library');
+  await screenshot(page, 'library');
+
+  console.log('journey: the holder’s earnings equal the chain’s claimable, and a claim pays them');
+  await connect(watching);
+  await watching.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Earnings' }).click();
+  await watching.getByRole('heading', { level: 1, name: 'Earnings' }).waitFor();
+  const row = watching.locator(`tr[data-content="${contentId}"]`);
+  const shown = BigInt(await row.getByTestId('claimable').getAttribute('data-wei'));
+  const onChain = await claimableOnChain(holder.address);
+  if (shown !== onChain || shown === 0n) throw new Error(`earnings show ${shown} wei claimable; the chain says ${onChain}`);
+  await screenshot(watching, 'earnings');
+  const balanceBefore = await chainRpc.getBalance({ address: holder.address });
+  const claimFrom = holder.sent.length;
+  await row.getByRole('button', { name: /^Claim / }).click();
+  await status(watching, 'Claimed: the revenue is in your wallet.').waitFor({ timeout: BUY_MS });
+  const balanceAfter = await chainRpc.getBalance({ address: holder.address });
+  const gas = await gasSpent(holder, claimFrom);
+  if (balanceAfter !== balanceBefore + shown - gas) {
+    throw new Error(`the claim moved ${balanceAfter - balanceBefore + gas} wei to the wallet, not ${shown}`);
+  }
+  if ((await claimableOnChain(holder.address)) !== 0n) throw new Error('claimable is not 0 after the claim');
+  await row.getByTestId('claimable').filter({ hasText: /^0 / }).waitFor();
+  await screenshot(watching, 'claimed');
+
+  console.log(`journey: the holder lists ${LISTED} shares (a bad amount first)`);
+  await watching.goto(`${opt.base}/content/${contentId}`);
+  await connect(watching);
+  const sentBeforeBad = holder.sent.length;
+  await watching.getByRole('textbox', { name: 'Shares', exact: true }).fill('20000');
+  await watching.getByRole('textbox', { name: /^Price per share/ }).fill(UNIT_PRICE);
+  await watching.getByRole('button', { name: 'List shares' }).click();
+  await watching.getByRole('alert').filter({ hasText: /Enter a whole number of shares from 1 to \d+\./ }).waitFor();
+  if (holder.sent.length !== sentBeforeBad) throw new Error('a refused listing sent a transaction');
+  await screenshot(watching, 'bad-listing');
+  await watching.getByRole('textbox', { name: 'Shares', exact: true }).fill(String(LISTED));
+  await watching.getByRole('button', { name: 'List shares' }).click();
+  await status(watching, `Listing ${LISTED} shares: done.`).waitFor({ timeout: BUY_MS });
+  const listed = book(watching, 'listing').locator('tbody tr').filter({ hasText: 'you' });
+  await listed.filter({ hasText: String(LISTED) }).waitFor();
+  const listingId = (await listed.locator('td').first().textContent()).trim();
+  await screenshot(watching, 'listed');
+
+  console.log(`journey: the trader fills ${FILLED} of listing ${listingId}`);
+  await page.goto(`${opt.base}/content/${contentId}`);
+  await connect(page);
+  const fillFrom = buyer.sent.length;
+  await page.getByLabel(`Shares to buy in listing ${listingId}`).fill(String(FILLED));
+  await page.getByRole('button', { name: `Buy from listing ${listingId}` }).click();
+  await status(page, `Buying ${FILLED} shares: done.`).waitFor({ timeout: BUY_MS });
+  if (buyer.sent.length !== fillFrom + 1) throw new Error(`the fill sent ${buyer.sent.length - fillFrom} transactions, not 1`);
+  if (buyer.sent[fillFrom].value !== parseEther(UNIT_PRICE) * BigInt(FILLED)) {
+    throw new Error(`the fill paid ${buyer.sent[fillFrom].value} wei`);
+  }
+  await book(page, 'listing').locator('tbody tr').filter({ hasText: String(LISTED - FILLED) }).waitFor();
+  await page.getByTestId('trades').locator('tbody tr').filter({ hasText: String(FILLED) }).first().waitFor();
+  await screenshot(page, 'filled');
+
+  console.log('journey: the holder’s open page shows the trade live');
+  await watching.getByTestId('trades').locator('tbody tr').filter({ hasText: String(FILLED) }).first().waitFor();
+  await book(watching, 'listing').locator('tbody tr').filter({ hasText: String(LISTED - FILLED) }).waitFor();
+  await screenshot(watching, 'trade-live');
 
   // The same app at desktop width.
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto(`${opt.base}/?q=${encodeURIComponent(opt.search)}`);
   await card.waitFor();
-  await screenshot('catalogue-desktop');
+  await screenshot(page, 'catalogue-desktop');
 
   if (pageErrors.length) throw new Error(`the page reported errors:\n  ${pageErrors.join('\n  ')}`);
-  // What the Rust side checks against the chain: the one transaction the wallet sent.
-  console.log(`journey: wallet asked ${[...new Set(asked)].join(', ')}`);
-  console.log(`journey: sent ${JSON.stringify(sent.map((s) => ({ ...s, value: s.value.toString() })))}`);
+  // What the Rust side checks against the chain: each wallet's transactions.
+  for (const w of [buyer, holder]) {
+    console.log(`journey: ${w.name} wallet asked ${[...new Set(w.asked)].join(', ')}`);
+    console.log(`journey: ${w.name} sent ${JSON.stringify(w.sent.map((x) => ({ ...x, value: x.value.toString() })))}`);
+  }
+  console.log(`journey: listing ${listingId}`);
   console.log('journey: ok');
   await browser.close();
 } catch (e) {
-  if (page) await screenshot('failure').catch(() => {});
+  for (const p of pages) await screenshot(p, 'failure').catch(() => {});
   await browser.close().catch(() => {});
   fail(`${e.message}${pageErrors.length ? `\npage errors:\n  ${pageErrors.join('\n  ')}` : ''}`);
 }

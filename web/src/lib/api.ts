@@ -62,6 +62,84 @@ export interface Library {
   as_of_time: number | null;
 }
 
+/** An open listing (the maker sells) or offer (the maker buys, payment escrowed). */
+export interface Order {
+  order_id: number;
+  maker: string;
+  amount: number;
+  remaining: number;
+  /** Per unit, base units. */
+  unit_price: string;
+  block_number: number;
+}
+
+export type Collection = 'shares' | 'access';
+
+export interface OrderBook {
+  content_id: string;
+  collection: Collection;
+  /** Cheapest first. */
+  listings: Order[];
+  /** Highest first. */
+  offers: Order[];
+  as_of_block: number | null;
+}
+
+export interface Trade {
+  block_number: number;
+  block_time: number;
+  log_index: number;
+  tx_hash: string;
+  listing_id: number | null;
+  offer_id: number | null;
+  collection: Collection;
+  seller: string;
+  buyer: string;
+  amount: number;
+  price: string;
+  unit_price: string;
+  royalty: string;
+}
+
+export interface TradesPage {
+  items: Trade[];
+  next_cursor: string | null;
+  as_of_block: number | null;
+}
+
+export interface PriceBucket {
+  start: number;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: number;
+  value: string;
+  trades: number;
+}
+
+export interface PriceHistory {
+  interval: number;
+  /** Oldest first. */
+  buckets: PriceBucket[];
+  as_of_block: number | null;
+}
+
+export interface EarningItem {
+  content_id: string;
+  payment_token: string;
+  shares: number;
+  /** Equal to the chain's `claimable` at `as_of_block`, base units. */
+  claimable: string;
+  claimed: string;
+}
+
+export interface Earnings {
+  account: string;
+  items: EarningItem[];
+  as_of_block: number | null;
+}
+
 export interface PublicConfig {
   chain_id: number;
   rpc_url: string | null;
@@ -122,3 +200,34 @@ export const library = (account: string, signal?: AbortSignal): Promise<Library>
   get(`/v1/accounts/${encodeURIComponent(account)}/library`, signal);
 
 export const config = (): Promise<PublicConfig> => get('/v1/config');
+
+const contentPath = (id: string, what: string) => `/v1/contents/${encodeURIComponent(id)}/${what}`;
+
+export const orderBook = (id: string, signal?: AbortSignal): Promise<OrderBook> =>
+  get(`${contentPath(id, 'orderbook')}?collection=shares`, signal);
+
+export const trades = (id: string, signal?: AbortSignal): Promise<TradesPage> =>
+  get(`${contentPath(id, 'trades')}?collection=shares&limit=20`, signal);
+
+export const priceHistory = (id: string, signal?: AbortSignal): Promise<PriceHistory> =>
+  get(`${contentPath(id, 'price-history')}?collection=shares&interval=60`, signal);
+
+export const earnings = (account: string, signal?: AbortSignal): Promise<Earnings> =>
+  get(`/v1/accounts/${encodeURIComponent(account)}/earnings`, signal);
+
+/**
+ * Reads `read` until the index has caught up with `block` (a transaction's block), once a
+ * second for at most `seconds`; null when it has not by then.
+ */
+export async function untilIndexed<T extends { as_of_block: number | null }>(
+  block: bigint,
+  read: () => Promise<T>,
+  seconds = 60,
+): Promise<T | null> {
+  for (let i = 0; i < seconds; i++) {
+    const r = await read().catch(() => null);
+    if (r && r.as_of_block !== null && BigInt(r.as_of_block) >= block) return r;
+    await new Promise((ok) => setTimeout(ok, 1000));
+  }
+  return null;
+}

@@ -34,6 +34,13 @@ declare global {
   }
 }
 
+/** A transaction the chain has included and that succeeded. */
+export interface Sent {
+  hash: Hex;
+  /** The block that includes it: reads "as of" this block or later show its effects. */
+  block: bigint;
+}
+
 const LEGACY: WalletInfo = { uuid: 'window.ethereum', name: 'Browser wallet', icon: '', rdns: '' };
 
 class Wallet {
@@ -80,7 +87,7 @@ class Wallet {
   }
 
   /** Sends one transaction through the wallet on `chain` and waits for it to succeed. */
-  async send(chain: Chain, tx: { to: Address; data: Hex; value: bigint }): Promise<Hex> {
+  async send(chain: Chain, tx: { to: Address; data: Hex; value: bigint }): Promise<Sent> {
     const provider = this.#provider;
     const account = this.account;
     if (!provider || !account) throw new Error('Connect a wallet first.');
@@ -102,7 +109,7 @@ class Wallet {
       timeout: 120_000,
     });
     if (receipt.status !== 'success') throw new Error(`The transaction ${hash} reverted.`);
-    return hash;
+    return { hash, block: receipt.blockNumber };
   }
 
   /** A read through the wallet's own connection to the chain. */

@@ -9,11 +9,14 @@
 //! read the head and found `H`, so a cached page is never older than the block it claims
 //! (`as_of_block`), and never older than a direct read would be.
 //!
-//! What is not chain data: the upload metadata joined into pages (`api_content_meta`). This
-//! instance's uploads clear the cache ([`PageCache::clear`], which also stops any answer being
-//! computed at that moment from being stored); another instance's appear within the entry
-//! lifetime ([`PageCache::new`]'s `ttl`). In practice metadata arrives before its content is
-//! registered, and so before the head that shows the content.
+//! What is not chain data: the catalogue facts joined into pages (`api_content_meta`,
+//! [`crate::facts`]). A row is only ever inserted, never changed, and each insert this instance
+//! makes — an upload's or the header backfill's — is followed, once committed, by
+//! [`PageCache::clear`], which also stops any answer being computed at that moment from being
+//! stored: every page stored afterwards was read after the row existed. Another instance's
+//! inserts appear within the entry lifetime ([`PageCache::new`]'s `ttl`). An upload's facts
+//! usually arrive before its content is registered, so before the head that shows it; the
+//! backfill's arrive after, which is when the clear (or the lifetime) matters.
 //!
 //! Bounds: at most `capacity` entries, all of one head; a new head empties the cache, and a
 //! full cache drops its expired entries, then everything.

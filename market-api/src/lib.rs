@@ -5,9 +5,11 @@
 //! real loopback socket.
 //!
 //! - Reads ([`reads`]): catalogue, one content, an account's library and earnings, a content's
-//!   royalty order book, trades and price history — all through the indexer's typed reads
+//!   royalty order book, trades, price and yield history — all through the indexer's typed reads
 //!   ([`indexer::read`], methods of [`indexer::Db`]), never by SQL over its tables; earnings
 //!   come from [`indexer::Db::earnings`], which mirrors `RoyaltyShares.claimable` to the wei.
+//! - ERC-1155 token metadata ([`reads::metadata`]): what the access and royalty contracts'
+//!   `uri(id)` resolves to.
 //! - Live events ([`events`]): server-sent events of new sales and trades as the indexer
 //!   writes them (the database is polled; each stream is bounded).
 //! - Sign-In with Ethereum ([`siwe`], [`auth`]): nonces and sessions live in the database,
@@ -16,6 +18,9 @@
 //!   before serving.
 //! - Uploads ([`upload`]): streamed to a temporary file under a size limit, packaged, pinned,
 //!   and answered with the unsigned registration transaction for the creator's own wallet.
+//! - Catalogue facts ([`facts`]): title, kind and MIME type from `.ddrm` headers, recorded by
+//!   uploads and, for every other registered content, by the header backfill
+//!   ([`facts::backfill`]), a background task [`serve`] runs while it serves.
 //! - Every error is an [`error::ApiError`]: a status code and `{ "error": { code, message } }`.
 //! - `/openapi.json` ([`openapi`]) is generated from the same types the handlers return.
 //! - `/v1/config` ([`config`]): the chain and contracts, for web clients; the web app's files
@@ -26,6 +31,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod facts;
 pub mod limits;
 pub mod migrations;
 pub mod openapi;
@@ -48,6 +54,7 @@ use store::ContentStore;
 
 pub use crate::limits::RateLimit;
 pub use error::ApiError;
+pub use facts::backfill::BackfillConfig;
 pub use migrations::migrate;
 
 /// Largest JSON request body accepted (SIWE messages are the biggest).
@@ -108,6 +115,9 @@ pub struct ApiConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Most catalogue pages cached (0: no cache; see [`cache`]).
     pub catalogue_cache_pages: usize,
+    /// The header backfill [`serve`] runs beside the server; `None`: none (facts come from
+    /// uploads only).
+    pub header_backfill: Option<BackfillConfig>,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -152,6 +162,7 @@ impl ApiConfig {
             max_event_streams_per_client: 4,
             trusted_proxies: Vec::new(),
             catalogue_cache_pages: CATALOGUE_CACHE_PAGES,
+            header_backfill: Some(BackfillConfig::default()),
         }
     }
 }
@@ -218,6 +229,10 @@ pub fn app(state: AppState) -> Router {
             get(reads::market::price_history),
         )
         .route(
+            "/v1/contents/{content_id}/yield-history",
+            get(reads::market::yield_history),
+        )
+        .route(
             "/v1/accounts/{account}/library",
             get(reads::accounts::library),
         )
@@ -225,6 +240,8 @@ pub fn app(state: AppState) -> Router {
             "/v1/accounts/{account}/earnings",
             get(reads::accounts::earnings),
         )
+        .route("/v1/metadata/access/{id}", get(reads::metadata::access))
+        .route("/v1/metadata/royalty/{id}", get(reads::metadata::royalty))
         .route("/v1/auth/nonce", post(auth::nonce))
         .route("/v1/auth/verify", post(auth::verify))
         .route("/v1/auth/session", get(auth::session))
@@ -266,18 +283,33 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API on `listener` until `shutdown` resolves, with the header backfill
+/// ([`facts::backfill`]) running beside it for exactly as long.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let _backfill = state
+        .config()
+        .header_backfill
+        .map(|config| AbortOnDrop(tokio::spawn(facts::backfill::run(state.clone(), config))));
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// A background task that stops when its owner is dropped: when [`serve`] returns, or when its
+/// future is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Unix seconds now.

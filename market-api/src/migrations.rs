@@ -1,18 +1,19 @@
 //! The market API's own tables (`market-api/migrations/`: SIWE nonces, hashed session tokens,
-//! catalogue facts from uploaded headers), applied by the API itself at start-up.
+//! catalogue facts from `.ddrm` headers), applied by the API itself at start-up.
 //!
 //! They live in the index's database, beside the indexer's tables, and share its sqlx migration
 //! history: the API's versions start at [`indexer::db::FIRST_SERVICE_MIGRATION`] and each
 //! migrator ignores the other's versions (the scheme is explained at [`indexer::db::migrator`]).
 //! Databases made before the API owned its migrations already hold version 1000, applied by the
 //! indexer's migrator from this very file: the file must stay byte for byte the same, since its
-//! checksum was recorded then and is checked now.
+//! checksum was recorded then and is checked now (so its comment that only uploads fill the
+//! facts table stays, although the header backfill, [`crate::facts::backfill`], fills it too).
 
 use indexer::read::ContentFacts;
 use sqlx::migrate::Migrator;
 
-/// The API's table of catalogue facts from uploaded headers, which the index's content reads
-/// join (`indexer::read`).
+/// The API's table of catalogue facts from `.ddrm` headers ([`crate::facts`]), which the
+/// index's content reads join (`indexer::read`).
 pub const CONTENT_FACTS: ContentFacts = ContentFacts {
     table: "api_content_meta",
 };

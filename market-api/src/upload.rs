@@ -537,13 +537,8 @@ async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, JobFail
     let content_id = U256::from_be_bytes(report.content_id.0);
     refuse_registered(state, content_id, &report).await?;
     let call = registration(&job, &report, content_id, &cid);
-    let kind = serde_json::to_value(report.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let kind = crate::facts::kind_text(report.kind).to_owned();
     record_facts(state, &job, &report, &kind).await?;
-    // Pages cached before this row may lack its title: drop them (see `cache`).
-    state.inner.catalogue_cache.clear();
     let cfg = state.config();
     Ok(UploadResult {
         content_id: report.content_id.to_hex(),
@@ -672,20 +667,16 @@ async fn record_facts(
     report: &packager::PackageReport,
     kind: &str,
 ) -> Result<(), JobFailure> {
-    let meta = sqlx::query(
-        "INSERT INTO api_content_meta (content_id, title, creator_name, kind, mime_type, duration_ms, size_bytes) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (content_id) DO NOTHING",
-    )
-    .bind(report.content_id.to_hex())
-    .bind(job.form.title.clone().unwrap_or_default())
-    .bind(job.form.creator_name.clone())
-    .bind(kind.to_owned())
-    .bind(report.mime_type.clone())
-    .bind(i64::try_from(report.duration_ms).unwrap_or(i64::MAX))
-    .bind(i64::try_from(report.input_bytes).unwrap_or(i64::MAX))
-    .execute(state.pool())
-    .await;
-    if let Err(e) = meta {
+    let facts = crate::facts::Facts {
+        content_id: report.content_id.to_hex(),
+        title: job.form.title.clone().unwrap_or_default(),
+        creator_name: job.form.creator_name.clone(),
+        kind: kind.to_owned(),
+        mime_type: report.mime_type.clone(),
+        duration_ms: report.duration_ms,
+        size_bytes: report.input_bytes,
+    };
+    if let Err(e) = crate::facts::record(state, &facts).await {
         tracing::warn!(upload = %job.id, error = %e, "recording an upload's catalogue facts failed");
         return Err(JobFailure::CatalogueUnavailable);
     }

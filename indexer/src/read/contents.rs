@@ -9,7 +9,7 @@ use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 
 use super::{ContentFacts, Counts};
-use crate::db::{amount_text, head_of, BlockRef, Db};
+use crate::db::{amount_text, head_of, parse_amount, BlockRef, Db};
 use crate::error::IndexerError;
 
 /// A content's access terms, as last set on chain (amounts in base units).
@@ -37,7 +37,7 @@ pub struct ContentRow {
     /// 0x000…000 for the native token.
     pub payment_token: String,
     pub cid: String,
-    /// From the .ddrm header when the content was uploaded through this API.
+    /// From the .ddrm header (the facts table); null while the facts are not known yet.
     pub title: Option<String>,
     pub creator_name: Option<String>,
     /// `media` or `data` (same provenance as `title`).
@@ -59,6 +59,28 @@ pub struct ContentRecord {
     pub key_commitment: String,
     /// Cumulative revenue per share (base units per share).
     pub revenue_per_share: String,
+}
+
+/// A registered content the facts table has no row for: where its `.ddrm` is (the CID it
+/// was registered with) and where it stands in registration order (the keyset of
+/// [`Db::contents_without_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactlessContent {
+    pub content_id: String,
+    pub creator: String,
+    pub cid: String,
+    pub registered_block: u64,
+}
+
+impl FromRow<'_, AnyRow> for FactlessContent {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            content_id: r.try_get("content_id")?,
+            creator: r.try_get("creator")?,
+            cid: r.try_get("cid")?,
+            registered_block: r.count("registered_block")?,
+        })
+    }
 }
 
 /// One royalty holder.
@@ -127,6 +149,29 @@ impl FromRow<'_, AnyRow> for RevenueRow {
             pool: r.try_get("pool")?,
         })
     }
+}
+
+/// One distribution of revenue to a content's holders, as its realised yield: what each of the
+/// 10,000 shares earned by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Distribution {
+    pub block_number: u64,
+    pub block_time: u64,
+    /// Revenue paid in (before fees).
+    pub amount: U256,
+    /// Added to every share's earnings (base units per share).
+    pub per_share: U256,
+    /// The content's cumulative revenue per share just after it.
+    pub cumulative_per_share: U256,
+}
+
+/// A content's latest distributions, oldest first, read in one snapshot with the head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistributionHistory {
+    pub head: Option<BlockRef>,
+    /// The content's cumulative revenue per share now (that of the last distribution).
+    pub revenue_per_share: U256,
+    pub distributions: Vec<Distribution>,
 }
 
 /// How a content is offered.
@@ -365,6 +410,94 @@ impl Db {
             content: ContentRow::from_row(&r)?,
             key_commitment: r.try_get("key_commitment")?,
             revenue_per_share: r.try_get("revenue_per_share")?,
+        }))
+    }
+
+    /// Up to `limit` registered contents without a row in `facts`, oldest registration first,
+    /// after `after` (the `(registered_block, content_id)` of the last one of the previous
+    /// call): what a service filling `facts` from the contents' headers has left to do.
+    pub async fn contents_without_facts(
+        &self,
+        facts: ContentFacts,
+        after: Option<(u64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<FactlessContent>, IndexerError> {
+        let (block, id) = after.unwrap_or((0, ""));
+        let block = i64::try_from(block).unwrap_or(i64::MAX);
+        Ok(sqlx::query_as(&format!(
+            "SELECT c.content_id, c.creator, c.cid, c.registered_block FROM contents c \
+             LEFT JOIN {} m ON m.content_id = c.content_id \
+             WHERE m.content_id IS NULL \
+               AND (c.registered_block > $1 OR (c.registered_block = $1 AND c.content_id > $2)) \
+             ORDER BY c.registered_block, c.content_id LIMIT $3",
+            facts.table
+        ))
+        .bind(block)
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The latest `limit` revenue distributions of a content with the cumulative revenue per
+    /// share after each (oldest first), or `None` when it is not registered. The cumulative
+    /// values are the content's current one minus the distributions after each row (the index
+    /// adds every distribution's `per_share` to it), so they are exact even when older
+    /// distributions are left out; rows, content and head come from one snapshot.
+    pub async fn distribution_history(
+        &self,
+        content_id: &str,
+        limit: u32,
+    ) -> Result<Option<DistributionHistory>, IndexerError> {
+        let mut tx = self.begin_snapshot().await?;
+        let rps: Option<String> =
+            sqlx::query_scalar("SELECT revenue_per_share FROM contents WHERE content_id = $1")
+                .bind(content_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(rps) = rps else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT block_number, block_time, amount, per_share FROM revenue \
+             WHERE content_id = $1 ORDER BY block_number DESC, log_index DESC LIMIT $2",
+        )
+        .bind(content_id)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let head = head_of(&mut *tx).await?;
+        tx.rollback().await?;
+        let revenue_per_share = parse_amount("contents", "revenue_per_share", &rps)?;
+        let mut cumulative = revenue_per_share;
+        let mut distributions = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let per_share = parse_amount(
+                "revenue",
+                "per_share",
+                &r.try_get::<String, _>("per_share")?,
+            )?;
+            distributions.push(Distribution {
+                block_number: r.count("block_number")?,
+                block_time: r.count("block_time")?,
+                amount: parse_amount("revenue", "amount", &r.try_get::<String, _>("amount")?)?,
+                per_share,
+                cumulative_per_share: cumulative,
+            });
+            cumulative = cumulative
+                .checked_sub(per_share)
+                .ok_or(IndexerError::Corrupt {
+                    table: "revenue",
+                    column: "per_share",
+                    value: amount_text(per_share),
+                })?;
+        }
+        distributions.reverse();
+        Ok(Some(DistributionHistory {
+            head,
+            revenue_per_share,
+            distributions,
         }))
     }
 

@@ -3,7 +3,7 @@
 //! columns or their order.
 //!
 //! One file per resource: `contents` (the catalogue, one content and its cap table, sales and
-//! revenue), `accounts` (a library), `market` (order books, trades, trade prices), `live` (the
+//! revenue and its history per share, the contents a facts table has no row for), `accounts` (a library), `market` (order books, trades, trade prices), `live` (the
 //! sales and trades after a position, for live streams). Earnings stay in [`crate::db`]
 //! ([`crate::Db::earnings`]): they are the accounting model's mirror, not a plain read.
 //!
@@ -27,8 +27,8 @@ use sqlx::Row;
 
 pub use accounts::LibraryRow;
 pub use contents::{
-    CapTableRow, CatalogueFilter, CataloguePage, ContentRecord, ContentRow, Offered, RevenueRow,
-    Sale, SaleRow, TermsRow,
+    CapTableRow, CatalogueFilter, CataloguePage, ContentRecord, ContentRow, Distribution,
+    DistributionHistory, FactlessContent, Offered, RevenueRow, Sale, SaleRow, TermsRow,
 };
 pub use live::Position;
 pub use market::{Book, Collection, OrderRow, Trade, TradePrice, TradeRow, TradesPage};

@@ -1,5 +1,6 @@
 //! The market of one content: its order book (`…/orderbook`), its trades (`…/trades`, keyset
-//! pages) and unit-price candles of its latest trades (`…/price-history`).
+//! pages), unit-price candles of its latest trades (`…/price-history`) and the realised yield
+//! of a share over time (`…/yield-history`).
 
 use alloy::primitives::U256;
 use axum::extract::{Path, Query, State};
@@ -158,6 +159,15 @@ pub struct PriceHistory {
 
 const PRICE_HISTORY_TRADES: u32 = 10_000;
 
+/// A history's bucket width: 60 s to 30 days, 1 hour when not given.
+fn interval_param(interval: Option<u64>) -> Result<u64, ApiError> {
+    let interval = interval.unwrap_or(3600);
+    if !(60..=2_592_000).contains(&interval) {
+        return Err(ApiError::bad("interval is 60 to 2592000 seconds"));
+    }
+    Ok(interval)
+}
+
 /// A bucket being filled, in exact integers.
 struct Candle {
     start: u64,
@@ -197,10 +207,7 @@ pub async fn price_history(
     let id = content_id_param(&id)?;
     let Query(q) = query?;
     let coll = collection(q.collection.as_deref())?;
-    let interval = q.interval.unwrap_or(3600);
-    if !(60..=2_592_000).contains(&interval) {
-        return Err(ApiError::bad("interval is 60 to 2592000 seconds"));
-    }
+    let interval = interval_param(q.interval)?;
     let prices = state
         .config()
         .db
@@ -236,5 +243,93 @@ pub async fn price_history(
         interval,
         buckets: buckets.into_iter().map(PriceBucket::from).collect(),
         as_of_block: head(&state).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct YieldHistoryQuery {
+    /// Bucket width in seconds, 60 to 2592000 (default 3600).
+    pub interval: Option<u64>,
+}
+
+/// The revenue distributed to a content's holders in one time bucket.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct YieldBucket {
+    /// Bucket start, unix seconds.
+    pub start: u64,
+    /// What one royalty share earned in the bucket (base units of the payment token).
+    pub per_share: String,
+    /// What one share had earned in all, at the bucket's end.
+    pub cumulative_per_share: String,
+    /// Revenue paid in during the bucket, before fees.
+    pub revenue: String,
+    pub distributions: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct YieldHistory {
+    pub content_id: String,
+    pub interval: u64,
+    /// What one share has earned since registration (the chain's revenue per share).
+    pub revenue_per_share: String,
+    /// Oldest first, over the latest 10,000 distributions; empty buckets are omitted.
+    pub buckets: Vec<YieldBucket>,
+    pub as_of_block: Option<u64>,
+}
+
+const YIELD_HISTORY_DISTRIBUTIONS: u32 = 10_000;
+
+/// Realised yield per royalty share over time: revenue distributed per share, per bucket and
+/// in all.
+#[utoipa::path(get, path = "/v1/contents/{content_id}/yield-history", tag = "market",
+    params(("content_id" = String, Path, description = "0x + 64 hex digits"), YieldHistoryQuery),
+    responses((status = 200, body = YieldHistory), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn yield_history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Rejected<Query<YieldHistoryQuery>>,
+) -> Result<Json<YieldHistory>, ApiError> {
+    let id = content_id_param(&id)?;
+    let Query(q) = query?;
+    let interval = interval_param(q.interval)?;
+    let history = state
+        .config()
+        .db
+        .distribution_history(&id, YIELD_HISTORY_DISTRIBUTIONS)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
+    let mut buckets: Vec<(u64, U256, U256, U256, u64)> = Vec::new();
+    for d in history.distributions {
+        let start = d.block_time - d.block_time % interval;
+        match buckets.last_mut() {
+            Some(b) if b.0 == start => {
+                b.1 += d.per_share;
+                b.2 = d.cumulative_per_share;
+                b.3 += d.amount;
+                b.4 += 1;
+            }
+            _ => buckets.push((start, d.per_share, d.cumulative_per_share, d.amount, 1)),
+        }
+    }
+    Ok(Json(YieldHistory {
+        content_id: id,
+        interval,
+        revenue_per_share: history.revenue_per_share.to_string(),
+        buckets: buckets
+            .into_iter()
+            .map(
+                |(start, per_share, cumulative, revenue, distributions)| YieldBucket {
+                    start,
+                    per_share: per_share.to_string(),
+                    cumulative_per_share: cumulative.to_string(),
+                    revenue: revenue.to_string(),
+                    distributions,
+                },
+            )
+            .collect(),
+        as_of_block: history.head.map(|h| h.number),
     }))
 }

@@ -1,6 +1,6 @@
 //! The read endpoints, one module per resource: [`contents`] (the catalogue and one content),
-//! [`accounts`] (a library and earnings), [`market`] (order books, trades, price history); and
-//! [`health`]. Each asks the index through its typed reads ([`indexer::read`]) and answers with
+//! [`accounts`] (a library and earnings), [`market`] (order books, trades, price and yield history),
+//! [`metadata`] (ERC-1155 token metadata); and [`health`]. Each asks the index through its typed reads ([`indexer::read`]) and answers with
 //! its own response types, which are what `/openapi.json` documents; rows shown as the index
 //! reads them (a content, its terms, sales, revenue, cap table, orders, trades) are the index's
 //! row types themselves, which serialize to this API's JSON and carry its schema names.
@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod contents;
 pub mod market;
+pub mod metadata;
 
 use alloy::primitives::{Address, U256};
 use axum::extract::State;

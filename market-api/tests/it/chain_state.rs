@@ -213,6 +213,7 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
     let next_listing = view!(mkt.nextListingId());
     let next_offer = view!(mkt.nextOfferId());
     let mut open_orders = 0;
+    let mut yielding = 0;
     for &id in &market.contents {
         let book = api
             .get_ok(&format!(
@@ -259,8 +260,27 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
             .map(|b| b["volume"].as_u64().unwrap())
             .sum();
         assert_eq!(traded, bucketed);
+        // Realised yield per share: the buckets add up, step by step, to the chain's revenue
+        // per share.
+        let yields = api
+            .get_ok(&format!(
+                "/v1/contents/{}/yield-history?interval=60",
+                hex_id(id)
+            ))
+            .await;
+        let on_chain = view!(shares.revenuePerShare(id));
+        assert_eq!(amount(&yields["revenue_per_share"]), on_chain);
+        let mut running = U256::ZERO;
+        for bucket in yields["buckets"].as_array().unwrap() {
+            assert!(bucket["distributions"].as_u64().unwrap() > 0, "{bucket}");
+            running += amount(&bucket["per_share"]);
+            assert_eq!(amount(&bucket["cumulative_per_share"]), running, "{bucket}");
+        }
+        assert_eq!(running, on_chain, "yield history of {}", hex_id(id));
+        yielding += usize::from(!running.is_zero());
     }
     assert!(open_orders > 0, "the scripted market leaves open orders");
+    assert!(yielding > 0, "the scripted market distributes revenue");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

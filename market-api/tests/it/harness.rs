@@ -22,6 +22,8 @@ pub struct Served {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// The content store the API reads and pins to.
+    pub store: std::sync::Arc<dyn store::ContentStore>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _pg: Option<TestPostgres>,
 }
@@ -115,7 +117,7 @@ async fn start_api(
         chain,
         market.deployment.clone(),
         addr.to_string(),
-        store,
+        store.clone(),
         dir.path().join("work"),
     );
     config.group_key = Some(group_key(dir.path()));
@@ -134,6 +136,7 @@ async fn start_api(
         addr,
         http: reqwest::Client::new(),
         dir,
+        store,
         shutdown: Some(tx),
         _pg: pg,
     }

@@ -4,6 +4,8 @@
 mod catalogue_cache;
 mod chain_state;
 mod harness;
+mod header_facts;
+mod metadata;
 mod migrations;
 mod requests;
 mod schemathesis;

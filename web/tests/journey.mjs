@@ -282,6 +282,8 @@ try {
   console.log('journey: the holder’s open page shows the sale live');
   const salesAfter = String(Number(salesBefore) + 1);
   await watching.getByTestId('sales').filter({ hasText: new RegExp(`^\\s*${salesAfter}\\s*$`) }).waitFor();
+  // …and the realised yield per share, from the index's distributions.
+  await watching.getByRole('img', { name: /^Earned per share: 1 point, latest (?!0 )[0-9.e-]+ / }).waitFor();
   await screenshot(watching, 'sale-live');
 
   console.log('journey: open the library');

@@ -125,6 +125,24 @@ export interface PriceHistory {
   as_of_block: number | null;
 }
 
+export interface YieldBucket {
+  start: number;
+  /** What one royalty share earned in the bucket, base units. */
+  per_share: string;
+  /** What one share had earned in all at the bucket's end. */
+  cumulative_per_share: string;
+  revenue: string;
+  distributions: number;
+}
+
+export interface YieldHistory {
+  interval: number;
+  revenue_per_share: string;
+  /** Oldest first. */
+  buckets: YieldBucket[];
+  as_of_block: number | null;
+}
+
 export interface EarningItem {
   content_id: string;
   payment_token: string;
@@ -211,6 +229,9 @@ export const trades = (id: string, signal?: AbortSignal): Promise<TradesPage> =>
 
 export const priceHistory = (id: string, signal?: AbortSignal): Promise<PriceHistory> =>
   get(`${contentPath(id, 'price-history')}?collection=shares&interval=60`, signal);
+
+export const yieldHistory = (id: string, signal?: AbortSignal): Promise<YieldHistory> =>
+  get(`${contentPath(id, 'yield-history')}?interval=60`, signal);
 
 export const earnings = (account: string, signal?: AbortSignal): Promise<Earnings> =>
   get(`/v1/accounts/${encodeURIComponent(account)}/earnings`, signal);

@@ -66,18 +66,7 @@ fn parent() -> Result<()> {
         .tempdir_in(&dir)?;
     let dealt = licence_net::dealer::deal(5, 3, &work.path().join("keys"))?;
     let output = work.path().join("out.ddrm");
-    let opts = PackageOptions {
-        input: input.clone(),
-        output: output.clone(),
-        group_key: dealt.group,
-        renderers: Vec::new(),
-        title: None,
-        creator: "bench".into(),
-        creator_account: licence_net_protocol::Address::repeat_byte(0xC1),
-        as_data: true,
-        lossless: false,
-        export_key: None,
-    };
+    let opts = bench_options(&input, &output, dealt.group);
 
     println!(
         "input {} ({bytes} bytes), {rounds} rounds, alternating sha256sum and package",
@@ -205,18 +194,7 @@ fn peak_rss_of_child(input: &Path, output: &Path, group: &Path) -> Result<u64> {
 
 fn child(input: &Path, output: &Path, group: &Path) -> Result<()> {
     let group = GroupKey::from_json(&std::fs::read_to_string(group)?)?;
-    let opts = PackageOptions {
-        input: input.to_path_buf(),
-        output: output.to_path_buf(),
-        group_key: group,
-        renderers: Vec::new(),
-        title: None,
-        creator: "bench".into(),
-        creator_account: licence_net_protocol::Address::repeat_byte(0xC1),
-        as_data: true,
-        lossless: false,
-        export_key: None,
-    };
+    let opts = bench_options(input, output, group);
     packager::package(&opts, &mut |_| {})?;
     println!("VmHWM_kib {}", own_vm_hwm_kib()?);
     Ok(())
@@ -234,4 +212,20 @@ fn own_vm_hwm_kib() -> Result<u64> {
         .trim()
         .parse()
         .context("parsing VmHWM")
+}
+
+/// Packaging `input` as data to `output`, wrapped to `group_key`, as both measurements do it.
+fn bench_options(input: &Path, output: &Path, group_key: GroupKey) -> PackageOptions {
+    PackageOptions {
+        input: input.to_path_buf(),
+        output: output.to_path_buf(),
+        group_key,
+        renderers: Vec::new(),
+        title: None,
+        creator: "bench".into(),
+        creator_account: licence_net_protocol::Address::repeat_byte(0xC1),
+        as_data: true,
+        lossless: false,
+        export_key: None,
+    }
 }

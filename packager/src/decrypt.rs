@@ -21,10 +21,7 @@ pub fn decrypt(
     key: &ContentKey,
     output: &Path,
 ) -> Result<DecryptReport, PackageError> {
-    let fmt_err = |source| PackageError::Format {
-        path: input.to_path_buf(),
-        source,
-    };
+    let fmt_err = PackageError::format_at(input);
     let file = File::open(input).map_err(|source| PackageError::Input {
         path: input.to_path_buf(),
         source,

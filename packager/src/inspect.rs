@@ -23,10 +23,7 @@ pub fn inspect(path: &Path) -> Result<InspectReport, PackageError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let c = Container::open(file).map_err(|source| PackageError::Format {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let c = Container::open(file).map_err(PackageError::format_at(path))?;
     Ok(InspectReport {
         content_id: c.content_id(),
         header_digest: c.header_digest(),

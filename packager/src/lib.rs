@@ -61,6 +61,16 @@ pub enum PackageError {
     Invalid(String),
 }
 
+impl PackageError {
+    /// `map_err` for a format error about the file at `path`.
+    fn format_at(path: &Path) -> impl Fn(FormatError) -> Self + Copy + '_ {
+        move |source| Self::Format {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// Progress of a long operation, reported now and then.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress {

@@ -62,6 +62,37 @@ pub fn package(
     opts: &PackageOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<PackageReport, PackageError> {
+    let input_len = check_request(opts)?;
+    let key = fresh_key();
+    let mut salt = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let header = data_header(opts, input_len, &key, salt)?;
+
+    let probe = if opts.as_data {
+        None
+    } else {
+        media::probe(&opts.input)?
+    };
+    let out = AtomicOutput::new(&opts.output)?;
+    let (head, out, verified) = match probe {
+        None => {
+            let (head, out) = package_data(opts, header, &key, salt, out, progress)?;
+            (head, out, Vec::new())
+        }
+        Some(probe) => package_media(opts, header, &key, salt, &probe, out, progress)?,
+    };
+    let report = report(opts, &head, input_len, verified);
+    if let Some(k) = &opts.export_key {
+        let hex = key.to_hex();
+        write_private_new(k, format!("{}\n", &*hex).as_bytes())?;
+    }
+    out.commit()?;
+    Ok(report)
+}
+
+/// Refuses what cannot be packaged before any work: an input that is not a regular file, a
+/// recovery key file that exists, a zero creator account. Returns the input's length.
+fn check_request(opts: &PackageOptions) -> Result<u64, PackageError> {
     let input_meta = std::fs::metadata(&opts.input).map_err(|source| PackageError::Input {
         path: opts.input.clone(),
         source,
@@ -77,10 +108,22 @@ pub fn package(
             return Err(PackageError::Exists { path: k.clone() });
         }
     }
-    let key = fresh_key();
-    let mut salt = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut salt);
+    if opts.creator_account == Address::ZERO {
+        return Err(PackageError::Invalid(
+            "the creator account must not be the zero address".into(),
+        ));
+    }
+    Ok(input_meta.len())
+}
 
+/// The header of `opts.input` as a data file, with `key` wrapped to the group key for the
+/// creator's account. Media packaging fills in the kind, tracks and media metadata later.
+fn data_header(
+    opts: &PackageOptions,
+    input_len: u64,
+    key: &ContentKey,
+    salt: [u8; 32],
+) -> Result<Header, PackageError> {
     let name = opts
         .input
         .file_name()
@@ -92,16 +135,11 @@ pub fn package(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
-    if opts.creator_account == Address::ZERO {
-        return Err(PackageError::Invalid(
-            "the creator account must not be the zero address".into(),
-        ));
-    }
     let ciphertext = opts
         .group_key
         .encrypt(&opts.creator_account, key.as_bytes())
         .map_err(|e| PackageError::Invalid(e.to_string()))?;
-    let header = Header {
+    Ok(Header {
         salt: salt.to_vec(),
         creator_account: opts.creator_account.into_array(),
         kind: ContentKind::Data,
@@ -109,7 +147,7 @@ pub fn package(
             title,
             creator: opts.creator.clone(),
             mime_type: guess_mime(&opts.input).to_string(),
-            original_size: input_meta.len(),
+            original_size: input_len,
             original_name: name,
             ..Metadata::default()
         },
@@ -121,58 +159,49 @@ pub fn package(
             ciphertext,
         },
         segments: Vec::new(),
-    };
+    })
+}
 
-    let probe = if opts.as_data {
-        None
-    } else {
-        media::probe(&opts.input)?
-    };
-    let out = AtomicOutput::new(&opts.output)?;
-    let (head, out, verified) = match probe {
-        None => {
-            let (head, out) = package_data(opts, header, &key, salt, out, progress)?;
-            (head, out, Vec::new())
-        }
-        Some(probe) => package_media(opts, header, &key, salt, &probe, out, progress)?,
-    };
-    let output_bytes = head.file_len();
-    let report = PackageReport {
+/// What [`package`] made, from the sealed header.
+fn report(
+    opts: &PackageOptions,
+    head: &EncodedHeader,
+    input_len: u64,
+    verified_audio_frames: Vec<u64>,
+) -> PackageReport {
+    let header = &head.header;
+    PackageReport {
         output: opts.output.clone(),
         content_id: head.content_id(),
         header_digest: head.header_digest(),
         creator_account: opts.creator_account,
-        key_commitment: head.header.key_commitment(),
-        kind: head.header.kind,
-        mime_type: head.header.metadata.mime_type.clone(),
-        duration_ms: head.header.metadata.duration_ms,
-        input_bytes: input_meta.len(),
-        output_bytes,
-        segments: head.header.segments.len(),
-        tracks: head
-            .header
-            .tracks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| TrackSummary {
-                kind: t.kind,
-                codec: t.codec.clone(),
-                segments: head
-                    .header
-                    .segments
-                    .iter()
-                    .filter(|s| s.track as usize == i)
-                    .count(),
-            })
-            .collect(),
-        verified_audio_frames: verified,
-    };
-    if let Some(k) = &opts.export_key {
-        let hex = key.to_hex();
-        write_private_new(k, format!("{}\n", &*hex).as_bytes())?;
+        key_commitment: header.key_commitment(),
+        kind: header.kind,
+        mime_type: header.metadata.mime_type.clone(),
+        duration_ms: header.metadata.duration_ms,
+        input_bytes: input_len,
+        output_bytes: head.file_len(),
+        segments: header.segments.len(),
+        tracks: track_summaries(header),
+        verified_audio_frames,
     }
-    out.commit()?;
-    Ok(report)
+}
+
+fn track_summaries(header: &Header) -> Vec<TrackSummary> {
+    header
+        .tracks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TrackSummary {
+            kind: t.kind,
+            codec: t.codec.clone(),
+            segments: header
+                .segments
+                .iter()
+                .filter(|s| s.track as usize == i)
+                .count(),
+        })
+        .collect()
 }
 
 fn fresh_key() -> ContentKey {
@@ -224,10 +253,7 @@ fn package_data(
     let mut sealer = SegmentSealer::new(key, salt);
     let head = sealer
         .seal_planned(&header)
-        .map_err(|source| PackageError::Format {
-            path: opts.output.clone(),
-            source,
-        })?;
+        .map_err(PackageError::format_at(&opts.output))?;
     out.write_all(&head.encoded)?;
     out.write_all(&head.tag)?;
 
@@ -246,10 +272,7 @@ fn package_data(
             .map_err(|_| PackageError::InputChanged(opts.input.clone()))?;
         let entry = sealer
             .seal_next(0, planned.pts, planned.duration, planned.flags, &mut buf)
-            .map_err(|source| PackageError::Format {
-                path: opts.output.clone(),
-                source,
-            })?;
+            .map_err(PackageError::format_at(&opts.output))?;
         debug_assert_eq!(&entry, planned);
         out.write_all(&buf)?;
         done += planned.duration as u64;
@@ -298,10 +321,7 @@ fn package_media(
             let flags = if seg.keyframe { SEGMENT_KEYFRAME } else { 0 };
             let sealed = sealer
                 .seal_next(seg.track, seg.pts, seg.duration, flags, &mut buf)
-                .map_err(|source| PackageError::Format {
-                    path: opts.output.clone(),
-                    source,
-                })
+                .map_err(PackageError::format_at(&opts.output))
                 .and_then(|_| spool.write_all(&buf).map_err(spool_err));
             sealed.map_err(|e| {
                 let msg = e.to_string();
@@ -323,10 +343,7 @@ fn package_media(
     header.metadata.thumbnail = summary.thumbnail;
     let head = sealer
         .finish(header)
-        .map_err(|source| PackageError::Format {
-            path: opts.output.clone(),
-            source,
-        })?;
+        .map_err(PackageError::format_at(&opts.output))?;
     out.write_all(&head.encoded)?;
     out.write_all(&head.tag)?;
     std::io::Seek::rewind(&mut spool).map_err(spool_err)?;
@@ -337,10 +354,7 @@ fn package_media(
     let file = out.reopen()?;
     let mut unlocked = Container::open(file)
         .and_then(|c| c.unlock(key))
-        .map_err(|source| PackageError::Format {
-            path: opts.output.clone(),
-            source,
-        })?;
+        .map_err(PackageError::format_at(&opts.output))?;
     let mut verified = Vec::new();
     for (t, track) in unlocked.header().tracks.clone().iter().enumerate() {
         if track.kind != TrackKind::Audio {
@@ -351,10 +365,7 @@ fn package_media(
             .map_while(|p| p.map_err(|e| read_error = Some(e)).ok());
         let frames = media::verify_audio_track(t as u32, track, &mut packets);
         if let Some(source) = read_error {
-            return Err(PackageError::Format {
-                path: opts.output.clone(),
-                source,
-            });
+            return Err(PackageError::format_at(&opts.output)(source));
         }
         verified.push(frames?);
     }

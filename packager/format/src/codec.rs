@@ -41,6 +41,13 @@ impl Enc {
         // Lengths are validated against the limits before encoding; a u32 holds all of them.
         self.u32(u32::try_from(n).unwrap_or(u32::MAX));
     }
+    /// A count-prefixed list, each item written by `item`.
+    pub(crate) fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Self, &T)) {
+        self.count(items.len());
+        for i in items {
+            item(self, i);
+        }
+    }
 }
 
 pub(crate) struct Dec<'a> {
@@ -102,6 +109,20 @@ impl<'a> Dec<'a> {
             });
         }
         Ok(n)
+    }
+    /// A count-prefixed list of at most `max` items, each read by `item`.
+    pub(crate) fn list<T>(
+        &mut self,
+        what: &'static str,
+        max: usize,
+        mut item: impl FnMut(&mut Self) -> Result<T, FormatError>,
+    ) -> Result<Vec<T>, FormatError> {
+        let n = self.count(what, max)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(item(self)?);
+        }
+        Ok(out)
     }
     pub(crate) fn bytes(&mut self, what: &'static str, max: usize) -> Result<Vec<u8>, FormatError> {
         let n = self.count(what, max)?;

@@ -351,76 +351,13 @@ impl Header {
         let mut e = Enc::new();
         e.fixed(&self.salt);
         e.fixed(&self.creator_account);
-        e.u8(match self.kind {
-            ContentKind::Media => 1,
-            ContentKind::Data => 2,
-        });
-        let m = &self.metadata;
-        e.str(&m.title);
-        e.str(&m.creator);
-        e.str(&m.mime_type);
-        e.u64(m.duration_ms);
-        e.u64(m.original_size);
-        e.str(&m.original_name);
-        for att in [&m.thumbnail, &m.preview] {
-            match att {
-                None => e.u8(0),
-                Some(a) => {
-                    e.u8(1);
-                    e.str(&a.mime_type);
-                    e.bytes(&a.bytes);
-                }
-            }
-        }
-        e.count(m.extra.len());
-        for (k, v) in &m.extra {
-            e.str(k);
-            e.str(v);
-        }
-        e.count(self.tracks.len());
-        for t in &self.tracks {
-            e.u8(match t.kind {
-                TrackKind::Audio => 1,
-                TrackKind::Video => 2,
-                TrackKind::Data => 3,
-            });
-            e.str(&t.codec);
-            e.u32(t.timescale);
-            e.u32(t.sample_rate);
-            e.u16(t.channels);
-            e.u32(t.width);
-            e.u32(t.height);
-            e.u32(t.frame_rate_num);
-            e.u32(t.frame_rate_den);
-            e.u64(t.bit_rate);
-            e.bytes(&t.codec_private);
-            e.str(&t.language);
-        }
-        e.count(self.renderers.len());
-        for r in &self.renderers {
-            e.fixed(r);
-        }
-        e.u8(self.key.scheme);
-        e.fixed(&self.key.group_key_id);
-        e.bytes(&self.key.ciphertext);
-        e.count(self.segments.len());
-        for s in &self.segments {
-            e.u32(s.track);
-            e.u64(s.offset);
-            e.u32(s.size);
-            e.i64(s.pts);
-            e.u32(s.duration);
-            e.u8(s.flags);
-        }
-        let body = e.buf;
-        limits::check_len("header", body.len(), limits::HEADER)?;
-        let mut out = Vec::with_capacity(PREAMBLE_LEN + body.len());
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        out.extend_from_slice(&body);
-        Ok(out)
+        e.u8(self.kind.code());
+        encode_metadata(&mut e, &self.metadata);
+        e.list(&self.tracks, encode_track);
+        e.list(&self.renderers, |e, r| e.fixed(r));
+        encode_key(&mut e, &self.key);
+        e.list(&self.segments, encode_segment);
+        with_preamble(e.buf)
     }
 
     /// Parses the 16-byte preamble, returning the header body length.
@@ -445,136 +382,220 @@ impl Header {
 
     /// Decodes preamble + body (as produced by [`Header::encode`]) strictly.
     pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
-        let pre: &[u8; PREAMBLE_LEN] = bytes
-            .get(..PREAMBLE_LEN)
-            .and_then(|p| p.try_into().ok())
-            .ok_or(FormatError::Truncated { what: "preamble" })?;
-        let body_len = Self::parse_preamble(pre)?;
-        if bytes.len() != PREAMBLE_LEN + body_len {
-            return Err(FormatError::Truncated { what: "header" });
-        }
-        let mut d = Dec::new(&bytes[PREAMBLE_LEN..]);
-        let salt = d.fixed32("salt")?.to_vec();
-        let creator_account = d.fixed20("creator account")?;
-        let kind = match d.u8("content kind")? {
-            1 => ContentKind::Media,
-            2 => ContentKind::Data,
-            _ => {
-                return Err(FormatError::Malformed {
-                    what: "content kind",
-                    why: "is unknown",
-                })
-            }
-        };
-        let s = limits::STRING;
-        let title = d.str("title", s)?;
-        let creator = d.str("creator", s)?;
-        let mime_type = d.str("mime type", s)?;
-        let duration_ms = d.u64("duration")?;
-        let original_size = d.u64("original size")?;
-        let original_name = d.str("original name", s)?;
-        let mut atts = [None, None];
-        for (slot, (what, max)) in atts.iter_mut().zip([
-            ("thumbnail", limits::THUMBNAIL),
-            ("preview", limits::PREVIEW),
-        ]) {
-            match d.u8(what)? {
-                0 => {}
-                1 => {
-                    *slot = Some(Attachment {
-                        mime_type: d.str(what, s)?,
-                        bytes: d.bytes(what, max)?,
-                    })
-                }
-                _ => {
-                    return Err(FormatError::Malformed {
-                        what,
-                        why: "has an invalid presence byte",
-                    })
-                }
-            }
-        }
-        let [thumbnail, preview] = atts;
-        let n = d.count("extra metadata", limits::EXTRA)?;
-        let mut extra = Vec::with_capacity(n);
-        for _ in 0..n {
-            extra.push((d.str("extra key", s)?, d.str("extra value", s)?));
-        }
-        let n = d.count("tracks", limits::TRACKS)?;
-        let mut tracks = Vec::with_capacity(n);
-        for _ in 0..n {
-            let kind = match d.u8("track kind")? {
-                1 => TrackKind::Audio,
-                2 => TrackKind::Video,
-                3 => TrackKind::Data,
-                _ => {
-                    return Err(FormatError::Malformed {
-                        what: "track kind",
-                        why: "is unknown",
-                    })
-                }
-            };
-            tracks.push(Track {
-                kind,
-                codec: d.str("codec", s)?,
-                timescale: d.u32("timescale")?,
-                sample_rate: d.u32("sample rate")?,
-                channels: d.u16("channels")?,
-                width: d.u32("width")?,
-                height: d.u32("height")?,
-                frame_rate_num: d.u32("frame rate")?,
-                frame_rate_den: d.u32("frame rate")?,
-                bit_rate: d.u64("bit rate")?,
-                codec_private: d.bytes("codec private data", limits::CODEC_PRIVATE)?,
-                language: d.str("language", s)?,
-            });
-        }
-        let n = d.count("renderers", limits::RENDERERS)?;
-        let mut renderers = Vec::with_capacity(n);
-        for _ in 0..n {
-            renderers.push(d.fixed32("renderer")?);
-        }
-        let key = KeyEnvelope {
-            scheme: d.u8("key scheme")?,
-            group_key_id: d.fixed32("group key id")?.to_vec(),
-            ciphertext: d.bytes("key ciphertext", limits::KEY_CIPHERTEXT)?,
-        };
-        let n = d.count("segments", limits::SEGMENTS)?;
-        let mut segments = Vec::with_capacity(n);
-        for _ in 0..n {
-            segments.push(SegmentEntry {
-                track: d.u32("segment track")?,
-                offset: d.u64("segment offset")?,
-                size: d.u32("segment size")?,
-                pts: d.i64("segment pts")?,
-                duration: d.u32("segment duration")?,
-                flags: d.u8("segment flags")?,
-            });
-        }
-        d.finish()?;
+        let mut d = Dec::new(body_of(bytes)?);
+        // A struct expression evaluates its fields in the order written: the order of encode.
         let header = Header {
-            salt,
-            creator_account,
-            kind,
-            metadata: Metadata {
-                title,
-                creator,
-                mime_type,
-                duration_ms,
-                original_size,
-                original_name,
-                thumbnail,
-                preview,
-                extra,
-            },
-            tracks,
-            renderers,
-            key,
-            segments,
+            salt: d.fixed32("salt")?.to_vec(),
+            creator_account: d.fixed20("creator account")?,
+            kind: ContentKind::decode(&mut d)?,
+            metadata: decode_metadata(&mut d)?,
+            tracks: d.list("tracks", limits::TRACKS, decode_track)?,
+            renderers: d.list("renderers", limits::RENDERERS, |d| d.fixed32("renderer"))?,
+            key: decode_key(&mut d)?,
+            segments: d.list("segments", limits::SEGMENTS, decode_segment)?,
         };
+        d.finish()?;
         header.validate()?;
         Ok(header)
     }
+}
+
+// The header body, one part at a time: each `encode_*` writes what its `decode_*` reads.
+
+impl ContentKind {
+    fn code(self) -> u8 {
+        match self {
+            ContentKind::Media => 1,
+            ContentKind::Data => 2,
+        }
+    }
+
+    fn decode(d: &mut Dec<'_>) -> Result<Self, FormatError> {
+        match d.u8("content kind")? {
+            1 => Ok(ContentKind::Media),
+            2 => Ok(ContentKind::Data),
+            _ => Err(FormatError::Malformed {
+                what: "content kind",
+                why: "is unknown",
+            }),
+        }
+    }
+}
+
+impl TrackKind {
+    fn code(self) -> u8 {
+        match self {
+            TrackKind::Audio => 1,
+            TrackKind::Video => 2,
+            TrackKind::Data => 3,
+        }
+    }
+
+    fn decode(d: &mut Dec<'_>) -> Result<Self, FormatError> {
+        match d.u8("track kind")? {
+            1 => Ok(TrackKind::Audio),
+            2 => Ok(TrackKind::Video),
+            3 => Ok(TrackKind::Data),
+            _ => Err(FormatError::Malformed {
+                what: "track kind",
+                why: "is unknown",
+            }),
+        }
+    }
+}
+
+/// The preamble (magic, version, no flags, body length) before `body`.
+fn with_preamble(body: Vec<u8>) -> Result<Vec<u8>, FormatError> {
+    limits::check_len("header", body.len(), limits::HEADER)?;
+    let mut out = Vec::with_capacity(PREAMBLE_LEN + body.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// The body of an encoded header, after checking its preamble and that the length it states is
+/// exactly what follows.
+fn body_of(bytes: &[u8]) -> Result<&[u8], FormatError> {
+    let pre: &[u8; PREAMBLE_LEN] = bytes
+        .get(..PREAMBLE_LEN)
+        .and_then(|p| p.try_into().ok())
+        .ok_or(FormatError::Truncated { what: "preamble" })?;
+    let body_len = Header::parse_preamble(pre)?;
+    if bytes.len() != PREAMBLE_LEN + body_len {
+        return Err(FormatError::Truncated { what: "header" });
+    }
+    Ok(&bytes[PREAMBLE_LEN..])
+}
+
+fn encode_metadata(e: &mut Enc, m: &Metadata) {
+    e.str(&m.title);
+    e.str(&m.creator);
+    e.str(&m.mime_type);
+    e.u64(m.duration_ms);
+    e.u64(m.original_size);
+    e.str(&m.original_name);
+    encode_attachment(e, &m.thumbnail);
+    encode_attachment(e, &m.preview);
+    e.list(&m.extra, |e, (k, v)| {
+        e.str(k);
+        e.str(v);
+    });
+}
+
+fn decode_metadata(d: &mut Dec<'_>) -> Result<Metadata, FormatError> {
+    let s = limits::STRING;
+    Ok(Metadata {
+        title: d.str("title", s)?,
+        creator: d.str("creator", s)?,
+        mime_type: d.str("mime type", s)?,
+        duration_ms: d.u64("duration")?,
+        original_size: d.u64("original size")?,
+        original_name: d.str("original name", s)?,
+        thumbnail: decode_attachment(d, "thumbnail", limits::THUMBNAIL)?,
+        preview: decode_attachment(d, "preview", limits::PREVIEW)?,
+        extra: d.list("extra metadata", limits::EXTRA, |d| {
+            Ok((d.str("extra key", s)?, d.str("extra value", s)?))
+        })?,
+    })
+}
+
+/// A presence byte (0 or 1), then the attachment when present.
+fn encode_attachment(e: &mut Enc, att: &Option<Attachment>) {
+    match att {
+        None => e.u8(0),
+        Some(a) => {
+            e.u8(1);
+            e.str(&a.mime_type);
+            e.bytes(&a.bytes);
+        }
+    }
+}
+
+fn decode_attachment(
+    d: &mut Dec<'_>,
+    what: &'static str,
+    max: usize,
+) -> Result<Option<Attachment>, FormatError> {
+    match d.u8(what)? {
+        0 => Ok(None),
+        1 => Ok(Some(Attachment {
+            mime_type: d.str(what, limits::STRING)?,
+            bytes: d.bytes(what, max)?,
+        })),
+        _ => Err(FormatError::Malformed {
+            what,
+            why: "has an invalid presence byte",
+        }),
+    }
+}
+
+fn encode_track(e: &mut Enc, t: &Track) {
+    e.u8(t.kind.code());
+    e.str(&t.codec);
+    e.u32(t.timescale);
+    e.u32(t.sample_rate);
+    e.u16(t.channels);
+    e.u32(t.width);
+    e.u32(t.height);
+    e.u32(t.frame_rate_num);
+    e.u32(t.frame_rate_den);
+    e.u64(t.bit_rate);
+    e.bytes(&t.codec_private);
+    e.str(&t.language);
+}
+
+fn decode_track(d: &mut Dec<'_>) -> Result<Track, FormatError> {
+    Ok(Track {
+        kind: TrackKind::decode(d)?,
+        codec: d.str("codec", limits::STRING)?,
+        timescale: d.u32("timescale")?,
+        sample_rate: d.u32("sample rate")?,
+        channels: d.u16("channels")?,
+        width: d.u32("width")?,
+        height: d.u32("height")?,
+        frame_rate_num: d.u32("frame rate")?,
+        frame_rate_den: d.u32("frame rate")?,
+        bit_rate: d.u64("bit rate")?,
+        codec_private: d.bytes("codec private data", limits::CODEC_PRIVATE)?,
+        language: d.str("language", limits::STRING)?,
+    })
+}
+
+fn encode_key(e: &mut Enc, key: &KeyEnvelope) {
+    e.u8(key.scheme);
+    e.fixed(&key.group_key_id);
+    e.bytes(&key.ciphertext);
+}
+
+fn decode_key(d: &mut Dec<'_>) -> Result<KeyEnvelope, FormatError> {
+    Ok(KeyEnvelope {
+        scheme: d.u8("key scheme")?,
+        group_key_id: d.fixed32("group key id")?.to_vec(),
+        ciphertext: d.bytes("key ciphertext", limits::KEY_CIPHERTEXT)?,
+    })
+}
+
+fn encode_segment(e: &mut Enc, s: &SegmentEntry) {
+    e.u32(s.track);
+    e.u64(s.offset);
+    e.u32(s.size);
+    e.i64(s.pts);
+    e.u32(s.duration);
+    e.u8(s.flags);
+}
+
+fn decode_segment(d: &mut Dec<'_>) -> Result<SegmentEntry, FormatError> {
+    Ok(SegmentEntry {
+        track: d.u32("segment track")?,
+        offset: d.u64("segment offset")?,
+        size: d.u32("segment size")?,
+        pts: d.i64("segment pts")?,
+        duration: d.u32("segment duration")?,
+        flags: d.u8("segment flags")?,
+    })
 }
 
 /// The header digest of an encoded header (preamble + body): SHA-256 over a domain tag and the

@@ -26,6 +26,13 @@ impl AudioTarget {
             Self::Flac => "flac",
         }
     }
+
+    fn encode_err(self, reason: impl ToString) -> MediaError {
+        MediaError::Encode {
+            codec: self.codec().into(),
+            reason: reason.to_string(),
+        }
+    }
 }
 
 /// AAC bit rate per channel, and the cap for the whole stream.
@@ -58,89 +65,118 @@ fn decode_err(reason: impl ToString) -> MediaError {
     }
 }
 
+/// The stream's decoder, refusing a stream without a sample rate or channel count.
+fn open_decoder(
+    stream: &ffmpeg_next::format::stream::Stream<'_>,
+) -> Result<decoder::Audio, MediaError> {
+    let params = stream.parameters();
+    let id = params.id();
+    if decoder::find(id).is_none() {
+        return Err(MediaError::NoDecoder(format!("audio codec {}", id.name())));
+    }
+    let ctx = codec::Context::from_parameters(params).map_err(decode_err)?;
+    let mut decoder = ctx.decoder().audio().map_err(decode_err)?;
+    decoder.set_packet_time_base(stream.time_base());
+    if decoder.rate() == 0 || decoder.channels() == 0 {
+        return Err(decode_err(
+            "the stream states no sample rate or channel count",
+        ));
+    }
+    Ok(decoder)
+}
+
+/// The input's sample rate when the encoder takes it, else [`FALLBACK_RATE`].
+fn output_rate(codec: &codec::Audio, in_rate: u32) -> u32 {
+    match codec.rates() {
+        Some(mut rates) => {
+            if rates.any(|r| r == in_rate as i32) {
+                in_rate
+            } else {
+                FALLBACK_RATE
+            }
+        }
+        None => in_rate,
+    }
+}
+
+/// The input's channel layout when the encoder and the player take it, else stereo.
+fn output_layout(codec: &codec::Audio, target: AudioTarget, in_channels: u16) -> ChannelLayout {
+    let wanted = ChannelLayout::default(i32::from(in_channels));
+    let supported = codec
+        .channel_layouts()
+        .is_none_or(|mut layouts| layouts.any(|l| l == wanted));
+    // The player decodes AAC with symphonia, which takes AAC-LC mono or stereo only:
+    // surround sound is downmixed for AAC (and kept with `lossless`, as FLAC).
+    let aac_ok = target != AudioTarget::Aac || in_channels <= 2;
+    if supported && aac_ok {
+        wanted
+    } else {
+        ChannelLayout::STEREO
+    }
+}
+
+fn output_format(target: AudioTarget, in_format: Sample) -> Sample {
+    match target {
+        AudioTarget::Aac => Sample::F32(SampleType::Planar),
+        // 16-bit sources stay 16-bit; anything wider or floating point becomes 24-bit.
+        AudioTarget::Flac => match in_format {
+            Sample::U8(_) | Sample::I16(_) => Sample::I16(SampleType::Packed),
+            _ => Sample::I32(SampleType::Packed),
+        },
+    }
+}
+
+fn open_encoder(
+    codec: ffmpeg_next::Codec,
+    target: AudioTarget,
+    rate: u32,
+    layout: ChannelLayout,
+    format: Sample,
+) -> Result<encoder::Audio, MediaError> {
+    let mut ctx = codec::Context::new_with_codec(codec);
+    if format == Sample::I32(SampleType::Packed) {
+        ffi::set_bits_per_raw_sample(&mut ctx, 24);
+    }
+    let mut enc = ctx.encoder().audio().map_err(|e| target.encode_err(e))?;
+    let channels = layout.channels() as u16;
+    enc.set_rate(rate as i32);
+    enc.set_channel_layout(layout);
+    enc.set_channels(i32::from(channels));
+    enc.set_format(format);
+    enc.set_time_base(Rational(1, rate as i32));
+    if target == AudioTarget::Aac {
+        enc.set_bit_rate((AAC_BITS_PER_CHANNEL * usize::from(channels)).min(AAC_MAX_BITS));
+    }
+    enc.open_with(Dictionary::new())
+        .map_err(|e| target.encode_err(e))
+}
+
+/// AudioSpecificConfig (AAC) or the STREAMINFO body (FLAC), from the open encoder.
+fn codec_private_of(encoder: &encoder::Audio, target: AudioTarget) -> Result<Vec<u8>, MediaError> {
+    let raw = ffi::context_extradata(encoder);
+    match target {
+        AudioTarget::Aac => Ok(raw),
+        AudioTarget::Flac => flac_streaminfo(&raw)
+            .ok_or_else(|| target.encode_err("the FLAC encoder gave no STREAMINFO")),
+    }
+}
+
 impl AudioTranscoder {
     pub(crate) fn new(
         stream: &ffmpeg_next::format::stream::Stream<'_>,
         target: AudioTarget,
     ) -> Result<Self, MediaError> {
-        let encode_err = |reason: &dyn ToString| MediaError::Encode {
-            codec: target.codec().into(),
-            reason: reason.to_string(),
-        };
-        let params = stream.parameters();
-        let id = params.id();
-        if decoder::find(id).is_none() {
-            return Err(MediaError::NoDecoder(format!("audio codec {}", id.name())));
-        }
-        let ctx = codec::Context::from_parameters(params).map_err(decode_err)?;
-        let mut decoder = ctx.decoder().audio().map_err(decode_err)?;
+        let decoder = open_decoder(stream)?;
         let in_tb = stream.time_base();
-        decoder.set_packet_time_base(in_tb);
-        let in_rate = decoder.rate();
-        let in_channels = decoder.channels();
-        if in_rate == 0 || in_channels == 0 {
-            return Err(decode_err(
-                "the stream states no sample rate or channel count",
-            ));
-        }
-
         let codec = encoder::find_by_name(target.codec())
             .ok_or_else(|| MediaError::NoEncoder(target.codec().into()))?;
-        let audio_codec = codec.audio().map_err(|e| encode_err(&e))?;
-        let rate = match audio_codec.rates() {
-            Some(mut rates) => {
-                if rates.any(|r| r == in_rate as i32) {
-                    in_rate
-                } else {
-                    FALLBACK_RATE
-                }
-            }
-            None => in_rate,
-        };
-        let wanted = ChannelLayout::default(i32::from(in_channels));
-        let supported = audio_codec
-            .channel_layouts()
-            .is_none_or(|mut layouts| layouts.any(|l| l == wanted));
-        // The player decodes AAC with symphonia, which takes AAC-LC mono or stereo only:
-        // surround sound is downmixed for AAC (and kept with `lossless`, as FLAC).
-        let aac_ok = target != AudioTarget::Aac || in_channels <= 2;
-        let layout = if supported && aac_ok {
-            wanted
-        } else {
-            ChannelLayout::STEREO
-        };
+        let audio_codec = codec.audio().map_err(|e| target.encode_err(e))?;
+        let rate = output_rate(&audio_codec, decoder.rate());
+        let layout = output_layout(&audio_codec, target, decoder.channels());
         let channels = layout.channels() as u16;
-        let format = match target {
-            AudioTarget::Aac => Sample::F32(SampleType::Planar),
-            // 16-bit sources stay 16-bit; anything wider or floating point becomes 24-bit.
-            AudioTarget::Flac => match decoder.format() {
-                Sample::U8(_) | Sample::I16(_) => Sample::I16(SampleType::Packed),
-                _ => Sample::I32(SampleType::Packed),
-            },
-        };
-
-        let mut ctx = codec::Context::new_with_codec(codec);
-        if format == Sample::I32(SampleType::Packed) {
-            ffi::set_bits_per_raw_sample(&mut ctx, 24);
-        }
-        let mut enc = ctx.encoder().audio().map_err(|e| encode_err(&e))?;
-        enc.set_rate(rate as i32);
-        enc.set_channel_layout(layout);
-        enc.set_channels(i32::from(channels));
-        enc.set_format(format);
-        enc.set_time_base(Rational(1, rate as i32));
-        if target == AudioTarget::Aac {
-            enc.set_bit_rate((AAC_BITS_PER_CHANNEL * usize::from(channels)).min(AAC_MAX_BITS));
-        }
-        let encoder = enc
-            .open_with(Dictionary::new())
-            .map_err(|e| encode_err(&e))?;
-        let raw = ffi::context_extradata(&encoder);
-        let extradata = match target {
-            AudioTarget::Aac => raw,
-            AudioTarget::Flac => flac_streaminfo(&raw)
-                .ok_or_else(|| encode_err(&"the FLAC encoder gave no STREAMINFO"))?,
-        };
+        let format = output_format(target, decoder.format());
+        let encoder = open_encoder(codec, target, rate, layout, format)?;
+        let extradata = codec_private_of(&encoder, target)?;
         let frame_size = encoder.frame_size() as usize;
         Ok(Self {
             target,
@@ -163,13 +199,6 @@ impl AudioTranscoder {
     /// AudioSpecificConfig (AAC) or the STREAMINFO body (FLAC).
     pub(crate) fn codec_private(&self) -> Vec<u8> {
         self.extradata.clone()
-    }
-
-    fn encode_err(&self, reason: impl ToString) -> MediaError {
-        MediaError::Encode {
-            codec: self.target.codec().into(),
-            reason: reason.to_string(),
-        }
     }
 
     pub(crate) fn push(
@@ -202,7 +231,9 @@ impl AudioTranscoder {
             }
         }
         self.encode_fifo(out, true)?;
-        self.encoder.send_eof().map_err(|e| self.encode_err(e))?;
+        self.encoder
+            .send_eof()
+            .map_err(|e| self.target.encode_err(e))?;
         self.drain_encoder(out)
     }
 
@@ -273,7 +304,7 @@ impl AudioTranscoder {
                 self.drain_encoder(out)?;
                 self.encoder
                     .send_frame(&f)
-                    .map_err(|e| self.encode_err(e))?;
+                    .map_err(|e| self.target.encode_err(e))?;
             }
             self.drain_encoder(out)?;
         }
@@ -288,7 +319,7 @@ impl AudioTranscoder {
                 Err(ffmpeg_next::Error::Other { errno: EAGAIN }) | Err(ffmpeg_next::Error::Eof) => {
                     return Ok(())
                 }
-                Err(e) => return Err(self.encode_err(e)),
+                Err(e) => return Err(self.target.encode_err(e)),
             }
             let Some(data) = encoded.data() else { continue };
             if data.is_empty() {

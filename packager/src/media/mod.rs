@@ -44,6 +44,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub use audio_codec::AudioCodecError;
+pub use package::package_media;
 
 /// How to package media.
 #[derive(Debug, Clone)]
@@ -210,19 +211,6 @@ fn init() -> Result<(), MediaError> {
 /// A file named like media (`.mp4`, `.flac`, ...) that FFmpeg cannot read is an error.
 pub fn probe(path: &Path) -> Result<Option<MediaProbe>, MediaError> {
     probe::probe(path)
-}
-
-/// Transcodes what does not fit the profile, copies what does, and cuts segments; calls `sink`
-/// for each segment, interleaved across tracks by time, and `progress(done_ms, total_ms)` about
-/// once per second of media.
-pub fn package_media(
-    input: &Path,
-    probe: &MediaProbe,
-    opts: &MediaOptions,
-    progress: &mut dyn FnMut(u64, u64),
-    sink: &mut dyn FnMut(MediaSegment) -> Result<(), MediaError>,
-) -> Result<MediaSummary, MediaError> {
-    package::package_media(input, probe, opts, progress, sink)
 }
 
 /// Decodes every packet of audio track number `track_index` with symphonia; returns the number

@@ -54,7 +54,10 @@ struct Copy {
     last_end: i64,
 }
 
-pub(crate) fn package_media(
+/// Transcodes what does not fit the profile, copies what does, and cuts segments; calls `sink`
+/// for each segment, interleaved across tracks by time, and `progress(done_ms, total_ms)` about
+/// once per second of media.
+pub fn package_media(
     input: &Path,
     probe: &MediaProbe,
     opts: &MediaOptions,

@@ -45,8 +45,9 @@ impl Fixture {
         p
     }
 
-    fn package(&self, input: &Path, out: &str, key_out: &str) -> packager::PackageReport {
-        let opts = PackageOptions {
+    /// Packaging `input` as data to `out`, its content key exported to `key_out`.
+    fn options(&self, input: &Path, out: &str, key_out: &str) -> PackageOptions {
+        PackageOptions {
             input: input.to_path_buf(),
             output: self.path(out),
             group_key: self.group.clone(),
@@ -57,8 +58,11 @@ impl Fixture {
             as_data: true,
             lossless: false,
             export_key: Some(self.path(key_out)),
-        };
-        packager::package(&opts, &mut |_| {}).unwrap()
+        }
+    }
+
+    fn package(&self, input: &Path, out: &str, key_out: &str) -> packager::PackageReport {
+        packager::package(&self.options(input, out, key_out), &mut |_| {}).unwrap()
     }
 
     fn key(&self, key_out: &str) -> ContentKey {
@@ -196,18 +200,7 @@ fn the_content_key_never_appears_in_the_file_and_its_export_is_private() {
     assert_eq!(mode & 0o777, 0o600);
 
     // The same export path is never overwritten, and a refused run leaves no .ddrm behind.
-    let opts = PackageOptions {
-        input: input.clone(),
-        output: f.path("again.ddrm"),
-        group_key: f.group.clone(),
-        renderers: vec![],
-        title: None,
-        creator: String::new(),
-        creator_account: CREATOR,
-        as_data: true,
-        lossless: false,
-        export_key: Some(f.path("in.key")),
-    };
+    let opts = f.options(&input, "again.ddrm", "in.key");
     let err = packager::package(&opts, &mut |_| {}).unwrap_err();
     assert!(matches!(err, PackageError::Exists { .. }), "{err}");
     assert!(!f.path("again.ddrm").exists());

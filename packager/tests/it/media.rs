@@ -46,6 +46,11 @@ fn probe_value(path: &Path, select: &str, entry: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("ffprobe reported no {key} for {}", path.display()))
 }
 
+/// One property (`codec_name`, `width`, ...) of the stream `select` picks, as ffprobe reports it.
+fn stream_value(path: &Path, select: &str, key: &str) -> String {
+    probe_value(path, select, &format!("stream={key}"), key)
+}
+
 /// Decodes a file fully with the `ffmpeg` CLI and asserts it reports no error.
 fn assert_ffmpeg_decodes(path: &Path) {
     let out = Command::new("ffmpeg")
@@ -83,6 +88,21 @@ fn make_h264_aac_mp4(dir: &Path) -> PathBuf {
             "-shortest",
         ],
     )
+}
+
+/// H.264 video of the lavfi `source` (no audio) at `out`.
+fn h264_video(source: &str, out: &Path) {
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        source,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        out.to_str().unwrap(),
+    ]);
 }
 
 fn make_flac(dir: &Path) -> PathBuf {
@@ -220,6 +240,29 @@ fn remux_to(p: &Packaged, out: &Path) {
     media::remux(&header, &mut items, out).expect("remux");
 }
 
+/// Remuxes `p` to `out` and checks the file as FFmpeg sees it: it lasts `seconds` and decodes
+/// without error.
+fn remux_checked(p: &Packaged, out: &Path, seconds: f64) {
+    remux_to(p, out);
+    assert_duration_close(out, seconds);
+    assert_ffmpeg_decodes(out);
+}
+
+/// Symphonia's verification of track `track`: the sample frames it decoded.
+fn verified_frames(p: &Packaged, track: u32) -> u64 {
+    let t = &p.summary.tracks[track as usize];
+    media::verify_audio_track(track, t, &mut packets_of(p, track).into_iter())
+        .unwrap_or_else(|e| panic!("{} track {track} does not verify: {e}", t.codec))
+}
+
+fn assert_duration_ms_close(p: &Packaged, expected_ms: u64) {
+    let ms = p.summary.duration_ms;
+    assert!(
+        ms.abs_diff(expected_ms) <= 100,
+        "{ms} ms, expected {expected_ms} ms"
+    );
+}
+
 fn assert_duration_close(path: &Path, expected_s: f64) {
     let d: f64 = probe_value(path, "", "format=duration", "duration")
         .parse()
@@ -285,11 +328,7 @@ fn h264_aac_mp4_becomes_av1_with_aac_copied_then_remuxes() {
     assert_eq!(tracks[1].codec, "aac");
     assert_eq!((tracks[1].sample_rate, tracks[1].channels), (44_100, 1));
     assert_eq!(tracks[1].timescale, 44_100);
-    assert!(
-        (p.summary.duration_ms as f64 - 5000.0).abs() <= 100.0,
-        "{}",
-        p.summary.duration_ms
-    );
+    assert_duration_ms_close(&p, 5000);
     let thumb = p.summary.thumbnail.as_ref().expect("thumbnail");
     assert_eq!(thumb.mime_type, "image/png");
     assert!(thumb.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
@@ -334,24 +373,15 @@ fn h264_aac_mp4_becomes_av1_with_aac_copied_then_remuxes() {
     );
 
     // Symphonia decodes the AAC track.
-    let frames = media::verify_audio_track(1, &tracks[1], &mut packets_of(&p, 1).into_iter())
-        .expect("AAC verifies");
+    let frames = verified_frames(&p, 1);
     assert!(frames >= 5 * 44_100, "decoded {frames} sample frames");
 
     // Remux: ffprobe sees AV1 + AAC and the duration, ffmpeg decodes without error.
     let mkv = dir.path().join("out.mkv");
-    remux_to(&p, &mkv);
-    assert_eq!(
-        probe_value(&mkv, "v:0", "stream=codec_name", "codec_name"),
-        "av1"
-    );
-    assert_eq!(
-        probe_value(&mkv, "a:0", "stream=codec_name", "codec_name"),
-        "aac"
-    );
-    assert_eq!(probe_value(&mkv, "v:0", "stream=width", "width"), "640");
-    assert_duration_close(&mkv, CLIP_SECONDS);
-    assert_ffmpeg_decodes(&mkv);
+    remux_checked(&p, &mkv, CLIP_SECONDS);
+    assert_eq!(stream_value(&mkv, "v:0", "codec_name"), "av1");
+    assert_eq!(stream_value(&mkv, "a:0", "codec_name"), "aac");
+    assert_eq!(stream_value(&mkv, "v:0", "width"), "640");
 }
 
 #[test]
@@ -373,18 +403,12 @@ fn flac_is_kept_verifies_and_remuxes() {
         source_packets(&input, ffmpeg_next::media::Type::Audio),
         "FLAC frames copied unchanged"
     );
-    let frames =
-        media::verify_audio_track(0, &tracks[0], &mut packets.into_iter()).expect("FLAC verifies");
+    let frames = verified_frames(&p, 0);
     assert_eq!(frames, 5 * 44_100);
 
     let mka = dir.path().join("out.mka");
-    remux_to(&p, &mka);
-    assert_eq!(
-        probe_value(&mka, "a:0", "stream=codec_name", "codec_name"),
-        "flac"
-    );
-    assert_duration_close(&mka, CLIP_SECONDS);
-    assert_ffmpeg_decodes(&mka);
+    remux_checked(&p, &mka, CLIP_SECONDS);
+    assert_eq!(stream_value(&mka, "a:0", "codec_name"), "flac");
 }
 
 #[test]
@@ -403,69 +427,50 @@ fn opus_becomes_aac_or_flac_when_lossless() {
         (48_000, 2, 48_000)
     );
     assert!(t.codec_private.len() >= 2);
-    assert!(
-        (p.summary.duration_ms as f64 - 5000.0).abs() <= 100.0,
-        "{}",
-        p.summary.duration_ms
-    );
-    let frames = media::verify_audio_track(0, t, &mut packets_of(&p, 0).into_iter())
-        .expect("transcoded AAC verifies");
+    assert_duration_ms_close(&p, 5000);
+    let frames = verified_frames(&p, 0);
     assert!(frames >= 5 * 48_000, "decoded {frames}");
     let mka = dir.path().join("aac.mka");
-    remux_to(&p, &mka);
-    assert_eq!(
-        probe_value(&mka, "a:0", "stream=codec_name", "codec_name"),
-        "aac"
-    );
-    assert_duration_close(&mka, CLIP_SECONDS);
-    assert_ffmpeg_decodes(&mka);
+    remux_checked(&p, &mka, CLIP_SECONDS);
+    assert_eq!(stream_value(&mka, "a:0", "codec_name"), "aac");
 
     let p = package(&input, true);
     let t = &p.summary.tracks[0];
     assert_eq!(t.codec, "flac");
     assert_eq!(t.codec_private.len(), 34);
-    let frames = media::verify_audio_track(0, t, &mut packets_of(&p, 0).into_iter())
-        .expect("transcoded FLAC verifies");
+    let frames = verified_frames(&p, 0);
     assert!(
         (frames as f64 - 5.0 * 48_000.0).abs() < 4800.0,
         "decoded {frames}"
     );
     let mka = dir.path().join("flac.mka");
-    remux_to(&p, &mka);
-    assert_eq!(
-        probe_value(&mka, "a:0", "stream=codec_name", "codec_name"),
-        "flac"
-    );
-    assert_duration_close(&mka, CLIP_SECONDS);
-    assert_ffmpeg_decodes(&mka);
+    remux_checked(&p, &mka, CLIP_SECONDS);
+    assert_eq!(stream_value(&mka, "a:0", "codec_name"), "flac");
 }
 
-/// Flips every byte of packet `n` after its first one.
-fn corrupt(mut packets: Vec<Packet>, n: usize) -> Vec<Packet> {
+/// Symphonia's verification of track 0 of `p` with every byte of packet `n` after its first
+/// one flipped: the error naming that packet.
+fn corrupted_packet_error(p: &Packaged, n: usize) -> MediaError {
+    let mut packets = packets_of(p, 0);
     for b in packets[n].data.iter_mut().skip(1) {
         *b ^= 0xa5;
     }
-    packets
+    let t = &p.summary.tracks[0];
+    let err = media::verify_audio_track(0, t, &mut packets.into_iter())
+        .expect_err("corrupted packets must not verify");
+    assert!(
+        matches!(err, MediaError::AudioDecode { track: 0, packet, .. } if packet == n as u64),
+        "{} packet {n}: {err:?}",
+        t.codec
+    );
+    err
 }
 
 #[test]
 fn corrupted_flac_packets_fail_symphonia_verification() {
     let dir = tempfile::tempdir().unwrap();
     let p = package(&make_flac(dir.path()), false);
-    let t = &p.summary.tracks[0];
-    let err = media::verify_audio_track(0, t, &mut corrupt(packets_of(&p, 0), 3).into_iter())
-        .expect_err("corrupted FLAC must not verify");
-    assert!(
-        matches!(
-            err,
-            MediaError::AudioDecode {
-                track: 0,
-                packet: 3,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    let err = corrupted_packet_error(&p, 3);
     assert!(err
         .to_string()
         .starts_with("symphonia failed to decode track 0 packet 3: "));
@@ -475,20 +480,7 @@ fn corrupted_flac_packets_fail_symphonia_verification() {
 fn corrupted_aac_packets_fail_symphonia_verification() {
     let dir = tempfile::tempdir().unwrap();
     let p = package(&make_opus(dir.path()), false);
-    let t = &p.summary.tracks[0];
-    let err = media::verify_audio_track(0, t, &mut corrupt(packets_of(&p, 0), 5).into_iter())
-        .expect_err("corrupted AAC must not verify");
-    assert!(
-        matches!(
-            err,
-            MediaError::AudioDecode {
-                track: 0,
-                packet: 5,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    corrupted_packet_error(&p, 5);
 }
 
 #[test]
@@ -596,9 +588,7 @@ fn av1_input_is_copied_without_reencoding() {
         .expect("thumbnail of copied video");
     assert!(thumb.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
     let mkv = dir.path().join("out.mkv");
-    remux_to(&p, &mkv);
-    assert_duration_close(&mkv, 3.0);
-    assert_ffmpeg_decodes(&mkv);
+    remux_checked(&p, &mkv, 3.0);
 }
 
 #[test]
@@ -682,18 +672,12 @@ fn odd_size_high_depth_video_and_surround_pcm_are_normalised() {
         (a.codec.as_str(), a.channels, a.sample_rate),
         ("aac", 2, 48_000)
     );
-    let frames = media::verify_audio_track(1, a, &mut packets_of(&p, 1).into_iter())
-        .expect("downmixed AAC verifies");
+    let frames = verified_frames(&p, 1);
     assert!(frames >= 3 * 48_000, "decoded {frames}");
     let mkv = dir.path().join("out.mkv");
-    remux_to(&p, &mkv);
-    assert_eq!(
-        probe_value(&mkv, "v:0", "stream=pix_fmt", "pix_fmt"),
-        "yuv420p"
-    );
-    assert_eq!(probe_value(&mkv, "a:0", "stream=channels", "channels"), "2");
-    assert_duration_close(&mkv, 3.0);
-    assert_ffmpeg_decodes(&mkv);
+    remux_checked(&p, &mkv, 3.0);
+    assert_eq!(stream_value(&mkv, "v:0", "pix_fmt"), "yuv420p");
+    assert_eq!(stream_value(&mkv, "a:0", "channels"), "2");
 
     // ...and lossless keeps all six channels, as 24-bit FLAC (the input is 24-bit PCM).
     let p = package(&input, true);
@@ -705,14 +689,11 @@ fn odd_size_high_depth_video_and_surround_pcm_are_normalised() {
     // STREAMINFO: bits per sample - 1 in bits 4..9 of bytes 12..13.
     let bits = (((a.codec_private[12] & 0x01) << 4) | (a.codec_private[13] >> 4)) + 1;
     assert_eq!(bits, 24);
-    let frames = media::verify_audio_track(1, a, &mut packets_of(&p, 1).into_iter())
-        .expect("6-channel FLAC verifies");
+    let frames = verified_frames(&p, 1);
     assert_eq!(frames, 3 * 48_000);
     let mkv = dir.path().join("lossless.mkv");
-    remux_to(&p, &mkv);
-    assert_eq!(probe_value(&mkv, "a:0", "stream=channels", "channels"), "6");
-    assert_duration_close(&mkv, 3.0);
-    assert_ffmpeg_decodes(&mkv);
+    remux_checked(&p, &mkv, 3.0);
+    assert_eq!(stream_value(&mkv, "a:0", "channels"), "6");
 }
 
 #[test]
@@ -749,17 +730,11 @@ fn adts_aac_is_copied_with_headers_stripped() {
             "payload copied unchanged, 7-byte header dropped"
         );
     }
-    let frames = media::verify_audio_track(0, t, &mut packets_of(&p, 0).into_iter())
-        .expect("copied ADTS AAC verifies");
+    let frames = verified_frames(&p, 0);
     assert!(frames >= 5 * 44_100, "decoded {frames}");
     let mka = dir.path().join("out.mka");
-    remux_to(&p, &mka);
-    assert_eq!(
-        probe_value(&mka, "a:0", "stream=codec_name", "codec_name"),
-        "aac"
-    );
-    assert_duration_close(&mka, CLIP_SECONDS);
-    assert_ffmpeg_decodes(&mka);
+    remux_checked(&p, &mka, CLIP_SECONDS);
+    assert_eq!(stream_value(&mka, "a:0", "codec_name"), "aac");
 }
 
 #[test]
@@ -800,15 +775,9 @@ fn mpegts_starting_late_is_moved_to_zero() {
         let secs = first.pts as f64 / f64::from(track.timescale);
         assert!(secs.abs() < 0.05, "track {t} starts at {secs} s");
     }
-    assert!(
-        (p.summary.duration_ms as f64 - 3000.0).abs() <= 100.0,
-        "{}",
-        p.summary.duration_ms
-    );
+    assert_duration_ms_close(&p, 3000);
     let mkv = dir.path().join("out.mkv");
-    remux_to(&p, &mkv);
-    assert_duration_close(&mkv, 3.0);
-    assert_ffmpeg_decodes(&mkv);
+    remux_checked(&p, &mkv, 3.0);
 }
 
 #[test]
@@ -816,23 +785,16 @@ fn anamorphic_video_gets_square_pixels() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("anamorphic.mp4");
     // 16:9 picture stored as 480x360 with 4:3 pixels.
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
+    h264_video(
         "testsrc2=duration=1:size=480x360:rate=25,setsar=4/3",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        input.to_str().unwrap(),
-    ]);
+        &input,
+    );
     let p = package(&input, false);
     let v = &p.summary.tracks[0];
     assert_eq!((v.width, v.height), (640, 360));
     let mkv = dir.path().join("out.mkv");
     remux_to(&p, &mkv);
-    assert_eq!(probe_value(&mkv, "v:0", "stream=width", "width"), "640");
+    assert_eq!(stream_value(&mkv, "v:0", "width"), "640");
     assert_ffmpeg_decodes(&mkv);
 }
 
@@ -910,17 +872,7 @@ fn rotated_phone_video_is_turned_upright() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("portrait.mp4");
     // A landscape picture with a display matrix saying "turn 90° clockwise", as phones write.
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=duration=1:size=320x240:rate=25",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        input.to_str().unwrap(),
-    ]);
+    h264_video("testsrc2=duration=1:size=320x240:rate=25", &input);
     set_mp4_clockwise_quarter_turn(&input);
     assert!(
         ffprobe(&input, "v:0", "stream_side_data=rotation").contains("rotation=-90"),
@@ -931,7 +883,7 @@ fn rotated_phone_video_is_turned_upright() {
     assert_eq!((v.width, v.height), (240, 320), "portrait after rotation");
     let mkv = dir.path().join("out.mkv");
     remux_to(&p, &mkv);
-    assert_eq!(probe_value(&mkv, "v:0", "stream=height", "height"), "320");
+    assert_eq!(stream_value(&mkv, "v:0", "height"), "320");
     // Same picture as FFmpeg shows the input (it autorotates): a wrong turn scores ~10 dB.
     let db = psnr(&input, &mkv);
     eprintln!("PSNR of the upright output against the autorotated input: {db} dB");

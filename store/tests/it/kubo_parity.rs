@@ -1,6 +1,6 @@
 //! The embedded store against a real kubo daemon: same CIDs, same bytes, same ranges.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -47,20 +47,32 @@ fn expected(data: &[u8], range: ByteRange) -> &[u8] {
     &data[start..end]
 }
 
+/// The embedded store, its blocks under `dir`.
+async fn embedded_store(dir: &Path) -> anyhow::Result<Arc<dyn ContentStore>> {
+    Ok(open_store(&StoreConfig {
+        data_dir: dir.join("data"),
+        ipfs_api: None,
+    })
+    .await?)
+}
+
+/// `daemon` as a content store, opened as `--ipfs-api` opens it.
+async fn kubo_store(daemon: &KuboDaemon) -> anyhow::Result<Arc<dyn ContentStore>> {
+    Ok(open_store(&StoreConfig {
+        data_dir: PathBuf::from("unused"),
+        ipfs_api: Some(daemon.api_url().to_owned()),
+    })
+    .await?)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_and_kubo_give_identical_cids_and_bytes() -> anyhow::Result<()> {
     let daemon = KuboDaemon::start()?;
     let dir = tempfile::tempdir()?;
-    let embedded = open_store(&StoreConfig {
-        data_dir: dir.path().join("data"),
-        ipfs_api: None,
-    })
-    .await?;
-    let kubo = open_store(&StoreConfig {
-        data_dir: PathBuf::from("unused"),
-        ipfs_api: Some(daemon.api_url().to_owned()),
-    })
-    .await?;
+    let (embedded, kubo) = (
+        embedded_store(dir.path()).await?,
+        kubo_store(&daemon).await?,
+    );
     let stores: [(&str, &Arc<dyn ContentStore>); 2] = [("embedded", &embedded), ("kubo", &kubo)];
 
     for (seed, size) in SIZES.into_iter().enumerate() {
@@ -132,16 +144,10 @@ async fn embedded_and_kubo_give_identical_cids_and_bytes() -> anyhow::Result<()>
 async fn pins_and_presence_agree() -> anyhow::Result<()> {
     let daemon = KuboDaemon::start()?;
     let dir = tempfile::tempdir()?;
-    let embedded = open_store(&StoreConfig {
-        data_dir: dir.path().join("data"),
-        ipfs_api: None,
-    })
-    .await?;
-    let kubo = open_store(&StoreConfig {
-        data_dir: PathBuf::from("unused"),
-        ipfs_api: Some(daemon.api_url().to_owned()),
-    })
-    .await?;
+    let (embedded, kubo) = (
+        embedded_store(dir.path()).await?,
+        kubo_store(&daemon).await?,
+    );
     let data = pseudo_random(3 * CHUNK_SIZE + 5, 99);
     let path = dir.path().join("pinned.bin");
     write_file(&path, &data)?;
@@ -178,11 +184,7 @@ async fn pins_and_presence_agree() -> anyhow::Result<()> {
 async fn missing_content_and_files_are_reported_alike() -> anyhow::Result<()> {
     let daemon = KuboDaemon::start()?;
     let dir = tempfile::tempdir()?;
-    let embedded = open_store(&StoreConfig {
-        data_dir: dir.path().join("data"),
-        ipfs_api: None,
-    })
-    .await?;
+    let embedded = embedded_store(dir.path()).await?;
     // A short search: the isolated node has no peers to find anything on.
     let timeouts = KuboTimeouts {
         request: Duration::from_secs(2),

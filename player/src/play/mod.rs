@@ -28,7 +28,7 @@ use licence_net_protocol::{
 };
 use packager_format::{ByteSource, Container};
 
-use crate::capsule_host::{LicenceGate, Presenter, Session};
+use crate::capsule_host::{LicenceGate, Outcome, Presenter, Session};
 use crate::runtime::RuntimeKey;
 use crate::verify::{check_on_chain, verify_package};
 use crate::{CapsulePackage, Host, PlayError, RunLimits};
@@ -166,16 +166,7 @@ pub async fn play(host: &Host, opts: PlayOptions) -> Result<PlayReport, PlayErro
         .map_err(|e| PlayError::Integrity(e.to_string()))?;
     let content_id = U256::from_be_bytes(container.content_id().0);
     let title = container.header().metadata.title.clone();
-    let chain = tokio::time::timeout(
-        crate::verify::CHAIN_READ_TIMEOUT,
-        Chain::connect(&rpc, None),
-    )
-    .await
-    .map_err(|_| PlayError::Chain(format!("{rpc}: no answer")))?
-    .map_err(|e| PlayError::Chain(e.to_string()))?;
-    deployment
-        .check_chain(&chain)
-        .map_err(|e| PlayError::Chain(e.to_string()))?;
+    let chain = connect_chain(&rpc, &deployment).await?;
     check_on_chain(&chain, &deployment, &verified, content_id).await?;
     let module = host.capsule_module(&verified)?;
 
@@ -195,59 +186,102 @@ pub async fn play(host: &Host, opts: PlayOptions) -> Result<PlayReport, PlayErro
     };
     let client = LicenceClient::new(licence_nodes, group_key, NODE_TIMEOUT)
         .map_err(|e| PlayError::BadInput(e.to_string()))?;
-    let gate = NetworkGate::new(client);
     let session = Session {
         source: container.into_source().0,
         params,
         measurement: verified.measurement,
         runtime,
         wallet,
-        gate: Box::new(gate),
+        gate: Box::new(NetworkGate::new(client)),
         presenter: Box::new(SharedOutputs {
             outputs: outputs.clone(),
             on_first_output,
         }),
     };
     let outcome = tokio::task::block_in_place(|| host.run_capsule(&module, session, &limits));
-    let outs = Arc::try_unwrap(outputs)
+    let outs = take_outputs(outputs)?;
+    let played = match licensed_run(outcome) {
+        Ok(played) => played,
+        Err(refusal) => {
+            outs.discard();
+            return Err(refusal
+                .explain(&chain, &deployment, account, content_id)
+                .await);
+        }
+    };
+    report(title, content_id, played, outs)
+}
+
+/// The chain at `rpc`, checked to be the one `deployment` names, within the chain read timeout.
+async fn connect_chain(rpc: &str, deployment: &Deployment) -> Result<Chain, PlayError> {
+    let chain = tokio::time::timeout(crate::verify::CHAIN_READ_TIMEOUT, Chain::connect(rpc, None))
+        .await
+        .map_err(|_| PlayError::Chain(format!("{rpc}: no answer")))?
+        .map_err(|e| PlayError::Chain(e.to_string()))?;
+    deployment
+        .check_chain(&chain)
+        .map_err(|e| PlayError::Chain(e.to_string()))?;
+    Ok(chain)
+}
+
+/// The outputs back from the presenter once the capsule has stopped.
+fn take_outputs(outputs: Arc<Mutex<Outputs>>) -> Result<Outputs, PlayError> {
+    Arc::try_unwrap(outputs)
         .map_err(|_| PlayError::Output("outputs still in use".into()))?
         .into_inner()
-        .map_err(|_| PlayError::Output("output lock poisoned".into()))?;
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e) => {
-            outs.discard();
-            return Err(e);
-        }
-    };
+        .map_err(|_| PlayError::Output("output lock poisoned".into()))
+}
+
+/// What a run that played to the end under a licence gives the report.
+struct Played {
+    policy: LicencePolicy,
+    /// Nodes whose shares the capsule combined.
+    nodes: Vec<u32>,
+    bad_shares: Vec<BadShare>,
+    /// Segment indices the capsule decrypted, in order.
+    decrypted: Vec<u32>,
+}
+
+/// The run's licence and segments when it played to the end under a licence; otherwise why
+/// it did not.
+fn licensed_run(outcome: Result<Outcome, PlayError>) -> Result<Played, Refusal> {
+    let outcome = outcome.map_err(Refusal::Failed)?;
     if outcome.code != 0 {
-        outs.discard();
-        let err = stop_error(outcome.failure, outcome.stopped);
-        if let PlayError::NoAccess(why) = &err {
-            if let Some(expired) = rental_expiry(&chain, &deployment, account, content_id).await {
-                return Err(PlayError::RentalExpired(format!(
-                    "timed access of {account} ended at {expired} (unix seconds); {why}"
-                )));
-            }
-        }
-        return Err(err);
+        return Err(Refusal::Stopped(stop_error(
+            outcome.failure,
+            outcome.stopped,
+        )));
     }
     let Some((policy, nodes, bad_shares)) = outcome.licensed else {
-        outs.discard();
-        return Err(PlayError::Capsule(
+        return Err(Refusal::Failed(PlayError::Capsule(
             "the capsule played without a licence".into(),
-        ));
+        )));
     };
+    Ok(Played {
+        policy,
+        nodes,
+        bad_shares,
+        decrypted: outcome.decrypted,
+    })
+}
+
+/// The report of a play that ended well; the outputs are renamed into place.
+fn report(
+    title: String,
+    content_id: U256,
+    played: Played,
+    outs: Outputs,
+) -> Result<PlayReport, PlayError> {
     let (audio_frames, video_frames) = (outs.audio_frames, outs.video_frames);
     let (sample_rate, channels) = (outs.sample_rate, outs.channels);
     let (audio_out, video_out) = outs.commit()?;
     Ok(PlayReport {
         title,
         content_id,
-        policy,
-        nodes,
-        bad_shares,
-        decrypted: outcome.decrypted,
+        policy: played.policy,
+        nodes: played.nodes,
+        bad_shares: played.bad_shares,
+        decrypted: played.decrypted,
         audio_frames,
         sample_rate,
         channels,
@@ -255,6 +289,39 @@ pub async fn play(host: &Host, opts: PlayOptions) -> Result<PlayReport, PlayErro
         audio_out,
         video_out,
     })
+}
+
+/// Why a play produced nothing.
+enum Refusal {
+    /// The capsule could not run, or ran without a licence.
+    Failed(PlayError),
+    /// The capsule stopped: the cause the host or the capsule gave.
+    Stopped(PlayError),
+}
+
+impl Refusal {
+    /// The error to return. When the nodes said "no access" and `account`'s timed access has
+    /// passed, that is named as the cause.
+    async fn explain(
+        self,
+        chain: &Chain,
+        deployment: &Deployment,
+        account: licence_net_protocol::Address,
+        content_id: U256,
+    ) -> PlayError {
+        let err = match self {
+            Refusal::Failed(err) => return err,
+            Refusal::Stopped(err) => err,
+        };
+        if let PlayError::NoAccess(why) = &err {
+            if let Some(expired) = rental_expiry(chain, deployment, account, content_id).await {
+                return PlayError::RentalExpired(format!(
+                    "timed access of {account} ended at {expired} (unix seconds); {why}"
+                ));
+            }
+        }
+        err
+    }
 }
 
 /// When the nodes said "no access": the end of `account`'s timed access if it had one that has

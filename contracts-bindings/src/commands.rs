@@ -123,6 +123,8 @@ pub struct DeployRequest {
     /// Capsule measurements (hex), each optionally with `:VERSION`.
     pub register_capsule: Vec<String>,
     pub test_token: bool,
+    /// Base of the tokens' metadata URIs (see [`DeployOptions::metadata_base`]).
+    pub metadata_base: Option<String>,
 }
 
 fn parse_capsule(spec: &str) -> Result<(B256, u32), CommandError> {
@@ -153,6 +155,9 @@ pub async fn deploy(connect: &Connect, req: &DeployRequest) -> Result<Deployed, 
         .iter()
         .map(|s| parse_capsule(s))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(base) = &req.metadata_base {
+        units::check_metadata_base(base)?;
+    }
     let chain = connect.connect(true).await?;
     let options = DeployOptions {
         treasury: req.treasury,
@@ -162,6 +167,7 @@ pub async fn deploy(connect: &Connect, req: &DeployRequest) -> Result<Deployed, 
         approve_runtimes: req.approve_runtime.clone(),
         register_capsules: capsules,
         test_token: req.test_token,
+        metadata_base: req.metadata_base.clone(),
     };
     let deployment = chain::deploy(&chain, &options).await?;
     deployment.save(&req.out)?;

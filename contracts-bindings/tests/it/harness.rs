@@ -169,5 +169,6 @@ pub fn deploy_request(out: &std::path::Path) -> contracts_bindings::commands::De
         approve_runtime: Vec::new(),
         register_capsule: Vec::new(),
         test_token: false,
+        metadata_base: None,
     }
 }

@@ -82,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::chain::RoyaltyCommand,
     },
+    /// The royalty market: list, offer, fill, cancel, withdraw.
+    Market {
+        #[command(subcommand)]
+        command: cmd::market::MarketCommand,
+    },
     /// Follow a deployment's events into SQL (SQLite by default, PostgreSQL by URL).
     Indexer(cmd::indexer::IndexerArgs),
     /// The market API: catalogue, libraries, earnings, order books, uploads (HTTP).
@@ -121,6 +126,7 @@ impl Resolve for Command {
             Command::Rent(a) | Command::Subscribe(a) => a.target.resolve(stack),
             Command::Play(a) => a.resolve(stack),
             Command::Royalty { command } => command.resolve(stack),
+            Command::Market { command } => command.resolve(stack),
             Command::Indexer(a) => a.resolve(stack),
             Command::Serve(a) => a.resolve(stack),
         }
@@ -169,6 +175,7 @@ async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
         Command::Subscribe(args) => cmd::chain::run_timed(args, Purchase::Subscribe).await,
         Command::Play(args) => cmd::play::play(args).await,
         Command::Royalty { command } => cmd::chain::run_royalty(command).await,
+        Command::Market { command } => cmd::market::run(command).await,
         Command::Indexer(args) => cmd::indexer::run(args).await,
         Command::Serve(args) => cmd::serve::run(*args).await,
     };
@@ -351,6 +358,7 @@ mod tests {
             "ddrm",
             "ddrm chain",
             "ddrm royalty",
+            "ddrm market",
             "ddrm licence",
             "ddrm licence audit",
             "ddrm store",

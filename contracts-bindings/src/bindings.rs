@@ -43,6 +43,18 @@ sol!(
     "artifacts/TestToken.json"
 );
 
+sol!(
+    /// The ERC-1155 surface both token contracts (`Access`, `RoyaltyShares`) share: for code
+    /// that handles either collection through one type (the market's balance and approval
+    /// checks). Standard, so declared here rather than built from an artifact.
+    #[sol(rpc)]
+    interface IERC1155 {
+        function balanceOf(address account, uint256 id) external view returns (uint256);
+        function isApprovedForAll(address account, address operator) external view returns (bool);
+        function setApprovalForAll(address operator, bool approved) external;
+    }
+);
+
 /// The command that rebuilds the contracts and refreshes `artifacts/`.
 pub const REGENERATE: &str = "contracts-bindings/scripts/artifacts.sh";
 

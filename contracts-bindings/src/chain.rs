@@ -226,6 +226,10 @@ pub struct DeployOptions {
     pub register_capsules: Vec<(B256, u32)>,
     /// Also deploy the mintable test ERC-20.
     pub test_token: bool,
+    /// Base of both ERC-1155s' metadata URIs (`{base}access/{id}`, `{base}royalty/{id}`), e.g.
+    /// a market service's `http://127.0.0.1:8080/v1/metadata/`; `None`: no metadata (`uri` is
+    /// empty) until the owner sets one.
+    pub metadata_base: Option<String>,
 }
 
 /// Waits for a sent transaction and fails on a revert.
@@ -332,6 +336,20 @@ pub async fn deploy(chain: &Chain, opts: &DeployOptions) -> Result<Deployment, C
     .await?;
     if let Some(pool) = opts.reward_pool {
         confirm("setRewardPool", s.setRewardPool(pool).send().await).await?;
+    }
+    if let Some(base) = &opts.metadata_base {
+        crate::units::check_metadata_base(base)?;
+        let a = Access::new(access, p);
+        confirm(
+            "setMetadataBase(Access)",
+            a.setMetadataBase(base.clone()).send().await,
+        )
+        .await?;
+        confirm(
+            "setMetadataBase(RoyaltyShares)",
+            s.setMetadataBase(base.clone()).send().await,
+        )
+        .await?;
     }
     let c = CapsuleRegistry::new(capsules, p);
     for key in &opts.approve_runtimes {

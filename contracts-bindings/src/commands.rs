@@ -1,5 +1,6 @@
 //! What the chain commands do (`ddrm chain deploy`, `ddrm mint`, `ddrm buy|rent|subscribe`,
-//! `ddrm royalty balance|transfer|claim`), from plain options: input checks that need no chain,
+//! `ddrm royalty balance|transfer|claim`, `ddrm market list|offer|fill|cancel|withdraw`), from
+//! plain options: input checks that need no chain,
 //! connecting with the signer, loading the deployment, then the `ops` call. The `ddrm` binary
 //! owns the command line and prints what these return.
 
@@ -12,6 +13,7 @@ use alloy::{
 
 use crate::chain::{self, Chain, DeployOptions, Deployment};
 use crate::error::ChainError;
+use crate::market::{self, Collection, OrderRef};
 use crate::ops::{self, Purchase, TermsInput};
 use crate::units::{self, parse_amount, parse_content_id, parse_period, parse_split};
 
@@ -123,6 +125,8 @@ pub struct DeployRequest {
     /// Capsule measurements (hex), each optionally with `:VERSION`.
     pub register_capsule: Vec<String>,
     pub test_token: bool,
+    /// Base of the tokens' metadata URIs (see [`DeployOptions::metadata_base`]).
+    pub metadata_base: Option<String>,
 }
 
 fn parse_capsule(spec: &str) -> Result<(B256, u32), CommandError> {
@@ -153,6 +157,9 @@ pub async fn deploy(connect: &Connect, req: &DeployRequest) -> Result<Deployed, 
         .iter()
         .map(|s| parse_capsule(s))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(base) = &req.metadata_base {
+        units::check_metadata_base(base)?;
+    }
     let chain = connect.connect(true).await?;
     let options = DeployOptions {
         treasury: req.treasury,
@@ -162,6 +169,7 @@ pub async fn deploy(connect: &Connect, req: &DeployRequest) -> Result<Deployed, 
         approve_runtimes: req.approve_runtime.clone(),
         register_capsules: capsules,
         test_token: req.test_token,
+        metadata_base: req.metadata_base.clone(),
     };
     let deployment = chain::deploy(&chain, &options).await?;
     deployment.save(&req.out)?;
@@ -325,4 +333,114 @@ pub async fn royalty_claim(
     let dep = target.load()?;
     let chain = target.connect.connect(true).await?;
     Ok(ops::royalty_claim(&chain, &dep, &ids).await?)
+}
+
+/// `ddrm market list|offer CONTENT_ID`, as typed.
+#[derive(Debug, Clone)]
+pub struct OrderCommand {
+    /// 0x + 64 hex digits.
+    pub content_id: String,
+    pub collection: Collection,
+    pub amount: u64,
+    /// Whole payment-token units (1.5 = 1.5 ELA).
+    pub unit_price: String,
+    /// Listings only: the highest resale royalty accepted (`None`: the current one).
+    pub max_royalty_bps: Option<u16>,
+}
+
+impl OrderCommand {
+    /// The content id and the unit price in base units, after the checks that need no chain.
+    async fn parse(&self, chain: &Chain, dep: &Deployment) -> Result<(U256, U256), CommandError> {
+        let id = parse_content_id(&self.content_id)?;
+        let token = ops::payment_token_of(chain, dep, id).await?;
+        Ok((id, parse_amount(&self.unit_price, token.decimals)?))
+    }
+
+    /// What is wrong whatever the token's decimals (as `mint` checks its terms with 18): a bad
+    /// content id, a zero amount, a price that is no number or zero.
+    fn check(&self) -> Result<(), CommandError> {
+        parse_content_id(&self.content_id)?;
+        if self.amount == 0 {
+            return Err(ChainError::BadOrder("the amount must be at least 1".into()).into());
+        }
+        if parse_amount(&self.unit_price, 18)?.is_zero() {
+            return Err(ChainError::BadOrder("the unit price must be above 0".into()).into());
+        }
+        Ok(())
+    }
+}
+
+/// Lists tokens for sale (`ddrm market list`).
+pub async fn market_list(
+    target: &Target,
+    cmd: &OrderCommand,
+) -> Result<market::Placed, CommandError> {
+    cmd.check()?;
+    let dep = target.load()?;
+    let chain = target.connect.connect(true).await?;
+    let (content_id, unit_price) = cmd.parse(&chain, &dep).await?;
+    let req = market::ListRequest {
+        collection: cmd.collection,
+        content_id,
+        amount: cmd.amount,
+        unit_price,
+        max_royalty_bps: cmd.max_royalty_bps,
+    };
+    Ok(market::list(&chain, &dep, &req).await?)
+}
+
+/// Offers to buy, escrowing the payment (`ddrm market offer`).
+pub async fn market_offer(
+    target: &Target,
+    cmd: &OrderCommand,
+) -> Result<market::Placed, CommandError> {
+    cmd.check()?;
+    if cmd.max_royalty_bps.is_some() {
+        return Err(CommandError::Usage(
+            "an offer names no royalty bound: its seller names one when filling it".into(),
+        ));
+    }
+    let dep = target.load()?;
+    let chain = target.connect.connect(true).await?;
+    let (content_id, unit_price) = cmd.parse(&chain, &dep).await?;
+    let req = market::OfferRequest {
+        collection: cmd.collection,
+        content_id,
+        amount: cmd.amount,
+        unit_price,
+    };
+    Ok(market::make_offer(&chain, &dep, &req).await?)
+}
+
+/// Fills a listing or an offer (`ddrm market fill`).
+pub async fn market_fill(
+    target: &Target,
+    req: &market::FillRequest,
+) -> Result<market::Filled, CommandError> {
+    if req.amount == 0 {
+        return Err(ChainError::BadOrder("the amount must be at least 1".into()).into());
+    }
+    let dep = target.load()?;
+    let chain = target.connect.connect(true).await?;
+    Ok(market::fill(&chain, &dep, req).await?)
+}
+
+/// Cancels the signer's listing or offer (`ddrm market cancel`).
+pub async fn market_cancel(
+    target: &Target,
+    order: OrderRef,
+) -> Result<market::Cancelled, CommandError> {
+    let dep = target.load()?;
+    let chain = target.connect.connect(true).await?;
+    Ok(market::cancel(&chain, &dep, order).await?)
+}
+
+/// Withdraws the signer's proceeds and refunds in `token` (`None`: the native token).
+pub async fn market_withdraw(
+    target: &Target,
+    token: Option<Address>,
+) -> Result<market::Withdrawn, CommandError> {
+    let dep = target.load()?;
+    let chain = target.connect.connect(true).await?;
+    Ok(market::withdraw(&chain, &dep, token.unwrap_or(Address::ZERO)).await?)
 }

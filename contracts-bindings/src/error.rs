@@ -3,6 +3,7 @@
 use alloy::primitives::{Address, B256, U256};
 
 use crate::bindings::{Access, CapsuleRegistry, ContentRegistry, Market, RoyaltyShares};
+use crate::market::{Collection, OrderRef};
 use crate::units::InputError;
 
 /// What went wrong talking to the chain or with what was asked of it. Nothing here ever holds a
@@ -72,6 +73,36 @@ pub enum ChainError {
     NothingToClaim(String),
     #[error("payment token {0} is not an ERC-20 contract on this chain")]
     BadPaymentToken(Address),
+    #[error("bad order: {0}")]
+    BadOrder(String),
+    #[error("there is no {0} on the market (never made, or cancelled)")]
+    UnknownOrder(OrderRef),
+    #[error("{order} has {left} left, cannot fill {wanted}")]
+    OrderTooSmall {
+        order: OrderRef,
+        left: u64,
+        wanted: u64,
+    },
+    #[error("{order} was made by {maker}; {account} cannot cancel it")]
+    NotMaker {
+        order: OrderRef,
+        maker: Address,
+        account: Address,
+    },
+    #[error("{account} holds {have} {collection} of content {id}, cannot sell {want}")]
+    InsufficientTokens {
+        account: Address,
+        collection: Collection,
+        id: String,
+        have: U256,
+        want: u64,
+    },
+    #[error("the seller of {order} no longer backs it: the seller {why}")]
+    StaleListing { order: OrderRef, why: String },
+    #[error("sales are paused: market fills and new orders wait until governance unpauses")]
+    SalesPaused,
+    #[error("nothing to withdraw from the market for {account} in {symbol}")]
+    NothingToWithdraw { account: Address, symbol: String },
 }
 
 /// Decodes a contract error into its Solidity name and arguments when it is one of ours.

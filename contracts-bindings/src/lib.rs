@@ -6,7 +6,8 @@
 //!   contracts live (the JSON `ddrm chain deploy` writes); [`chain::deploy`] deploys them all.
 //! - [`ops`]: mint, buy/rent/subscribe, royalty balance/transfer/claim, each checking its inputs
 //!   against the chain before any transaction is sent.
-//! - [`commands`]: what `ddrm chain|mint|buy|rent|subscribe|royalty` do, from plain options
+//! - [`market`]: the royalty market: list, offer, fill, cancel, withdraw, with the same checks.
+//! - [`commands`]: what `ddrm chain|mint|buy|rent|subscribe|royalty|market` do, from plain options
 //!   (the command line itself lives in the `ddrm` binary).
 //! - [`testing`]: starts a real anvil for tests.
 //!
@@ -20,6 +21,7 @@ pub mod bindings;
 pub mod chain;
 pub mod commands;
 pub mod error;
+pub mod market;
 pub mod ops;
 #[cfg(feature = "test-utils")]
 pub mod testing;

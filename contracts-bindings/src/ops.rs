@@ -202,7 +202,7 @@ pub async fn token_info(chain: &Chain, token: Address) -> Result<TokenInfo, Chai
     })
 }
 
-fn rpc<E: std::fmt::Display>(e: E) -> ChainError {
+pub(crate) fn rpc<E: std::fmt::Display>(e: E) -> ChainError {
     ChainError::Rpc(e.to_string())
 }
 
@@ -422,7 +422,7 @@ pub async fn purchase_within(
     } else {
         (
             U256::ZERO,
-            approve_for(chain, dep, me, token_addr, quote.price).await?,
+            approve_for(chain, dep.contracts.access, me, token_addr, quote.price).await?,
         )
     };
     let call = PurchaseCall {
@@ -586,7 +586,7 @@ fn within_bounds(
 }
 
 /// The buyer's balance in the payment token; an error when it is below `price`.
-async fn funds_for(
+pub(crate) async fn funds_for(
     chain: &Chain,
     me: Address,
     token_addr: Address,
@@ -613,29 +613,21 @@ async fn funds_for(
     Ok(available)
 }
 
-/// Approves the Access contract for `price` of an ERC-20 when its allowance is short; returns
-/// the approval's transaction.
-async fn approve_for(
+/// Approves `spender` (Access, or the Market) for `price` of an ERC-20 when its allowance is
+/// short; returns the approval's transaction.
+pub(crate) async fn approve_for(
     chain: &Chain,
-    dep: &Deployment,
+    spender: Address,
     me: Address,
     token_addr: Address,
     price: U256,
 ) -> Result<Option<TxHash>, ChainError> {
     let erc20 = TestToken::new(token_addr, &chain.provider);
-    let allowance = erc20
-        .allowance(me, dep.contracts.access)
-        .call()
-        .await
-        .map_err(rpc)?;
+    let allowance = erc20.allowance(me, spender).call().await.map_err(rpc)?;
     if allowance >= price {
         return Ok(None);
     }
-    let r = confirm(
-        "approve",
-        erc20.approve(dep.contracts.access, price).send().await,
-    )
-    .await?;
+    let r = confirm("approve", erc20.approve(spender, price).send().await).await?;
     Ok(Some(r.transaction_hash))
 }
 

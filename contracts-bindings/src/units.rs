@@ -20,6 +20,11 @@ pub enum InputError {
     SplitZero(Address),
     #[error("content id {0:?} is neither 0x followed by 64 hex digits nor a decimal number")]
     ContentId(String),
+    #[error(
+        "metadata base {0:?} must be an http(s) URL ending in / (the contracts append \
+         access/{{id}} and royalty/{{id}})"
+    )]
+    MetadataBase(String),
 }
 
 /// Parses `1.5` into base units of a token with `decimals` decimals (1.5 ELA = 1.5e18 wei).
@@ -118,6 +123,20 @@ pub fn parse_content_id(text: &str) -> Result<U256, InputError> {
     }
 }
 
+/// Checks a base for the contracts' metadata URIs: an `http://` or `https://` URL without
+/// spaces, ending in `/` so that `{base}access/{id}` is a path below it. Checked before deploying
+/// rather than by the contracts, which store whatever their owner sets.
+pub fn check_metadata_base(base: &str) -> Result<(), InputError> {
+    let ok = (base.starts_with("http://") || base.starts_with("https://"))
+        && base.ends_with('/')
+        && !base.chars().any(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError::MetadataBase(base.to_owned()))
+    }
+}
+
 /// A content id as the packager prints it: `0x` and 64 hex digits.
 pub fn content_id_hex(id: U256) -> String {
     format!("0x{}", hex::encode(id.to_be_bytes::<32>()))
@@ -185,6 +204,25 @@ mod tests {
             parse_split("nope:10000"),
             Err(InputError::SplitEntry(_))
         ));
+    }
+
+    #[test]
+    fn metadata_bases_are_urls_ending_in_a_slash() {
+        assert!(check_metadata_base("http://127.0.0.1:8080/v1/metadata/").is_ok());
+        assert!(check_metadata_base("https://market.example/m/").is_ok());
+        for bad in [
+            "",
+            "http://127.0.0.1:8080/v1/metadata",
+            "ipfs://bafy/",
+            "http://a b/",
+            "/v1/metadata/",
+        ] {
+            assert_eq!(
+                check_metadata_base(bad),
+                Err(InputError::MetadataBase(bad.into())),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -82,6 +82,11 @@ pub struct DeployArgs {
     /// Also deploy a mintable USDC-like test ERC-20 (local stacks).
     #[arg(long)]
     pub test_token: bool,
+    /// Base URL of the tokens' ERC-1155 metadata, ending in / (e.g. a market API's
+    /// http://127.0.0.1:8080/v1/metadata/): `uri(id)` becomes {base}access/{id} and
+    /// {base}royalty/{id}. Without it `uri` is empty until the owner calls setMetadataBase.
+    #[arg(long, value_name = "URL")]
+    pub metadata_base: Option<String>,
 }
 
 /// Runs `ddrm chain ...`.
@@ -96,6 +101,7 @@ pub async fn run_chain(cmd: ChainCommand) -> anyhow::Result<()> {
         approve_runtime: args.approve_runtime,
         register_capsule: args.register_capsule,
         test_token: args.test_token,
+        metadata_base: args.metadata_base,
     };
     let connect = Connect {
         rpc: args.rpc.or_local(),
@@ -124,6 +130,7 @@ fn deployed_json(deployed: &commands::Deployed, out: &std::path::Path) -> serde_
         "deployment": deployed.deployment,
         "approved_runtimes": deployed.options.approve_runtimes,
         "registered_capsules": capsules,
+        "metadata_base": deployed.options.metadata_base,
         "out": out,
     })
 }
@@ -141,6 +148,9 @@ fn deployed_text(deployed: &commands::Deployed, out: &std::path::Path) -> String
     }
     for (m, v) in &deployed.options.register_capsules {
         text += &format!("registered capsule {m} version {v}\n");
+    }
+    if let Some(base) = &deployed.options.metadata_base {
+        text += &format!("token metadata at {base}access/{{id}} and {base}royalty/{{id}}\n");
     }
     text + &format!("wrote {}\n", out.display())
 }

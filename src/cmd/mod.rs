@@ -6,6 +6,7 @@ pub mod chain;
 pub mod indexer;
 pub mod licence;
 pub mod logging;
+pub mod market;
 pub mod package;
 pub mod play;
 pub mod serve;

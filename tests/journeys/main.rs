@@ -3,6 +3,7 @@
 
 mod licence;
 mod market;
+mod market_cli;
 mod package_pin_decrypt;
 mod tpm;
 mod up_play;

@@ -12,6 +12,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Terms, Ddrm} from "./Terms.sol";
 import {ContentRegistry} from "./ContentRegistry.sol";
 import {RoyaltyShares} from "./RoyaltyShares.sol";
+import {MetadataBase} from "./MetadataBase.sol";
 
 /// Access to contents: perpetual access tokens (ERC-1155, token id = content id, resellable with an
 /// EIP-2981 royalty) and timed access (rental or subscription, one expiry per account and
@@ -26,7 +27,7 @@ import {RoyaltyShares} from "./RoyaltyShares.sol";
 /// or per period, in the payment token's units) and, for timed access, a shortest period. A sale
 /// whose current terms fall outside them reverts instead of charging more (up to a standing
 /// ERC-20 allowance) or selling less time than the buyer agreed to.
-contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
+contract Access is ERC1155, IERC2981, Ownable2Step, MetadataBase, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     enum Kind {
@@ -70,12 +71,14 @@ contract Access is ERC1155, IERC2981, Ownable2Step, Pausable, ReentrancyGuard {
     /// The current period is shorter than the shortest the buyer named.
     error PeriodBelowMin(uint32 period, uint32 minPeriod);
 
-    constructor(address owner_, ContentRegistry registry_, RoyaltyShares shares_)
-        ERC1155("ddrm://access/{id}")
-        Ownable(owner_)
-    {
+    constructor(address owner_, ContentRegistry registry_, RoyaltyShares shares_) ERC1155("") Ownable(owner_) {
         registry = registry_;
         shares = shares_;
+    }
+
+    /// The metadata of access token `id`: `{base}access/{id}` (see `MetadataBase`).
+    function uri(uint256) public view override returns (string memory) {
+        return _metadataUri("access/{id}");
     }
 
     function pause() external onlyOwner {

@@ -13,6 +13,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Create2} from "@openzeppelin/contracts/utils/Create2.sol";
 import {Ddrm} from "./Terms.sol";
 import {RoyaltyVault} from "./RoyaltyVault.sol";
+import {MetadataBase} from "./MetadataBase.sol";
 
 /// Royalty shares: an ERC-1155 with 10,000 shares per content (token id = content id), and the
 /// revenue accounting behind them.
@@ -27,7 +28,7 @@ import {RoyaltyVault} from "./RoyaltyVault.sol";
 /// A holder's shares, checkpoint and unclaimed earnings share one storage slot. The cumulative
 /// revenue per share is stored plus one from registration on, so the content's first sale
 /// updates a non-zero slot and costs the same as any later one.
-contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, ReentrancyGuard {
+contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, MetadataBase, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -375,8 +376,9 @@ contract RoyaltyShares is ERC165, IERC1155, IERC1155MetadataURI, Ownable2Step, R
         ERC1155Utils.checkOnERC1155BatchReceived(msg.sender, from, to, ids, values, data);
     }
 
-    function uri(uint256) external pure returns (string memory) {
-        return "ddrm://royalty/{id}";
+    /// The metadata of royalty share `id`: `{base}royalty/{id}` (see `MetadataBase`).
+    function uri(uint256) external view returns (string memory) {
+        return _metadataUri("royalty/{id}");
     }
 
     function supportsInterface(bytes4 interfaceId) public view override(ERC165, IERC165) returns (bool) {

@@ -3,7 +3,7 @@
 
 use alloy::primitives::U256;
 use contracts_bindings::{
-    bindings::{Access, CapsuleRegistry},
+    bindings::{Access, CapsuleRegistry, RoyaltyShares},
     commands::{self, PurchaseCommand},
     ops::Purchase,
     testing::spawn_anvil,
@@ -26,6 +26,7 @@ async fn deploy_writes_the_file_and_commands_use_it() {
     let request = commands::DeployRequest {
         approve_runtime: vec![runtime.parse().unwrap()],
         register_capsule: vec![capsule],
+        metadata_base: Some("http://127.0.0.1:8080/v1/metadata/".into()),
         ..deploy_request(&out)
     };
     let deployed = commands::deploy(&target.connect, &request).await.unwrap();
@@ -87,7 +88,26 @@ async fn deploy_writes_the_file_and_commands_use_it() {
         .unwrap_err();
     assert!(err.to_string().contains("unknown content id"), "{err}");
 
+    // Both ERC-1155s name their metadata under the base the deployment set.
     let access = Access::new(dep.contracts.access, &chain.provider);
+    let shares = RoyaltyShares::new(dep.contracts.royalty_shares, &chain.provider);
+    assert_eq!(
+        access.uri(U256::from(7u64)).call().await.unwrap(),
+        "http://127.0.0.1:8080/v1/metadata/access/{id}"
+    );
+    assert_eq!(
+        shares.uri(U256::from(7u64)).call().await.unwrap(),
+        "http://127.0.0.1:8080/v1/metadata/royalty/{id}"
+    );
+    // A base the contracts would append to wrongly is refused before anything is deployed.
+    let bad = commands::DeployRequest {
+        metadata_base: Some("http://127.0.0.1:8080/v1/metadata".into()),
+        ..deploy_request(&dir.path().join("unused.json"))
+    };
+    let err = commands::deploy(&target.connect, &bad).await.unwrap_err();
+    assert!(err.to_string().contains("ending in /"), "{err}");
+    assert!(!dir.path().join("unused.json").exists());
+
     assert_eq!(
         access
             .editionsSold(U256::from(0xffu64))

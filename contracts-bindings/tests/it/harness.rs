@@ -67,6 +67,19 @@ impl Stack {
         c.provider.get_transaction_count(who).await.expect("nonce")
     }
 
+    /// The gas price `tx` paid per unit of gas.
+    pub async fn effective_price(&self, tx: alloy::primitives::TxHash) -> U256 {
+        let r = self
+            .reader()
+            .await
+            .provider
+            .get_transaction_receipt(tx)
+            .await
+            .unwrap()
+            .expect("receipt");
+        U256::from(r.effective_gas_price)
+    }
+
     /// Calls anvil's (or the EVM's) `method`, whose result the tests do not need.
     async fn anvil_call<P>(&self, method: &'static str, params: P)
     where
@@ -169,5 +182,6 @@ pub fn deploy_request(out: &std::path::Path) -> contracts_bindings::commands::De
         approve_runtime: Vec::new(),
         register_capsule: Vec::new(),
         test_token: false,
+        metadata_base: None,
     }
 }

@@ -78,7 +78,7 @@ async fn deploy_mint_buy_rent_trade_claim() {
         .unwrap();
     assert!(bought.has_access);
     assert_eq!(bought.access_tokens, U256::from(1));
-    let gas_paid = U256::from(bought.gas_used) * effective_price(&s, bought.tx).await;
+    let gas_paid = U256::from(bought.gas_used) * s.effective_price(bought.tx).await;
     assert_eq!(before - s.balance(alice).await, ela(1, 500) + gas_paid);
     let bal = ops::royalty_balance(&creator_chain, &s.dep, creator, id)
         .await
@@ -155,7 +155,7 @@ async fn deploy_mint_buy_rent_trade_claim() {
         let out = ops::royalty_claim(chain, &s.dep, &[id]).await.unwrap();
         assert_eq!(out.paid.len(), 1);
         assert_eq!(out.paid[0].1, expected);
-        let gas = U256::from(out.gas_used) * effective_price(&s, out.tx).await;
+        let gas = U256::from(out.gas_used) * s.effective_price(out.tx).await;
         assert_eq!(s.balance(who).await + gas - before, expected);
         assert_eq!(claimable(who).await, U256::ZERO);
     }
@@ -237,18 +237,6 @@ async fn erc20_content_and_deploy_time_registrations() {
         capsules.capsule(measurement).call().await.unwrap().version,
         3
     );
-}
-
-async fn effective_price(s: &Stack, tx: alloy::primitives::TxHash) -> U256 {
-    use alloy::providers::Provider;
-    let c = s.as_account(0).await;
-    let r = c
-        .provider
-        .get_transaction_receipt(tx)
-        .await
-        .unwrap()
-        .expect("receipt");
-    U256::from(r.effective_gas_price)
 }
 
 #[tokio::test]

@@ -41,6 +41,12 @@ abstract contract TestBase {
         if (a != b) revert(string.concat(what, ": bytes32 differ"));
     }
 
+    function assertEq(string memory a, string memory b, string memory what) internal pure {
+        if (keccak256(bytes(a)) != keccak256(bytes(b))) {
+            revert(string.concat(what, ": \"", a, "\" != \"", b, "\""));
+        }
+    }
+
     function assertTrue(bool ok, string memory what) internal pure {
         if (!ok) revert(string.concat(what, ": expected true"));
     }

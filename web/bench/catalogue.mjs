@@ -37,11 +37,15 @@ try {
       polling: 'raf',
       timeout: 30_000,
     });
-    const t = await page.evaluate(() => ({
-      ready: performance.now(),
-      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
-    }));
-    if (t.fcp === null) throw new Error('no first-contentful-paint entry');
+    const readyAt = await page.evaluate(() => performance.now());
+    // The paint entry is queued once the frame is presented, which can be after the check above.
+    await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length > 0, null, {
+      timeout: 10_000,
+    });
+    const t = {
+      ready: readyAt,
+      fcp: await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0].startTime),
+    };
     fcp.push(t.fcp);
     ready.push(t.ready);
     console.log(JSON.stringify({ run: i + 1, fcp_ms: Math.round(t.fcp), ready_ms: Math.round(t.ready) }));

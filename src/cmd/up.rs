@@ -46,7 +46,14 @@ pub struct UpArgs {
     /// Licence nodes refuse file-backed runtime keys: only TPM-held keys play.
     #[arg(long)]
     pub require_hardware_runtime: bool,
+    /// Where wallets read the tokens' metadata: the base of both contracts' ERC-1155 `uri()`
+    /// (the default is `ddrm serve`'s own address; it must end in `/`).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_METADATA_BASE)]
+    pub metadata_base: String,
 }
+
+/// `ddrm serve`'s metadata endpoints at its default address.
+pub const DEFAULT_METADATA_BASE: &str = "http://127.0.0.1:8080/v1/metadata/";
 
 /// The file name of the file-backed runtime attestation key in the data directory.
 pub const RUNTIME_KEY_FILE: &str = "runtime.key";
@@ -98,6 +105,7 @@ pub async fn up(args: UpArgs, log_format: super::logging::LogFormat) -> anyhow::
         head_ttl: args.head_ttl.0,
         require_hardware_runtime: args.require_hardware_runtime,
         node_log_format: Some(log_format.name().to_string()),
+        metadata_base: Some(args.metadata_base.clone()),
     };
     let mut say = |line: &str| println!("{line}");
     let stack = tokio::select! {

@@ -110,6 +110,9 @@ pub struct UpOptions {
     /// The nodes' log format (`--log-format`, e.g. `json`), passed as `DDRM_LOG_FORMAT`;
     /// `None`: what the environment says.
     pub node_log_format: Option<String>,
+    /// Base of the tokens' ERC-1155 metadata URIs (`uri(id)` = base + `access/{id}` or
+    /// `royalty/{id}`), normally a market server's `/v1/metadata/`; `None`: `uri()` is empty.
+    pub metadata_base: Option<String>,
 }
 
 /// The default data directory: the user's ddrm data directory + `/stack`.
@@ -543,6 +546,7 @@ async fn deploy(
         test_token: true,
         fee_bps: contracts_bindings::chain::DEFAULT_FEE_BPS,
         pool_bps: contracts_bindings::chain::DEFAULT_POOL_BPS,
+        metadata_base: opts.metadata_base.clone(),
         ..DeployOptions::default()
     };
     let deployment = timed("deploy", contracts_bindings::chain::deploy(chain, &deploy)).await??;

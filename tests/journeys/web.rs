@@ -60,36 +60,76 @@ struct OnChain {
     withdrawable: U256,
 }
 
-fn on_chain(stack: &StackFile, account: Address, content_id: &str) -> OnChain {
-    let deployment = stack.deployment().expect("the stack's deployment");
-    let id: U256 = content_id.parse().expect("a content id is a uint256");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async {
-        let chain = Chain::connect(&stack.chain.rpc, None)
-            .await
+/// The stack's chain and contracts, read at the head from the test's own thread.
+struct ChainReader {
+    runtime: tokio::runtime::Runtime,
+    chain: Chain,
+    contracts: contracts_bindings::Contracts,
+}
+
+impl ChainReader {
+    fn connect(stack: &StackFile) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let chain = runtime
+            .block_on(Chain::connect(&stack.chain.rpc, None))
             .expect("connect to the stack's chain");
-        let c = &deployment.contracts;
-        OnChain {
-            has_access: Access::new(c.access, &chain.provider)
-                .hasAccess(account, id)
-                .call()
-                .await
-                .expect("Access.hasAccess"),
-            shares: RoyaltyShares::new(c.royalty_shares, &chain.provider)
-                .balanceOf(account, id)
-                .call()
-                .await
-                .expect("RoyaltyShares.balanceOf"),
-            withdrawable: Market::new(c.market, &chain.provider)
-                .withdrawable(account, Address::ZERO)
-                .call()
-                .await
-                .expect("Market.withdrawable"),
+        let contracts = stack
+            .deployment()
+            .expect("the stack's deployment")
+            .contracts;
+        Self {
+            runtime,
+            chain,
+            contracts,
         }
-    })
+    }
+
+    /// `uri(id)` of the Access and RoyaltyShares contracts, as wallets read them.
+    fn token_uris(&self, content_id: &str) -> (String, String) {
+        let id: U256 = content_id.parse().expect("a content id is a uint256");
+        let (c, p) = (&self.contracts, &self.chain.provider);
+        self.runtime.block_on(async {
+            (
+                Access::new(c.access, p)
+                    .uri(id)
+                    .call()
+                    .await
+                    .expect("Access.uri"),
+                RoyaltyShares::new(c.royalty_shares, p)
+                    .uri(id)
+                    .call()
+                    .await
+                    .expect("RoyaltyShares.uri"),
+            )
+        })
+    }
+
+    fn account(&self, account: Address, content_id: &str) -> OnChain {
+        let id: U256 = content_id.parse().expect("a content id is a uint256");
+        let (c, p) = (&self.contracts, &self.chain.provider);
+        self.runtime.block_on(async {
+            OnChain {
+                has_access: Access::new(c.access, p)
+                    .hasAccess(account, id)
+                    .call()
+                    .await
+                    .expect("Access.hasAccess"),
+                shares: RoyaltyShares::new(c.royalty_shares, p)
+                    .balanceOf(account, id)
+                    .call()
+                    .await
+                    .expect("RoyaltyShares.balanceOf"),
+                withdrawable: Market::new(c.market, p)
+                    .withdrawable(account, Address::ZERO)
+                    .call()
+                    .await
+                    .expect("Market.withdrawable"),
+            }
+        })
+    }
 }
 
 #[test]
@@ -118,9 +158,10 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         [&[], &["--rent-price", "0.1", "--period", "1h"]],
     );
     let id = minted.content_id.to_lowercase();
+    let reader = ChainReader::connect(&stack);
     let before = (
-        on_chain(&stack, buyer.address, &id),
-        on_chain(&stack, creator.address, &id),
+        reader.account(buyer.address, &id),
+        reader.account(creator.address, &id),
     );
     assert!(
         !before.0.has_access,
@@ -140,6 +181,24 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         |body| body.contains(&id),
     );
     let base = market.base.clone();
+
+    // Wallets find the tokens' metadata: `ddrm up` points both contracts' `uri()` at the
+    // market server's default address, and the server answers the ERC-1155 path with the
+    // title it read from the CLI-minted file's header.
+    let (access_uri, shares_uri) = reader.token_uris(&id);
+    assert_eq!(access_uri, "http://127.0.0.1:8080/v1/metadata/access/{id}");
+    assert_eq!(shares_uri, "http://127.0.0.1:8080/v1/metadata/royalty/{id}");
+    let token_path = access_uri
+        .trim_start_matches("http://127.0.0.1:8080")
+        .replace("{id}", id.trim_start_matches("0x"));
+    let metadata = market.wait_for(
+        "the access token's metadata with the header's title",
+        &token_path,
+        Duration::from_secs(60),
+        |body| body.contains("\"name\":\"notes\""),
+    );
+    let metadata: serde_json::Value = serde_json::from_str(&metadata).unwrap();
+    assert_eq!(metadata["decimals"], 0, "{metadata}");
 
     let shots = j.path("screenshots");
     let out = Command::new("node")
@@ -196,8 +255,8 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
     // The chain, not the app, is the judge: the buyer has access and 400 shares, the holder
     // 1,500 listed of 7,000 of which 400 sold, and the Market owes the holder 400 × 0.001.
     let after = (
-        on_chain(&stack, buyer.address, &id),
-        on_chain(&stack, creator.address, &id),
+        reader.account(buyer.address, &id),
+        reader.account(creator.address, &id),
     );
     assert!(after.0.has_access, "no access after buying:\n{report}");
     assert_eq!(after.0.shares, U256::from(400), "{report}");

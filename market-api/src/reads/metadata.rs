@@ -105,7 +105,11 @@ fn terms_summary(t: &TermsRow, unit: &str) -> String {
 }
 
 fn metadata(token: Token, c: ContentRow, chain_id: u64) -> TokenMetadata {
-    let native = c.payment_token.bytes().skip(2).all(|b| b == b'0');
+    // The index stores addresses as 0x-hex text; the zero address is the native token.
+    let native = c
+        .payment_token
+        .parse::<alloy::primitives::Address>()
+        .is_ok_and(|a| a.is_zero());
     let payment_symbol =
         native.then(|| contracts_bindings::chain::native_symbol(chain_id).to_owned());
     let unit = match &payment_symbol {

@@ -89,8 +89,12 @@ enum Command {
     },
     /// Follow a deployment's events into SQL (SQLite by default, PostgreSQL by URL).
     Indexer(cmd::indexer::IndexerArgs),
-    /// The market API: catalogue, libraries, earnings, order books, uploads (HTTP).
+    /// The web app and its API: the public market role and the owner-only pc2 role (HTTP).
     Serve(Box<cmd::serve::ServeArgs>),
+    /// Internal: the packaging child `ddrm serve` starts for each upload (a job on stdin,
+    /// events on stdout; `packager::job`).
+    #[command(hide = true)]
+    PackageJob,
 }
 
 fn main() -> std::process::ExitCode {
@@ -101,6 +105,13 @@ fn main() -> std::process::ExitCode {
     }
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if matches!(cli.command, Command::PackageJob) {
+        // No logging and no runtime: stdout carries the job's events only.
+        return match packager::job::run(std::io::stdin().lock(), std::io::stdout().lock()) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(_) => std::process::ExitCode::from(2),
+        };
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -116,7 +127,9 @@ impl Resolve for Command {
     /// the stack and the environment; nothing here names a flag).
     fn resolve(&mut self, stack: Option<&StackFile>) -> anyhow::Result<()> {
         match self {
-            Command::Up(_) | Command::Inspect(_) | Command::Decrypt(_) => Ok(()),
+            Command::Up(_) | Command::Inspect(_) | Command::Decrypt(_) | Command::PackageJob => {
+                Ok(())
+            }
             Command::Package(a) => a.resolve(stack),
             Command::Store { store, .. } => store.resolve(stack),
             Command::Licence { command } => command.resolve(stack),
@@ -178,6 +191,7 @@ async fn run(mut cli: Cli, matches: &ArgMatches) -> std::process::ExitCode {
         Command::Market { command } => cmd::market::run(command).await,
         Command::Indexer(args) => cmd::indexer::run(args).await,
         Command::Serve(args) => cmd::serve::run(*args).await,
+        Command::PackageJob => unreachable!("handled before the runtime starts"),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -350,8 +364,8 @@ mod tests {
     }
 
     /// Every command that prints a result can print it as JSON; only the services (which
-    /// log), `store cat` (which writes the content's bytes) and `up` (a service with a demo)
-    /// have no `--json`.
+    /// log), `store cat` (which writes the content's bytes), `up` (a service with a demo) and
+    /// the hidden `package-job` (which speaks JSON lines by its protocol) have no `--json`.
     #[test]
     fn every_command_that_prints_a_result_takes_json() {
         let without = [
@@ -367,6 +381,7 @@ mod tests {
             "ddrm indexer",
             "ddrm serve",
             "ddrm up",
+            "ddrm package-job",
         ];
         let mut checked = 0;
         for (path, cmd) in commands() {

@@ -113,7 +113,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             market.deployment.clone(),
             addr.to_string(),
             store.clone(),
-            dir.path().join("work"),
         );
         // One client IP makes every request here: the per-IP limit would measure itself.
         config.rate_limit = RateLimit {

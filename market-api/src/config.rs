@@ -51,6 +51,21 @@ pub struct PublicConfig {
     /// First block of the deployment.
     pub deployment_block: u64,
     pub contracts: ContractAddresses,
+    /// The roles this server answers: `market` (public reads), `pc2` (owner-only uploads).
+    pub roles: Vec<String>,
+    /// Uploads to this server, when it has the pc2 role; null on a public market.
+    pub uploads: Option<UploadLimits>,
+}
+
+/// What an upload to this PC2 may be.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UploadLimits {
+    /// Largest file accepted, in bytes.
+    pub max_bytes: u64,
+    /// Bytes one account may upload per day.
+    pub bytes_per_day: u64,
+    /// Uploads one account may have in progress at once.
+    pub uploads_at_once: usize,
 }
 
 /// This deployment's chain and contracts, for web clients.
@@ -65,5 +80,15 @@ pub async fn config(State(state): State<AppState>) -> Json<PublicConfig> {
         native_symbol: contracts_bindings::chain::native_symbol(deployment.chain_id).to_owned(),
         deployment_block: deployment.deployment_block,
         contracts: ContractAddresses::from(&deployment.contracts),
+        roles: [(config.market, "market"), (config.pc2.is_some(), "pc2")]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, role)| role.to_owned())
+            .collect(),
+        uploads: config.pc2.as_ref().map(|pc2| UploadLimits {
+            max_bytes: pc2.max_upload_bytes,
+            bytes_per_day: pc2.quota.bytes_per_day,
+            uploads_at_once: pc2.quota.uploads_at_once,
+        }),
     })
 }

@@ -29,6 +29,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// An account's share of a PC2 (bytes uploaded in a day, uploads at once) is used up.
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("the request took longer than {0} ms")]
     Timeout(u64),
     /// A dependency (database, chain, content store) is down or too slow.
@@ -51,6 +54,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
+            Self::QuotaExceeded(_) => "quota_exceeded",
             Self::Timeout(_) => "timeout",
             Self::Unavailable(_) => "unavailable",
             Self::Internal { .. } => "internal",
@@ -67,6 +71,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -93,7 +98,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable code: bad_request, unauthorized, forbidden, not_found, conflict,
-    /// payload_too_large, unsupported_media_type, rate_limited, timeout, unavailable, internal.
+    /// payload_too_large, unsupported_media_type, rate_limited, quota_exceeded, timeout,
+    /// unavailable, internal.
     pub code: String,
     /// A human-readable explanation.
     pub message: String,

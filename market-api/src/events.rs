@@ -1,6 +1,7 @@
-//! Live events: server-sent events of new sales and trades as the indexer writes them.
+//! Live events: server-sent events of new sales, trades and order-book changes (listings and
+//! offers placed or cancelled) as the indexer writes them.
 //!
-//! Each stream polls the database (two indexed keyset queries per poll, at most
+//! Each stream polls the database (three indexed keyset queries per poll, at most
 //! [`ROWS_PER_POLL`] rows each), so it works the same over SQLite and PostgreSQL and across
 //! many API instances. Streams are bounded: at most `max_event_streams` at once and at most
 //! `max_event_streams_per_client` per client key (503 past either), and each lasts at most
@@ -91,6 +92,7 @@ struct StreamState {
     app: AppState,
     sales: Position,
     trades: Position,
+    orders: Position,
     pending: VecDeque<Event>,
     ends: Instant,
     poll: Duration,
@@ -99,9 +101,9 @@ struct StreamState {
     _slot: ClientSlot,
 }
 
-/// A stream of `sale` and `trade` events from the moment of connection.
+/// A stream of `sale`, `trade` and `order` events from the moment of connection.
 #[utoipa::path(get, path = "/v1/events", tag = "market", params(EventsQuery),
-    responses((status = 200, description = "text/event-stream of `sale` (SaleEvent JSON) and `trade` (TradeEvent JSON) events",
+    responses((status = 200, description = "text/event-stream of `sale` (SaleEvent JSON), `trade` (TradeEvent JSON) and `order` (OrderChange JSON) events",
         content_type = "text/event-stream", body = String),
         (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn stream(
@@ -145,6 +147,10 @@ pub async fn stream(
             log: i64::MAX,
         },
         trades: Position {
+            block: head,
+            log: i64::MAX,
+        },
+        orders: Position {
             block: head,
             log: i64::MAX,
         },
@@ -197,6 +203,10 @@ async fn poll(st: &mut StreamState) -> Result<(), indexer::IndexerError> {
             trade: row.trade,
         };
         queue(&mut st.pending, "trade", &payload);
+    }
+    for change in db.order_changes_after(st.orders, ROWS_PER_POLL).await? {
+        st.orders = position(change.block_number, change.log_index);
+        queue(&mut st.pending, "order", &change);
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The market API: HTTP over the index, and creator uploads.
+//! `ddrm serve`'s two roles over HTTP: the public **market** (reads over the index) and the
+//! owner-only **pc2** (creator uploads packaged on the owner's own machine, [`pc2`]).
 //!
 //! [`app`] builds the whole axum [`Router`] from an [`AppState`] (made by [`AppState::new`] from
 //! an [`ApiConfig`]); [`serve`] runs it on a listener. Tests drive the router in-process on a
@@ -16,8 +17,12 @@
 //!   hashed, so any API instance can verify any session.
 //! - The API's own tables ([`migrations`]): created by [`migrate`], which `ddrm serve` runs
 //!   before serving.
-//! - Uploads ([`upload`]): streamed to a temporary file under a size limit, packaged, pinned,
-//!   and answered with the unsigned registration transaction for the creator's own wallet.
+//! - Roles: [`ApiConfig::market`] mounts the reads, events and metadata; [`ApiConfig::pc2`]
+//!   mounts the uploads. A market-only instance holds no key and no plaintext and has no upload
+//!   route at all; `/v1/config` says which roles answer (`uploads` is null without pc2).
+//! - Uploads ([`pc2::upload`], owner-only): streamed to a temporary file under a size limit and
+//!   the account's quota, packaged by a child process under resource limits, pinned, and
+//!   answered with the unsigned registration transaction for the creator's own wallet.
 //! - Catalogue facts ([`facts`]): title, kind and MIME type from `.ddrm` headers, recorded by
 //!   uploads and, for every other registered content, by the header backfill
 //!   ([`facts::backfill`]), a background task [`serve`] runs while it serves.
@@ -35,9 +40,9 @@ pub mod facts;
 pub mod limits;
 pub mod migrations;
 pub mod openapi;
+pub mod pc2;
 pub mod reads;
 pub mod siwe;
-pub mod upload;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -49,13 +54,13 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use contracts_bindings::{Chain, Deployment};
-use licence_net_protocol::GroupKey;
 use store::ContentStore;
 
 pub use crate::limits::RateLimit;
 pub use error::ApiError;
 pub use facts::backfill::BackfillConfig;
 pub use migrations::migrate;
+pub use pc2::{ChildLimits, PackagerCommand, Pc2Config, Quota};
 
 /// Largest JSON request body accepted (SIWE messages are the biggest).
 pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024;
@@ -88,13 +93,12 @@ pub struct ApiConfig {
     /// The host (and port) clients reach this API at: SIWE messages must name it as their
     /// domain and their URI must be on it.
     pub siwe_domain: String,
-    /// The licence network's group key; uploads are refused (503) without one.
-    pub group_key: Option<GroupKey>,
-    /// Where packaged uploads are pinned.
+    /// Where packaged uploads are pinned and headers are read from.
     pub store: Arc<dyn ContentStore>,
-    /// Where uploads are spooled and packaged (temporary files, removed when done).
-    pub work_dir: PathBuf,
-    pub max_upload_bytes: u64,
+    /// The market role: catalogue, contents, accounts, order books, events, token metadata.
+    pub market: bool,
+    /// The pc2 role (owner-only uploads); `None`: this instance accepts no upload.
+    pub pc2: Option<Pc2Config>,
     /// The web UI's built files, served at `/` when the folder exists ([`web`]).
     pub web_dir: Option<PathBuf>,
     /// The chain's RPC URL as browsers' wallets should use it (`/v1/config`); `None` keeps the
@@ -111,6 +115,9 @@ pub struct ApiConfig {
     pub max_event_streams: usize,
     /// Most concurrent live-event streams of one client key (`limits::client_key`).
     pub max_event_streams_per_client: usize,
+    /// Where clients reach this server, scheme included (absolute URLs in token metadata);
+    /// `None`: `http://` + `siwe_domain`.
+    pub public_url: Option<String>,
     /// Proxies (e.g. the load balancer) whose `X-Forwarded-For` is believed for rate limits.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Most catalogue pages cached (0: no cache; see [`cache`]).
@@ -125,32 +132,30 @@ impl std::fmt::Debug for ApiConfig {
         f.debug_struct("ApiConfig")
             .field("siwe_domain", &self.siwe_domain)
             .field("chain_id", &self.deployment.chain_id)
-            .field("work_dir", &self.work_dir)
-            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("market", &self.market)
+            .field("pc2", &self.pc2)
             .field("web_dir", &self.web_dir)
             .finish_non_exhaustive()
     }
 }
 
 impl ApiConfig {
-    /// A configuration with the default limits.
+    /// The market role alone, with the default limits.
     pub fn new(
         db: indexer::Db,
         chain: Chain,
         deployment: Deployment,
         siwe_domain: String,
         store: Arc<dyn ContentStore>,
-        work_dir: PathBuf,
     ) -> Self {
         Self {
             db,
             chain,
             deployment,
             siwe_domain,
-            group_key: None,
             store,
-            work_dir,
-            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            market: true,
+            pc2: None,
             web_dir: None,
             public_rpc_url: None,
             rate_limit: RateLimit::default(),
@@ -161,6 +166,7 @@ impl ApiConfig {
             max_event_streams: 256,
             max_event_streams_per_client: 4,
             trusted_proxies: Vec::new(),
+            public_url: None,
             catalogue_cache_pages: CATALOGUE_CACHE_PAGES,
             header_backfill: Some(BackfillConfig::default()),
         }
@@ -176,7 +182,8 @@ pub struct AppState {
 pub(crate) struct Inner {
     pub(crate) config: ApiConfig,
     pub(crate) rate: limits::RateLimiter,
-    pub(crate) uploads: upload::Uploads,
+    pub(crate) uploads: pc2::upload::Uploads,
+    pub(crate) quotas: Arc<pc2::quota::Ledger>,
     pub(crate) event_streams: Arc<tokio::sync::Semaphore>,
     pub(crate) streams_per_client: events::PerClient,
     pub(crate) catalogue_cache: reads::CatalogueCache,
@@ -187,7 +194,8 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 rate: limits::rate_limiter(config.rate_limit),
-                uploads: upload::Uploads::default(),
+                uploads: pc2::upload::Uploads::default(),
+                quotas: Arc::default(),
                 event_streams: Arc::new(tokio::sync::Semaphore::new(config.max_event_streams)),
                 streams_per_client: events::PerClient::default(),
                 catalogue_cache: cache::PageCache::new(
@@ -206,62 +214,83 @@ impl AppState {
     pub(crate) fn pool(&self) -> &sqlx::AnyPool {
         self.inner.config.db.pool()
     }
+
+    /// The pc2 role's configuration; 404 on an instance without it (its routes are not
+    /// mounted there, so this answers only a misrouted call).
+    pub(crate) fn pc2(&self) -> Result<&Pc2Config, ApiError> {
+        self.inner
+            .config
+            .pc2
+            .as_ref()
+            .ok_or_else(|| ApiError::NotFound("this server has no pc2 role".into()))
+    }
 }
 
-/// The whole API.
+/// The whole API: the routes of the configured roles.
 pub fn app(state: AppState) -> Router {
+    let config = state.config();
     // Bounded by the request deadline: every plain request.
-    let timed = Router::new()
+    let mut timed = Router::new()
         .route("/v1/health", get(reads::health))
         .route("/v1/config", get(config::config))
-        .route("/v1/contents", get(reads::contents::catalogue))
-        .route("/v1/contents/{content_id}", get(reads::contents::content))
-        .route(
-            "/v1/contents/{content_id}/orderbook",
-            get(reads::market::order_book),
-        )
-        .route(
-            "/v1/contents/{content_id}/trades",
-            get(reads::market::trades),
-        )
-        .route(
-            "/v1/contents/{content_id}/price-history",
-            get(reads::market::price_history),
-        )
-        .route(
-            "/v1/contents/{content_id}/yield-history",
-            get(reads::market::yield_history),
-        )
-        .route(
-            "/v1/accounts/{account}/library",
-            get(reads::accounts::library),
-        )
-        .route(
-            "/v1/accounts/{account}/earnings",
-            get(reads::accounts::earnings),
-        )
-        .route("/v1/metadata/access/{id}", get(reads::metadata::access))
-        .route("/v1/metadata/royalty/{id}", get(reads::metadata::royalty))
         .route("/v1/auth/nonce", post(auth::nonce))
         .route("/v1/auth/verify", post(auth::verify))
         .route("/v1/auth/session", get(auth::session))
-        .route("/v1/uploads/{upload_id}", get(upload::progress))
-        .route("/openapi.json", get(openapi::document))
+        .route("/openapi.json", get(openapi::document));
+    // Streams: their own limits.
+    let mut streams = Router::new();
+    if config.market {
+        timed = timed
+            .route("/v1/contents", get(reads::contents::catalogue))
+            .route("/v1/contents/{content_id}", get(reads::contents::content))
+            .route(
+                "/v1/contents/{content_id}/thumbnail",
+                get(reads::contents::thumbnail),
+            )
+            .route(
+                "/v1/contents/{content_id}/orderbook",
+                get(reads::market::order_book),
+            )
+            .route(
+                "/v1/contents/{content_id}/trades",
+                get(reads::market::trades),
+            )
+            .route(
+                "/v1/contents/{content_id}/price-history",
+                get(reads::market::price_history),
+            )
+            .route(
+                "/v1/contents/{content_id}/yield-history",
+                get(reads::market::yield_history),
+            )
+            .route(
+                "/v1/accounts/{account}/library",
+                get(reads::accounts::library),
+            )
+            .route(
+                "/v1/accounts/{account}/earnings",
+                get(reads::accounts::earnings),
+            )
+            .route("/v1/metadata/access/{id}", get(reads::metadata::access))
+            .route("/v1/metadata/royalty/{id}", get(reads::metadata::royalty));
+        streams = streams.route("/v1/events", get(events::stream));
+    }
+    if let Some(pc2) = &config.pc2 {
+        timed = timed.route("/v1/uploads/{upload_id}", get(pc2::upload::progress));
+        let upload_limit = usize::try_from(pc2.max_upload_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(pc2::upload::MULTIPART_OVERHEAD_BYTES);
+        streams = streams.route(
+            "/v1/uploads",
+            post(pc2::upload::start).layer(DefaultBodyLimit::max(upload_limit)),
+        );
+    }
+    let timed = timed
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::deadline,
         ));
-    // Streams: their own limits.
-    let upload_limit = usize::try_from(state.config().max_upload_bytes)
-        .unwrap_or(usize::MAX)
-        .saturating_add(upload::MULTIPART_OVERHEAD_BYTES);
-    let streams = Router::new()
-        .route(
-            "/v1/uploads",
-            post(upload::start).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/v1/events", get(events::stream));
     timed
         .merge(streams)
         .fallback(web::fallback)
@@ -290,9 +319,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let _backfill = state
-        .config()
+    let config = state.config();
+    let _backfill = config
         .header_backfill
+        .filter(|_| config.market)
         .map(|config| AbortOnDrop(tokio::spawn(facts::backfill::run(state.clone(), config))));
     axum::serve(
         listener,

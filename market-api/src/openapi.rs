@@ -21,6 +21,7 @@ use crate::error::ErrorBody;
         crate::config::config,
         crate::reads::contents::catalogue,
         crate::reads::contents::content,
+        crate::reads::contents::thumbnail,
         crate::reads::market::order_book,
         crate::reads::market::trades,
         crate::reads::market::price_history,
@@ -33,10 +34,11 @@ use crate::error::ErrorBody;
         crate::auth::nonce,
         crate::auth::verify,
         crate::auth::session,
-        crate::upload::start,
-        crate::upload::progress,
+        crate::pc2::upload::start,
+        crate::pc2::upload::progress,
     ),
-    components(schemas(ErrorBody, crate::events::SaleEvent, crate::events::TradeEvent)),
+    components(schemas(ErrorBody, crate::events::SaleEvent, crate::events::TradeEvent,
+        indexer::read::OrderChange)),
     modifiers(&CommonAnswers)
 )]
 pub struct ApiDoc;

@@ -34,6 +34,14 @@ fn is_client_route(path: &str) -> bool {
 pub(crate) async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
     if is_api(&path) {
+        if path.starts_with("/v1/uploads") && state.config().pc2.is_none() {
+            return ApiError::NotFound(
+                "this server is a public market and accepts no upload: upload to your own PC2 \
+                 (ddrm serve with the pc2 role)"
+                    .into(),
+            )
+            .into_response();
+        }
         return ApiError::NotFound(format!("no endpoint {path}")).into_response();
     }
     match state.config().web_dir.as_deref().filter(|d| d.is_dir()) {

@@ -227,5 +227,7 @@ fn bench_options(input: &Path, output: &Path, group_key: GroupKey) -> PackageOpt
         as_data: true,
         lossless: false,
         export_key: None,
+        description: None,
+        thumbnail: None,
     }
 }

@@ -6,12 +6,12 @@ use super::*;
 #[derive(Debug, Serialize)]
 pub struct InspectReport {
     pub content_id: ContentId,
-    #[serde(serialize_with = "hex32")]
+    #[serde(serialize_with = "hex32::serialize")]
     pub header_digest: [u8; 32],
     pub format_version: u16,
     pub file_bytes: u64,
     pub header_bytes: u64,
-    #[serde(serialize_with = "hex32")]
+    #[serde(serialize_with = "hex32::serialize")]
     pub key_commitment: [u8; 32],
     #[serde(flatten)]
     pub header: Header,

@@ -4,6 +4,7 @@
 //!   ([`media`]); any other file is cut into 1 MiB chunks. Every segment is sealed with
 //!   AES-256-GCM under a fresh content key, which is written only wrapped to the licence
 //!   network's group key.
+//! - [`job`]: packaging in a child process with limits, for servers that take untrusted files.
 //! - [`inspect`]: the header, without any key.
 //! - [`decrypt`]: the creator's recovery path with the content key: data comes back bit for bit,
 //!   media remuxed into Matroska.
@@ -11,6 +12,7 @@
 //! Every output is written to a temporary file beside its destination and renamed into place
 //! only when complete, so a failure never leaves a half-written file behind.
 
+pub mod job;
 pub mod media;
 
 mod decrypt;
@@ -20,7 +22,10 @@ mod package;
 
 pub use decrypt::{decrypt, DecryptReport};
 pub use inspect::{inspect, InspectReport};
-pub use package::{guess_mime, package, PackageOptions, PackageReport, TrackSummary};
+pub use package::{
+    guess_mime, image_type, package, PackageOptions, PackageReport, TrackSummary, DESCRIPTION_KEY,
+    MAX_DESCRIPTION, MAX_THUMBNAIL,
+};
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -33,7 +38,7 @@ use packager_format::{
     KEY_SCHEME_LABELLED_BLS12_381, SEGMENT_KEYFRAME, TAG_LEN,
 };
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// Everything that can go wrong while packaging, inspecting or decrypting.
@@ -80,6 +85,25 @@ pub enum Progress {
     Media { done_ms: u64, total_ms: u64 },
 }
 
-fn hex32<S: serde::Serializer>(b: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("0x{}", hex::encode(b)))
+/// 32 bytes as `0x` + 64 hex digits in JSON, both ways (`#[serde(with = "hex32")]`).
+mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0x{}", hex::encode(b)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    pub fn parse(text: &str) -> Result<[u8; 32], String> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text.strip_prefix("0x").unwrap_or(text), &mut out).map_err(|_| {
+            let shown: String = text.chars().take(80).collect();
+            format!("expected 32 bytes of hex, got {shown:?}")
+        })?;
+        Ok(out)
+    }
 }

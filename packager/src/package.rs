@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::output::{write_private_new, AtomicOutput};
+use packager_format::Attachment;
 
 /// What to package and how.
 #[derive(Debug, Clone)]
@@ -26,18 +27,32 @@ pub struct PackageOptions {
     pub lossless: bool,
     /// Also write the content key (hex, mode 0600) here: the creator's recovery key.
     pub export_key: Option<PathBuf>,
+    /// Shown on the content's page (in the clear, at most [`MAX_DESCRIPTION`] bytes); kept in
+    /// the header's extra metadata under [`DESCRIPTION_KEY`].
+    pub description: Option<String>,
+    /// A PNG, JPEG or WebP picture (at most [`MAX_THUMBNAIL`]) shown in catalogues, in place
+    /// of the one picked from the media.
+    pub thumbnail: Option<PathBuf>,
 }
 
-/// The result of [`package`], printed by `ddrm package --json`.
-#[derive(Debug, Clone, Serialize)]
+/// The extra-metadata key of a content's description.
+pub const DESCRIPTION_KEY: &str = "description";
+/// Longest description, in bytes.
+pub const MAX_DESCRIPTION: usize = 4096;
+/// Largest thumbnail a creator may give, in bytes.
+pub const MAX_THUMBNAIL: u64 = 1024 * 1024;
+
+/// The result of [`package`], printed by `ddrm package --json` (and sent by a packaging child,
+/// [`crate::job`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackageReport {
     pub output: PathBuf,
     pub content_id: ContentId,
     /// Registered on chain beside the content id (`ContentRegistry.register` recomputes the id).
-    #[serde(serialize_with = "hex32")]
+    #[serde(with = "hex32")]
     pub header_digest: [u8; 32],
     pub creator_account: Address,
-    #[serde(serialize_with = "hex32")]
+    #[serde(with = "hex32")]
     pub key_commitment: [u8; 32],
     pub kind: ContentKind,
     pub mime_type: String,
@@ -50,7 +65,7 @@ pub struct PackageReport {
     pub verified_audio_frames: Vec<u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrackSummary {
     pub kind: TrackKind,
     pub codec: String,
@@ -113,7 +128,59 @@ fn check_request(opts: &PackageOptions) -> Result<u64, PackageError> {
             "the creator account must not be the zero address".into(),
         ));
     }
+    if opts
+        .description
+        .as_ref()
+        .is_some_and(|d| d.len() > MAX_DESCRIPTION)
+    {
+        return Err(PackageError::Invalid(format!(
+            "the description is longer than {MAX_DESCRIPTION} bytes"
+        )));
+    }
     Ok(input_meta.len())
+}
+
+/// The creator's thumbnail: at most [`MAX_THUMBNAIL`] bytes of PNG, JPEG or WebP, recognised
+/// by its signature (the name is not trusted).
+fn read_thumbnail(path: &Path) -> Result<Attachment, PackageError> {
+    let input = |source| PackageError::Input {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(input)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_THUMBNAIL + 1)
+        .read_to_end(&mut bytes)
+        .map_err(input)?;
+    if bytes.len() as u64 > MAX_THUMBNAIL {
+        return Err(PackageError::Invalid(format!(
+            "the thumbnail {} is larger than {MAX_THUMBNAIL} bytes",
+            path.display()
+        )));
+    }
+    let mime_type = image_type(&bytes).ok_or_else(|| {
+        PackageError::Invalid(format!(
+            "the thumbnail {} is not a PNG, JPEG or WebP image",
+            path.display()
+        ))
+    })?;
+    Ok(Attachment {
+        mime_type: mime_type.into(),
+        bytes,
+    })
+}
+
+/// The MIME type of a PNG, JPEG or WebP image by its first bytes.
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
 }
 
 /// The header of `opts.input` as a data file, with `key` wrapped to the group key for the
@@ -149,6 +216,12 @@ fn data_header(
             mime_type: guess_mime(&opts.input).to_string(),
             original_size: input_len,
             original_name: name,
+            thumbnail: opts.thumbnail.as_deref().map(read_thumbnail).transpose()?,
+            extra: opts
+                .description
+                .iter()
+                .map(|d| (DESCRIPTION_KEY.to_owned(), d.clone()))
+                .collect(),
             ..Metadata::default()
         },
         tracks: vec![Track::data()],
@@ -340,7 +413,10 @@ fn package_media(
     header.tracks = summary.tracks;
     header.metadata.duration_ms = summary.duration_ms;
     header.metadata.mime_type = summary.mime_type;
-    header.metadata.thumbnail = summary.thumbnail;
+    // A creator's own thumbnail wins over the one picked from the media.
+    if header.metadata.thumbnail.is_none() {
+        header.metadata.thumbnail = summary.thumbnail;
+    }
     let head = sealer
         .finish(header)
         .map_err(PackageError::format_at(&opts.output))?;

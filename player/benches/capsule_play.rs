@@ -216,6 +216,8 @@ async fn main() {
             as_data: false,
             lossless: false,
             export_key: Some(key_file.clone()),
+            description: None,
+            thumbnail: None,
         },
         &mut |_| {},
     )

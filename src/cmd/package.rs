@@ -32,6 +32,13 @@ pub struct PackageArgs {
     /// Creator name shown in catalogues.
     #[arg(long, default_value = "")]
     pub creator: String,
+    /// A description shown on the content's page (in the clear, at most 4096 bytes).
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A PNG, JPEG or WebP picture shown in catalogues (in the clear, at most 1 MiB)
+    /// [default for video: a frame of the first second; for audio: its cover art].
+    #[arg(long, value_name = "IMAGE")]
+    pub thumbnail: Option<PathBuf>,
     /// The account (0x address) that will register this content with `ddrm mint`. It is part of
     /// the content id and labels the key ciphertext: no other account can register the file,
     /// and the licence network decrypts it only for content that account registered.
@@ -168,6 +175,8 @@ pub async fn package(args: PackageArgs) -> anyhow::Result<()> {
         as_data: args.data,
         lossless: args.lossless,
         export_key: args.export_key.clone(),
+        description: args.description.clone(),
+        thumbnail: args.thumbnail.clone(),
     };
     let report = tokio::task::spawn_blocking(move || {
         let mut line = ProgressLine::new();

@@ -200,6 +200,8 @@ async fn package_sample(
         as_data: false,
         lossless: false,
         export_key: None,
+        description: None,
+        thumbnail: None,
     };
     let report = tokio::task::spawn_blocking(move || packager::package(&opts, &mut |_| {}))
         .await

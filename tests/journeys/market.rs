@@ -2,7 +2,9 @@
 //! `ddrm serve --stack` need nothing else; the catalogue, a buyer's library and the royalty
 //! holders' earnings come out of the API, earnings equal to what the chain says is claimable to
 //! the wei; a following indexer picks up a later sale while both services run; both stop
-//! cleanly on SIGTERM.
+//! cleanly on SIGTERM. Issue 13's roles: with `--stack` a server runs both the market and the
+//! pc2 role, `--role market` has no upload route, the pc2 role refuses to start without owners,
+//! and the packaging child the pc2 role starts is this very binary (`ddrm package-job`).
 
 use std::time::Duration;
 
@@ -106,6 +108,17 @@ fn indexer_and_market_api_on_a_running_stack() {
     api.wait_for("health answer", Duration::from_secs(60), || {
         try_curl(&[&format!("{base}/v1/health")])
     });
+    let config = get(&base, "/v1/config").expect("config");
+    assert_eq!(
+        config["roles"],
+        serde_json::json!(["market", "pc2"]),
+        "{config}"
+    );
+    assert!(
+        config["uploads"]["max_bytes"].as_u64() > Some(0),
+        "{config}"
+    );
+    roles_and_the_packaging_child(&j, &stack, s);
 
     // Titles are known for uploads through the API only; a CID search finds a minted content.
     let catalogue = get(&base, &format!("/v1/contents?q={cid}")).expect("catalogue");
@@ -169,4 +182,91 @@ fn indexer_and_market_api_on_a_running_stack() {
     indexer.stop();
     api.stop();
     up.stop("INT");
+}
+
+/// A market-only server has no upload route; the pc2 role needs owners; `ddrm package-job`
+/// packages a job given on stdin and reports on stdout.
+fn roles_and_the_packaging_child(j: &Journey, stack: &StackFile, s: &str) {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let mut market = Service::start(
+        "ddrm serve --role market",
+        DDRM,
+        j.dir(),
+        &[
+            "serve", "--stack", s, "--listen", &listen, "--role", "market",
+        ],
+    );
+    market.wait_for("health answer", Duration::from_secs(60), || {
+        try_curl(&[&format!("{base}/v1/health")])
+    });
+    let config = get(&base, "/v1/config").expect("config");
+    assert_eq!(config["roles"], serde_json::json!(["market"]), "{config}");
+    assert!(config["uploads"].is_null(), "{config}");
+    let refused = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .arg(format!("{base}/v1/uploads"))
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&refused.stdout), "404");
+    market.stop();
+
+    let deployment = stack.deployment.file.as_ref().expect("a deployment file");
+    let deployment = deployment.to_str().expect("a UTF-8 path");
+    let err = j
+        .ddrm([
+            "serve",
+            "--role",
+            "pc2",
+            "--rpc",
+            &stack.chain.rpc,
+            "--deployment",
+            deployment,
+        ])
+        .fails();
+    assert!(err.contains("--owner"), "{err}");
+
+    let input = j.path("notes.txt");
+    std::fs::write(&input, "notes for the packaging child\n".repeat(100)).unwrap();
+    let spec = packager::job::JobSpec {
+        input: input.clone(),
+        output: j.path("notes.ddrm"),
+        group_key: std::fs::read_to_string(&stack.licence.group_key).expect("the group key"),
+        renderers: Vec::new(),
+        title: Some("Notes".into()),
+        creator: String::new(),
+        creator_account: account(stack, "creator").address,
+        as_data: true,
+        description: None,
+        thumbnail: None,
+        limits: packager::job::Limits {
+            memory_bytes: 4 << 30,
+            cpu_seconds: 60,
+            file_bytes: 64 << 20,
+            open_files: 64,
+        },
+    };
+    let mut child = std::process::Command::new(DDRM)
+        .arg("package-job")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start ddrm package-job");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&serde_json::to_vec(&spec).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().expect("ddrm package-job");
+    assert!(out.status.success(), "{out:?}");
+    let events = packager::job::read_events(&out.stdout[..]).expect("its events");
+    match events.last() {
+        Some(packager::job::JobEvent::Done(report)) => {
+            assert_eq!(report.input_bytes, 3000);
+            assert!(j.path("notes.ddrm").is_file());
+        }
+        other => panic!("ddrm package-job ended with {other:?}"),
+    }
 }

@@ -43,6 +43,11 @@ pub struct ContentRow {
     /// `media` or `data` (same provenance as `title`).
     pub kind: Option<String>,
     pub mime_type: Option<String>,
+    /// The creator's description from the header ("" when it gives none).
+    pub description: Option<String>,
+    /// The MIME type of the header's thumbnail (`/v1/contents/{id}/thumbnail`); null when it
+    /// has none.
+    pub thumbnail_type: Option<String>,
     pub registered_block: u64,
     pub registered_time: u64,
     pub terms: TermsRow,
@@ -193,6 +198,8 @@ pub struct CatalogueFilter {
     pub kind: Option<String>,
     /// The creator's address, lowercase `0x` hex.
     pub creator: Option<String>,
+    /// The payment token's address, lowercase `0x` hex (the zero address: the native token).
+    pub payment_token: Option<String>,
     pub offered: Option<Offered>,
     /// Bounds of the perpetual price, inclusive.
     pub min_price: Option<U256>,
@@ -215,7 +222,7 @@ pub struct CataloguePage {
 
 /// The columns a [`ContentRow`] is read from (contents `c`, facts `m`).
 const CONTENT_COLUMNS: &str = "c.content_id, c.creator, c.payment_token, c.cid, m.title, \
-    m.creator_name, m.kind, m.mime_type, c.registered_block, c.registered_time, c.price, \
+    m.creator_name, m.kind, m.mime_type, m.description, m.thumbnail_type, c.registered_block, c.registered_time, c.price, \
     c.rent_price, c.rent_period, c.subscription_price, c.subscription_period, c.max_editions, \
     c.resale_royalty_bps, c.revenue_total, c.sales, c.editions_sold";
 
@@ -230,6 +237,8 @@ impl FromRow<'_, AnyRow> for ContentRow {
             creator_name: r.try_get("creator_name")?,
             kind: r.try_get("kind")?,
             mime_type: r.try_get("mime_type")?,
+            description: r.try_get("description")?,
+            thumbnail_type: r.try_get("thumbnail_type")?,
             registered_block: r.count("registered_block")?,
             registered_time: r.count("registered_time")?,
             terms: TermsRow {
@@ -326,6 +335,10 @@ impl CatalogueFilter {
         if let Some(creator) = &self.creator {
             let p = param(&mut binds, Bind::Text(creator.clone()));
             sql += &format!(" AND c.creator = {p}");
+        }
+        if let Some(token) = &self.payment_token {
+            let p = param(&mut binds, Bind::Text(token.clone()));
+            sql += &format!(" AND c.payment_token = {p}");
         }
         match self.offered {
             None => {}

@@ -30,7 +30,7 @@ pub use contents::{
     CapTableRow, CatalogueFilter, CataloguePage, ContentRecord, ContentRow, Distribution,
     DistributionHistory, FactlessContent, Offered, RevenueRow, Sale, SaleRow, TermsRow,
 };
-pub use live::Position;
+pub use live::{OrderChange, Position};
 pub use market::{Book, Collection, OrderRow, Trade, TradePrice, TradeRow, TradesPage};
 
 /// A table of catalogue facts the chain does not hold (title, creator name, kind, MIME type),
@@ -38,8 +38,8 @@ pub use market::{Book, Collection, OrderRow, Trade, TradePrice, TradeRow, Trades
 ///
 /// The index does not own it: the service that fills it names it (the market API's is
 /// `api_content_meta`, in `market-api/migrations/`). It must have the columns `content_id`,
-/// `title`, `creator_name`, `kind` and `mime_type` (TEXT); a content without a row reads as
-/// having no facts.
+/// `title`, `creator_name`, `kind`, `mime_type`, `description` and (nullable)
+/// `thumbnail_type` (TEXT); a content without a row reads as having no facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentFacts {
     /// The table's name (a constant of the owning service, never user input).

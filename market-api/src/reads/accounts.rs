@@ -84,6 +84,8 @@ pub async fn library(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EarningItem {
     pub content_id: String,
+    /// From the content's header (null while its facts are not known).
+    pub title: Option<String>,
     pub payment_token: String,
     /// Royalty shares held now (of 10,000).
     pub shares: u64,
@@ -114,11 +116,13 @@ pub async fn earnings(
     // One snapshot is not guaranteed across the two reads; the head is read first so the
     // earnings are at least as new as the block named.
     let as_of_block = head(&state).await?;
-    let items = db
-        .earnings(address)
-        .await?
+    let earnings = db.earnings(address).await?;
+    let ids: Vec<&str> = earnings.iter().map(|e| e.content_id.as_str()).collect();
+    let mut titles = crate::facts::titles(&state, &ids).await?;
+    let items = earnings
         .into_iter()
         .map(|e| EarningItem {
+            title: titles.remove(&e.content_id),
             content_id: e.content_id,
             payment_token: e.payment_token,
             shares: e.shares,

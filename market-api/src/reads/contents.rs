@@ -28,6 +28,9 @@ pub struct CatalogueQuery {
     pub kind: Option<String>,
     /// The creator's address.
     pub creator: Option<String>,
+    /// The payment token's address (`0x0000000000000000000000000000000000000000`: the chain's
+    /// native token).
+    pub payment_token: Option<String>,
     /// `buy`, `rent` or `subscribe`: only contents offered that way.
     pub access: Option<String>,
     /// Lowest perpetual price (decimal base units).
@@ -65,6 +68,7 @@ fn catalogue_filter(q: CatalogueQuery) -> Result<CatalogueFilter, ApiError> {
         Some(_) => return Err(ApiError::bad("kind is media or data")),
     };
     let creator = q.creator.as_deref().map(address_param).transpose()?;
+    let payment_token = q.payment_token.as_deref().map(address_param).transpose()?;
     let offered = match q.access.as_deref() {
         None => None,
         Some("buy") => Some(Offered::Buy),
@@ -95,6 +99,7 @@ fn catalogue_filter(q: CatalogueQuery) -> Result<CatalogueFilter, ApiError> {
         text,
         kind,
         creator,
+        payment_token,
         offered,
         min_price,
         max_price,
@@ -204,4 +209,35 @@ pub async fn content(
         recent_revenue: db.recent_revenue(&id, DETAIL_ROWS).await?,
         as_of_block: head(&state).await?,
     }))
+}
+
+/// A content's thumbnail (PNG, JPEG or WebP, as recognised from its bytes), from its `.ddrm`
+/// header: the creator's picture, or a frame the packager picked. Immutable: a content id is
+/// the digest of its header.
+#[utoipa::path(get, path = "/v1/contents/{content_id}/thumbnail", tag = "catalogue",
+    params(("content_id" = String, Path, description = "0x + 64 hex digits")),
+    responses((status = 200, description = "the picture",
+            content(("image/png"), ("image/jpeg"), ("image/webp"))),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    use axum::http::header;
+    let id = content_id_param(&id)?;
+    let (mime, bytes) = crate::facts::thumbnail(&state, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no thumbnail of {id} is known")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (
+                header::CACHE_CONTROL,
+                "public, max-age=31536000, immutable".to_owned(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -104,7 +104,7 @@ fn terms_summary(t: &TermsRow, unit: &str) -> String {
     parts.join("; ")
 }
 
-fn metadata(token: Token, c: ContentRow, chain_id: u64) -> TokenMetadata {
+fn metadata(token: Token, c: ContentRow, chain_id: u64, public_url: &str) -> TokenMetadata {
     // The index stores addresses as 0x-hex text; the zero address is the native token.
     let native = c
         .payment_token
@@ -146,10 +146,19 @@ fn metadata(token: Token, c: ContentRow, chain_id: u64) -> TokenMetadata {
             Some(contracts_bindings::units::TOTAL_SHARES),
         ),
     };
+    // The creator's own words first, when the header carries them.
+    let description = match c.description.as_deref().filter(|d| !d.is_empty()) {
+        Some(own) => format!("{own}\n\n{description}"),
+        None => description,
+    };
+    let image = c
+        .thumbnail_type
+        .is_some()
+        .then(|| format!("{public_url}/v1/contents/{}/thumbnail", c.content_id));
     TokenMetadata {
         name,
         description,
-        image: None,
+        image,
         decimals: 0,
         properties: TokenProperties {
             token: match token {
@@ -180,10 +189,16 @@ async fn answer(state: &AppState, token: Token, id: &str) -> Result<Json<TokenMe
         .content(CONTENT_FACTS, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no registered content {id}")))?;
+    let config = state.config();
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.siwe_domain));
     Ok(Json(metadata(
         token,
         record.content,
-        state.config().deployment.chain_id,
+        config.deployment.chain_id,
+        public_url.trim_end_matches('/'),
     )))
 }
 

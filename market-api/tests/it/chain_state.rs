@@ -192,6 +192,19 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
             ))
             .await;
         assert!(item_of(creator_filter["items"].as_array().unwrap(), id).is_some());
+        // The payment-token filter: every scripted content is sold for the native token.
+        let token = item["payment_token"].as_str().unwrap();
+        let by_token = api
+            .get_ok(&format!("/v1/contents?payment_token={token}"))
+            .await;
+        assert!(item_of(by_token["items"].as_array().unwrap(), id).is_some());
+        let other_token = api
+            .get_ok(&format!(
+                "/v1/contents?payment_token={:#x}",
+                Address::repeat_byte(0x77)
+            ))
+            .await;
+        assert!(item_of(other_token["items"].as_array().unwrap(), id).is_none());
 
         // One content: the cap table is RoyaltyShares' balances and sums to 10,000.
         let detail = api.get_ok(&format!("/v1/contents/{}", hex_id(id))).await;

@@ -8,7 +8,7 @@ use contracts_bindings::Chain;
 use indexer::follow::{FollowConfig, Follower};
 use indexer::testing::{ScriptedMarket, TestPostgres};
 use indexer::Db;
-use market_api::{ApiConfig, AppState};
+use market_api::{ApiConfig, AppState, ChildLimits, PackagerCommand, Pc2Config, Quota};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -71,6 +71,23 @@ pub fn group_key(dir: &std::path::Path) -> licence_net_protocol::GroupKey {
         .group
 }
 
+/// Both roles, as on a local stack: every scripted account owns the PC2, and the packaging
+/// child is this crate's `ddrm-package-job` (the `ddrm package-job` of the real binary).
+pub fn pc2(market: &ScriptedMarket, dir: &std::path::Path) -> Pc2Config {
+    Pc2Config {
+        owners: market.keys.iter().map(|k| k.address()).collect(),
+        group_key: group_key(dir),
+        work_dir: dir.join("work"),
+        max_upload_bytes: market_api::DEFAULT_MAX_UPLOAD_BYTES,
+        quota: Quota::default(),
+        packager: PackagerCommand {
+            program: env!("CARGO_BIN_EXE_ddrm-package-job").into(),
+            args: Vec::new(),
+            limits: ChildLimits::default(),
+        },
+    }
+}
+
 /// Indexes `market` into `backend` and serves the API; `tweak` adjusts the configuration.
 pub async fn serve(
     market: &ScriptedMarket,
@@ -118,9 +135,8 @@ async fn start_api(
         market.deployment.clone(),
         addr.to_string(),
         store.clone(),
-        dir.path().join("work"),
     );
-    config.group_key = Some(group_key(dir.path()));
+    config.pc2 = Some(pc2(market, dir.path()));
     config.rate_limit = market_api::RateLimit {
         per_second: 10_000.0,
         burst: 10_000.0,
@@ -190,6 +206,41 @@ impl Served {
     }
 
     /// Signs in as `key` through nonce + SIWE verify; returns the bearer token.
+    /// Follows an accepted upload (`POST /v1/uploads`' answer) until it is `ready` or
+    /// `failed`; returns its last status.
+    pub async fn finished_upload(
+        &self,
+        token: &str,
+        accepted: &serde_json::Value,
+    ) -> serde_json::Value {
+        let url = format!(
+            "{}{}",
+            self.base,
+            accepted["status_url"].as_str().expect("a status_url")
+        );
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let status: serde_json::Value = self
+                .http
+                .get(&url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("GET the upload")
+                .json()
+                .await
+                .expect("an upload status");
+            if matches!(status["state"].as_str(), Some("ready" | "failed")) {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the upload never finished: {status}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn sign_in(&self, key: &PrivateKeySigner) -> String {
         let nonce = self.nonce().await;
         let msg = self.siwe_message(key, &nonce, 600);

@@ -23,13 +23,15 @@ fn fast_backfill(config: &mut market_api::ApiConfig) {
     });
 }
 
-/// Packages `input` as `creator` with `title`, as `ddrm package --title` does.
+/// Packages `input` as `creator` with `title` (and a description and thumbnail when given), as
+/// `ddrm package --title --description --thumbnail` does.
 fn package(
     group: &licence_net_protocol::GroupKey,
     input: &std::path::Path,
     title: &str,
     creator: Address,
     as_data: bool,
+    listing: (Option<&str>, Option<&std::path::Path>),
 ) -> std::path::PathBuf {
     let output = input.with_extension("ddrm");
     packager::package(
@@ -44,6 +46,8 @@ fn package(
             as_data,
             lossless: false,
             export_key: None,
+            description: listing.0.map(str::to_owned),
+            thumbnail: listing.1.map(std::path::Path::to_path_buf),
         },
         &mut |_| {},
     )
@@ -118,12 +122,24 @@ async fn cli_contents_show_their_facts(market: &ScriptedMarket, api: &Served) {
     let pdf = api.dir.path().join("notes.pdf");
     std::fs::write(&pdf, b"%PDF-1.4 a small document for the catalogue\n").unwrap();
 
+    // A picture of the PDF (its signature is what makes it a JPEG here).
+    let cover = api.dir.path().join("cover.jpg");
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    jpeg.extend_from_slice(&[7; 500]);
+    std::fs::write(&cover, &jpeg).unwrap();
+    let described = "Notes on sines, for the catalogue.";
+
     let mut minted = Vec::new();
-    for (input, title, as_data) in [
-        (&audio, "A sine from the CLI", false),
-        (&pdf, "Notes from the CLI", true),
+    for (input, title, as_data, listing) in [
+        (&audio, "A sine from the CLI", false, (None, None)),
+        (
+            &pdf,
+            "Notes from the CLI",
+            true,
+            (Some(described), Some(cover.as_path())),
+        ),
     ] {
-        let file = package(&group, input, title, creator, as_data);
+        let file = package(&group, input, title, creator, as_data, listing);
         let cid = api.store.add_file_pinned(&file).await.expect("pin");
         let header = ops::read_ddrm_header(&file).expect("header");
         let id = mint(market, 1, header, cid.to_string()).await;
@@ -170,6 +186,62 @@ async fn cli_contents_show_their_facts(market: &ScriptedMarket, api: &Served) {
         royalty["name"],
         format!("{audio_title} — royalty shares").as_str()
     );
+    // A sine has no picture: none is made up.
+    assert!(access.get("image").is_none(), "{access}");
+    assert!(page["content"]["thumbnail_type"].is_null());
+    let (status, _) = api.get(&format!("/v1/contents/{audio_id}/thumbnail")).await;
+    assert_eq!(status, 404);
+
+    // The PDF's description and picture come from its header, to the page, the thumbnail
+    // route (immutable, typed by its bytes, never sniffed) and the wallets' metadata.
+    let page = api.get_ok(&format!("/v1/contents/{pdf_id}")).await;
+    assert_eq!(page["content"]["description"], described);
+    assert_eq!(page["content"]["thumbnail_type"], "image/jpeg");
+    let r = api
+        .http
+        .get(format!("{}/v1/contents/{pdf_id}/thumbnail", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert_eq!(r.bytes().await.unwrap().as_ref(), jpeg.as_slice());
+    let access = api
+        .get_ok(&format!("/v1/metadata/access/{}", &pdf_id[2..]))
+        .await;
+    assert_eq!(
+        access["image"],
+        format!("http://{}/v1/contents/{pdf_id}/thumbnail", api.addr).as_str()
+    );
+    assert!(access["description"]
+        .as_str()
+        .unwrap()
+        .starts_with(described));
+
+    // Earnings name each content by the same facts (null where none are known).
+    let earnings = api
+        .get_ok(&format!("/v1/accounts/{creator:#x}/earnings"))
+        .await;
+    let items = earnings["items"].as_array().unwrap();
+    let title_of = |id: &str| {
+        items
+            .iter()
+            .find(|i| i["content_id"] == id)
+            .map(|i| i["title"].clone())
+    };
+    assert_eq!(title_of(pdf_id), Some(serde_json::json!(pdf_title)));
+    assert_eq!(title_of(audio_id), Some(serde_json::json!(audio_title)));
+    let scripted = format!("0x{}", hex::encode(market.contents[0].to_be_bytes::<32>()));
+    assert_eq!(
+        title_of(&scripted),
+        Some(serde_json::Value::Null),
+        "{earnings}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,6 +277,7 @@ async fn a_cid_of_garbage_or_of_another_file_gives_no_facts_and_the_server_stays
         "Real file",
         creator,
         true,
+        (None, None),
     );
     let real_cid = api.store.add_file_pinned(&real).await.expect("pin");
     let on_other_file = mint(&market, 2, facts(2), real_cid.to_string()).await;

@@ -8,6 +8,7 @@ mod header_facts;
 mod metadata;
 mod migrations;
 mod requests;
+mod roles;
 mod schemathesis;
 mod uploads;
 mod web;

@@ -112,7 +112,7 @@ async fn siwe_accepts_a_good_signature_once_and_refuses_the_rest() {
 async fn bad_input_is_4xx_with_an_error_body_and_limits_hold() {
     let market = ScriptedMarket::start().await;
     let api = serve(&market, Backend::Sqlite, |c| {
-        c.max_upload_bytes = 64 * 1024;
+        c.pc2.as_mut().expect("pc2 role").max_upload_bytes = 64 * 1024;
     })
     .await;
     for (path, want) in [
@@ -124,6 +124,7 @@ async fn bad_input_is_4xx_with_an_error_body_and_limits_hold() {
         ("/v1/contents?limit=abc", 400),
         ("/v1/contents?kind=film", 400),
         ("/v1/contents?min_price=-1", 400),
+        ("/v1/contents?payment_token=nothex", 400),
         ("/v1/contents?cursor=garbage", 400),
         ("/v1/contents?unknown=1", 400),
         ("/v1/accounts/0x12/earnings", 400),
@@ -352,6 +353,31 @@ async fn clients_behind_a_trusted_proxy_are_limited_apart_and_streams_are_capped
     }
 }
 
+/// Reads the event stream `resp` (what was read so far is kept in `text`) until an event named
+/// `name` arrives (within 15 s), and returns its data.
+async fn next_event(
+    resp: &mut reqwest::Response,
+    text: &mut String,
+    name: &str,
+) -> serde_json::Value {
+    let marker = format!("event: {name}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !text.contains(&marker) {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("a {name} event within 15 s"))
+            .unwrap()
+            .expect("stream open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let data = text
+        .lines()
+        .skip_while(|l| *l != marker)
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("data line");
+    serde_json::from_str(data).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_events_stream_new_sales_as_they_are_indexed_and_web_files_are_served() {
     let market = ScriptedMarket::start().await;
@@ -382,22 +408,17 @@ async fn live_events_stream_new_sales_as_they_are_indexed_and_web_files_are_serv
     market.buy(6, content).await;
     index(&market, &api.db).await;
     let mut text = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !text.contains("event: sale") {
-        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
-            .await
-            .expect("a sale event within 15 s")
-            .unwrap()
-            .expect("stream open");
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    let data = text
-        .lines()
-        .skip_while(|l| *l != "event: sale")
-        .find_map(|l| l.strip_prefix("data: "))
-        .expect("data line");
-    let ev: serde_json::Value = serde_json::from_str(data).unwrap();
+    let ev = next_event(&mut resp, &mut text, "sale").await;
     assert_eq!(ev["content_id"], indexer::db::content_id_text(content));
     assert_eq!(ev["sale"]["account"], format!("{:#x}", market.addr(6)));
     assert_eq!(ev["sale"]["kind"], "buy");
+
+    // A new listing of royalty shares, indexed: an `order` event names its content.
+    let listing = market.list(1, content, false, 100, 1_000_000).await;
+    index(&market, &api.db).await;
+    let ev = next_event(&mut resp, &mut text, "order").await;
+    assert_eq!(ev["change"], "listed");
+    assert_eq!(ev["order_id"], listing.to::<u64>());
+    assert_eq!(ev["content_id"], indexer::db::content_id_text(content));
+    assert_eq!(ev["collection"], "shares");
 }

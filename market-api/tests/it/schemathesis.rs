@@ -30,7 +30,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_mismatch() {
     );
     let market = ScriptedMarket::start().await;
     let api = serve(&market, Backend::Sqlite, |c| {
-        c.max_upload_bytes = 1024 * 1024;
+        c.pc2.as_mut().expect("pc2 role").max_upload_bytes = 1024 * 1024;
     })
     .await;
     let token = api.sign_in(&market.keys[1]).await;

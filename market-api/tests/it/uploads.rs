@@ -38,8 +38,15 @@ async fn an_upload_is_packaged_pinned_and_its_transaction_registers_the_content(
         {"holder": format!("{producer:#x}"), "shares": 2000},
     ]);
     let price = "250000000000000000";
+    let mut cover = b"\x89PNG\r\n\x1a\n".to_vec();
+    cover.extend_from_slice(&[3; 300]);
     let form = reqwest::multipart::Form::new()
         .text("title", "A440 sine")
+        .text("description", "Concert pitch, two seconds of it.")
+        .part(
+            "thumbnail",
+            reqwest::multipart::Part::bytes(cover.clone()).file_name("cover.png"),
+        )
         .text("creator_name", "Test Creator")
         .text("price", price)
         .text("rent_price", "1000")
@@ -160,6 +167,22 @@ async fn an_upload_is_packaged_pinned_and_its_transaction_registers_the_content(
     assert_eq!(items[0]["terms"]["price"], price);
     let detail = api.get_ok(&format!("/v1/contents/{id_text}")).await;
     assert_eq!(detail["cap_table"][0]["shares"], 8000);
+    // The creator's description and picture travel in the header, so any market shows them.
+    assert_eq!(
+        detail["content"]["description"],
+        "Concert pitch, two seconds of it."
+    );
+    assert_eq!(detail["content"]["thumbnail_type"], "image/png");
+    let picture = api
+        .http
+        .get(format!("{}/v1/contents/{id_text}/thumbnail", api.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(picture.as_ref(), cover.as_slice());
 
     assert_eq!(
         states.last().map(String::as_str),

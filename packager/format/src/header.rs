@@ -1,6 +1,6 @@
 //! The header: what a `.ddrm` holds, described without any key.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{Dec, Enc};
@@ -23,7 +23,7 @@ const HEADER_DIGEST_DOMAIN: &[u8] = b"ddrm/v2/header";
 pub const CONTENT_ID_DOMAIN: &[u8] = b"ddrm/content-id/v2";
 
 /// What kind of good a file carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContentKind {
     /// Audio and/or video tracks, segmented on keyframes.
@@ -33,7 +33,7 @@ pub enum ContentKind {
 }
 
 /// The kind of one track.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrackKind {
     Audio,
@@ -78,6 +78,13 @@ impl std::fmt::Debug for ContentId {
 impl Serialize for ContentId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::from_hex(&text).map_err(serde::de::Error::custom)
     }
 }
 

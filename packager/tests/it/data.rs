@@ -58,6 +58,8 @@ impl Fixture {
             as_data: true,
             lossless: false,
             export_key: Some(self.path(key_out)),
+            description: None,
+            thumbnail: None,
         }
     }
 
@@ -231,4 +233,59 @@ fn the_key_ciphertext_decrypts_to_the_content_key_with_three_shares() {
         .decrypt(shares.iter().map(|(i, s)| (*i, s)), &ct)
         .unwrap();
     assert_eq!(k.as_slice(), f.key("in.key").as_bytes());
+}
+
+#[test]
+fn a_creators_thumbnail_and_description_travel_in_the_clear_header_and_bad_ones_are_refused() {
+    let f = Fixture::new();
+    let input = f.input("book.pdf", 10_000);
+    let png = f.path("cover.png");
+    let mut picture = b"\x89PNG\r\n\x1a\n".to_vec();
+    picture.extend_from_slice(&[1; 100]);
+    std::fs::write(&png, &picture).unwrap();
+    let mut opts = f.options(&input, "book.ddrm", "book.key");
+    opts.thumbnail = Some(png.clone());
+    opts.description = Some("A short book.".into());
+    packager::package(&opts, &mut |_| {}).unwrap();
+    let shown = packager::inspect(&f.path("book.ddrm")).unwrap();
+    let thumbnail = shown
+        .header
+        .metadata
+        .thumbnail
+        .expect("the creator's thumbnail");
+    assert_eq!(thumbnail.mime_type, "image/png");
+    assert_eq!(thumbnail.bytes, picture);
+    assert_eq!(
+        shown.header.metadata.extra,
+        vec![("description".to_owned(), "A short book.".to_owned())]
+    );
+
+    let text = f.path("cover.txt");
+    std::fs::write(&text, "not a picture").unwrap();
+    let huge = f.path("huge.png");
+    let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+    big.resize(packager::MAX_THUMBNAIL as usize + 1, 0);
+    std::fs::write(&huge, big).unwrap();
+    for (i, (thumbnail, description, why)) in [
+        (Some(text), None, "not a PNG, JPEG or WebP"),
+        (Some(huge), None, "larger than"),
+        (
+            None,
+            Some("x".repeat(packager::MAX_DESCRIPTION + 1)),
+            "longer than",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut opts = f.options(&input, &format!("bad{i}.ddrm"), &format!("bad{i}.key"));
+        opts.thumbnail = thumbnail;
+        opts.description = description;
+        let e = packager::package(&opts, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&e, PackageError::Invalid(m) if m.contains(why)),
+            "{e}"
+        );
+        assert!(!f.path(&format!("bad{i}.ddrm")).exists());
+    }
 }

@@ -137,6 +137,8 @@ impl Stack {
             as_data: false,
             lossless: true,
             export_key: None,
+            description: None,
+            thumbnail: None,
         };
         packager::package(&opts, &mut |_| {}).expect("package");
         output

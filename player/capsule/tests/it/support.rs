@@ -118,6 +118,8 @@ impl Clip {
                 as_data: false,
                 lossless: false,
                 export_key: Some(key_path.clone()),
+                description: None,
+                thumbnail: None,
             },
             &mut |_| {},
         )

@@ -1,7 +1,9 @@
-//! Creator uploads: a streaming multipart upload spooled to a temporary file under a size
-//! limit, packaged (`packager`, content key wrapped to the licence network's group key),
-//! pinned to the content store, and answered with the unsigned `ContentRegistry.register`
-//! transaction for the creator's own wallet to sign. The server never holds a creator's key.
+//! Creator uploads to the owner's PC2: a streaming multipart upload spooled to a temporary
+//! file under a size limit and the account's quota ([`super::quota`]), packaged by a child
+//! process under resource limits ([`super::child`]; the content key, wrapped to the licence
+//! network's group key, exists only in that child), pinned to the content store, and answered
+//! with the unsigned `ContentRegistry.register` transaction for the creator's own wallet to
+//! sign. The server never holds a creator's wallet key.
 //!
 //! `POST /v1/uploads` returns 202 with an upload id as soon as the body is received; the
 //! client follows `GET /v1/uploads/{id}` (state, percent, then the result).
@@ -23,9 +25,13 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
-use crate::auth::Creator;
+use super::child::{self, ChildFailure};
+use super::quota::{QuotaError, Slot};
+use super::Owner;
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
+use packager::job::{FailureKind, JobSpec};
+use packager::PackageReport;
 
 /// Room for the multipart framing and the small text fields beyond the file itself.
 pub const MULTIPART_OVERHEAD_BYTES: usize = 64 * 1024;
@@ -151,6 +157,9 @@ impl Uploads {
 #[derive(Debug, Default)]
 struct Form {
     title: Option<String>,
+    description: Option<String>,
+    /// The creator's picture, spooled into the job's folder.
+    thumbnail: Option<std::path::PathBuf>,
     creator_name: String,
     as_data: bool,
     terms: TermsInput,
@@ -179,6 +188,7 @@ fn parse_field(form: &mut Form, name: &str, value: String) -> Result<(), ApiErro
     };
     match name {
         "title" => form.title = Some(value),
+        "description" => form.description = Some(value),
         "creator_name" => form.creator_name = value,
         "as_data" => {
             form.as_data = match value.as_str() {
@@ -273,6 +283,12 @@ pub struct UploadForm {
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
     title: Option<String>,
+    /// Shown on the content's page (at most 4096 bytes).
+    description: Option<String>,
+    /// A PNG, JPEG or WebP picture (at most 1 MiB) for catalogues [default for video: a frame
+    /// of its first second].
+    #[schema(value_type = Option<String>, format = Binary)]
+    thumbnail: Option<Vec<u8>>,
     creator_name: Option<String>,
     /// `true` packages media as opaque data.
     as_data: Option<String>,
@@ -298,16 +314,17 @@ pub struct UploadForm {
     security(("siwe_session" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 202, body = UploadAccepted), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn start(
     State(state): State<AppState>,
-    creator: Creator,
+    owner: Owner,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<UploadAccepted>), ApiError> {
-    let cfg = state.config();
-    let limit = cfg.max_upload_bytes;
+    let pc2 = state.pc2()?;
+    let limit = pc2.max_upload_bytes;
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -315,21 +332,41 @@ pub async fn start(
     if declared.is_some_and(|n| n > limit.saturating_add(MULTIPART_OVERHEAD_BYTES as u64)) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
+    let quotas = &state.inner.quotas;
+    let mut slot = quotas
+        .start(owner.address, pc2.quota)
+        .map_err(quota_refusal)?;
+    let left = quotas.left(owner.address, pc2.quota);
+    if declared.is_some_and(|n| n.saturating_sub(MULTIPART_OVERHEAD_BYTES as u64) > left) {
+        return Err(quota_refusal(QuotaError::Bytes {
+            limit: pc2.quota.bytes_per_day,
+            left,
+        }));
+    }
     let multipart = multipart.map_err(|e| ApiError::UnsupportedMediaType(e.body_text()))?;
-    let group_key = cfg.group_key.clone().ok_or(ApiError::Unavailable(
-        "uploads (no licence group key configured)",
-    ))?;
-    tokio::fs::create_dir_all(&cfg.work_dir)
+    tokio::fs::create_dir_all(&pc2.work_dir)
         .await
         .map_err(ApiError::internal)?;
     let work = tempfile::Builder::new()
         .prefix("upload-")
-        .tempdir_in(&cfg.work_dir)
+        .tempdir_in(&pc2.work_dir)
         .map_err(ApiError::internal)?;
-    let (mut form, spooled) = read_form(multipart, work.path(), limit).await?;
-    let (input, _size, original) =
-        spooled.ok_or_else(|| ApiError::bad("missing the file field"))?;
-    let (terms, split) = validate(&form, creator.address)?;
+    let received = read_form(multipart, work.path(), limit, &mut slot)
+        .await
+        .and_then(|(form, spooled)| {
+            let (input, size, original) =
+                spooled.ok_or_else(|| ApiError::bad("missing the file field"))?;
+            let (terms, split) = validate(&form, owner.address)?;
+            Ok((form, input, size, original, terms, split))
+        });
+    let (mut form, input, input_bytes, original, terms, split) = match received {
+        Ok(received) => received,
+        Err(e) => {
+            // Refused before any packaging: the bytes do not count against the account.
+            slot.refund();
+            return Err(e);
+        }
+    };
     if form.title.is_none() {
         form.title = Some(
             Path::new(&original)
@@ -341,18 +378,19 @@ pub async fn start(
     let mut raw = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut raw);
     let id = hex::encode(raw);
-    state.inner.uploads.insert(id.clone(), creator.address)?;
+    state.inner.uploads.insert(id.clone(), owner.address)?;
     spawn_job(
         state.clone(),
         PackJob {
             id: id.clone(),
-            creator: creator.address,
+            creator: owner.address,
             work,
             input,
+            input_bytes,
             form,
             terms,
             split,
-            group_key,
+            _slot: slot,
         },
     );
     Ok((
@@ -366,6 +404,11 @@ pub async fn start(
 
 /// The uploaded file: where it was spooled, its size and its original name.
 type Spooled = (std::path::PathBuf, u64, String);
+
+/// A quota refusal as the uploader reads it.
+fn quota_refusal(e: QuotaError) -> ApiError {
+    ApiError::QuotaExceeded(e.to_string())
+}
 
 /// A multipart failure: a body over the limit, or a malformed one.
 fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> ApiError {
@@ -382,6 +425,7 @@ async fn read_form(
     mut multipart: Multipart,
     work: &Path,
     limit: u64,
+    slot: &mut Slot,
 ) -> Result<(Form, Option<Spooled>), ApiError> {
     let mut form = Form::default();
     let mut spooled: Option<Spooled> = None;
@@ -397,8 +441,23 @@ async fn read_form(
             }
             let original = field.file_name().unwrap_or("upload").to_owned();
             let path = work.join(format!("input{}", safe_extension(&original)));
-            let size = spool_file(&mut field, &path, limit).await?;
+            let size = spool_file(&mut field, &path, limit, slot).await?;
             spooled = Some((path, size, original));
+        } else if name == "thumbnail" {
+            if form.thumbnail.is_some() {
+                return Err(ApiError::bad("more than one thumbnail field"));
+            }
+            let path = work.join("thumbnail");
+            let max = packager::MAX_THUMBNAIL;
+            spool_file(&mut field, &path, max, slot)
+                .await
+                .map_err(|e| match e {
+                    ApiError::PayloadTooLarge { .. } => {
+                        ApiError::BadRequest(format!("the thumbnail is larger than {max} bytes"))
+                    }
+                    e => e,
+                })?;
+            form.thumbnail = Some(path);
         } else {
             let value = read_text_field(&mut field, &name, limit).await?;
             parse_field(&mut form, &name, value)?;
@@ -407,11 +466,13 @@ async fn read_form(
     Ok((form, spooled))
 }
 
-/// Streams the file field to `path`, counting its bytes against `limit`; returns its size.
+/// Streams the file field to `path`, counting its bytes against `limit` and charging them to
+/// the account's quota as they arrive; returns its size.
 async fn spool_file(
     field: &mut axum::extract::multipart::Field<'_>,
     path: &Path,
     limit: u64,
+    slot: &mut Slot,
 ) -> Result<u64, ApiError> {
     let mut out = tokio::fs::File::create(path)
         .await
@@ -422,6 +483,7 @@ async fn spool_file(
         if size > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }
+        slot.charge(chunk.len() as u64).map_err(quota_refusal)?;
         out.write_all(&chunk).await.map_err(ApiError::internal)?;
     }
     out.flush().await.map_err(ApiError::internal)?;
@@ -495,6 +557,9 @@ enum JobFailure {
     Invalid(String),
     #[error("packaging failed")]
     PackagingFailed,
+    /// The child hit one of its resource limits, or its wall-clock time.
+    #[error("{0}")]
+    Limit(String),
     #[error("the content store refused the file")]
     StoreRefused,
     #[error("the chain did not answer in time")]
@@ -512,10 +577,12 @@ struct PackJob {
     creator: Address,
     work: tempfile::TempDir,
     input: std::path::PathBuf,
+    input_bytes: u64,
     form: Form,
     terms: ContentRegistry::Terms,
     split: Vec<(Address, u16)>,
-    group_key: licence_net_protocol::GroupKey,
+    /// The account's upload slot, given back when the job ends.
+    _slot: Slot,
 }
 
 /// Packages, pins and builds the transaction; a failure's message is shown to the creator.
@@ -538,7 +605,7 @@ async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, JobFail
     refuse_registered(state, content_id, &report).await?;
     let call = registration(&job, &report, content_id, &cid);
     let kind = crate::facts::kind_text(report.kind).to_owned();
-    record_facts(state, &job, &report, &kind).await?;
+    record_facts(state, &job, &report, &output).await?;
     let cfg = state.config();
     Ok(UploadResult {
         content_id: report.content_id.to_hex(),
@@ -559,44 +626,54 @@ async fn run_job(state: &AppState, job: PackJob) -> Result<UploadResult, JobFail
     })
 }
 
-/// Packages the spooled input into `output` on a blocking thread, reporting progress as the
-/// first 90 % of the job.
+/// Packages the spooled input into `output` in a child process under the PC2's limits,
+/// reporting progress as the first 90 % of the job.
 async fn package(
     state: &AppState,
     job: &PackJob,
     output: &Path,
-) -> Result<packager::PackageReport, JobFailure> {
-    let opts = packager::PackageOptions {
+) -> Result<PackageReport, JobFailure> {
+    let pc2 = state.pc2().map_err(|_| JobFailure::PackagingStopped)?;
+    let spec = JobSpec {
         input: job.input.clone(),
         output: output.to_path_buf(),
-        group_key: job.group_key.clone(),
+        group_key: pc2.group_key.to_json(),
         renderers: job.form.renderers.clone(),
         title: job.form.title.clone(),
         creator: job.form.creator_name.clone(),
         creator_account: job.creator,
         as_data: job.form.as_data,
-        lossless: false,
-        export_key: None,
+        description: job.form.description.clone(),
+        thumbnail: job.form.thumbnail.clone(),
+        limits: pc2.packager.limits.for_input(job.input_bytes),
     };
-    let st = state.clone();
-    let id = job.id.clone();
-    tokio::task::spawn_blocking(move || {
-        packager::package(&opts, &mut |p| {
-            let (done, total) = match p {
-                packager::Progress::Bytes { done, total } => (done, total),
-                packager::Progress::Media { done_ms, total_ms } => (done_ms, total_ms),
-            };
-            // Packaging is the first 90 %; pinning the rest.
-            let pct = (done.min(total) * 90).checked_div(total).unwrap_or(0) as u8;
-            st.inner.uploads.update(&id, |j| j.status.percent = pct);
-        })
+    let uploads = &state.inner.uploads;
+    child::run(&pc2.packager, &spec, |done, total| {
+        // Packaging is the first 90 %; pinning the rest.
+        let pct = (done.min(total) * 90).checked_div(total).unwrap_or(0) as u8;
+        uploads.update(&job.id, |j| j.status.percent = pct);
     })
     .await
-    .map_err(|_| JobFailure::PackagingStopped)?
     .map_err(|e| match e {
-        packager::PackageError::Media(m) => JobFailure::NotMedia(m.to_string()),
-        packager::PackageError::Invalid(m) => JobFailure::Invalid(m),
-        _ => JobFailure::PackagingFailed,
+        ChildFailure::Failed {
+            kind: FailureKind::NotMedia,
+            message,
+        } => JobFailure::NotMedia(message),
+        ChildFailure::Failed {
+            kind: FailureKind::Invalid,
+            message,
+        } => JobFailure::Invalid(message),
+        e @ (ChildFailure::Limit(_) | ChildFailure::TimedOut(_)) => {
+            JobFailure::Limit(e.to_string())
+        }
+        ChildFailure::Failed { message, .. } => {
+            tracing::warn!(upload = %job.id, error = %message, "packaging an upload failed");
+            JobFailure::PackagingFailed
+        }
+        e @ (ChildFailure::Spawn(_) | ChildFailure::Crashed(_) | ChildFailure::Protocol(_)) => {
+            tracing::warn!(upload = %job.id, error = ?e, "the packaging child failed");
+            JobFailure::PackagingStopped
+        }
     })
 }
 
@@ -617,7 +694,7 @@ async fn pin(state: &AppState, id: &str, output: &Path) -> Result<store::Cid, Jo
 async fn refuse_registered(
     state: &AppState,
     content_id: U256,
-    report: &packager::PackageReport,
+    report: &PackageReport,
 ) -> Result<(), JobFailure> {
     let cfg = state.config();
     let registry = ContentRegistry::new(
@@ -638,7 +715,7 @@ async fn refuse_registered(
 /// The `ContentRegistry.register` call the creator's wallet signs.
 fn registration(
     job: &PackJob,
-    report: &packager::PackageReport,
+    report: &PackageReport,
     content_id: U256,
     cid: &store::Cid,
 ) -> ContentRegistry::registerCall {
@@ -660,22 +737,24 @@ fn registration(
     }
 }
 
-/// Records the catalogue facts of the header (title, creator name, kind) in the API's table.
+/// Records the catalogue facts of the package's header (title, creator name, kind,
+/// description, thumbnail) in the API's table, as the header backfill would.
 async fn record_facts(
     state: &AppState,
     job: &PackJob,
-    report: &packager::PackageReport,
-    kind: &str,
+    report: &PackageReport,
+    output: &Path,
 ) -> Result<(), JobFailure> {
-    let facts = crate::facts::Facts {
-        content_id: report.content_id.to_hex(),
-        title: job.form.title.clone().unwrap_or_default(),
-        creator_name: job.form.creator_name.clone(),
-        kind: kind.to_owned(),
-        mime_type: report.mime_type.clone(),
-        duration_ms: report.duration_ms,
-        size_bytes: report.input_bytes,
-    };
+    let output = output.to_path_buf();
+    let header = tokio::task::spawn_blocking(move || packager::inspect(&output))
+        .await
+        .map_err(|_| JobFailure::PackagingStopped)?
+        .map_err(|e| {
+            tracing::warn!(upload = %job.id, error = %e, "reading a packaged header failed");
+            JobFailure::PackagingFailed
+        })?
+        .header;
+    let facts = crate::facts::Facts::of_header(report.content_id.to_hex(), &header);
     if let Err(e) = crate::facts::record(state, &facts).await {
         tracing::warn!(upload = %job.id, error = %e, "recording an upload's catalogue facts failed");
         return Err(JobFailure::CatalogueUnavailable);
@@ -688,15 +767,15 @@ async fn record_facts(
     security(("siwe_session" = [])),
     params(("upload_id" = String, Path, description = "from POST /v1/uploads")),
     responses((status = 200, body = UploadStatus), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn progress(
     State(state): State<AppState>,
-    creator: Creator,
+    owner: Owner,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Json<UploadStatus>, ApiError> {
     let jobs = state.inner.uploads.lock();
     match jobs.get(&id) {
-        Some(job) if job.owner == creator.address => Ok(Json(job.status.clone())),
+        Some(job) if job.owner == owner.address => Ok(Json(job.status.clone())),
         _ => Err(ApiError::NotFound(format!(
             "no upload {}",
             id.chars().take(64).collect::<String>()

@@ -20,6 +20,10 @@ export interface ContentSummary {
   creator_name: string | null;
   kind: string | null;
   mime_type: string | null;
+  /** The creator's description from the header ('' when none). */
+  description: string | null;
+  /** The thumbnail's type when the header has one (see `thumbnailUrl`). */
+  thumbnail_type: string | null;
   registered_block: number;
   registered_time: number;
   terms: Terms;
@@ -145,6 +149,7 @@ export interface YieldHistory {
 
 export interface EarningItem {
   content_id: string;
+  title: string | null;
   payment_token: string;
   shares: number;
   /** Equal to the chain's `claimable` at `as_of_block`, base units. */
@@ -202,6 +207,13 @@ async function get<T>(path: string, signal?: AbortSignal): Promise<T> {
 export interface CatalogueQuery {
   q?: string;
   kind?: string;
+  /** `buy`, `rent` or `subscribe`. */
+  access?: string;
+  /** 0x address; the zero address is the chain's native token. */
+  payment_token?: string;
+  /** Bounds of the perpetual price, decimal base units. */
+  min_price?: string;
+  max_price?: string;
   cursor?: string;
 }
 
@@ -210,6 +222,9 @@ export function catalogue(query: CatalogueQuery, signal?: AbortSignal): Promise<
   for (const [k, v] of Object.entries(query)) if (v) p.set(k, v);
   return get(`/v1/contents?${p}`, signal);
 }
+
+/** Where a content's thumbnail is served (when its `thumbnail_type` is set). */
+export const thumbnailUrl = (id: string): string => `/v1/contents/${encodeURIComponent(id)}/thumbnail`;
 
 export const content = (id: string, signal?: AbortSignal): Promise<ContentDetail> =>
   get(`/v1/contents/${encodeURIComponent(id)}`, signal);

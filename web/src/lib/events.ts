@@ -1,9 +1,9 @@
-// Live updates: one shared server-sent-event stream (`/v1/events`) of the sales and trades the
-// index records, opened while at least one page listens. The server ends each stream after
+// Live updates: one shared server-sent-event stream (`/v1/events`) of the sales, trades and
+// order-book changes (listings and offers placed or cancelled) the index records, opened while at least one page listens. The server ends each stream after
 // `max_seconds`; EventSource reconnects by itself, and a page refetches what it shows on each
 // event, so an event missed across a reconnect is only a late refresh, never a wrong figure.
 
-export type LiveKind = 'sale' | 'trade';
+export type LiveKind = 'sale' | 'trade' | 'order';
 export type Listener = (kind: LiveKind, contentId: string) => void;
 
 const listeners = new Set<Listener>();
@@ -20,13 +20,14 @@ function dispatch(kind: LiveKind, e: MessageEvent): void {
   for (const l of listeners) l(kind, contentId.toLowerCase());
 }
 
-/** Calls `listener` on every sale and trade until the returned function is called. */
+/** Calls `listener` on every sale, trade and order change until the returned function is called. */
 export function listen(listener: Listener): () => void {
   listeners.add(listener);
   if (!source && typeof EventSource !== 'undefined') {
     source = new EventSource('/v1/events?max_seconds=3600');
-    source.addEventListener('sale', (e) => dispatch('sale', e as MessageEvent));
-    source.addEventListener('trade', (e) => dispatch('trade', e as MessageEvent));
+    for (const kind of ['sale', 'trade', 'order'] as const) {
+      source.addEventListener(kind, (e) => dispatch(kind, e as MessageEvent));
+    }
   }
   return () => {
     listeners.delete(listener);

@@ -307,6 +307,10 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         market.api.log()
     );
     assert!(report.contains("journey: ok"), "{report}");
+    // What the browser went through (shown with --nocapture).
+    for line in report.lines().filter(|l| l.starts_with("journey: ")) {
+        println!("{line}");
+    }
     for page in [
         "catalogue",
         "search",

@@ -268,19 +268,20 @@ async function sentNothing(w, before, what) {
 }
 const walletState = async (w) => ({ sent: w.sent.length, nonce: await nonceOf(w.address), asked: sendsAsked(w) });
 
-/** Every distinct text `locator` shows until `done` settles (what the progress bar went through). */
-async function textsUntil(locator, done) {
-  const seen = [];
-  let settled = false;
-  const outcome = done.finally(() => (settled = true));
-  while (!settled) {
-    const t = await locator.textContent({ timeout: 200 }).catch(() => null);
-    if (t && seen.at(-1) !== t.trim()) seen.push(t.trim());
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await outcome;
-  return seen;
+/** Starts recording every text the upload's progress bar shows (`progressSeen` reads them). */
+function recordProgress(page) {
+  return page.evaluate(() => {
+    window.__progressSeen = [];
+    const record = () => {
+      const t = document.querySelector('[data-testid="upload-progress"]')?.textContent?.trim();
+      if (t && window.__progressSeen.at(-1) !== t) window.__progressSeen.push(t);
+    };
+    window.__progressObserver?.disconnect();
+    window.__progressObserver = new MutationObserver(record);
+    window.__progressObserver.observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
 }
+const progressSeen = (page) => page.evaluate(() => window.__progressSeen);
 
 /** Drops the file at `path` on the studio's drop zone, as dragging it from the desktop would. */
 async function dropFile(page, path, type) {
@@ -309,11 +310,13 @@ async function uploadAndPublish(page, w, label, beforeRegistering = async () => 
   if (await upload.isDisabled()) {
     throw new Error(`Upload is disabled for the ${label}: ${await page.getByTestId('problems').textContent()}`);
   }
+  await recordProgress(page);
   await upload.click();
-  const ready = status(page, 'Packaged and pinned. Sign the registration').waitFor({ timeout: UPLOAD_MS });
-  const stages = await textsUntil(page.getByTestId('upload-progress'), ready);
+  await status(page, 'Packaged and pinned. Sign the registration').waitFor({ timeout: UPLOAD_MS });
+  const stages = await progressSeen(page);
   console.log(`journey: ${label} upload progress: ${stages.join(' | ')}`);
   if (!stages.some((t) => t.startsWith('Sending:'))) throw new Error(`the ${label}'s progress never showed bytes sent`);
+  if (!stages.some((t) => /^(Received|Packaging|Pinning)/.test(t))) throw new Error(`the ${label}'s progress never showed a stage`);
   if (stages.at(-1) !== 'Packaged and pinned') throw new Error(`the ${label}'s progress ended at ${stages.at(-1)}`);
   await beforeRegistering();
   console.log(`journey: register the ${label} through the wallet`);

@@ -5,10 +5,15 @@
 //! library; the creator, a royalty holder watching the page, sees the sale arrive live, claims
 //! exactly the chain's `claimable` from the Earnings page, is refused a listing of more shares
 //! than held, lists 1,500 shares; the buyer fills 400 of them and both pages show the book and
-//! the trade (`web/tests/journey.mjs`, playwright-core). Then the chain itself is the judge:
-//! access, share balances and the seller's proceeds. Screenshots of each page are taken into
-//! the journey's scratch dir and copied to `$CARGO_TARGET_TMPDIR/web-journey/`, which outlives
-//! the test (pass or fail).
+//! the trade (`web/tests/journey.mjs`, playwright-core). In the creator studio the creator signs
+//! in with Ethereum (a rejected signature first), is refused a 70/20 split, an over-size file
+//! (`serve --max-upload-mib 8`) and a registration from a wallet left on another chain or
+//! rejected in the wallet (nothing sent, the nonce unchanged), then uploads a video (picked) and
+//! a PDF (dropped), each split 70/30 with the producer, and registers both through the wallet;
+//! the buyer finds both by search, buys the video, rents the PDF and sees both in the library.
+//! Then the chain itself is the judge: access, share balances (7,000 / 3,000 of each upload) and
+//! the seller's proceeds. Screenshots of each page are taken into the journey's scratch dir and
+//! copied to `$CARGO_TARGET_TMPDIR/web-journey/`, which outlives the test (pass or fail).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +28,46 @@ use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// `ddrm serve --max-upload-mib` for the journey: small, so an over-size file is quick to make.
+const MAX_UPLOAD_MIB: u64 = 8;
+
+/// A small valid PDF (one page showing `text`), with its cross-reference table's byte offsets.
+fn minimal_pdf(text: &str) -> Vec<u8> {
+    let stream = format!("BT /F1 18 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{stream}\nendstream",
+            stream.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
 
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
@@ -173,7 +218,14 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
     // The indexer and the API start together on a new index, as the README shows (they once
     // raced on its first migration); the stack's anvil carries its own confirmation depth, 0,
     // so the sale shows without more blocks.
-    let mut market = MarketServices::start(DDRM, j.dir(), s, &web.join("dist"));
+    let max_upload = MAX_UPLOAD_MIB.to_string();
+    let mut market = MarketServices::start_with(
+        DDRM,
+        j.dir(),
+        s,
+        &web.join("dist"),
+        &["--max-upload-mib", &max_upload],
+    );
     market.wait_for(
         "the minted content in the catalogue",
         &format!("/v1/contents?q={}", minted.cid),
@@ -200,11 +252,39 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
     let metadata: serde_json::Value = serde_json::from_str(&metadata).unwrap();
     assert_eq!(metadata["decimals"], 0, "{metadata}");
 
+    // The creator studio's uploads: a short video, a small PDF, and a file just over the limit.
+    let video = j.make_clip("lighthouse.mp4", 2, stack::demo::H264_AAC);
+    let pdf = j.path("tide-tables.pdf");
+    std::fs::write(
+        &pdf,
+        minimal_pdf("Tide tables: high water 06:12, low water 12:31"),
+    )
+    .unwrap();
+    let oversize = j.path("too-big.bin");
+    std::fs::File::create(&oversize)
+        .and_then(|f| f.set_len((MAX_UPLOAD_MIB + 1) * 1024 * 1024))
+        .expect("an over-size file");
+    for small in [&video, &pdf] {
+        let len = std::fs::metadata(small).unwrap().len();
+        assert!(
+            len > 0 && len < MAX_UPLOAD_MIB * 1024 * 1024,
+            "{} is {len} bytes: the journey's uploads must stay under {MAX_UPLOAD_MIB} MiB",
+            small.display()
+        );
+    }
+
     let shots = j.path("screenshots");
     let out = Command::new("node")
         .arg(web.join("tests/journey.mjs"))
         .args(["--base", &base, "--rpc", &stack.chain.rpc])
         .args(["--search", &minted.cid, "--content-id", &id])
+        .args(["--producer", &producer.address.to_string()])
+        .arg("--video")
+        .arg(&video)
+        .arg("--pdf")
+        .arg(&pdf)
+        .arg("--oversize")
+        .arg(&oversize)
         .arg("--out")
         .arg(&shots)
         .env("DDRM_JOURNEY_KEY", &buyer.private_key)
@@ -227,6 +307,10 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         market.api.log()
     );
     assert!(report.contains("journey: ok"), "{report}");
+    // What the browser went through (shown with --nocapture).
+    for line in report.lines().filter(|l| l.starts_with("journey: ")) {
+        println!("{line}");
+    }
     for page in [
         "catalogue",
         "search",
@@ -240,6 +324,15 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         "listed",
         "filled",
         "trade-live",
+        "studio",
+        "studio-bad-split",
+        "studio-too-big",
+        "studio-wrong-chain",
+        "studio-published",
+        "studio-mine",
+        "studio-phone",
+        "studio-video-bought",
+        "library-studio",
     ] {
         let found = std::fs::read_dir(&shots)
             .unwrap()
@@ -285,6 +378,52 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
             && l["remaining"] == 1100),
         "{book}"
     );
+
+    // The studio's two uploads: registered by the creator with the 70/30 split, their facts
+    // in the catalogue, and the buyer's access (bought, rented) on chain.
+    let uploaded = |label: &str| -> String {
+        let prefix = format!("journey: studio {label} ");
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("the journey printed no {label} content id:\n{report}"))
+            .trim()
+            .to_owned()
+    };
+    for (label, kind, mime) in [
+        ("video", "media", None),
+        ("pdf", "data", Some("application/pdf")),
+    ] {
+        let id = uploaded(label);
+        assert_eq!(
+            reader.account(creator.address, &id).shares,
+            U256::from(7000),
+            "the creator's shares of the {label}"
+        );
+        assert_eq!(
+            reader.account(producer.address, &id).shares,
+            U256::from(3000),
+            "the producer's shares of the {label}"
+        );
+        assert!(
+            reader.account(buyer.address, &id).has_access,
+            "the buyer has no access to the {label}:\n{report}"
+        );
+        let detail = try_curl(&[&format!("{base}/v1/contents/{id}")]).expect("the upload's page");
+        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+        let c = &detail["content"];
+        assert!(
+            c["creator"]
+                .as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&creator.address.to_string())),
+            "{detail}"
+        );
+        assert_eq!(c["kind"], kind, "{detail}");
+        if let Some(mime) = mime {
+            assert_eq!(c["mime_type"], mime, "{detail}");
+        }
+        assert_eq!(c["sales"], 1, "the buyer's purchase or rental: {detail}");
+    }
 
     market.stop();
     up.stop("INT");

@@ -246,23 +246,31 @@ pub struct MarketServices {
 
 impl MarketServices {
     pub fn start(bin: &str, dir: &Path, stack: &str, web_dist: &Path) -> Self {
+        Self::start_with(bin, dir, stack, web_dist, &[])
+    }
+
+    /// [`MarketServices::start`] with more `ddrm serve` flags (`serve_flags`).
+    pub fn start_with(
+        bin: &str,
+        dir: &Path,
+        stack: &str,
+        web_dist: &Path,
+        serve_flags: &[&str],
+    ) -> Self {
         let indexer = Service::start("ddrm indexer", bin, dir, &["indexer", "--stack", stack]);
         let listen = format!("127.0.0.1:{}", free_port());
         let web_dir = web_dist.to_str().expect("a UTF-8 path");
-        let api = Service::start(
-            "ddrm serve",
-            bin,
-            dir,
-            &[
-                "serve",
-                "--stack",
-                stack,
-                "--listen",
-                &listen,
-                "--web-dir",
-                web_dir,
-            ],
-        );
+        let mut args = vec![
+            "serve",
+            "--stack",
+            stack,
+            "--listen",
+            &listen,
+            "--web-dir",
+            web_dir,
+        ];
+        args.extend_from_slice(serve_flags);
+        let api = Service::start("ddrm serve", bin, dir, &args);
         Self {
             indexer,
             api,

@@ -4,7 +4,13 @@
 //   finds the royalty it earned on the Earnings page equal to the chain's `claimable` to the wei,
 //   claims it into the wallet, lists 1,500 shares (a bad amount first: refused, nothing sent);
 // - the buyer, now a trader: fills 400 of the listing; the book shows 1,100 left, the trade
-//   history shows the fill, and the holder's open page shows the trade live.
+//   history shows the fill, and the holder's open page shows the trade live;
+// - the holder, as the creator, in the studio: signs in with Ethereum (a rejected signature
+//   first), is refused a 70/20 split, an over-size file, and a registration while the wallet is
+//   on another chain or rejected in the wallet (nothing sent, the nonce unchanged); uploads a
+//   video (file picker) and a PDF (dropped), each split 70/30 with the producer, watching the
+//   progress bar, and registers both through the wallet; "My contents" lists them;
+// - the buyer finds both by search, buys the video, rents the PDF, and sees both in the library.
 // Each wallet is an EIP-1193 provider injected into the page (window.ethereum and an EIP-6963
 // announcement) whose every request is answered here, in Node: accounts and signatures from a
 // real key through viem's local account, transactions signed with it and sent raw to the chain,
@@ -13,13 +19,15 @@
 // next request, as a user pressing "Reject" would.
 //
 // node tests/journey.mjs --base http://127.0.0.1:PORT --rpc http://127.0.0.1:8545 \
-//   --search CID --content-id 0x… --out DIR
-//   (keys in DDRM_JOURNEY_KEY, the buyer's, and DDRM_JOURNEY_HOLDER_KEY, a royalty holder's)
+//   --search CID --content-id 0x… --producer 0x… --video V.mp4 --pdf P.pdf --oversize BIG --out DIR
+//   (keys in DDRM_JOURNEY_KEY, the buyer's, and DDRM_JOURNEY_HOLDER_KEY, a royalty holder's and
+//   the studio's creator; BIG is over the server's upload limit, V and P under it)
 // Exits 0 when every step held; otherwise prints why and exits 1. Screenshots of each page go
-// to DIR. The last lines (`journey: sent …`) list each wallet's transactions for the caller.
+// to DIR. The last lines (`journey: sent …`, `journey: studio video|pdf 0x…`) list each wallet's
+// transactions and the studio's new content ids for the caller.
 
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createPublicClient, createWalletClient, getAddress, http, parseAbi, parseEther, toHex } from 'viem';
@@ -39,9 +47,13 @@ const { values: opt } = parseArgs({
     search: { type: 'string' },
     'content-id': { type: 'string' },
     out: { type: 'string' },
+    producer: { type: 'string' },
+    video: { type: 'string' },
+    pdf: { type: 'string' },
+    oversize: { type: 'string' },
   },
 });
-for (const name of ['base', 'rpc', 'search', 'content-id', 'out']) {
+for (const name of ['base', 'rpc', 'search', 'content-id', 'out', 'producer', 'video', 'pdf', 'oversize']) {
   if (!opt[name]) fail(`--${name} is required`);
 }
 const buyerKey = process.env.DDRM_JOURNEY_KEY;
@@ -80,6 +92,8 @@ function makeWallet(name, key) {
     asked: [],
     sent: [],
     rejectNext: false,
+    /** The chain the wallet is on; another than the stack's imitates a wallet left on it. */
+    chainId,
   };
   w.answer = async (method, params) => {
     w.asked.push(method);
@@ -92,13 +106,15 @@ function makeWallet(name, key) {
       case 'eth_accounts':
         return [account.address];
       case 'eth_chainId':
-        return toHex(chainId);
+        return toHex(w.chainId);
       case 'wallet_switchEthereumChain':
         if (Number(params[0]?.chainId) !== chainId) throw new RpcError(4902, `chain ${params[0]?.chainId} is not added`);
+        w.chainId = chainId;
         return null;
       case 'eth_sendTransaction': {
         const tx = params[0];
         if (getAddress(tx.from) !== account.address) throw new RpcError(4100, `not this wallet's account: ${tx.from}`);
+        if (w.chainId !== chainId) throw new RpcError(4901, `the wallet is on chain ${w.chainId}`);
         if (tx.chainId !== undefined && Number(tx.chainId) !== chainId) throw new RpcError(4901, `wrong chain ${tx.chainId}`);
         const hash = await signer.sendTransaction({
           chain: null,
@@ -232,6 +248,214 @@ const claimableOnChain = (address) =>
     args: [address, BigInt(contentId)],
   });
 
+// ---- the creator studio ----------------------------------------------------------------------
+const UPLOAD_MS = 600_000;
+const VIDEO_TITLE = 'Lighthouse at dawn';
+const PDF_TITLE = 'Tide tables field guide';
+/** Another chain than the stack's: the creator's wallet starts on it. */
+const WRONG_CHAIN = chainId === 21 ? 20 : 21;
+
+const alert = (page, text) => page.getByRole('alert').filter({ hasText: text });
+const nonceOf = (address) => chainRpc.getTransactionCount({ address, blockTag: 'pending' });
+const sendsAsked = (w) => w.asked.filter((m) => m === 'eth_sendTransaction').length;
+
+/** Fails unless the wallet `w` sent nothing (neither asked to nor on chain) since `before`. */
+async function sentNothing(w, before, what) {
+  const now = { sent: w.sent.length, nonce: await nonceOf(w.address) };
+  if (now.sent !== before.sent || now.nonce !== before.nonce) {
+    throw new Error(`${what} sent a transaction (wallet: ${before.sent} → ${now.sent}, nonce ${before.nonce} → ${now.nonce})`);
+  }
+}
+const walletState = async (w) => ({ sent: w.sent.length, nonce: await nonceOf(w.address), asked: sendsAsked(w) });
+
+/** Starts recording every text the upload's progress bar shows (`progressSeen` reads them). */
+function recordProgress(page) {
+  return page.evaluate(() => {
+    window.__progressSeen = [];
+    const record = () => {
+      const t = document.querySelector('[data-testid="upload-progress"]')?.textContent?.trim();
+      if (t && window.__progressSeen.at(-1) !== t) window.__progressSeen.push(t);
+    };
+    window.__progressObserver?.disconnect();
+    window.__progressObserver = new MutationObserver(record);
+    window.__progressObserver.observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+}
+const progressSeen = (page) => page.evaluate(() => window.__progressSeen);
+
+/** Drops the file at `path` on the studio's drop zone, as dragging it from the desktop would. */
+async function dropFile(page, path, type) {
+  const bytes = readFileSync(path).toString('base64');
+  const name = basename(path);
+  const transfer = await page.evaluateHandle(
+    ([b64, fileName, mime]) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([data], fileName, { type: mime }));
+      return dt;
+    },
+    [bytes, name, type],
+  );
+  await page.getByTestId('dropzone').dispatchEvent('dragover', { dataTransfer: transfer });
+  await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer: transfer });
+  await page.getByTestId('chosen').filter({ hasText: name }).waitFor();
+}
+
+/**
+ * Uploads what the form holds, then (after `beforeRegistering`, for refusals to try first) signs
+ * its registration; returns the new content's id.
+ */
+async function uploadAndPublish(page, w, label, beforeRegistering = async () => {}) {
+  const upload = page.getByRole('button', { name: 'Upload', exact: true });
+  if (await upload.isDisabled()) {
+    throw new Error(`Upload is disabled for the ${label}: ${await page.getByTestId('problems').textContent()}`);
+  }
+  await recordProgress(page);
+  await upload.click();
+  await status(page, 'Packaged and pinned. Sign the registration').waitFor({ timeout: UPLOAD_MS });
+  const stages = await progressSeen(page);
+  console.log(`journey: ${label} upload progress: ${stages.join(' | ')}`);
+  if (!stages.some((t) => t.startsWith('Sending:'))) throw new Error(`the ${label}'s progress never showed bytes sent`);
+  if (!stages.some((t) => /^(Received|Packaging|Pinning)/.test(t))) throw new Error(`the ${label}'s progress never showed a stage`);
+  if (stages.at(-1) !== 'Packaged and pinned') throw new Error(`the ${label}'s progress ended at ${stages.at(-1)}`);
+  await beforeRegistering();
+  console.log(`journey: register the ${label} through the wallet`);
+  const before = w.sent.length;
+  await page.getByRole('button', { name: 'Sign the registration in your wallet' }).click();
+  await status(page, 'Published: it is in the catalogue.').waitFor({ timeout: BUY_MS });
+  if (w.sent.length !== before + 1) throw new Error(`registering the ${label} sent ${w.sent.length - before} transactions`);
+  const href = await status(page, 'Published').getByRole('link', { name: 'Open its page' }).getAttribute('href');
+  const id = /^\/content\/(0x[0-9a-f]{64})$/.exec(href)?.[1];
+  if (!id) throw new Error(`the ${label}'s page link is ${href}`);
+  return id;
+}
+
+/**
+ * The creator signs in, is refused a bad split, an over-size file and a registration from a
+ * wallet on the wrong chain or rejected in the wallet (nothing sent), then uploads and publishes
+ * a video (picked) and a PDF (dropped), each split 70/30 with the producer.
+ */
+async function creatorStudio(studio, w) {
+  console.log('journey: the creator opens the studio on a wallet left on another chain');
+  w.chainId = WRONG_CHAIN;
+  await studio.setViewportSize({ width: 1280, height: 900 });
+  await studio.goto(`${opt.base}/studio`);
+  await studio.getByRole('heading', { level: 1, name: 'Creator studio' }).waitFor();
+  await connect(studio);
+  const signInButton = studio.getByRole('button', { name: 'Sign in with Ethereum' });
+
+  console.log('journey: a rejected sign-in signature signs nothing in');
+  w.rejectNext = true;
+  await signInButton.click();
+  await alert(studio, 'You rejected the sign-in request in your wallet; you are not signed in.').waitFor();
+  await signInButton.waitFor();
+
+  console.log('journey: sign in with Ethereum');
+  await signInButton.click();
+  await studio.getByTestId('signed-in').waitFor();
+  const token = await studio.evaluate(() => JSON.parse(sessionStorage.getItem('ddrm.session')).token);
+  const who = await (await fetch(`${opt.base}/v1/auth/session`, { headers: { authorization: `Bearer ${token}` } })).json();
+  if (getAddress(who.address) !== w.address) throw new Error(`the session is for ${who.address}, not ${w.address}`);
+
+  console.log('journey: the video’s terms and a 70/20 split (refused)');
+  await studio.getByLabel('Title', { exact: true }).fill(VIDEO_TITLE);
+  await studio.getByLabel('Price (ELA)', { exact: true }).fill('0.25');
+  await studio.getByLabel('Editions (empty: no limit)', { exact: true }).fill('100');
+  await studio.getByLabel('Holder 1 share (%)').fill('70');
+  await studio.getByRole('button', { name: 'Add a holder' }).click();
+  await studio.getByLabel('Holder 2 address').fill(opt.producer);
+  await studio.getByLabel('Holder 2 share (%)').fill('20');
+  await studio.getByLabel('Choose a file, or drop one here').setInputFiles(opt.video);
+  const upload = studio.getByRole('button', { name: 'Upload', exact: true });
+  await studio.getByTestId('problems').filter({ hasText: 'The split sums to 90.00 %; it must be exactly 100.00 %.' }).waitFor();
+  if (!(await upload.isDisabled())) throw new Error('Upload is enabled with a 70/20 split');
+  await screenshot(studio, 'studio-bad-split');
+  await studio.getByLabel('Holder 2 share (%)').fill('30');
+  await studio.getByTestId('split-total').filter({ hasText: 'Total: 100.00 % of 100.00 %' }).waitFor();
+
+  console.log('journey: an over-size file is refused and nothing is registered');
+  const uploadsPosted = [];
+  studio.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/v1/uploads') && uploadsPosted.push(r.url()));
+  const beforeBig = await walletState(w);
+  await studio.getByLabel('Choose a file, or drop one here').setInputFiles(opt.oversize);
+  if (config.uploads?.max_bytes) {
+    // The server says its limit: the studio refuses before sending a byte.
+    await studio.getByTestId('problems').filter({ hasText: /is 9\.0 MiB; this server takes files up to 8\.0 MiB\./ }).waitFor();
+    if (!(await upload.isDisabled())) throw new Error('Upload is enabled for an over-size file');
+    if (uploadsPosted.length) throw new Error('an over-size file was sent');
+  } else {
+    // A server that does not say its limit refuses the upload itself.
+    console.log('journey: /v1/config has no uploads limit: the server refuses the over-size file');
+    await upload.click();
+    await alert(studio, 'The file is larger than this server accepts').waitFor({ timeout: UPLOAD_MS });
+    // Chromium logs the refused request itself; that one is expected.
+    const expected = (e) => /status of 413/.test(e);
+    pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((e) => !expected(e)));
+  }
+  await screenshot(studio, 'studio-too-big');
+  await sentNothing(w, beforeBig, 'an over-size upload');
+
+  console.log('journey: upload the video (file picker)');
+  await studio.getByLabel('Choose a file, or drop one here').setInputFiles(opt.video);
+  await screenshot(studio, 'studio');
+
+  const videoId = await uploadAndPublish(studio, w, 'video', async () => {
+    console.log('journey: a wallet on the wrong chain is told to switch and sends nothing');
+    const beforeWrong = await walletState(w);
+    await studio.getByRole('button', { name: 'Sign the registration in your wallet' }).click();
+    await alert(studio, `Your wallet is on chain ${WRONG_CHAIN}: switch your wallet to`).waitFor();
+    await sentNothing(w, beforeWrong, 'a registration on the wrong chain');
+    if (sendsAsked(w) !== beforeWrong.asked) throw new Error('the wallet was asked to send on the wrong chain');
+    await screenshot(studio, 'studio-wrong-chain');
+    await studio.getByRole('button', { name: /^Switch wallet to / }).click();
+    await alert(studio, 'switch your wallet').waitFor({ state: 'detached' });
+    if (w.chainId !== chainId) throw new Error('the wallet was not switched to the stack’s chain');
+
+    console.log('journey: a rejected registration sends nothing');
+    const beforeReject = await walletState(w);
+    w.rejectNext = true;
+    await studio.getByRole('button', { name: 'Sign the registration in your wallet' }).click();
+    await alert(studio, 'You rejected the request in your wallet; nothing was sent.').waitFor();
+    await sentNothing(w, beforeReject, 'a rejected registration');
+  });
+  await screenshot(studio, 'studio-published');
+
+  console.log('journey: upload the PDF (dropped on the page), 70/30 as before');
+  await studio.getByRole('button', { name: 'Upload another' }).click();
+  await dropFile(studio, opt.pdf, 'application/pdf');
+  await studio.getByLabel('Title', { exact: true }).fill(PDF_TITLE);
+  await studio.getByLabel('Price (ELA)', { exact: true }).fill('1');
+  await studio.getByLabel('Rent price (ELA)', { exact: true }).fill('0.1');
+  await studio.getByLabel('Rental period', { exact: true }).fill('1');
+  await studio.getByTestId('split-total').filter({ hasText: 'Total: 100.00 % of 100.00 %' }).waitFor();
+  const pdfId = await uploadAndPublish(studio, w, 'PDF');
+
+  console.log('journey: My contents lists both');
+  for (const id of [videoId, pdfId]) await studio.locator(`[data-testid="my-contents"] tr[data-content="${id}"]`).waitFor();
+  await screenshot(studio, 'studio-mine');
+  await studio.setViewportSize({ width: 390, height: 844 });
+  const wide = await studio.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 390) throw new Error(`the studio is ${wide} px wide on a 390 px screen`);
+  await screenshot(studio, 'studio-phone');
+  return { videoId, pdfId };
+}
+
+/** The buyer finds `title` by search and gets it (`action`: Buy or Rent); returns its id. */
+async function findAndGet(page, title, action, done) {
+  await page.goto(`${opt.base}/?q=${encodeURIComponent(title)}`);
+  await page.getByRole('heading', { level: 1, name: 'Catalogue' }).waitFor();
+  await page.getByRole('link', { name: title }).waitFor();
+  const cards = await page.locator('.cards > li').count();
+  if (cards !== 1) throw new Error(`the search for ${title} found ${cards} contents, not 1`);
+  await page.getByRole('link', { name: title }).click();
+  await page.getByRole('heading', { level: 1, name: title }).waitFor();
+  await connect(page);
+  const before = buyer.sent.length;
+  await page.getByRole('button', { name: new RegExp(`^${action} for `) }).click();
+  await status(page, done).waitFor({ timeout: BUY_MS });
+  if (buyer.sent.length !== before + 1) throw new Error(`${action} sent ${buyer.sent.length - before} transactions`);
+}
+
 try {
   // The holder watches the content's page from before the sale (desktop width).
   const watching = await openAs(holder, { width: 1280, height: 900 });
@@ -353,6 +577,20 @@ try {
   await book(watching, 'listing').locator('tbody tr').filter({ hasText: String(LISTED - FILLED) }).waitFor();
   await screenshot(watching, 'trade-live');
 
+  const { videoId, pdfId } = await creatorStudio(watching, holder);
+
+  console.log('journey: the buyer finds both by search, buys the video and rents the PDF');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await findAndGet(page, VIDEO_TITLE, 'Buy', 'Bought: it is in your library.');
+  await screenshot(page, 'studio-video-bought');
+  await findAndGet(page, PDF_TITLE, 'Rent', 'Rented: it is in your library.');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Library' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Your library' }).waitFor();
+  const entry = (id) => page.locator('.items li').filter({ has: page.locator(`a[href="/content/${id}"]`) });
+  await entry(videoId).getByText('Owned').waitFor();
+  await entry(pdfId).getByText(/^Rented until /).waitFor();
+  await screenshot(page, 'library-studio');
+
   // The same app at desktop width.
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto(`${opt.base}/?q=${encodeURIComponent(opt.search)}`);
@@ -366,6 +604,8 @@ try {
     console.log(`journey: ${w.name} sent ${JSON.stringify(w.sent.map((x) => ({ ...x, value: x.value.toString() })))}`);
   }
   console.log(`journey: listing ${listingId}`);
+  console.log(`journey: studio video ${videoId}`);
+  console.log(`journey: studio pdf ${pdfId}`);
   console.log('journey: ok');
   await browser.close();
 } catch (e) {

@@ -177,6 +177,67 @@ export interface PublicConfig {
     licence_network_registry: string;
     test_token: string | null;
   };
+  /**
+   * What this server accepts as uploads: null on a public market that accepts none (uploads go
+   * to the creator's own PC2); absent from servers that predate it (limit unknown).
+   */
+  uploads?: { max_bytes: number } | null;
+}
+
+/** Sign-In with Ethereum: a fresh single-use nonce for the message. */
+export interface SiweNonce {
+  nonce: string;
+  expires_at: number;
+  /** The domain the message must name. */
+  domain: string;
+  chain_id: number;
+}
+
+export interface Session {
+  /** Sent as `Authorization: Bearer <token>`. */
+  token: string;
+  /** The signed-in account, checksummed. */
+  address: string;
+  expires_at: number;
+}
+
+export interface UploadAccepted {
+  upload_id: string;
+  status_url: string;
+}
+
+/** The unsigned `ContentRegistry.register` transaction the creator's wallet signs. */
+export interface UnsignedTransaction {
+  from: string;
+  to: string;
+  data: string;
+  /** Hex wei. */
+  value: string;
+  chainId: number;
+}
+
+export interface UploadResult {
+  content_id: string;
+  cid: string;
+  key_commitment: string;
+  /** `media` or `data`. */
+  kind: string;
+  mime_type: string;
+  duration_ms: number;
+  input_bytes: number;
+  output_bytes: number;
+  transaction: UnsignedTransaction;
+}
+
+export type UploadState = 'queued' | 'received' | 'packaging' | 'pinning' | 'ready' | 'failed';
+
+export interface UploadStatus {
+  upload_id: string;
+  state: UploadState;
+  /** 0 to 100. */
+  percent: number;
+  result: UploadResult | null;
+  error: string | null;
 }
 
 export class ApiError extends Error {
@@ -189,20 +250,48 @@ export class ApiError extends Error {
   }
 }
 
-async function get<T>(path: string, signal?: AbortSignal): Promise<T> {
+/** The API's error from a failed response's status and body (`{ "error": { code, message } }`). */
+export function apiError(status: number, body: string): ApiError {
+  type Body = { error?: { code?: string; message?: string } } | null;
+  let parsed: Body;
+  try {
+    parsed = JSON.parse(body) as Body;
+  } catch {
+    parsed = null;
+  }
+  return new ApiError(status, parsed?.error?.code ?? 'http', parsed?.error?.message ?? `HTTP ${status}`);
+}
+
+/** Headers carrying a session's bearer token (none without one). */
+export function bearer(token: string | null): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+async function request<T>(
+  path: string,
+  init: { method?: 'GET' | 'POST'; body?: unknown; token?: string | null; signal?: AbortSignal } = {},
+): Promise<T> {
   let r: Response;
   try {
-    r = await fetch(path, { headers: { accept: 'application/json' }, signal });
+    r = await fetch(path, {
+      method: init.method ?? 'GET',
+      headers: {
+        accept: 'application/json',
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...bearer(init.token ?? null),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: init.signal,
+    });
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network', 'The market server cannot be reached.');
   }
-  if (!r.ok) {
-    const body = (await r.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
-    throw new ApiError(r.status, body?.error?.code ?? 'http', body?.error?.message ?? `HTTP ${r.status}`);
-  }
+  if (!r.ok) throw apiError(r.status, await r.text().catch(() => ''));
   return (await r.json()) as T;
 }
+
+const get = <T>(path: string, signal?: AbortSignal): Promise<T> => request<T>(path, { signal });
 
 export interface CatalogueQuery {
   q?: string;
@@ -214,6 +303,8 @@ export interface CatalogueQuery {
   /** Bounds of the perpetual price, decimal base units. */
   min_price?: string;
   max_price?: string;
+  /** Only this creator's contents. */
+  creator?: string;
   cursor?: string;
 }
 
@@ -233,6 +324,16 @@ export const library = (account: string, signal?: AbortSignal): Promise<Library>
   get(`/v1/accounts/${encodeURIComponent(account)}/library`, signal);
 
 export const config = (): Promise<PublicConfig> => get('/v1/config');
+
+export const siweNonce = (): Promise<SiweNonce> => request('/v1/auth/nonce', { method: 'POST' });
+
+export const siweVerify = (message: string, signature: string): Promise<Session> =>
+  request('/v1/auth/verify', { method: 'POST', body: { message, signature } });
+
+export const session = (token: string): Promise<Omit<Session, 'token'>> => request('/v1/auth/session', { token });
+
+export const uploadStatus = (token: string, id: string, signal?: AbortSignal): Promise<UploadStatus> =>
+  request(`/v1/uploads/${encodeURIComponent(id)}`, { token, signal });
 
 const contentPath = (id: string, what: string) => `/v1/contents/${encodeURIComponent(id)}/${what}`;
 

@@ -88,28 +88,41 @@ class Wallet {
 
   /** Sends one transaction through the wallet on `chain` and waits for it to succeed. */
   async send(chain: Chain, tx: { to: Address; data: Hex; value: bigint }): Promise<Sent> {
-    const provider = this.#provider;
-    const account = this.account;
-    if (!provider || !account) throw new Error('Connect a wallet first.');
-    const transport = custom(provider);
-    const client = createWalletClient({ account, chain, transport });
-    if (this.chainId !== chain.id) {
-      try {
-        await client.switchChain({ id: chain.id });
-      } catch (e) {
-        if (codeOf(e) !== 4902) throw e;
-        if (!chain.rpcUrls.default.http.length) throw new Error(`Add chain ${chain.id} to your wallet first.`);
-        await client.addChain({ chain });
-      }
-      this.chainId = chain.id;
-    }
+    const client = this.#client(chain);
+    if (this.chainId !== chain.id) await this.switchTo(chain);
     const hash = await client.sendTransaction({ ...tx, chain });
-    const receipt = await createPublicClient({ chain, transport }).waitForTransactionReceipt({
+    const receipt = await this.reader(chain).waitForTransactionReceipt({
       hash,
       timeout: 120_000,
     });
     if (receipt.status !== 'success') throw new Error(`The transaction ${hash} reverted.`);
     return { hash, block: receipt.blockNumber };
+  }
+
+  /** Asks the wallet to switch to `chain`, adding it (`wallet_addEthereumChain`) when unknown. */
+  async switchTo(chain: Chain): Promise<void> {
+    const client = this.#client(chain);
+    try {
+      await client.switchChain({ id: chain.id });
+    } catch (e) {
+      if (codeOf(e) !== 4902) throw e;
+      if (!chain.rpcUrls.default.http.length) throw new Error(`Add chain ${chain.id} to your wallet first.`);
+      await client.addChain({ chain });
+    }
+    this.chainId = chain.id;
+  }
+
+  /** Asks the wallet to sign `message` as text (EIP-191 `personal_sign`), as sign-in does. */
+  async signMessage(message: string): Promise<Hex> {
+    const client = this.#client(undefined);
+    return client.signMessage({ account: client.account, message });
+  }
+
+  #client(chain: Chain | undefined) {
+    const provider = this.#provider;
+    const account = this.account;
+    if (!provider || !account) throw new Error('Connect a wallet first.');
+    return createWalletClient({ account, chain, transport: custom(provider) });
   }
 
   /** A read through the wallet's own connection to the chain. */

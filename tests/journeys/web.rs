@@ -260,6 +260,23 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         minimal_pdf("Tide tables: high water 06:12, low water 12:31"),
     )
     .unwrap();
+    // The PDF's picture for the catalogue (the video gets a frame of its own).
+    let cover = j.path("tide-tables.png");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0x2060a0:s=320x180",
+        ])
+        .args(["-frames:v", "1"])
+        .arg(&cover)
+        .status()
+        .expect("ffmpeg makes a PNG");
+    assert!(made.success(), "ffmpeg could not make {}", cover.display());
     let oversize = j.path("too-big.bin");
     std::fs::File::create(&oversize)
         .and_then(|f| f.set_len((MAX_UPLOAD_MIB + 1) * 1024 * 1024))
@@ -283,6 +300,8 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         .arg(&video)
         .arg("--pdf")
         .arg(&pdf)
+        .arg("--picture")
+        .arg(&cover)
         .arg("--oversize")
         .arg(&oversize)
         .arg("--out")

@@ -50,10 +50,11 @@ const { values: opt } = parseArgs({
     producer: { type: 'string' },
     video: { type: 'string' },
     pdf: { type: 'string' },
+    picture: { type: 'string' },
     oversize: { type: 'string' },
   },
 });
-for (const name of ['base', 'rpc', 'search', 'content-id', 'out', 'producer', 'video', 'pdf', 'oversize']) {
+for (const name of ['base', 'rpc', 'search', 'content-id', 'out', 'producer', 'video', 'pdf', 'picture', 'oversize']) {
   if (!opt[name]) fail(`--${name} is required`);
 }
 const buyerKey = process.env.DDRM_JOURNEY_KEY;
@@ -252,6 +253,8 @@ const claimableOnChain = (address) =>
 const UPLOAD_MS = 600_000;
 const VIDEO_TITLE = 'Lighthouse at dawn';
 const PDF_TITLE = 'Tide tables field guide';
+const VIDEO_DESCRIPTION = 'Two seconds of test pattern and tone, filmed for the studio journey.';
+const PDF_DESCRIPTION = 'High and low water for one day, with a picture of the bay.';
 /** Another chain than the stack's: the creator's wallet starts on it. */
 const WRONG_CHAIN = chainId === 21 ? 20 : 21;
 
@@ -397,6 +400,7 @@ async function creatorStudio(studio, w) {
 
   console.log('journey: upload the video (file picker)');
   await studio.getByLabel('Choose a file, or drop one here').setInputFiles(opt.video);
+  await studio.getByLabel('Description', { exact: true }).fill(VIDEO_DESCRIPTION);
   await screenshot(studio, 'studio');
 
   const videoId = await uploadAndPublish(studio, w, 'video', async () => {
@@ -424,6 +428,8 @@ async function creatorStudio(studio, w) {
   await studio.getByRole('button', { name: 'Upload another' }).click();
   await dropFile(studio, opt.pdf, 'application/pdf');
   await studio.getByLabel('Title', { exact: true }).fill(PDF_TITLE);
+  await studio.getByLabel('Description', { exact: true }).fill(PDF_DESCRIPTION);
+  await studio.getByLabel(/^Picture for the catalogue/).setInputFiles(opt.picture);
   await studio.getByLabel('Price (ELA)', { exact: true }).fill('1');
   await studio.getByLabel('Rent price (ELA)', { exact: true }).fill('0.1');
   await studio.getByLabel('Rental period', { exact: true }).fill('1');
@@ -441,14 +447,27 @@ async function creatorStudio(studio, w) {
 }
 
 /** The buyer finds `title` by search and gets it (`action`: Buy or Rent); returns its id. */
-async function findAndGet(page, title, action, done) {
+/** Waits until `img` has loaded a real picture (not a broken image). */
+async function shown(img, what) {
+  await img.waitFor();
+  const width = await img.evaluate(
+    (el) => new Promise((resolve) => (el.complete ? resolve(el.naturalWidth) : (el.onload = el.onerror = () => resolve(el.naturalWidth)))),
+  );
+  if (!(width > 0)) throw new Error(`${what} did not load`);
+}
+
+async function findAndGet(page, title, description, action, done) {
   await page.goto(`${opt.base}/?q=${encodeURIComponent(title)}`);
   await page.getByRole('heading', { level: 1, name: 'Catalogue' }).waitFor();
   await page.getByRole('link', { name: title }).waitFor();
   const cards = await page.locator('.cards > li').count();
   if (cards !== 1) throw new Error(`the search for ${title} found ${cards} contents, not 1`);
+  // Its card shows the picture from its header (a frame of the video, the PDF's own picture).
+  await shown(page.locator('.cards > li img'), `${title}'s card picture`);
   await page.getByRole('link', { name: title }).click();
   await page.getByRole('heading', { level: 1, name: title }).waitFor();
+  await page.getByText(description).waitFor();
+  await shown(page.getByRole('img', { name: `Picture of ${title}` }), `${title}'s picture`);
   await connect(page);
   const before = buyer.sent.length;
   await page.getByRole('button', { name: new RegExp(`^${action} for `) }).click();
@@ -539,6 +558,11 @@ try {
   await row.getByTestId('claimable').filter({ hasText: /^0 / }).waitFor();
   await screenshot(watching, 'claimed');
 
+  // The trader has the content's page open before the listing: it arrives live (an `order` event).
+  await page.goto(`${opt.base}/content/${contentId}`);
+  await connect(page);
+  await page.getByRole('heading', { name: 'Royalty market' }).waitFor();
+
   console.log(`journey: the holder lists ${LISTED} shares (a bad amount first)`);
   await watching.goto(`${opt.base}/content/${contentId}`);
   await connect(watching);
@@ -557,9 +581,11 @@ try {
   const listingId = (await listed.locator('td').first().textContent()).trim();
   await screenshot(watching, 'listed');
 
+  console.log('journey: the trader’s open page shows the new listing live');
+  await book(page, 'listing').locator('tbody tr').filter({ hasText: String(LISTED) }).waitFor();
+  await screenshot(page, 'listing-live');
+
   console.log(`journey: the trader fills ${FILLED} of listing ${listingId}`);
-  await page.goto(`${opt.base}/content/${contentId}`);
-  await connect(page);
   const fillFrom = buyer.sent.length;
   await page.getByLabel(`Shares to buy in listing ${listingId}`).fill(String(FILLED));
   await page.getByRole('button', { name: `Buy from listing ${listingId}` }).click();
@@ -581,9 +607,9 @@ try {
 
   console.log('journey: the buyer finds both by search, buys the video and rents the PDF');
   await page.setViewportSize({ width: 390, height: 844 });
-  await findAndGet(page, VIDEO_TITLE, 'Buy', 'Bought: it is in your library.');
+  await findAndGet(page, VIDEO_TITLE, VIDEO_DESCRIPTION, 'Buy', 'Bought: it is in your library.');
   await screenshot(page, 'studio-video-bought');
-  await findAndGet(page, PDF_TITLE, 'Rent', 'Rented: it is in your library.');
+  await findAndGet(page, PDF_TITLE, PDF_DESCRIPTION, 'Rent', 'Rented: it is in your library.');
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Library' }).click();
   await page.getByRole('heading', { level: 1, name: 'Your library' }).waitFor();
   const entry = (id) => page.locator('.items li').filter({ has: page.locator(`a[href="/content/${id}"]`) });
@@ -593,6 +619,28 @@ try {
 
   // The same app at desktop width.
   await page.setViewportSize({ width: 1280, height: 800 });
+
+  console.log('journey: the catalogue filters by how a content is offered and by price');
+  const carded = async (title) => (await page.getByRole('link', { name: title, exact: true }).count()) > 0;
+  const settled = () => page.getByRole('status').filter({ hasText: /as of block|No contents match/ }).waitFor();
+  await page.goto(`${opt.base}/`);
+  await page.getByLabel('Offered').selectOption('rent');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/access=rent/);
+  await page.getByRole('link', { name: PDF_TITLE, exact: true }).waitFor();
+  await settled();
+  if (await carded(VIDEO_TITLE)) throw new Error('the video, not for rent, is listed under "To rent"');
+  await page.getByLabel('Offered').selectOption('');
+  await page.getByLabel('Paid in').selectOption('native');
+  await page.getByLabel('Price from').fill('0.2');
+  await page.getByLabel('to', { exact: true }).fill('0.3');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/min=200000000000000000&max=300000000000000000/);
+  await page.getByRole('link', { name: VIDEO_TITLE, exact: true }).waitFor();
+  await settled();
+  if (await carded(PDF_TITLE)) throw new Error('the PDF (1 ELA) is listed between 0.2 and 0.3 ELA');
+  await screenshot(page, 'catalogue-filtered');
+
   await page.goto(`${opt.base}/?q=${encodeURIComponent(opt.search)}`);
   await card.waitFor();
   await screenshot(page, 'catalogue-desktop');

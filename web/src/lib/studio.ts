@@ -145,6 +145,12 @@ export function checkTerms(t: TermsText, decimals: number, symbol: string): Term
 }
 
 /** Media is packaged as a stream (transcoded, cut into segments); anything else as data. */
+/** What the server keeps of a creator's picture: PNG, JPEG or WebP, at most 1 MiB. */
+export const PICTURE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+export const PICTURE_MAX_BYTES = 1024 * 1024;
+/** The server's limit on a description, in UTF-8 bytes. */
+export const DESCRIPTION_MAX_BYTES = 4096;
+
 export function isMedia(file: File): boolean {
   return file.type.startsWith('video/') || file.type.startsWith('audio/');
 }
@@ -186,9 +192,11 @@ export function sendUpload(
   file: File,
   onBytes: (sent: number, total: number) => void,
   signal?: AbortSignal,
+  picture?: File | null,
 ): Promise<UploadAccepted> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  if (picture) form.append('thumbnail', picture, picture.name);
   form.append('file', file, file.name);
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();

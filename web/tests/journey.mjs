@@ -11,12 +11,9 @@
 //   video (file picker) and a PDF (dropped), each split 70/30 with the producer, watching the
 //   progress bar, and registers both through the wallet; "My contents" lists them;
 // - the buyer finds both by search, buys the video, rents the PDF, and sees both in the library.
-// Each wallet is an EIP-1193 provider injected into the page (window.ethereum and an EIP-6963
-// announcement) whose every request is answered here, in Node: accounts and signatures from a
-// real key through viem's local account, transactions signed with it and sent raw to the chain,
-// every other call forwarded to the chain's RPC. So the app's transactions are exactly what a
-// wallet would be asked to sign; the page never sees a key. A wallet can be told to reject its
-// next request, as a user pressing "Reject" would.
+// Each wallet is the test wallet of `wallet.mjs`: an EIP-1193 provider injected into the page
+// whose every request is answered in Node with a real key, so the app's transactions are
+// exactly what a wallet would be asked to sign; it can reject its next request as a user would.
 //
 // node tests/journey.mjs --base http://127.0.0.1:PORT --rpc http://127.0.0.1:8545 \
 //   --search CID --content-id 0x… --producer 0x… --video V.mp4 --pdf P.pdf --oversize BIG --out DIR
@@ -30,8 +27,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { createPublicClient, createWalletClient, getAddress, http, parseAbi, parseEther, toHex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { createPublicClient, getAddress, http, parseAbi, parseEther } from 'viem';
+import { connect, makeWallet, openWithWallet } from './wallet.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const STEP_MS = 30_000;
@@ -75,74 +72,9 @@ const transport = http(opt.rpc, { timeout: 20_000, retryCount: 0 });
 const chainRpc = createPublicClient({ transport });
 const chainId = await chainRpc.getChainId();
 
-class RpcError extends Error {
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** A wallet holding `key`: answers the page's EIP-1193 requests. */
-function makeWallet(name, key) {
-  const account = privateKeyToAccount(key.startsWith('0x') ? key : `0x${key}`);
-  const signer = createWalletClient({ account, transport });
-  const w = {
-    name,
-    address: account.address,
-    /** What the wallet was asked, in order (a wallet would show each of these to its user). */
-    asked: [],
-    sent: [],
-    rejectNext: false,
-    /** The chain the wallet is on; another than the stack's imitates a wallet left on it. */
-    chainId,
-  };
-  w.answer = async (method, params) => {
-    w.asked.push(method);
-    if (w.rejectNext && ['eth_sendTransaction', 'personal_sign', 'eth_signTypedData_v4'].includes(method)) {
-      w.rejectNext = false;
-      throw new RpcError(4001, 'User rejected the request.');
-    }
-    switch (method) {
-      case 'eth_requestAccounts':
-      case 'eth_accounts':
-        return [account.address];
-      case 'eth_chainId':
-        return toHex(w.chainId);
-      case 'wallet_switchEthereumChain':
-        if (Number(params[0]?.chainId) !== chainId) throw new RpcError(4902, `chain ${params[0]?.chainId} is not added`);
-        w.chainId = chainId;
-        return null;
-      case 'eth_sendTransaction': {
-        const tx = params[0];
-        if (getAddress(tx.from) !== account.address) throw new RpcError(4100, `not this wallet's account: ${tx.from}`);
-        if (w.chainId !== chainId) throw new RpcError(4901, `the wallet is on chain ${w.chainId}`);
-        if (tx.chainId !== undefined && Number(tx.chainId) !== chainId) throw new RpcError(4901, `wrong chain ${tx.chainId}`);
-        const hash = await signer.sendTransaction({
-          chain: null,
-          to: tx.to,
-          data: tx.data,
-          value: tx.value === undefined ? 0n : BigInt(tx.value),
-          gas: tx.gas === undefined ? undefined : BigInt(tx.gas),
-        });
-        w.sent.push({ to: tx.to.toLowerCase(), data: tx.data, value: BigInt(tx.value ?? 0), hash });
-        return hash;
-      }
-      case 'personal_sign':
-        return account.signMessage({ message: { raw: params[0] } });
-      case 'eth_signTypedData_v4':
-        return account.signTypedData(JSON.parse(params[1]));
-      case 'eth_sign':
-      case 'eth_signTransaction':
-        throw new RpcError(4200, `${method} is not offered by this wallet`);
-      default:
-        return chainRpc.request({ method, params });
-    }
-  };
-  return w;
-}
-
-const buyer = makeWallet('buyer', buyerKey);
-const holder = makeWallet('holder', holderKey);
+const chain = { transport, rpc: chainRpc, id: chainId };
+const buyer = makeWallet('buyer', buyerKey, chain);
+const holder = makeWallet('holder', holderKey, chain);
 
 /** What the wallet's transactions since `from` cost in gas, in wei. */
 async function gasSpent(w, from) {
@@ -153,40 +85,6 @@ async function gasSpent(w, from) {
   }
   return total;
 }
-
-// The page's half: an EIP-1193 provider whose requests cross to `answer` above.
-const PAGE_PROVIDER = () => {
-  const listeners = {};
-  const provider = {
-    isJourneyWallet: true,
-    async request({ method, params }) {
-      const reply = await window.__journeyWallet(method, JSON.stringify(params ?? []));
-      if (reply.error) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-      return reply.result;
-    },
-    on(event, fn) {
-      (listeners[event] ??= []).push(fn);
-      return provider;
-    },
-    removeListener(event, fn) {
-      listeners[event] = (listeners[event] ?? []).filter((f) => f !== fn);
-      return provider;
-    },
-  };
-  window.ethereum = provider;
-  const detail = Object.freeze({
-    info: {
-      uuid: 'a3c1f0de-0b5e-4c55-9d1e-journeywallet',
-      name: 'Journey Wallet',
-      icon: 'data:image/svg+xml,%3Csvg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/%3E',
-      rdns: 'dev.ddrm.journey',
-    },
-    provider,
-  });
-  const announce = () => window.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail }));
-  window.addEventListener('eip6963:requestProvider', announce);
-  announce();
-};
 
 // ---- the journey ----------------------------------------------------------------------------
 const browser = await chromium.launch({
@@ -214,26 +112,9 @@ async function screenshot(page, name) {
 
 /** A page in a browser context of its own whose injected wallet is `w`. */
 async function openAs(w, viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
-  context.setDefaultTimeout(STEP_MS);
-  await context.exposeFunction('__journeyWallet', async (method, paramsJson) => {
-    try {
-      return { result: await w.answer(method, JSON.parse(paramsJson)) };
-    } catch (e) {
-      return { error: { code: e.code ?? -32603, message: e.shortMessage ?? e.message } };
-    }
-  });
-  await context.addInitScript(PAGE_PROVIDER);
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`${w.name}: ${e.message}`));
-  page.on('console', (m) => m.type() === 'error' && pageErrors.push(`${w.name} console: ${m.text()}`));
+  const page = await openWithWallet(browser, w, viewport, pageErrors, STEP_MS);
   pages.push(page);
   return page;
-}
-
-async function connect(page) {
-  await page.getByRole('button', { name: 'Connect wallet' }).first().click();
-  await page.getByText('Journey Wallet').first().waitFor();
 }
 
 const status = (page, text) => page.getByRole('status').filter({ hasText: text });

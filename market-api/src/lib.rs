@@ -271,6 +271,10 @@ pub fn app(state: AppState) -> Router {
                 "/v1/accounts/{account}/earnings",
                 get(reads::accounts::earnings),
             )
+            .route(
+                "/v1/accounts/{account}/claims",
+                get(reads::accounts::claims),
+            )
             .route("/v1/metadata/access/{id}", get(reads::metadata::access))
             .route("/v1/metadata/royalty/{id}", get(reads::metadata::royalty));
         streams = streams.route("/v1/events", get(events::stream));

@@ -28,6 +28,7 @@ use crate::error::ErrorBody;
         crate::reads::market::yield_history,
         crate::reads::accounts::library,
         crate::reads::accounts::earnings,
+        crate::reads::accounts::claims,
         crate::reads::metadata::access,
         crate::reads::metadata::royalty,
         crate::events::stream,

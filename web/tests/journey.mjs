@@ -437,6 +437,8 @@ try {
   }
   if ((await claimableOnChain(holder.address)) !== 0n) throw new Error('claimable is not 0 after the claim');
   await row.getByTestId('claimable').filter({ hasText: /^0 / }).waitFor();
+  // The claim heads the history, for exactly what it paid.
+  await watching.getByTestId('claims').locator('tbody tr').first().locator(`td[data-wei="${shown}"]`).waitFor();
   await screenshot(watching, 'claimed');
 
   // The trader has the content's page open before the listing: it arrives live (an `order` event).

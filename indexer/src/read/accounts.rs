@@ -1,8 +1,10 @@
 //! Accounts: a library (the contents an account holds an access token of or ever had timed
-//! access to). Earnings are [`crate::Db::earnings`].
+//! access to) and its history of royalty claims. Earnings are [`crate::Db::earnings`].
 
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
+use utoipa::ToSchema;
 
 use super::{ContentFacts, Counts};
 use crate::db::Db;
@@ -30,7 +32,69 @@ impl FromRow<'_, AnyRow> for LibraryRow {
     }
 }
 
+/// One royalty claim (`RoyaltyShares.Claimed`) of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Claim, description = "A royalty claim paid to the account.")]
+pub struct ClaimRow {
+    pub block_number: u64,
+    pub block_time: u64,
+    pub log_index: u64,
+    pub tx_hash: String,
+    pub content_id: String,
+    /// The payment token (0x000…000: the native token).
+    pub token: String,
+    /// Base units paid.
+    pub amount: String,
+}
+
+impl FromRow<'_, AnyRow> for ClaimRow {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            block_number: r.count("block_number")?,
+            block_time: r.count("block_time")?,
+            log_index: r.count("log_index")?,
+            tx_hash: r.try_get("tx_hash")?,
+            content_id: r.try_get("content_id")?,
+            token: r.try_get("token")?,
+            amount: r.try_get("amount")?,
+        })
+    }
+}
+
+/// A page of claims, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimsPage {
+    pub items: Vec<ClaimRow>,
+    /// Whether older claims follow the last item.
+    pub more: bool,
+}
+
 impl Db {
+    /// `account`'s claims (lowercase `0x` hex) before the position `before` (block, log
+    /// index), newest first, at most `limit`.
+    pub async fn claims(
+        &self,
+        account: &str,
+        before: (i64, i64),
+        limit: u32,
+    ) -> Result<ClaimsPage, IndexerError> {
+        let mut items: Vec<ClaimRow> = sqlx::query_as(
+            "SELECT block_number, block_time, log_index, tx_hash, content_id, token, amount \
+             FROM claims WHERE account = $1 \
+             AND (block_number < $2 OR (block_number = $2 AND log_index < $3)) \
+             ORDER BY block_number DESC, log_index DESC LIMIT $4",
+        )
+        .bind(account)
+        .bind(before.0)
+        .bind(before.1)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(self.pool())
+        .await?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        Ok(ClaimsPage { items, more })
+    }
+
     /// The first `limit` contents of `account`'s library (lowercase `0x` hex), by content id.
     pub async fn library(
         &self,

@@ -25,7 +25,7 @@ mod market;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-pub use accounts::LibraryRow;
+pub use accounts::{ClaimRow, ClaimsPage, LibraryRow};
 pub use contents::{
     CapTableRow, CatalogueFilter, CataloguePage, ContentRecord, ContentRow, Distribution,
     DistributionHistory, FactlessContent, Offered, RevenueRow, Sale, SaleRow, TermsRow,

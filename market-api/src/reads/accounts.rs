@@ -2,12 +2,12 @@
 //! claim (`GET /v1/accounts/{account}/earnings`).
 
 use alloy::primitives::Address;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{address_param, head};
+use super::{address_param, event_cursor, head, next_event_cursor, page_size, Rejected};
 use crate::error::{ApiError, ErrorBody};
 use crate::migrations::CONTENT_FACTS;
 use crate::AppState;
@@ -133,6 +133,49 @@ pub async fn earnings(
     Ok(Json(Earnings {
         account: text,
         items,
+        as_of_block,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimsQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClaimsPage {
+    pub items: Vec<indexer::read::ClaimRow>,
+    pub next_cursor: Option<String>,
+    pub as_of_block: Option<u64>,
+}
+
+/// An account's royalty claims, newest first (what each paid, when, in which transaction).
+#[utoipa::path(get, path = "/v1/accounts/{account}/claims", tag = "accounts",
+    params(("account" = String, Path, description = "0x + 40 hex digits"), ClaimsQuery),
+    responses((status = 200, body = ClaimsPage), (status = 400, body = ErrorBody)))]
+pub async fn claims(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    query: Rejected<Query<ClaimsQuery>>,
+) -> Result<Json<ClaimsPage>, ApiError> {
+    let account = address_param(&account)?;
+    let Query(q) = query?;
+    let limit = page_size(q.limit)?;
+    let before = event_cursor(q.cursor.as_deref())?;
+    let as_of_block = head(&state).await?;
+    let page = state.config().db.claims(&account, before, limit).await?;
+    let next_cursor = next_event_cursor(
+        page.more,
+        page.items.last().map(|c| (c.block_number, c.log_index)),
+    );
+    Ok(Json(ClaimsPage {
+        items: page.items,
+        next_cursor,
         as_of_block,
     }))
 }

@@ -9,7 +9,9 @@ use indexer::read::{Book, Collection, OrderRow, Trade};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{content_id_param, head, page_size, Rejected, DETAIL_ROWS};
+use super::{
+    content_id_param, event_cursor, head, next_event_cursor, page_size, Rejected, DETAIL_ROWS,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 
@@ -98,22 +100,12 @@ pub async fn trades(
     let Query(q) = query?;
     let coll = collection(q.collection.as_deref())?;
     let limit = page_size(q.limit)?;
-    let before = match &q.cursor {
-        None => (i64::MAX, i64::MAX),
-        Some(c) => c
-            .split_once('.')
-            .and_then(|(b, l)| Some((b.parse::<i64>().ok()?, l.parse::<i64>().ok()?)))
-            .filter(|(b, l)| *b >= 0 && *l >= 0)
-            .ok_or_else(|| ApiError::bad("malformed cursor"))?,
-    };
+    let before = event_cursor(q.cursor.as_deref())?;
     let page = state.config().db.trades(&id, coll, before, limit).await?;
-    let next_cursor = if page.more {
-        page.items
-            .last()
-            .map(|t| format!("{}.{}", t.block_number, t.log_index))
-    } else {
-        None
-    };
+    let next_cursor = next_event_cursor(
+        page.more,
+        page.items.last().map(|t| (t.block_number, t.log_index)),
+    );
     Ok(Json(TradesPage {
         items: page.items,
         next_cursor,

@@ -5,7 +5,7 @@
 //! reads them (a content, its terms, sales, revenue, cap table, orders, trades) are the index's
 //! row types themselves, which serialize to this API's JSON and carry its schema names.
 //!
-//! Every list is bounded ([`crate::MAX_PAGE_SIZE`]); the catalogue and trades page by keyset
+//! Every list is bounded ([`crate::MAX_PAGE_SIZE`]); the catalogue, trades and claims page by keyset
 //! cursors (stable while new rows arrive). Amounts are decimal strings in base units (wei),
 //! exact to any uint256; addresses and ids are lowercase 0x-hex as the index stores them.
 //! Every answer names the indexed block it reflects (`as_of_block`).
@@ -65,6 +65,24 @@ fn amount_param(name: &str, s: &str) -> Result<U256, ApiError> {
         .ok()
         .filter(|_| !s.is_empty() && s.len() <= 78 && s.bytes().all(|b| b.is_ascii_digit()))
         .ok_or_else(|| ApiError::BadRequest(format!("{name} must be a decimal integer")))
+}
+
+/// A keyset cursor over chain events, `BLOCK.LOG` (the last item of the previous page):
+/// the position to read before; no cursor reads from the newest.
+fn event_cursor(cursor: Option<&str>) -> Result<(i64, i64), ApiError> {
+    match cursor {
+        None => Ok((i64::MAX, i64::MAX)),
+        Some(c) => c
+            .split_once('.')
+            .and_then(|(b, l)| Some((b.parse::<i64>().ok()?, l.parse::<i64>().ok()?)))
+            .filter(|(b, l)| *b >= 0 && *l >= 0)
+            .ok_or_else(|| ApiError::bad("malformed cursor")),
+    }
+}
+
+/// The cursor after a page whose last event is at `(block, log)`, when more follow.
+fn next_event_cursor(more: bool, last: Option<(u64, u64)>) -> Option<String> {
+    last.filter(|_| more).map(|(b, l)| format!("{b}.{l}"))
 }
 
 async fn head(state: &AppState) -> Result<Option<u64>, ApiError> {

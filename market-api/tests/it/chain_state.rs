@@ -88,6 +88,7 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
 
     // Earnings: every account, every content, to the wei.
     let mut nonzero = 0;
+    let mut claims_seen = 0;
     for account in market.accounts() {
         let body = api
             .get_ok(&format!("/v1/accounts/{account}/earnings"))
@@ -111,7 +112,43 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
                 nonzero += 1;
             }
         }
+        // The claim history, paged one by one, adds up to what the earnings say was claimed.
+        let mut claimed: std::collections::BTreeMap<String, U256> = Default::default();
+        let mut cursor: Option<String> = None;
+        let mut last: Option<(u64, u64)> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/accounts/{account}/claims?limit=1&cursor={c}"),
+                None => format!("/v1/accounts/{account}/claims?limit=1"),
+            };
+            let page = api.get_ok(&path).await;
+            for c in page["items"].as_array().unwrap() {
+                let at = (
+                    c["block_number"].as_u64().unwrap(),
+                    c["log_index"].as_u64().unwrap(),
+                );
+                assert!(last.is_none_or(|l| at < l), "claims come newest first");
+                last = Some(at);
+                *claimed
+                    .entry(c["content_id"].as_str().unwrap().to_owned())
+                    .or_default() += amount(&c["amount"]);
+                claims_seen += 1;
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        for item in body["items"].as_array().unwrap() {
+            let id = item["content_id"].as_str().unwrap();
+            assert_eq!(
+                claimed.get(id).copied().unwrap_or_default(),
+                amount(&item["claimed"]),
+                "claims of {account} for {id}"
+            );
+        }
     }
+    assert!(claims_seen >= 1, "the scripted market has claims");
     assert!(
         nonzero >= 3,
         "the scripted market should leave several holders with revenue"

@@ -129,6 +129,7 @@ async fn bad_input_is_4xx_with_an_error_body_and_limits_hold() {
         ("/v1/contents?unknown=1", 400),
         ("/v1/accounts/0x12/earnings", 400),
         ("/v1/accounts/nope/library", 400),
+        ("/v1/accounts/nope/claims", 400),
         (
             &*format!("/v1/contents/0x{}/trades?cursor=x", "a".repeat(64)),
             400,

@@ -352,6 +352,30 @@ export const yieldHistory = (id: string, signal?: AbortSignal): Promise<YieldHis
 export const earnings = (account: string, signal?: AbortSignal): Promise<Earnings> =>
   get(`/v1/accounts/${encodeURIComponent(account)}/earnings`, signal);
 
+/** One royalty claim paid to an account. */
+export interface Claim {
+  block_number: number;
+  block_time: number;
+  log_index: number;
+  tx_hash: string;
+  content_id: string;
+  /** The payment token (the zero address: the native token). */
+  token: string;
+  amount: string;
+}
+
+export interface ClaimsPage {
+  items: Claim[];
+  next_cursor: string | null;
+  as_of_block: number | null;
+}
+
+/** An account's claims, newest first (the page after `cursor` when given). */
+export function claims(account: string, cursor?: string, signal?: AbortSignal): Promise<ClaimsPage> {
+  const p = new URLSearchParams(cursor ? { cursor } : {});
+  return get(`/v1/accounts/${encodeURIComponent(account)}/claims?${p}`, signal);
+}
+
 /**
  * Reads `read` until the index has caught up with `block` (a transaction's block), once a
  * second for at most `seconds`; null when it has not by then.

@@ -1,5 +1,5 @@
 //! Catalogue facts: what a content's `.ddrm` header says of it in the clear (title, creator
-//! name, kind, MIME type, duration, size, description, thumbnail). The chain holds none of it; the API keeps it in its
+//! name, kind, MIME type, duration, size, description, thumbnail, the type of its preview). The chain holds none of it; the API keeps it in its
 //! own table ([`crate::migrations::CONTENT_FACTS`]), which every content read joins.
 //!
 //! Two writers fill the table, through [`record`] only: an upload records the facts of the
@@ -33,6 +33,9 @@ pub struct Facts {
     /// The header's thumbnail when it is a PNG, JPEG or WebP image: its type as recognised
     /// from its bytes (never the type the header claims), and the bytes.
     pub thumbnail: Option<(&'static str, Vec<u8>)>,
+    /// The type of the header's clear preview, recognised from its bytes
+    /// ([`packager::preview_type`]); the bytes stay in the header (served from it).
+    pub preview_type: Option<&'static str>,
 }
 
 impl Facts {
@@ -58,6 +61,10 @@ impl Facts {
                 .thumbnail
                 .as_ref()
                 .and_then(|t| packager::image_type(&t.bytes).map(|mime| (mime, t.bytes.clone()))),
+            preview_type: m
+                .preview
+                .as_ref()
+                .and_then(|p| packager::preview_type(&p.bytes)),
         }
     }
 }
@@ -77,8 +84,8 @@ pub fn kind_text(kind: ContentKind) -> &'static str {
 pub(crate) async fn record(state: &AppState, facts: &Facts) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO api_content_meta (content_id, title, creator_name, kind, mime_type, duration_ms, \
-         size_bytes, description, thumbnail_type, thumbnail_hex) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (content_id) DO NOTHING",
+         size_bytes, description, thumbnail_type, thumbnail_hex, preview_type) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (content_id) DO NOTHING",
     )
     .bind(facts.content_id.clone())
     .bind(facts.title.clone())
@@ -90,6 +97,7 @@ pub(crate) async fn record(state: &AppState, facts: &Facts) -> Result<bool, sqlx
     .bind(facts.description.clone())
     .bind(facts.thumbnail.as_ref().map(|(mime, _)| mime.to_string()))
     .bind(facts.thumbnail.as_ref().map(|(_, bytes)| hex::encode(bytes)))
+    .bind(facts.preview_type.map(str::to_owned))
     .execute(state.pool())
     .await?;
     let inserted = done.rows_affected() > 0;

@@ -248,6 +248,10 @@ pub fn app(state: AppState) -> Router {
                 get(reads::contents::thumbnail),
             )
             .route(
+                "/v1/contents/{content_id}/preview",
+                get(reads::contents::preview),
+            )
+            .route(
                 "/v1/contents/{content_id}/orderbook",
                 get(reads::market::order_book),
             )

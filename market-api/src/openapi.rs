@@ -22,6 +22,7 @@ use crate::error::ErrorBody;
         crate::reads::contents::catalogue,
         crate::reads::contents::content,
         crate::reads::contents::thumbnail,
+        crate::reads::contents::preview,
         crate::reads::market::order_book,
         crate::reads::market::trades,
         crate::reads::market::price_history,

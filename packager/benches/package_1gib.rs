@@ -229,5 +229,6 @@ fn bench_options(input: &Path, output: &Path, group_key: GroupKey) -> PackageOpt
         export_key: None,
         description: None,
         thumbnail: None,
+        preview: None,
     }
 }

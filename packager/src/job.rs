@@ -52,6 +52,8 @@ pub struct JobSpec {
     pub description: Option<String>,
     /// The creator's picture, spooled beside the input.
     pub thumbnail: Option<PathBuf>,
+    /// The creator's clear preview, spooled beside the input.
+    pub preview: Option<PathBuf>,
     pub limits: Limits,
 }
 
@@ -188,6 +190,7 @@ fn run_with(input: impl Read, mut output: impl Write, confined: bool) -> Result<
         export_key: None,
         description: spec.description,
         thumbnail: spec.thumbnail,
+        preview: spec.preview,
     };
     let mut write_error = None;
     let outcome = package(&opts, &mut |p| {

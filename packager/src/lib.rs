@@ -23,8 +23,8 @@ mod package;
 pub use decrypt::{decrypt, DecryptReport};
 pub use inspect::{inspect, InspectReport};
 pub use package::{
-    guess_mime, image_type, package, PackageOptions, PackageReport, TrackSummary, DESCRIPTION_KEY,
-    MAX_DESCRIPTION, MAX_THUMBNAIL,
+    guess_mime, image_type, package, preview_type, PackageOptions, PackageReport, TrackSummary,
+    DESCRIPTION_KEY, MAX_DESCRIPTION, MAX_PREVIEW, MAX_THUMBNAIL,
 };
 
 use std::fs::File;

@@ -33,7 +33,13 @@ pub struct PackageOptions {
     /// A PNG, JPEG or WebP picture (at most [`MAX_THUMBNAIL`]) shown in catalogues, in place
     /// of the one picked from the media.
     pub thumbnail: Option<PathBuf>,
+    /// A clear preview anyone may see (at most [`MAX_PREVIEW`]): a picture (of the first
+    /// pages, say), a short clip (MP4, WebM) or a snippet of sound (MP3, Ogg, WAV).
+    pub preview: Option<PathBuf>,
 }
+
+/// Largest preview a creator may give, in bytes.
+pub const MAX_PREVIEW: u64 = 8 * 1024 * 1024;
 
 /// The extra-metadata key of a content's description.
 pub const DESCRIPTION_KEY: &str = "description";
@@ -140,33 +146,82 @@ fn check_request(opts: &PackageOptions) -> Result<u64, PackageError> {
     Ok(input_meta.len())
 }
 
-/// The creator's thumbnail: at most [`MAX_THUMBNAIL`] bytes of PNG, JPEG or WebP, recognised
-/// by its signature (the name is not trusted).
-fn read_thumbnail(path: &Path) -> Result<Attachment, PackageError> {
+/// A kind of clear attachment a creator may give.
+struct AttachmentKind {
+    what: &'static str,
+    max: u64,
+    /// Its MIME type from its first bytes; `None`: not of this kind.
+    sniff: fn(&[u8]) -> Option<&'static str>,
+    /// The types it may be, as a refusal names them.
+    kinds: &'static str,
+}
+
+const THUMBNAIL: AttachmentKind = AttachmentKind {
+    what: "thumbnail",
+    max: MAX_THUMBNAIL,
+    sniff: image_type,
+    kinds: "a PNG, JPEG or WebP image",
+};
+
+const PREVIEW: AttachmentKind = AttachmentKind {
+    what: "preview",
+    max: MAX_PREVIEW,
+    sniff: preview_type,
+    kinds: "a picture (PNG, JPEG, WebP), a clip (MP4, WebM) or a sound (MP3, Ogg, WAV)",
+};
+
+/// The attachment at `path`, when given: at most `kind.max` bytes of a type `kind.sniff`
+/// recognises by its signature (the file's name is not trusted).
+fn read_attachment(
+    path: Option<&Path>,
+    kind: &AttachmentKind,
+) -> Result<Option<Attachment>, PackageError> {
+    let Some(path) = path else { return Ok(None) };
+    let AttachmentKind {
+        what,
+        max,
+        sniff,
+        kinds,
+    } = kind;
+    let max = *max;
     let input = |source| PackageError::Input {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(input)?;
     let mut bytes = Vec::new();
-    file.take(MAX_THUMBNAIL + 1)
-        .read_to_end(&mut bytes)
-        .map_err(input)?;
-    if bytes.len() as u64 > MAX_THUMBNAIL {
+    file.take(max + 1).read_to_end(&mut bytes).map_err(input)?;
+    if bytes.len() as u64 > max {
         return Err(PackageError::Invalid(format!(
-            "the thumbnail {} is larger than {MAX_THUMBNAIL} bytes",
+            "the {what} {} is larger than {max} bytes",
             path.display()
         )));
     }
-    let mime_type = image_type(&bytes).ok_or_else(|| {
-        PackageError::Invalid(format!(
-            "the thumbnail {} is not a PNG, JPEG or WebP image",
-            path.display()
-        ))
+    let mime_type = sniff(&bytes).ok_or_else(|| {
+        PackageError::Invalid(format!("the {what} {} is not {kinds}", path.display()))
     })?;
-    Ok(Attachment {
+    Ok(Some(Attachment {
         mime_type: mime_type.into(),
         bytes,
+    }))
+}
+
+/// The MIME type of a preview by its first bytes: a picture ([`image_type`]), an MP4 or WebM
+/// clip, or MP3, Ogg or WAV sound.
+pub fn preview_type(bytes: &[u8]) -> Option<&'static str> {
+    let at = |offset: usize, magic: &[u8]| bytes.get(offset..offset + magic.len()) == Some(magic);
+    image_type(bytes).or(if at(4, b"ftyp") {
+        Some("video/mp4")
+    } else if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+        Some("video/webm")
+    } else if at(0, b"ID3") || (bytes.len() >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0) {
+        Some("audio/mpeg")
+    } else if at(0, b"OggS") {
+        Some("audio/ogg")
+    } else if at(0, b"RIFF") && at(8, b"WAVE") {
+        Some("audio/wav")
+    } else {
+        None
     })
 }
 
@@ -216,7 +271,8 @@ fn data_header(
             mime_type: guess_mime(&opts.input).to_string(),
             original_size: input_len,
             original_name: name,
-            thumbnail: opts.thumbnail.as_deref().map(read_thumbnail).transpose()?,
+            thumbnail: read_attachment(opts.thumbnail.as_deref(), &THUMBNAIL)?,
+            preview: read_attachment(opts.preview.as_deref(), &PREVIEW)?,
             extra: opts
                 .description
                 .iter()

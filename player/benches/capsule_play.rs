@@ -218,6 +218,7 @@ async fn main() {
             export_key: Some(key_file.clone()),
             description: None,
             thumbnail: None,
+            preview: None,
         },
         &mut |_| {},
     )

@@ -39,6 +39,10 @@ pub struct PackageArgs {
     /// [default for video: a frame of the first second; for audio: its cover art].
     #[arg(long, value_name = "IMAGE")]
     pub thumbnail: Option<PathBuf>,
+    /// A clear preview anyone may see (at most 8 MiB): a picture of the first pages, a short
+    /// MP4 or WebM clip, or an MP3, Ogg or WAV snippet.
+    #[arg(long, value_name = "FILE")]
+    pub preview: Option<PathBuf>,
     /// The account (0x address) that will register this content with `ddrm mint`. It is part of
     /// the content id and labels the key ciphertext: no other account can register the file,
     /// and the licence network decrypts it only for content that account registered.
@@ -177,6 +181,7 @@ pub async fn package(args: PackageArgs) -> anyhow::Result<()> {
         export_key: args.export_key.clone(),
         description: args.description.clone(),
         thumbnail: args.thumbnail.clone(),
+        preview: args.preview.clone(),
     };
     let report = tokio::task::spawn_blocking(move || {
         let mut line = ProgressLine::new();

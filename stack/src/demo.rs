@@ -202,6 +202,7 @@ async fn package_sample(
         export_key: None,
         description: None,
         thumbnail: None,
+        preview: None,
     };
     let report = tokio::task::spawn_blocking(move || packager::package(&opts, &mut |_| {}))
         .await

@@ -239,6 +239,7 @@ fn roles_and_the_packaging_child(j: &Journey, stack: &StackFile, s: &str) {
         as_data: true,
         description: None,
         thumbnail: None,
+        preview: None,
         limits: packager::job::Limits {
             memory_bytes: 4 << 30,
             cpu_seconds: 60,

@@ -311,6 +311,7 @@ async function creatorStudio(studio, w) {
   await studio.getByLabel('Title', { exact: true }).fill(PDF_TITLE);
   await studio.getByLabel('Description', { exact: true }).fill(PDF_DESCRIPTION);
   await studio.getByLabel(/^Picture for the catalogue/).setInputFiles(opt.picture);
+  await studio.getByLabel(/^Free preview/).setInputFiles(opt.picture);
   await studio.getByLabel('Price (ELA)', { exact: true }).fill('1');
   await studio.getByLabel('Rent price (ELA)', { exact: true }).fill('0.1');
   await studio.getByLabel('Rental period', { exact: true }).fill('1');
@@ -337,7 +338,7 @@ async function shown(img, what) {
   if (!(width > 0)) throw new Error(`${what} did not load`);
 }
 
-async function findAndGet(page, title, description, action, done) {
+async function findAndGet(page, title, description, action, done, withPreview = false) {
   await page.goto(`${opt.base}/?q=${encodeURIComponent(title)}`);
   await page.getByRole('heading', { level: 1, name: 'Catalogue' }).waitFor();
   await page.getByRole('link', { name: title }).waitFor();
@@ -349,6 +350,7 @@ async function findAndGet(page, title, description, action, done) {
   await page.getByRole('heading', { level: 1, name: title }).waitFor();
   await page.getByText(description).waitFor();
   await shown(page.getByRole('img', { name: `Picture of ${title}` }), `${title}'s picture`);
+  if (withPreview) await shown(page.getByRole('img', { name: `Preview of ${title}` }), `${title}'s free preview`);
   await connect(page);
   const before = buyer.sent.length;
   await page.getByRole('button', { name: new RegExp(`^${action} for `) }).click();
@@ -492,7 +494,7 @@ try {
   await page.setViewportSize({ width: 390, height: 844 });
   await findAndGet(page, VIDEO_TITLE, VIDEO_DESCRIPTION, 'Buy', 'Bought: it is in your library.');
   await screenshot(page, 'studio-video-bought');
-  await findAndGet(page, PDF_TITLE, PDF_DESCRIPTION, 'Rent', 'Rented: it is in your library.');
+  await findAndGet(page, PDF_TITLE, PDF_DESCRIPTION, 'Rent', 'Rented: it is in your library.', true);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Library' }).click();
   await page.getByRole('heading', { level: 1, name: 'Your library' }).waitFor();
   const entry = (id) => page.locator('.items li').filter({ has: page.locator(`a[href="/content/${id}"]`) });

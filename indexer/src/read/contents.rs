@@ -48,6 +48,9 @@ pub struct ContentRow {
     /// The MIME type of the header's thumbnail (`/v1/contents/{id}/thumbnail`); null when it
     /// has none.
     pub thumbnail_type: Option<String>,
+    /// The MIME type of the creator's clear preview (`/v1/contents/{id}/preview`); null when
+    /// there is none.
+    pub preview_type: Option<String>,
     pub registered_block: u64,
     pub registered_time: u64,
     pub terms: TermsRow,
@@ -222,7 +225,8 @@ pub struct CataloguePage {
 
 /// The columns a [`ContentRow`] is read from (contents `c`, facts `m`).
 const CONTENT_COLUMNS: &str = "c.content_id, c.creator, c.payment_token, c.cid, m.title, \
-    m.creator_name, m.kind, m.mime_type, m.description, m.thumbnail_type, c.registered_block, c.registered_time, c.price, \
+    m.creator_name, m.kind, m.mime_type, m.description, m.thumbnail_type, m.preview_type, \
+    c.registered_block, c.registered_time, c.price, \
     c.rent_price, c.rent_period, c.subscription_price, c.subscription_period, c.max_editions, \
     c.resale_royalty_bps, c.revenue_total, c.sales, c.editions_sold";
 
@@ -239,6 +243,7 @@ impl FromRow<'_, AnyRow> for ContentRow {
             mime_type: r.try_get("mime_type")?,
             description: r.try_get("description")?,
             thumbnail_type: r.try_get("thumbnail_type")?,
+            preview_type: r.try_get("preview_type")?,
             registered_block: r.count("registered_block")?,
             registered_time: r.count("registered_time")?,
             terms: TermsRow {

@@ -39,7 +39,7 @@ pub use market::{Book, Collection, OrderRow, Trade, TradePrice, TradeRow, Trades
 /// The index does not own it: the service that fills it names it (the market API's is
 /// `api_content_meta`, in `market-api/migrations/`). It must have the columns `content_id`,
 /// `title`, `creator_name`, `kind`, `mime_type`, `description` and (nullable)
-/// `thumbnail_type` (TEXT); a content without a row reads as having no facts.
+/// `thumbnail_type` and `preview_type` (TEXT); a content without a row reads as having no facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentFacts {
     /// The table's name (a constant of the owning service, never user input).

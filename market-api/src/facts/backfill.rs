@@ -165,9 +165,21 @@ async fn fill(
     config: &BackfillConfig,
     content: &FactlessContent,
 ) -> Result<bool, HeaderFactsError> {
-    let cid: Cid = content.cid.parse().map_err(HeaderFactsError::BadCid)?;
-    let expected =
-        ContentId::from_hex(&content.content_id).map_err(|_| HeaderFactsError::BadContentId)?;
+    let header = registered_header(state, config, &content.content_id, &content.cid).await?;
+    let facts = Facts::of_header(content.content_id.clone(), &header);
+    Ok(super::record(state, &facts).await?)
+}
+
+/// The header of the content `content_id` registered with `cid`, read from the content store
+/// (bounded by `config`) and checked to be that content's.
+pub(crate) async fn registered_header(
+    state: &AppState,
+    config: &BackfillConfig,
+    content_id: &str,
+    cid: &str,
+) -> Result<Header, HeaderFactsError> {
+    let cid: Cid = cid.parse().map_err(HeaderFactsError::BadCid)?;
+    let expected = ContentId::from_hex(content_id).map_err(|_| HeaderFactsError::BadContentId)?;
     let store = state.config().store.as_ref();
     let encoded = tokio::time::timeout(
         config.fetch_timeout,
@@ -176,11 +188,9 @@ async fn fill(
     .await
     .map_err(|_| HeaderFactsError::Timeout(config.fetch_timeout))??;
     // Decoding and hashing up to `max_header_bytes` is CPU work: off the async threads.
-    let header = tokio::task::spawn_blocking(move || check_header(&encoded, expected))
+    tokio::task::spawn_blocking(move || check_header(&encoded, expected))
         .await
-        .map_err(|_| HeaderFactsError::Stopped)??;
-    let facts = Facts::of_header(content.content_id.clone(), &header);
-    Ok(super::record(state, &facts).await?)
+        .map_err(|_| HeaderFactsError::Stopped)?
 }
 
 /// Decodes `encoded` (preamble and body) and checks that it is the header of `expected`.

@@ -160,6 +160,8 @@ struct Form {
     description: Option<String>,
     /// The creator's picture, spooled into the job's folder.
     thumbnail: Option<std::path::PathBuf>,
+    /// The creator's clear preview, spooled into the job's folder.
+    preview: Option<std::path::PathBuf>,
     creator_name: String,
     as_data: bool,
     terms: TermsInput,
@@ -289,6 +291,10 @@ pub struct UploadForm {
     /// of its first second].
     #[schema(value_type = Option<String>, format = Binary)]
     thumbnail: Option<Vec<u8>>,
+    /// A clear preview anyone may see (at most 8 MiB): a picture, an MP4 or WebM clip, or an
+    /// MP3, Ogg or WAV sound.
+    #[schema(value_type = Option<String>, format = Binary)]
+    preview: Option<Vec<u8>>,
     creator_name: Option<String>,
     /// `true` packages media as opaque data.
     as_data: Option<String>,
@@ -443,21 +449,24 @@ async fn read_form(
             let path = work.join(format!("input{}", safe_extension(&original)));
             let size = spool_file(&mut field, &path, limit, slot).await?;
             spooled = Some((path, size, original));
-        } else if name == "thumbnail" {
-            if form.thumbnail.is_some() {
-                return Err(ApiError::bad("more than one thumbnail field"));
+        } else if let Some((slot_of, max)) = match name.as_str() {
+            "thumbnail" => Some((&mut form.thumbnail, packager::MAX_THUMBNAIL)),
+            "preview" => Some((&mut form.preview, packager::MAX_PREVIEW)),
+            _ => None,
+        } {
+            if slot_of.is_some() {
+                return Err(ApiError::BadRequest(format!("more than one {name} field")));
             }
-            let path = work.join("thumbnail");
-            let max = packager::MAX_THUMBNAIL;
+            let path = work.join(&name);
             spool_file(&mut field, &path, max, slot)
                 .await
                 .map_err(|e| match e {
                     ApiError::PayloadTooLarge { .. } => {
-                        ApiError::BadRequest(format!("the thumbnail is larger than {max} bytes"))
+                        ApiError::BadRequest(format!("the {name} is larger than {max} bytes"))
                     }
                     e => e,
                 })?;
-            form.thumbnail = Some(path);
+            *slot_of = Some(path);
         } else {
             let value = read_text_field(&mut field, &name, limit).await?;
             parse_field(&mut form, &name, value)?;
@@ -645,6 +654,7 @@ async fn package(
         as_data: job.form.as_data,
         description: job.form.description.clone(),
         thumbnail: job.form.thumbnail.clone(),
+        preview: job.form.preview.clone(),
         limits: pc2.packager.limits.for_input(job.input_bytes),
     };
     let uploads = &state.inner.uploads;

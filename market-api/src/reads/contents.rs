@@ -241,3 +241,58 @@ pub async fn thumbnail(
     )
         .into_response())
 }
+
+/// A content's clear preview (a picture of its first pages, a short clip or a sound the
+/// creator gave), read from its `.ddrm` header in the content store and checked to be that
+/// content's. Served with the type its bytes show (never the header's claim, never sniffed),
+/// in a sandbox, immutable.
+#[utoipa::path(get, path = "/v1/contents/{content_id}/preview", tag = "catalogue",
+    params(("content_id" = String, Path, description = "0x + 64 hex digits")),
+    responses((status = 200, description = "the preview",
+            content(("image/png"), ("image/jpeg"), ("image/webp"), ("video/mp4"), ("video/webm"),
+                ("audio/mpeg"), ("audio/ogg"), ("audio/wav"))),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn preview(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    use axum::http::header;
+    let id = content_id_param(&id)?;
+    let none = || ApiError::NotFound(format!("{id} has no preview"));
+    let record = state
+        .config()
+        .db
+        .content(CONTENT_FACTS, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
+    if record.content.preview_type.is_none() {
+        return Err(none());
+    }
+    let bounds = state.config().header_backfill.unwrap_or_default();
+    let header =
+        crate::facts::backfill::registered_header(&state, &bounds, &id, &record.content.cid)
+            .await
+            .map_err(|e| {
+                tracing::warn!(content = %id, error = %e, "reading a preview failed");
+                ApiError::Unavailable("the content store")
+            })?;
+    let preview = header.metadata.preview.ok_or_else(none)?;
+    let mime = packager::preview_type(&preview.bytes).ok_or_else(none)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_owned()),
+            (
+                header::CACHE_CONTROL,
+                "public, max-age=31536000, immutable".to_owned(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_owned(),
+            ),
+        ],
+        preview.bytes,
+    )
+        .into_response())
+}

@@ -31,7 +31,11 @@ fn package(
     title: &str,
     creator: Address,
     as_data: bool,
-    listing: (Option<&str>, Option<&std::path::Path>),
+    listing: (
+        Option<&str>,
+        Option<&std::path::Path>,
+        Option<&std::path::Path>,
+    ),
 ) -> std::path::PathBuf {
     let output = input.with_extension("ddrm");
     packager::package(
@@ -48,6 +52,7 @@ fn package(
             export_key: None,
             description: listing.0.map(str::to_owned),
             thumbnail: listing.1.map(std::path::Path::to_path_buf),
+            preview: listing.2.map(std::path::Path::to_path_buf),
         },
         &mut |_| {},
     )
@@ -128,15 +133,24 @@ async fn cli_contents_show_their_facts(market: &ScriptedMarket, api: &Served) {
     jpeg.extend_from_slice(&[7; 500]);
     std::fs::write(&cover, &jpeg).unwrap();
     let described = "Notes on sines, for the catalogue.";
+    // Its clear preview: a picture of its first page.
+    let first_page = api.dir.path().join("first-page.png");
+    let mut page_png = b"\x89PNG\r\n\x1a\n".to_vec();
+    page_png.extend_from_slice(&[9; 700]);
+    std::fs::write(&first_page, &page_png).unwrap();
 
     let mut minted = Vec::new();
     for (input, title, as_data, listing) in [
-        (&audio, "A sine from the CLI", false, (None, None)),
+        (&audio, "A sine from the CLI", false, (None, None, None)),
         (
             &pdf,
             "Notes from the CLI",
             true,
-            (Some(described), Some(cover.as_path())),
+            (
+                Some(described),
+                Some(cover.as_path()),
+                Some(first_page.as_path()),
+            ),
         ),
     ] {
         let file = package(&group, input, title, creator, as_data, listing);
@@ -223,6 +237,24 @@ async fn cli_contents_show_their_facts(market: &ScriptedMarket, api: &Served) {
         .unwrap()
         .starts_with(described));
 
+    // The preview is served from the header in the store: typed by its bytes, sandboxed.
+    assert_eq!(page["content"]["preview_type"], "image/png");
+    let r = api
+        .http
+        .get(format!("{}/v1/contents/{pdf_id}/preview", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("sandbox"));
+    assert_eq!(r.bytes().await.unwrap().as_ref(), page_png.as_slice());
+    let (status, _) = api.get(&format!("/v1/contents/{audio_id}/preview")).await;
+    assert_eq!(status, 404, "a content without a preview has none");
+
     // Earnings name each content by the same facts (null where none are known).
     let earnings = api
         .get_ok(&format!("/v1/accounts/{creator:#x}/earnings"))
@@ -277,7 +309,7 @@ async fn a_cid_of_garbage_or_of_another_file_gives_no_facts_and_the_server_stays
         "Real file",
         creator,
         true,
-        (None, None),
+        (None, None, None),
     );
     let real_cid = api.store.add_file_pinned(&real).await.expect("pin");
     let on_other_file = mint(&market, 2, facts(2), real_cid.to_string()).await;

@@ -60,6 +60,7 @@ impl Fixture {
             export_key: Some(self.path(key_out)),
             description: None,
             thumbnail: None,
+            preview: None,
         }
     }
 
@@ -243,8 +244,13 @@ fn a_creators_thumbnail_and_description_travel_in_the_clear_header_and_bad_ones_
     let mut picture = b"\x89PNG\r\n\x1a\n".to_vec();
     picture.extend_from_slice(&[1; 100]);
     std::fs::write(&png, &picture).unwrap();
+    let wav = f.path("first-page.wav");
+    let mut sound = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
+    sound.extend_from_slice(&[0; 64]);
+    std::fs::write(&wav, &sound).unwrap();
     let mut opts = f.options(&input, "book.ddrm", "book.key");
     opts.thumbnail = Some(png.clone());
+    opts.preview = Some(wav);
     opts.description = Some("A short book.".into());
     packager::package(&opts, &mut |_| {}).unwrap();
     let shown = packager::inspect(&f.path("book.ddrm")).unwrap();
@@ -255,6 +261,15 @@ fn a_creators_thumbnail_and_description_travel_in_the_clear_header_and_bad_ones_
         .expect("the creator's thumbnail");
     assert_eq!(thumbnail.mime_type, "image/png");
     assert_eq!(thumbnail.bytes, picture);
+    let preview = shown
+        .header
+        .metadata
+        .preview
+        .expect("the creator's preview");
+    assert_eq!(
+        (preview.mime_type.as_str(), preview.bytes),
+        ("audio/wav", sound)
+    );
     assert_eq!(
         shown.header.metadata.extra,
         vec![("description".to_owned(), "A short book.".to_owned())]
@@ -266,20 +281,24 @@ fn a_creators_thumbnail_and_description_travel_in_the_clear_header_and_bad_ones_
     let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
     big.resize(packager::MAX_THUMBNAIL as usize + 1, 0);
     std::fs::write(&huge, big).unwrap();
-    for (i, (thumbnail, description, why)) in [
-        (Some(text), None, "not a PNG, JPEG or WebP"),
-        (Some(huge), None, "larger than"),
+    let long = "x".repeat(packager::MAX_DESCRIPTION + 1);
+    for (i, (thumbnail, preview, description, why)) in [
+        (Some(text.clone()), None, None, "not a PNG, JPEG or WebP"),
+        (Some(huge), None, None, "larger than"),
         (
             None,
-            Some("x".repeat(packager::MAX_DESCRIPTION + 1)),
-            "longer than",
+            Some(text),
+            None,
+            "is not a picture (PNG, JPEG, WebP), a clip",
         ),
+        (None, None, Some(long), "longer than"),
     ]
     .into_iter()
     .enumerate()
     {
         let mut opts = f.options(&input, &format!("bad{i}.ddrm"), &format!("bad{i}.key"));
         opts.thumbnail = thumbnail;
+        opts.preview = preview;
         opts.description = description;
         let e = packager::package(&opts, &mut |_| {}).unwrap_err();
         assert!(

@@ -30,6 +30,7 @@ fn spec(input: PathBuf, output: PathBuf, group_key: String) -> JobSpec {
         as_data: true,
         description: Some("Plain notes".into()),
         thumbnail: None,
+        preview: None,
         limits: Limits {
             memory_bytes: 1 << 30,
             cpu_seconds: 60,

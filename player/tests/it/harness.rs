@@ -139,6 +139,7 @@ impl Stack {
             export_key: None,
             description: None,
             thumbnail: None,
+            preview: None,
         };
         packager::package(&opts, &mut |_| {}).expect("package");
         output

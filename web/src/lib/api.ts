@@ -24,6 +24,8 @@ export interface ContentSummary {
   description: string | null;
   /** The thumbnail's type when the header has one (see `thumbnailUrl`). */
   thumbnail_type: string | null;
+  /** The creator's clear preview's type (`image/…`, `video/…`, `audio/…`; see `previewUrl`). */
+  preview_type: string | null;
   registered_block: number;
   registered_time: number;
   terms: Terms;
@@ -316,6 +318,9 @@ export function catalogue(query: CatalogueQuery, signal?: AbortSignal): Promise<
 
 /** Where a content's thumbnail is served (when its `thumbnail_type` is set). */
 export const thumbnailUrl = (id: string): string => `/v1/contents/${encodeURIComponent(id)}/thumbnail`;
+
+/** Where a content's clear preview is served (when its `preview_type` is set). */
+export const previewUrl = (id: string): string => `/v1/contents/${encodeURIComponent(id)}/preview`;
 
 export const content = (id: string, signal?: AbortSignal): Promise<ContentDetail> =>
   get(`/v1/contents/${encodeURIComponent(id)}`, signal);

@@ -148,6 +148,9 @@ export function checkTerms(t: TermsText, decimals: number, symbol: string): Term
 /** What the server keeps of a creator's picture: PNG, JPEG or WebP, at most 1 MiB. */
 export const PICTURE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 export const PICTURE_MAX_BYTES = 1024 * 1024;
+/** What the server keeps of a clear preview: a picture, a clip or a sound, at most 8 MiB. */
+export const PREVIEW_TYPES = [...PICTURE_TYPES, 'video/mp4', 'video/webm', 'audio/mpeg', 'audio/ogg', 'audio/wav'];
+export const PREVIEW_MAX_BYTES = 8 * 1024 * 1024;
 /** The server's limit on a description, in UTF-8 bytes. */
 export const DESCRIPTION_MAX_BYTES = 4096;
 
@@ -192,11 +195,12 @@ export function sendUpload(
   file: File,
   onBytes: (sent: number, total: number) => void,
   signal?: AbortSignal,
-  picture?: File | null,
+  extras: { picture?: File | null; preview?: File | null } = {},
 ): Promise<UploadAccepted> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  if (picture) form.append('thumbnail', picture, picture.name);
+  if (extras.picture) form.append('thumbnail', extras.picture, extras.picture.name);
+  if (extras.preview) form.append('preview', extras.preview, extras.preview.name);
   form.append('file', file, file.name);
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();

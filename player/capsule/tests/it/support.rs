@@ -120,6 +120,7 @@ impl Clip {
                 export_key: Some(key_path.clone()),
                 description: None,
                 thumbnail: None,
+                preview: None,
             },
             &mut |_| {},
         )

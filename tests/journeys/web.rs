@@ -399,7 +399,7 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
     );
 
     // The studio's two uploads: registered by the creator with the 70/30 split, their facts
-    // in the catalogue, and the buyer's access (bought, rented) on chain.
+    // in the catalogue, and the buyer's access (bought; rented, then subscribed) on chain.
     let uploaded = |label: &str| -> String {
         let prefix = format!("journey: studio {label} ");
         report
@@ -409,9 +409,9 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
             .trim()
             .to_owned()
     };
-    for (label, kind, mime) in [
-        ("video", "media", None),
-        ("pdf", "data", Some("application/pdf")),
+    for (label, kind, mime, sales) in [
+        ("video", "media", None, 1),
+        ("pdf", "data", Some("application/pdf"), 2),
     ] {
         let id = uploaded(label);
         assert_eq!(
@@ -441,7 +441,10 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         if let Some(mime) = mime {
             assert_eq!(c["mime_type"], mime, "{detail}");
         }
-        assert_eq!(c["sales"], 1, "the buyer's purchase or rental: {detail}");
+        assert_eq!(
+            c["sales"], sales,
+            "the buyer's purchase, or rental and subscription: {detail}"
+        );
     }
 
     market.stop();

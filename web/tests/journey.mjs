@@ -10,7 +10,8 @@
 //   on another chain or rejected in the wallet (nothing sent, the nonce unchanged); uploads a
 //   video (file picker) and a PDF (dropped), each split 70/30 with the producer, watching the
 //   progress bar, and registers both through the wallet; "My contents" lists them;
-// - the buyer finds both by search, buys the video, rents the PDF, and sees both in the library.
+// - the buyer finds both by search, buys the video, rents the PDF and subscribes to it, and sees
+//   both in the library; the catalogue filters them by how they are offered and by price.
 // Each wallet is the test wallet of `wallet.mjs`: an EIP-1193 provider injected into the page
 // whose every request is answered in Node with a real key, so the app's transactions are
 // exactly what a wallet would be asked to sign; it can reject its next request as a user would.
@@ -135,6 +136,7 @@ const UPLOAD_MS = 600_000;
 const VIDEO_TITLE = 'Lighthouse at dawn';
 const PDF_TITLE = 'Tide tables field guide';
 const VIDEO_DESCRIPTION = 'Two seconds of test pattern and tone, filmed for the studio journey.';
+const SUBSCRIPTION_PRICE = '0.05';
 const PDF_DESCRIPTION = 'High and low water for one day, with a picture of the bay.';
 /** Another chain than the stack's: the creator's wallet starts on it. */
 const WRONG_CHAIN = chainId === 21 ? 20 : 21;
@@ -315,6 +317,8 @@ async function creatorStudio(studio, w) {
   await studio.getByLabel('Price (ELA)', { exact: true }).fill('1');
   await studio.getByLabel('Rent price (ELA)', { exact: true }).fill('0.1');
   await studio.getByLabel('Rental period', { exact: true }).fill('1');
+  await studio.getByLabel('Subscription price (ELA)', { exact: true }).fill(SUBSCRIPTION_PRICE);
+  await studio.getByLabel('Subscription period', { exact: true }).fill('1');
   await studio.getByTestId('split-total').filter({ hasText: 'Total: 100.00 % of 100.00 %' }).waitFor();
   const pdfId = await uploadAndPublish(studio, w, 'PDF');
 
@@ -495,6 +499,14 @@ try {
   await findAndGet(page, VIDEO_TITLE, VIDEO_DESCRIPTION, 'Buy', 'Bought: it is in your library.');
   await screenshot(page, 'studio-video-bought');
   await findAndGet(page, PDF_TITLE, PDF_DESCRIPTION, 'Rent', 'Rented: it is in your library.', true);
+  console.log('journey: the buyer also subscribes to the PDF (a subscription extends the access)');
+  const beforeSubscribing = buyer.sent.length;
+  await page.getByRole('button', { name: /^Subscribe for 1 day for / }).click();
+  await status(page, 'Subscribed: it is in your library.').waitFor({ timeout: BUY_MS });
+  if (buyer.sent.length !== beforeSubscribing + 1) throw new Error('subscribing sent no single transaction');
+  if (buyer.sent[beforeSubscribing].value !== parseEther(SUBSCRIPTION_PRICE)) {
+    throw new Error(`the subscription paid ${buyer.sent[beforeSubscribing].value} wei, not ${SUBSCRIPTION_PRICE} ELA`);
+  }
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Library' }).click();
   await page.getByRole('heading', { level: 1, name: 'Your library' }).waitFor();
   const entry = (id) => page.locator('.items li').filter({ has: page.locator(`a[href="/content/${id}"]`) });

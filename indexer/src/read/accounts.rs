@@ -78,20 +78,11 @@ impl Db {
         before: (i64, i64),
         limit: u32,
     ) -> Result<ClaimsPage, IndexerError> {
-        let mut items: Vec<ClaimRow> = sqlx::query_as(
-            "SELECT block_number, block_time, log_index, tx_hash, content_id, token, amount \
-             FROM claims WHERE account = $1 \
-             AND (block_number < $2 OR (block_number = $2 AND log_index < $3)) \
-             ORDER BY block_number DESC, log_index DESC LIMIT $4",
-        )
-        .bind(account)
-        .bind(before.0)
-        .bind(before.1)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(self.pool())
-        .await?;
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
+        const COLUMNS: &str =
+            "block_number, block_time, log_index, tx_hash, content_id, token, amount";
+        let (items, more) = self
+            .rows_before("claims", COLUMNS, &[("account", account)], before, limit)
+            .await?;
         Ok(ClaimsPage { items, more })
     }
 

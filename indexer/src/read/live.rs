@@ -149,4 +149,44 @@ impl Db {
         .fetch_all(self.pool())
         .await?)
     }
+
+    /// A page of a per-event `table`'s rows whose text columns `keys` equal their values,
+    /// before the position `before` (block, log index; exclusive), newest first: at most
+    /// `limit` rows, and whether more follow.
+    pub(super) async fn rows_before<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        keys: &[(&str, &str)],
+        before: (i64, i64),
+        limit: u32,
+    ) -> Result<(Vec<T>, bool), IndexerError>
+    where
+        T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        let filter: String = keys
+            .iter()
+            .enumerate()
+            .map(|(i, (column, _))| format!("{column} = ${} AND ", i + 1))
+            .collect();
+        let (b, l, n) = (keys.len() + 1, keys.len() + 2, keys.len() + 3);
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE {filter}\
+             (block_number < ${b} OR (block_number = ${b} AND log_index < ${l})) \
+             ORDER BY block_number DESC, log_index DESC LIMIT ${n}"
+        );
+        let mut query = sqlx::query_as(&sql);
+        for (_, value) in keys {
+            query = query.bind(*value);
+        }
+        let mut items: Vec<T> = query
+            .bind(before.0)
+            .bind(before.1)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.pool())
+            .await?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        Ok((items, more))
+    }
 }

@@ -189,20 +189,13 @@ impl Db {
         before: (i64, i64),
         limit: u32,
     ) -> Result<TradesPage, IndexerError> {
-        let mut items: Vec<Trade> = sqlx::query_as(&format!(
-            "SELECT {TRADE_COLUMNS} FROM trades WHERE content_id = $1 AND collection = $2 \
-             AND (block_number < $3 OR (block_number = $3 AND log_index < $4)) \
-             ORDER BY block_number DESC, log_index DESC LIMIT $5"
-        ))
-        .bind(content_id)
-        .bind(collection.as_str())
-        .bind(before.0)
-        .bind(before.1)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(self.pool())
-        .await?;
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
+        let keys = [
+            ("content_id", content_id),
+            ("collection", collection.as_str()),
+        ];
+        let (items, more) = self
+            .rows_before("trades", TRADE_COLUMNS, &keys, before, limit)
+            .await?;
         Ok(TradesPage { items, more })
     }
 

@@ -10,7 +10,8 @@
 //! (`serve --max-upload-mib 8`) and a registration from a wallet left on another chain or
 //! rejected in the wallet (nothing sent, the nonce unchanged), then uploads a video (picked) and
 //! a PDF (dropped), each split 70/30 with the producer, and registers both through the wallet;
-//! the buyer finds both by search, buys the video, rents the PDF and sees both in the library.
+//! the buyer finds both by search, buys the video (priced in the stack's test ERC-20: an approval,
+//! then the purchase), rents the PDF and sees both in the library.
 //! Then the chain itself is the judge: access, share balances (7,000 / 3,000 of each upload) and
 //! the seller's proceeds. Screenshots of each page are taken into the journey's scratch dir and
 //! copied to `$CARGO_TARGET_TMPDIR/web-journey/`, which outlives the test (pass or fail).
@@ -20,7 +21,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
-use contracts_bindings::bindings::{Access, Market, RoyaltyShares};
+use contracts_bindings::bindings::{Access, Market, RoyaltyShares, TestToken};
 use contracts_bindings::Chain;
 use stack::StackFile;
 use tests::up::{dev_account, try_curl, MarketServices, Up};
@@ -28,6 +29,13 @@ use tests::Journey;
 
 const DDRM: &str = env!("CARGO_BIN_EXE_ddrm");
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// The stack's test ERC-20 (TUSD, 6 decimals) minted to the buyer before the journey: the
+/// studio prices the video in it.
+const TUSD_MINTED: u64 = 10_000_000;
+/// The video's price, as `journey.mjs` sets it in the studio (2.5 TUSD).
+const VIDEO_PRICE_TUSD: u64 = 2_500_000;
+/// The API's name of the chain's own token as a payment token.
+const NATIVE_TOKEN: &str = "0x0000000000000000000000000000000000000000";
 /// `ddrm serve --max-upload-mib` for the journey: small, so an over-size file is quick to make.
 const MAX_UPLOAD_MIB: u64 = 8;
 
@@ -108,6 +116,7 @@ struct OnChain {
 /// The stack's chain and contracts, read at the head from the test's own thread.
 struct ChainReader {
     runtime: tokio::runtime::Runtime,
+    rpc: String,
     chain: Chain,
     contracts: contracts_bindings::Contracts,
 }
@@ -127,6 +136,7 @@ impl ChainReader {
             .contracts;
         Self {
             runtime,
+            rpc: stack.chain.rpc.clone(),
             chain,
             contracts,
         }
@@ -149,6 +159,42 @@ impl ChainReader {
                     .await
                     .expect("RoyaltyShares.uri"),
             )
+        })
+    }
+
+    /// The stack's test ERC-20.
+    fn test_token(&self) -> Address {
+        self.contracts
+            .test_token
+            .expect("a `ddrm up` stack deploys a test ERC-20")
+    }
+
+    /// Mints `amount` of the test ERC-20 to `to` (anyone may), signed by `key`.
+    fn mint_test_token(&self, key: &str, to: Address, amount: u64) {
+        let signer: alloy::signers::local::PrivateKeySigner =
+            key.parse().expect("a dev account's key");
+        self.runtime.block_on(async {
+            let chain = Chain::connect(&self.rpc, Some(signer))
+                .await
+                .expect("connect as the minter");
+            let token = TestToken::new(self.test_token(), &chain.provider);
+            let pending = token
+                .mint(to, U256::from(amount))
+                .send()
+                .await
+                .expect("TestToken.mint sent");
+            let receipt = pending.get_receipt().await.expect("TestToken.mint mined");
+            assert!(receipt.status(), "TestToken.mint reverted");
+        })
+    }
+
+    fn test_token_balance(&self, account: Address) -> U256 {
+        self.runtime.block_on(async {
+            TestToken::new(self.test_token(), &self.chain.provider)
+                .balanceOf(account)
+                .call()
+                .await
+                .expect("TestToken.balanceOf")
         })
     }
 
@@ -290,6 +336,13 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         );
     }
 
+    // The buyer pays for the studio's video in the stack's test ERC-20.
+    reader.mint_test_token(&buyer.private_key, buyer.address, TUSD_MINTED);
+    assert_eq!(
+        reader.test_token_balance(buyer.address),
+        U256::from(TUSD_MINTED)
+    );
+
     let shots = j.path("screenshots");
     let out = Command::new("node")
         .arg(web.join("tests/journey.mjs"))
@@ -409,9 +462,16 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
             .trim()
             .to_owned()
     };
-    for (label, kind, mime, sales) in [
-        ("video", "media", None, 1),
-        ("pdf", "data", Some("application/pdf"), 2),
+    // The video was priced in the test ERC-20: the buyer approved and paid exactly its price.
+    assert_eq!(
+        reader.test_token_balance(buyer.address),
+        U256::from(TUSD_MINTED - VIDEO_PRICE_TUSD),
+        "the buyer's TUSD after buying the video:\n{report}"
+    );
+    let test_token = reader.test_token().to_string().to_lowercase();
+    for (label, kind, mime, sales, token) in [
+        ("video", "media", None, 1, test_token.as_str()),
+        ("pdf", "data", Some("application/pdf"), 2, NATIVE_TOKEN),
     ] {
         let id = uploaded(label);
         assert_eq!(
@@ -441,6 +501,10 @@ fn a_buyer_buys_a_holder_claims_and_lists_shares_and_a_trader_fills_them_in_chro
         if let Some(mime) = mime {
             assert_eq!(c["mime_type"], mime, "{detail}");
         }
+        assert_eq!(
+            c["payment_token"], token,
+            "the {label}'s payment token: {detail}"
+        );
         assert_eq!(
             c["sales"], sales,
             "the buyer's purchase, or rental and subscription: {detail}"

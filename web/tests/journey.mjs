@@ -10,8 +10,10 @@
 //   on another chain or rejected in the wallet (nothing sent, the nonce unchanged); uploads a
 //   video (file picker) and a PDF (dropped), each split 70/30 with the producer, watching the
 //   progress bar, and registers both through the wallet; "My contents" lists them;
-// - the buyer finds both by search, buys the video, rents the PDF and subscribes to it, and sees
-//   both in the library; the catalogue filters them by how they are offered and by price.
+// - the buyer finds both by search, buys the video (priced in the stack's test ERC-20, TUSD: the
+//   wallet approves exactly the price, then buys), rents the PDF and subscribes to it, and sees
+//   both in the library; the catalogue filters them by how they are offered, by payment token
+//   and by price in that token's own units.
 // Each wallet is the test wallet of `wallet.mjs`: an EIP-1193 provider injected into the page
 // whose every request is answered in Node with a real key, so the app's transactions are
 // exactly what a wallet would be asked to sign; it can reject its next request as a user would.
@@ -137,6 +139,9 @@ const VIDEO_TITLE = 'Lighthouse at dawn';
 const PDF_TITLE = 'Tide tables field guide';
 const VIDEO_DESCRIPTION = 'Two seconds of test pattern and tone, filmed for the studio journey.';
 const SUBSCRIPTION_PRICE = '0.05';
+const VIDEO_PRICE_TUSD = '2.5';
+const TUSD = config.contracts.test_token;
+if (!TUSD) fail('/v1/config names no test_token: the journey needs a `ddrm up` stack');
 const PDF_DESCRIPTION = 'High and low water for one day, with a picture of the bay.';
 /** Another chain than the stack's: the creator's wallet starts on it. */
 const WRONG_CHAIN = chainId === 21 ? 20 : 21;
@@ -245,7 +250,11 @@ async function creatorStudio(studio, w) {
 
   console.log('journey: the video’s terms and a 70/20 split (refused)');
   await studio.getByLabel('Title', { exact: true }).fill(VIDEO_TITLE);
-  await studio.getByLabel('Price (ELA)', { exact: true }).fill('0.25');
+  // Priced in the stack's test ERC-20 (the buyer approves it, then buys).
+  await studio.getByRole('radio', { name: 'An ERC-20 token' }).check();
+  await studio.getByLabel('Token address').fill(TUSD);
+  await studio.getByText('TUSD, 6 decimals').waitFor();
+  await studio.getByLabel('Price (TUSD)', { exact: true }).fill(VIDEO_PRICE_TUSD);
   await studio.getByLabel('Editions (empty: no limit)', { exact: true }).fill('100');
   await studio.getByLabel('Holder 1 share (%)').fill('70');
   await studio.getByRole('button', { name: 'Add a holder' }).click();
@@ -314,6 +323,8 @@ async function creatorStudio(studio, w) {
   await studio.getByLabel('Description', { exact: true }).fill(PDF_DESCRIPTION);
   await studio.getByLabel(/^Picture for the catalogue/).setInputFiles(opt.picture);
   await studio.getByLabel(/^Free preview/).setInputFiles(opt.picture);
+  // The form keeps the last upload's terms: the PDF is paid in the chain's own token.
+  await studio.getByRole('radio', { name: /the chain.s own token/ }).check();
   await studio.getByLabel('Price (ELA)', { exact: true }).fill('1');
   await studio.getByLabel('Rent price (ELA)', { exact: true }).fill('0.1');
   await studio.getByLabel('Rental period', { exact: true }).fill('1');
@@ -342,7 +353,7 @@ async function shown(img, what) {
   if (!(width > 0)) throw new Error(`${what} did not load`);
 }
 
-async function findAndGet(page, title, description, action, done, withPreview = false) {
+async function findAndGet(page, title, description, action, done, withPreview = false, transactions = 1) {
   await page.goto(`${opt.base}/?q=${encodeURIComponent(title)}`);
   await page.getByRole('heading', { level: 1, name: 'Catalogue' }).waitFor();
   await page.getByRole('link', { name: title }).waitFor();
@@ -359,7 +370,9 @@ async function findAndGet(page, title, description, action, done, withPreview = 
   const before = buyer.sent.length;
   await page.getByRole('button', { name: new RegExp(`^${action} for `) }).click();
   await status(page, done).waitFor({ timeout: BUY_MS });
-  if (buyer.sent.length !== before + 1) throw new Error(`${action} sent ${buyer.sent.length - before} transactions`);
+  if (buyer.sent.length !== before + transactions) {
+    throw new Error(`${action} sent ${buyer.sent.length - before} transactions, not ${transactions}`);
+  }
 }
 
 try {
@@ -496,7 +509,16 @@ try {
 
   console.log('journey: the buyer finds both by search, buys the video and rents the PDF');
   await page.setViewportSize({ width: 390, height: 844 });
-  await findAndGet(page, VIDEO_TITLE, VIDEO_DESCRIPTION, 'Buy', 'Bought: it is in your library.');
+  const beforeVideo = buyer.sent.length;
+  await findAndGet(page, VIDEO_TITLE, VIDEO_DESCRIPTION, 'Buy', 'Bought: it is in your library.', false, 2);
+  // An ERC-20 price: the wallet approved the Access contract for exactly the price, then bought.
+  const [approval, purchase] = buyer.sent.slice(beforeVideo);
+  if (approval.to !== TUSD.toLowerCase() || !approval.data.startsWith('0x095ea7b3')) {
+    throw new Error(`the first transaction for the video was not an approval of TUSD: ${JSON.stringify({ ...approval, value: String(approval.value) })}`);
+  }
+  if (purchase.to !== config.contracts.access.toLowerCase() || purchase.value !== 0n) {
+    throw new Error('the video was not bought from the Access contract without native value');
+  }
   await screenshot(page, 'studio-video-bought');
   await findAndGet(page, PDF_TITLE, PDF_DESCRIPTION, 'Rent', 'Rented: it is in your library.', true);
   console.log('journey: the buyer also subscribes to the PDF (a subscription extends the access)');
@@ -511,7 +533,7 @@ try {
   await page.getByRole('heading', { level: 1, name: 'Your library' }).waitFor();
   const entry = (id) => page.locator('.items li').filter({ has: page.locator(`a[href="/content/${id}"]`) });
   await entry(videoId).getByText('Owned').waitFor();
-  await entry(pdfId).getByText(/^Rented until /).waitFor();
+  await entry(pdfId).getByText(/^Subscribed until /).waitFor();
   await screenshot(page, 'library-studio');
 
   // The same app at desktop width.
@@ -521,21 +543,51 @@ try {
   const carded = async (title) => (await page.getByRole('link', { name: title, exact: true }).count()) > 0;
   const settled = () => page.getByRole('status').filter({ hasText: /as of block|No contents match/ }).waitFor();
   await page.goto(`${opt.base}/`);
-  await page.getByLabel('Offered').selectOption('rent');
-  await page.getByRole('button', { name: 'Search' }).click();
-  await page.waitForURL(/access=rent/);
-  await page.getByRole('link', { name: PDF_TITLE, exact: true }).waitFor();
-  await settled();
-  if (await carded(VIDEO_TITLE)) throw new Error('the video, not for rent, is listed under "To rent"');
-  await page.getByLabel('Offered').selectOption('');
-  await page.getByLabel('Paid in').selectOption('native');
-  await page.getByLabel('Price from').fill('0.2');
-  await page.getByLabel('to', { exact: true }).fill('0.3');
-  await page.getByRole('button', { name: 'Search' }).click();
-  await page.waitForURL(/min=200000000000000000&max=300000000000000000/);
-  await page.getByRole('link', { name: VIDEO_TITLE, exact: true }).waitFor();
-  await settled();
-  if (await carded(PDF_TITLE)) throw new Error('the PDF (1 ELA) is listed between 0.2 and 0.3 ELA');
+  /** Searches with the form as `fill` leaves it: the URL must match `url`, the catalogue list
+   *  `shows` and not `hides`. */
+  const filtered = async (fill, url, shows, hides, why) => {
+    await fill();
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(url);
+    await page.getByRole('link', { name: shows, exact: true }).waitFor();
+    await settled();
+    if (await carded(hides)) throw new Error(why);
+  };
+  await filtered(
+    () => page.getByLabel('Offered').selectOption('rent'),
+    /access=rent/,
+    PDF_TITLE,
+    VIDEO_TITLE,
+    'the video, not for rent, is listed under "To rent"',
+  );
+  const priced = (from, to) => async () => {
+    await page.getByLabel('Price from').fill(from);
+    await page.getByLabel('to', { exact: true }).fill(to);
+  };
+  await filtered(
+    async () => {
+      await page.getByLabel('Offered').selectOption('');
+      await page.getByLabel('Paid in').selectOption('other');
+      await page.getByLabel('Token address').fill(TUSD);
+      // Typed in TUSD once the app has read the token's decimals from the chain.
+      await page.getByTestId('price-unit').filter({ hasText: 'in TUSD' }).waitFor();
+      await priced('2', '3')();
+    },
+    /min=2000000&max=3000000/,
+    VIDEO_TITLE,
+    PDF_TITLE,
+    'the PDF (paid in ELA) is listed as paid in TUSD',
+  );
+  await filtered(
+    async () => {
+      await page.getByLabel('Paid in').selectOption('native');
+      await priced('0.5', '1.5')();
+    },
+    /min=500000000000000000&max=1500000000000000000/,
+    PDF_TITLE,
+    VIDEO_TITLE,
+    'the video (paid in TUSD) is listed as paid in ELA',
+  );
   await screenshot(page, 'catalogue-filtered');
 
   await page.goto(`${opt.base}/?q=${encodeURIComponent(opt.search)}`);

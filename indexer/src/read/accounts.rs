@@ -19,6 +19,9 @@ pub struct LibraryRow {
     pub access_tokens: u64,
     /// End of timed access (`Access.expiresAt`), unix seconds; `None` if never bought.
     pub expires_at: Option<u64>,
+    /// What the latest timed access was (`"rental"` or `"subscription"`, as in
+    /// `access_grants.kind`): the one whose end `expires_at` is; `None` if never bought.
+    pub timed_kind: Option<String>,
 }
 
 impl FromRow<'_, AnyRow> for LibraryRow {
@@ -28,6 +31,7 @@ impl FromRow<'_, AnyRow> for LibraryRow {
             title: r.try_get("title")?,
             access_tokens: r.count("access_tokens")?,
             expires_at: r.opt_count("expires_at")?,
+            timed_kind: r.try_get("timed_kind")?,
         })
     }
 }
@@ -95,7 +99,10 @@ impl Db {
     ) -> Result<Vec<LibraryRow>, IndexerError> {
         Ok(sqlx::query_as(&format!(
             "SELECT ids.content_id, m.title, COALESCE(t.balance, 0) AS access_tokens, \
-             e.expires_at FROM \
+             e.expires_at, \
+             (SELECT g.kind FROM access_grants g WHERE g.account = $1 \
+              AND g.content_id = ids.content_id AND g.kind IN ('rental', 'subscription') \
+              ORDER BY g.block_number DESC, g.log_index DESC LIMIT 1) AS timed_kind FROM \
              (SELECT content_id FROM access_tokens WHERE account = $1 AND balance > 0 \
               UNION SELECT content_id FROM access_expiry WHERE account = $1) ids \
              LEFT JOIN access_tokens t ON t.account = $1 AND t.content_id = ids.content_id \

@@ -21,6 +21,9 @@ pub struct LibraryItem {
     pub access_tokens: u64,
     /// End of timed access (rental or subscription), unix seconds; null if never bought.
     pub expires_at: Option<u64>,
+    /// What that timed access was, by the latest one bought: `rental` or `subscription`;
+    /// null if never bought.
+    pub timed_kind: Option<String>,
     /// `Access.hasAccess` at the indexed head: a token held, or timed access not yet expired.
     pub playable: bool,
     /// Until when it can be played: null while a perpetual token is held (forever) or when it
@@ -68,6 +71,7 @@ pub async fn library(
                 title: r.title,
                 access_tokens: r.access_tokens,
                 expires_at: r.expires_at,
+                timed_kind: r.timed_kind,
                 playable: r.access_tokens > 0 || timed.is_some(),
                 playable_until: if r.access_tokens > 0 { None } else { timed },
             }

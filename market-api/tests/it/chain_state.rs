@@ -154,7 +154,32 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
         "the scripted market should leave several holders with revenue"
     );
 
-    // Library: what each account can play, as Access.hasAccess says at the same block.
+    // Library: what each account can play, as Access.hasAccess says at the same block; the
+    // kind of timed access is that of the account's last TimedAccess event up to that block.
+    let timed = access
+        .TimedAccess_filter()
+        .from_block(0)
+        .to_block(head)
+        .query()
+        .await
+        .expect("Access.TimedAccess logs");
+    let last_timed_kind = |account: Address, id: U256| {
+        timed
+            .iter()
+            .rev()
+            .find(|(e, _)| e.account == account && e.contentId == id)
+            .map(|(e, _)| {
+                if e.kind == 0 {
+                    "rental"
+                } else {
+                    "subscription"
+                }
+            })
+    };
+    assert!(
+        timed.iter().any(|(e, _)| e.kind == 0) && timed.iter().any(|(e, _)| e.kind == 1),
+        "the scripted market both rents and subscribes"
+    );
     for account in market.accounts() {
         let body = api.get_ok(&format!("/v1/accounts/{account}/library")).await;
         for &id in &market.contents {
@@ -174,6 +199,12 @@ async fn check_against_chain(market: &ScriptedMarket, api: &Served) {
                     assert_eq!(
                         U256::from(i["expires_at"].as_u64().unwrap_or(0)),
                         U256::from(expires)
+                    );
+                    assert_eq!(
+                        i["timed_kind"].as_str(),
+                        last_timed_kind(account, id),
+                        "{account} {}",
+                        hex_id(id)
                     );
                 }
                 None => assert!(!has && tokens.is_zero(), "{account} missing {}", hex_id(id)),

@@ -57,6 +57,8 @@ export interface LibraryItem {
   title: string | null;
   access_tokens: number;
   expires_at: number | null;
+  /** The latest timed access: the one `expires_at` ends. */
+  timed_kind: 'rental' | 'subscription' | null;
   playable: boolean;
   playable_until: number | null;
 }

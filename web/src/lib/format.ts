@@ -1,5 +1,6 @@
 import { formatUnits, parseUnits } from 'viem';
 import type { ContentSummary } from './api';
+import { tokenInfo } from './tokens.svelte';
 
 export const NATIVE = '0x0000000000000000000000000000000000000000';
 
@@ -11,35 +12,57 @@ export function title(c: { title: string | null; content_id: string }): string {
   return c.title ?? `Untitled ${shortHex(c.content_id)}`;
 }
 
-/** An amount of the content's payment token: the native token in full, an ERC-20 in base units. */
-export function amount(value: string, c: Pick<ContentSummary, 'payment_token'>, symbol: string): string {
-  if (c.payment_token === NATIVE) return `${formatUnits(BigInt(value), 18)} ${symbol}`;
+type Priced = Pick<ContentSummary, 'payment_token'>;
+
+/** How amounts of the content's payment token are shown: the native token and a known ERC-20 in
+ *  whole tokens (with its decimals), an ERC-20 not (yet) known in base units. */
+function unitOf(c: Priced, symbol: string): { decimals: number; name: string } | null {
+  if (c.payment_token === NATIVE) return { decimals: 18, name: symbol };
+  const info = tokenInfo(c.payment_token);
+  return info ? { decimals: info.decimals, name: info.symbol } : null;
+}
+
+/** An amount of the content's payment token, in whole tokens when their decimals are known. */
+export function amount(value: string, c: Priced, symbol: string): string {
+  const unit = unitOf(c, symbol);
+  if (unit) return `${formatUnits(BigInt(value), unit.decimals)} ${unit.name}`;
   return `${value} base units of token ${shortHex(c.payment_token)}`;
 }
 
-/** What `amount` counts in: the native token's symbol, or an ERC-20's base units. */
-export function unitName(c: Pick<ContentSummary, 'payment_token'>, symbol: string): string {
-  return c.payment_token === NATIVE ? symbol : 'base units';
+/** An amount as `parseAmount` reads it back: `amount` without its unit. */
+export function amountInput(value: string, c: Priced, symbol: string): string {
+  const unit = unitOf(c, symbol);
+  return unit ? formatUnits(BigInt(value), unit.decimals) : value;
+}
+
+/** What `amount` counts in: a token's symbol, or an unknown ERC-20's base units. */
+export function unitName(c: Priced, symbol: string): string {
+  return unitOf(c, symbol)?.name ?? 'base units';
 }
 
 /** An amount as a plain number in the units `amount` shows (for charts; loses precision). */
-export function toNumber(value: string, c: Pick<ContentSummary, 'payment_token'>): number {
-  return Number(c.payment_token === NATIVE ? formatUnits(BigInt(value), 18) : value);
+export function toNumber(value: string, c: Priced, symbol: string): number {
+  const unit = unitOf(c, symbol);
+  return Number(unit ? formatUnits(BigInt(value), unit.decimals) : value);
 }
 
 /**
- * The inverse of `amount`: what a user typed, in the content's payment token, as base units.
- * The native token takes up to 18 decimals; an ERC-20 takes whole base units. Throws a message
- * fit to show when the text is not a positive amount.
+ * The inverse of `amount`: what a user typed, in the units `amount` shows, as base units (up
+ * to the token's decimals; whole base units for an ERC-20 not known). Throws a message fit to
+ * show when the text is not a positive amount.
  */
-export function parseAmount(text: string, c: Pick<ContentSummary, 'payment_token'>, symbol: string): bigint {
+export function parseAmount(text: string, c: Priced, symbol: string): bigint {
   const t = text.trim();
-  const native = c.payment_token === NATIVE;
-  const ok = native ? /^\d+(\.\d{1,18})?$/.test(t) || /^\.\d{1,18}$/.test(t) : /^\d+$/.test(t);
-  const value = ok ? (native ? parseUnits(t.startsWith('.') ? `0${t}` : t, 18) : BigInt(t)) : 0n;
+  const unit = unitOf(c, symbol);
+  const decimals = unit?.decimals ?? 0;
+  const fraction = decimals > 0 ? `(\\.\\d{1,${decimals}})?` : '';
+  const ok = new RegExp(`^\\d+${fraction}$`).test(t) || (decimals > 0 && new RegExp(`^\\.\\d{1,${decimals}}$`).test(t));
+  const value = ok ? parseUnits(t.startsWith('.') ? `0${t}` : t, decimals) : 0n;
   if (value <= 0n) {
     throw new Error(
-      native ? `Enter a price in ${symbol} above 0, such as 0.01.` : 'Enter a price in whole base units above 0.',
+      unit
+        ? `Enter a price in ${unit.name} above 0${decimals > 0 ? ', such as 0.01' : ''}.`
+        : 'Enter a price in whole base units above 0.',
     );
   }
   return value;

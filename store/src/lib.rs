@@ -35,6 +35,8 @@ pub use crate::cid::{Cid, CidParseError, Codec};
 pub use crate::embedded::{EmbeddedStore, GcStats};
 pub use crate::error::StoreError;
 pub use crate::kubo::{KuboStore, KuboTimeouts};
+#[cfg(feature = "fuzzing")]
+pub use crate::unixfs::fuzz_block;
 pub use crate::unixfs::{CHUNK_SIZE, MAX_LINKS};
 
 /// The bytes of a read, in order, as they arrive.

@@ -493,3 +493,14 @@ mod tests {
         assert_eq!(root.tsize, root_len as u64 + 14);
     }
 }
+
+/// What the fuzzer drives (`fuzz/`, feature `fuzzing`): a block as the store reads one back,
+/// decoded as a dag-pb node and, when it has data, as UnixFS file data.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_block(block: &[u8]) {
+    if let Ok(node) = decode_pb_node(block) {
+        if let Some(data) = node.data {
+            let _ = decode_file_data(data);
+        }
+    }
+}

@@ -16,14 +16,7 @@ fn only_dev_dependencies_enable_host_side_share_combination() {
     for p in packages {
         let name = p["name"].as_str().unwrap_or_default();
         if name == "licence-net-client" {
-            let default = p["features"]["default"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            assert!(
-                !default.iter().any(|f| f == "host-combine"),
-                "host-combine must not be a default feature"
-            );
+            assert_not_default(p, "host-combine");
         }
         for d in p["dependencies"].as_array().into_iter().flatten() {
             if d["name"] != "licence-net-client" {
@@ -66,14 +59,7 @@ fn test_support_is_enabled_only_for_tests() {
     for p in meta["packages"].as_array().expect("packages") {
         let name = p["name"].as_str().unwrap_or_default();
         if GATED.contains(&name) {
-            let default = p["features"]["default"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            assert!(
-                !default.iter().any(|f| f == "test-utils"),
-                "test-utils must not be a default feature of {name}"
-            );
+            assert_not_default(p, "test-utils");
         }
         for d in p["dependencies"].as_array().into_iter().flatten() {
             let dep = d["name"].as_str().unwrap_or_default();
@@ -114,6 +100,57 @@ fn test_support_is_enabled_only_for_tests() {
     ] {
         assert!(dev_users.iter().any(|u| u == user), "{user}: {dev_users:?}");
     }
+}
+
+/// The fuzzing entries (a fixed capsule key, a store block decoder, the API's validators without
+/// a database) exist only for `fuzz/`, a workspace of its own: no crate of this workspace enables
+/// a `fuzzing` feature from any dependency, and none makes it a default.
+#[test]
+fn fuzzing_entries_are_enabled_only_by_the_fuzz_workspace() {
+    let meta = workspace_metadata();
+    let mut offered = Vec::new();
+    for p in meta["packages"].as_array().expect("packages") {
+        let name = p["name"].as_str().unwrap_or_default();
+        if p["features"].get("fuzzing").is_some() {
+            offered.push(name.to_owned());
+        }
+        assert_not_default(p, "fuzzing");
+        for d in p["dependencies"].as_array().into_iter().flatten() {
+            let enables = d["features"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f == "fuzzing"));
+            assert!(
+                !enables,
+                "{name} enables {}/fuzzing: a fixed capsule key would be compiled in",
+                d["name"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    // Live: the crates that offer the feature are found.
+    offered.sort();
+    assert_eq!(offered, ["licence-net-protocol", "market-api", "store"]);
+    // And the fuzz workspace is not a member of this one.
+    assert!(
+        !meta["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .any(|p| p["name"] == "ddrm-fuzz"),
+        "fuzz/ must stay outside the workspace (nightly, sanitizers)"
+    );
+}
+
+/// `feature` is not among package `p`'s default features.
+fn assert_not_default(p: &serde_json::Value, feature: &str) {
+    let default = p["features"]["default"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !default.iter().any(|f| f == feature),
+        "{feature} must not be a default feature of {}",
+        p["name"]
+    );
 }
 
 fn workspace_metadata() -> serde_json::Value {

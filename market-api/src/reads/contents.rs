@@ -53,7 +53,7 @@ pub struct CataloguePage {
 
 /// Validates a catalogue request into the index's filter, in canonical form (the search text
 /// lowercased): two requests with the same filter get the same page, so it keys the cache.
-fn catalogue_filter(q: CatalogueQuery) -> Result<CatalogueFilter, ApiError> {
+pub(super) fn catalogue_filter(q: CatalogueQuery) -> Result<CatalogueFilter, ApiError> {
     let limit = page_size(q.limit)?;
     let text = match q.q.as_deref().filter(|t| !t.is_empty()) {
         Some(text) if text.chars().count() > 100 => {

@@ -23,7 +23,7 @@ pub struct CollectionQuery {
     pub collection: Option<String>,
 }
 
-fn collection(c: Option<&str>) -> Result<Collection, ApiError> {
+pub(super) fn collection(c: Option<&str>) -> Result<Collection, ApiError> {
     match c.unwrap_or("shares") {
         "shares" => Ok(Collection::Shares),
         "access" => Ok(Collection::Access),
@@ -152,7 +152,7 @@ pub struct PriceHistory {
 const PRICE_HISTORY_TRADES: u32 = 10_000;
 
 /// A history's bucket width: 60 s to 30 days, 1 hour when not given.
-fn interval_param(interval: Option<u64>) -> Result<u64, ApiError> {
+pub(super) fn interval_param(interval: Option<u64>) -> Result<u64, ApiError> {
     let interval = interval.unwrap_or(3600);
     if !(60..=2_592_000).contains(&interval) {
         return Err(ApiError::bad("interval is 60 to 2592000 seconds"));

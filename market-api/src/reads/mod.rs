@@ -108,3 +108,54 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         head_block: head(&state).await?,
     }))
 }
+
+/// What the fuzzer drives (`fuzz/`, feature `fuzzing`): a request's path parameter and query
+/// string, decoded by axum's own `Query` extractor and checked by the same functions the
+/// handlers call, without a database.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use axum::extract::Query;
+    use axum::http::Uri;
+
+    use super::accounts::ClaimsQuery;
+    use super::contents::{catalogue_filter, CatalogueQuery};
+    use super::market::{
+        collection, interval_param, CollectionQuery, PriceHistoryQuery, TradesQuery,
+        YieldHistoryQuery,
+    };
+    use super::{address_param, content_id_param, event_cursor, page_size};
+    use crate::events::EventsQuery;
+
+    /// Checks `path_param` as a content id and an account, and `query` as every endpoint's
+    /// query string; refusals are `Err` answers, never panics.
+    pub fn read_request(path_param: &str, query: &str) {
+        let _ = content_id_param(path_param);
+        let _ = address_param(path_param);
+        let Ok(uri) = format!("/?{query}").parse::<Uri>() else {
+            return;
+        };
+        if let Ok(Query(q)) = Query::<CatalogueQuery>::try_from_uri(&uri) {
+            let _ = catalogue_filter(q);
+        }
+        if let Ok(Query(q)) = Query::<CollectionQuery>::try_from_uri(&uri) {
+            let _ = collection(q.collection.as_deref());
+        }
+        if let Ok(Query(q)) = Query::<TradesQuery>::try_from_uri(&uri) {
+            let _ = collection(q.collection.as_deref());
+            let _ = page_size(q.limit);
+            let _ = event_cursor(q.cursor.as_deref());
+        }
+        if let Ok(Query(q)) = Query::<PriceHistoryQuery>::try_from_uri(&uri) {
+            let _ = collection(q.collection.as_deref());
+            let _ = interval_param(q.interval);
+        }
+        if let Ok(Query(q)) = Query::<YieldHistoryQuery>::try_from_uri(&uri) {
+            let _ = interval_param(q.interval);
+        }
+        if let Ok(Query(q)) = Query::<ClaimsQuery>::try_from_uri(&uri) {
+            let _ = page_size(q.limit);
+            let _ = event_cursor(q.cursor.as_deref());
+        }
+        let _ = Query::<EventsQuery>::try_from_uri(&uri);
+    }
+}

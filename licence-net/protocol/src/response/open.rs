@@ -31,6 +31,14 @@ impl CapsuleSecret {
             secret: StaticSecret::random_from_rng(rand_core::OsRng),
         }
     }
+
+    /// A fixed key pair, for the fuzz targets' deterministic fixture only.
+    #[cfg(feature = "fuzzing")]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self {
+            secret: StaticSecret::from(bytes),
+        }
+    }
 }
 
 impl OpenShare for CapsuleSecret {

@@ -116,9 +116,11 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
     };
 
     // Compiled capsules are kept beside the store's data, so the next `ddrm play` starts at once.
-    let host = player::Host::with_module_cache(&args.store.config().data_dir.join(CAPSULE_CACHE))?;
+    let host = Arc::new(player::Host::with_module_cache(
+        &args.store.config().data_dir.join(CAPSULE_CACHE),
+    )?);
     let report = player::play(
-        &host,
+        host,
         player::PlayOptions {
             source,
             wallet,
@@ -127,8 +129,8 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
             deployment,
             group_key,
             licence_nodes,
-            audio_out: args.audio_out,
-            video_out: args.video_out,
+            audio: false,
+            video: false,
             start: Duration::from_secs_f64(args.start),
             capsule: player::bundled_capsule(),
             limits: player::RunLimits {
@@ -136,6 +138,10 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
                 timeout: CAPSULE_DEADLINE,
                 ..player::RunLimits::default()
             },
+        },
+        player::FileOutputs {
+            audio_out: args.audio_out,
+            video_out: args.video_out,
             on_first_output: Some(Box::new(move || {
                 eprintln!(
                     "playing: first output {:.0} ms after start",

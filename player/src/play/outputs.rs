@@ -17,7 +17,9 @@ impl SharedOutputs {
 }
 
 impl Presenter for SharedOutputs {
-    fn audio(&mut self, interleaved: &[f32]) -> io::Result<()> {
+    fn audio(&mut self, interleaved: &[f32], _pts_us: i64) -> io::Result<()> {
+        // A file holds the samples in the order presented: playing from a start time or
+        // without seeks, that is presentation order.
         self.outputs
             .lock()
             .expect("outputs lock")
@@ -45,10 +47,9 @@ pub(super) struct Outputs {
     audio_started: bool,
     video_header: Option<String>,
     video_frame_len: usize,
-    pub(super) sample_rate: u32,
-    pub(super) channels: u16,
-    pub(super) audio_frames: u64,
-    pub(super) video_frames: u64,
+    sample_rate: u32,
+    channels: u16,
+    video_frames: u64,
 }
 
 fn temp_beside(path: &Path) -> Result<(tempfile::NamedTempFile, PathBuf), PlayError> {
@@ -77,7 +78,6 @@ impl Outputs {
             video_frame_len: 0,
             sample_rate: 0,
             channels: 0,
-            audio_frames: 0,
             video_frames: 0,
         })
     }
@@ -125,7 +125,6 @@ impl Outputs {
             bytes.extend_from_slice(&s.to_le_bytes());
         }
         file.write_all(&bytes)?;
-        self.audio_frames += (interleaved.len() / usize::from(self.channels)) as u64;
         Ok(())
     }
 

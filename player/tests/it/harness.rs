@@ -12,7 +12,8 @@ use contracts_bindings::ops::{self, HeaderFacts, Purchase};
 use licence_net_protocol::{B256, U256};
 use player::runtime::RuntimeKey;
 use player::{
-    bundled_capsule, CapsulePackage, Host, PlayError, PlayOptions, PlayReport, RunLimits,
+    bundled_capsule, CapsulePackage, FileOutputs, Host, PlayError, PlayOptions, PlayReport,
+    RunLimits,
 };
 
 pub use licence_net::testing::*;
@@ -26,7 +27,7 @@ pub const PUBLISHER: usize = 9;
 pub struct Stack {
     pub network: Network,
     pub runtime: Arc<RuntimeKey>,
-    pub host: Host,
+    pub host: Arc<Host>,
 }
 
 /// Makes a test clip: `secs` seconds of a sine, stereo 48 kHz, FLAC.
@@ -81,7 +82,7 @@ impl Stack {
         let stack = Self {
             network,
             runtime: Arc::new(runtime),
-            host: Host::new().unwrap(),
+            host: Arc::new(Host::new().unwrap()),
         };
         stack.register_bundled_capsule().await;
         stack
@@ -161,13 +162,13 @@ impl Stack {
         self.network.dir.path().join(name)
     }
 
-    /// Options to play `ddrm` as `account` with `capsule`, writing audio to `audio_out`.
+    /// Options to play `ddrm` as `account` with `capsule` from `start` (audio only; [`Stack::play`]
+    /// sets the tracks from its files).
     pub fn options(
         &self,
         ddrm: &Path,
         account: usize,
         capsule: CapsulePackage,
-        audio_out: Option<PathBuf>,
         start: Duration,
     ) -> PlayOptions {
         PlayOptions {
@@ -178,8 +179,8 @@ impl Stack {
             deployment: self.network.dep.clone(),
             group_key: self.network.group.clone(),
             licence_nodes: self.network.urls.clone(),
-            audio_out,
-            video_out: None,
+            audio: true,
+            video: false,
             start,
             capsule,
             limits: RunLimits {
@@ -187,12 +188,16 @@ impl Stack {
                 timeout: Duration::from_secs(120),
                 ..RunLimits::default()
             },
-            on_first_output: None,
         }
     }
 
-    pub async fn play(&self, opts: PlayOptions) -> Result<PlayReport, PlayError> {
-        player::play(&self.host, opts).await
+    /// Plays with `opts`, audio to `audio_out` (through `ddrm play`'s file outputs).
+    pub async fn play(&self, opts: PlayOptions, audio_out: &Path) -> Result<PlayReport, PlayError> {
+        let files = FileOutputs {
+            audio_out: Some(audio_out.to_path_buf()),
+            ..FileOutputs::default()
+        };
+        player::play(self.host.clone(), opts, files).await
     }
 
     /// Plays `ddrm` from its start as `account` with the bundled capsule, audio to `out`.
@@ -202,13 +207,10 @@ impl Stack {
         account: usize,
         out: &Path,
     ) -> Result<PlayReport, PlayError> {
-        self.play(self.options(
-            ddrm,
-            account,
-            bundled_capsule(),
-            Some(out.to_path_buf()),
-            Duration::ZERO,
-        ))
+        self.play(
+            self.options(ddrm, account, bundled_capsule(), Duration::ZERO),
+            out,
+        )
         .await
     }
 

@@ -126,6 +126,12 @@ impl Stack {
     /// Packages `input` with the real packager (lossless: FLAC stays FLAC) for this network,
     /// allowing `renderers`.
     pub fn package(&self, input: &Path, renderers: Vec<[u8; 32]>) -> PathBuf {
+        self.package_as(input, renderers, true)
+    }
+
+    /// Packages `input` for this network allowing `renderers`: `lossless` keeps FLAC, else the
+    /// playback profile (AV1, AAC-LC).
+    pub fn package_as(&self, input: &Path, renderers: Vec<[u8; 32]>, lossless: bool) -> PathBuf {
         let output = input.with_extension("ddrm");
         let opts = packager::PackageOptions {
             input: input.to_path_buf(),
@@ -136,7 +142,7 @@ impl Stack {
             creator: "player tests".into(),
             creator_account: self.network.creator(),
             as_data: false,
-            lossless: true,
+            lossless,
             export_key: None,
             description: None,
             thumbnail: None,
@@ -212,6 +218,49 @@ impl Stack {
             out,
         )
         .await
+    }
+
+    /// A `secs` s 320x240 24 fps test pattern with a stereo 48 kHz sine, packaged for the
+    /// bundled capsule (AV1 with a keyframe segment every ~2 s, AAC) and minted by [`CREATOR`]
+    /// at [`PRICE`], renting for a tenth of it per `rent_period` seconds.
+    pub async fn minted_film(&self, secs: u32, rent_period: u32) -> Clip {
+        let capsule = bundled_capsule();
+        let source = tests::media::make(
+            &self.file(&format!("film-{secs}s.mp4")),
+            secs,
+            "320x240",
+            &[
+                "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt",
+                "yuv420p", "-c:a", "aac", "-ac", "2", "-ar", "48000",
+            ],
+        );
+        let ddrm = self.package_as(&source, vec![capsule.measurement().0], false);
+        let facts = ops::read_ddrm_header(&ddrm).unwrap();
+        let content = facts.content_id;
+        let request = ops::MintRequest {
+            header: HeaderFacts {
+                renderers: vec![capsule.measurement()],
+                ..facts
+            },
+            cid: "bafkreitestfilm".into(),
+            payment_token: alloy::primitives::Address::ZERO,
+            terms: ops::TermsInput {
+                price: PRICE,
+                rent_price: PRICE / U256::from(10u8),
+                rent_period,
+                ..Default::default()
+            },
+            split: vec![(self.network.keys[CREATOR].address(), 10_000)],
+        };
+        let creator = self.network.chain_as(CREATOR).await;
+        ops::mint(&creator, &self.network.dep, &request)
+            .await
+            .expect("mint the film");
+        Clip {
+            source,
+            ddrm,
+            content,
+        }
     }
 
     /// Packages a `secs` seconds clip for the bundled capsule and mints it.

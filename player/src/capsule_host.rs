@@ -187,15 +187,12 @@ impl CapsuleState {
                 bad_shares,
             } => self.licensed = Some((policy.clone(), nodes.clone(), bad_shares.clone())),
             Event::Decrypted { segment } => self.decrypted.push(*segment),
-            Event::Audio {
-                sample_rate,
-                channels,
-                ..
-            } => {
-                self.presented.sample_rate = *sample_rate;
-                self.presented.channels = *channels;
+            _ => {
+                if let Some((rate, channels)) = event.audio_format() {
+                    self.presented.sample_rate = rate;
+                    self.presented.channels = channels;
+                }
             }
-            _ => {}
         }
     }
 

@@ -20,7 +20,8 @@
 //!   resume, seek, stop).
 //! - [`play`]: a capsule session ([`start`]: checks, then the capsule on its own thread,
 //!   presenting to a [`Presenter`], controlled by a [`Controller`]), and `ddrm play`'s file
-//!   outputs over it ([`play()`]).
+//!   outputs over it ([`play()`]); [`speaker`]: the default audio output device as a
+//!   presenter ([`speaker::play_aloud`], `ddrm play` without file outputs).
 //!
 //! [`Presenter`]: capsule_host::Presenter
 
@@ -31,6 +32,7 @@ mod error;
 pub mod manifest;
 pub mod play;
 pub mod runtime;
+pub mod speaker;
 mod verify;
 
 pub use bundled::{bundled_capsule, CapsulePackage};

@@ -176,3 +176,17 @@ pub enum Event {
         video_frames: u64,
     },
 }
+
+impl Event {
+    /// The sample rate and channel count an [`Event::Audio`] announces.
+    pub fn audio_format(&self) -> Option<(u32, u16)> {
+        match self {
+            Self::Audio {
+                sample_rate,
+                channels,
+                ..
+            } => Some((*sample_rate, *channels)),
+            _ => None,
+        }
+    }
+}

@@ -117,6 +117,10 @@ pub struct PlayReport {
     pub video_frames: u64,
     pub audio_out: Option<PathBuf>,
     pub video_out: Option<PathBuf>,
+    /// The output device the audio was played on ([`crate::speaker::play_aloud`]).
+    pub audio_device: Option<String>,
+    /// Frames of silence the device played while the capsule was late.
+    pub audio_silence_frames: u64,
 }
 
 impl PlayReport {
@@ -161,6 +165,23 @@ impl PlayReport {
                 self.sample_rate,
                 self.channels,
                 path.display()
+            );
+        }
+        if let Some(device) = &self.audio_device {
+            let rate = f64::from(self.sample_rate.max(1));
+            let _ = writeln!(
+                out,
+                "audio: {:.2} s, {} Hz, {} channels played on {device}{}",
+                self.audio_frames as f64 / rate,
+                self.sample_rate,
+                self.channels,
+                match self.audio_silence_frames {
+                    0 => String::new(),
+                    n => format!(
+                        " ({:.2} s of silence while the capsule was late)",
+                        n as f64 / rate
+                    ),
+                }
             );
         }
         if let Some(path) = &self.video_out {
@@ -311,6 +332,8 @@ impl Playing {
             video_frames,
             audio_out: None,
             video_out: None,
+            audio_device: None,
+            audio_silence_frames: 0,
         })
     }
 }

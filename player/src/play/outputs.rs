@@ -83,15 +83,11 @@ impl Outputs {
     }
 
     fn event(&mut self, event: &Event) {
+        if let Some((sample_rate, channels)) = event.audio_format() {
+            self.sample_rate = sample_rate;
+            self.channels = channels;
+        }
         match event {
-            Event::Audio {
-                sample_rate,
-                channels,
-                ..
-            } => {
-                self.sample_rate = *sample_rate;
-                self.channels = *channels;
-            }
             Event::Video {
                 width,
                 height,

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use contracts_bindings::ops::Purchase;
-use ddrm_capsule::wire::Event;
+use ddrm_capsule::wire::{Event, StopKind};
 use packager_format::{Header, TrackKind};
 use player::capsule_host::Presenter;
-use player::{bundled_capsule, Controller, Ended, PlayError, Playing};
+use player::{bundled_capsule, Controller, Ended, PlayError, Playing, RunLimits};
 
 use crate::harness::*;
 
@@ -39,8 +39,8 @@ enum Entry {
 
 type Log = Arc<Mutex<Vec<Entry>>>;
 
-/// Records everything; sleeps `pace` per video frame (as a display would hold the capsule
-/// back), so a test can act while the film plays.
+/// Records everything; sleeps `pace` per presentation (as a device would hold the capsule
+/// back), so a test can act while the content plays.
 struct Recorder {
     log: Log,
     pace: Duration,
@@ -52,6 +52,7 @@ impl Presenter for Recorder {
             pts_us,
             frames: interleaved.len() / 2,
         });
+        std::thread::sleep(self.pace);
         Ok(())
     }
     fn video(&mut self, _planes: &[u8], pts_us: i64) -> io::Result<()> {
@@ -85,11 +86,25 @@ async fn pause(controller: &Controller, log: &Log) {
     .await;
 }
 
-/// Starts playing `clip` as `account`, audio and video, into a recorder pacing video by `pace`.
+/// Starts playing `clip` as `account`, audio and video, into a recorder pacing by `pace`.
 async fn start(stack: &Stack, clip: &Clip, account: usize, pace: Duration) -> (Playing, Log) {
+    start_with(stack, clip, account, pace, None).await
+}
+
+/// [`start`], under `limits` when given.
+async fn start_with(
+    stack: &Stack,
+    clip: &Clip,
+    account: usize,
+    pace: Duration,
+    limits: Option<RunLimits>,
+) -> (Playing, Log) {
     let mut opts = stack.options(&clip.ddrm, account, bundled_capsule(), Duration::ZERO);
     opts.audio = true;
     opts.video = true;
+    if let Some(limits) = limits {
+        opts.limits = limits;
+    }
     let log = Log::default();
     let recorder = Recorder {
         log: log.clone(),
@@ -407,4 +422,69 @@ async fn a_rental_that_ends_mid_play_stops_at_the_next_segment() {
         count(&entries, is_video) < (FILM_SECONDS * 24) as usize,
         "stopped before the end"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_does_not_count_against_the_run_deadline() {
+    let b = bought_clip(6).await;
+    let clip = Clip {
+        source: b.source.clone(),
+        ddrm: b.ddrm.clone(),
+        content: b.content,
+    };
+    // A deadline well above the run's own work (licence, 6 s of FLAC) and below the pause.
+    let deadline = Duration::from_secs(6);
+    let limits = RunLimits {
+        memory_bytes: 256 << 20,
+        timeout: deadline,
+        ..RunLimits::default()
+    };
+    let (playing, log) = start_with(
+        &b.stack,
+        &clip,
+        BUYER,
+        Duration::from_millis(5),
+        Some(limits),
+    )
+    .await;
+    let controller = playing.controller();
+    until(&log, "first audio", |e| count(e, is_presentation) >= 1).await;
+    pause(&controller, &log).await;
+    tokio::time::sleep(deadline + Duration::from_secs(1)).await;
+    controller.resume();
+    let report = playing
+        .finished()
+        .await
+        .expect("plays to the end after a pause longer than the deadline");
+    assert_eq!(report.ended, Ended::Finished);
+    assert_eq!(report.audio_frames, 6 * 48_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_ends_a_run_as_stopped_and_dropping_a_session_stops_it() {
+    let (stack, clip) = film(RENT_PERIOD, BUYER, Purchase::Buy).await;
+    let (playing, log) = start(&stack, &clip, BUYER, Duration::from_millis(5)).await;
+    until(&log, "a first frame", |e| count(e, is_video) >= 1).await;
+    playing.controller().stop();
+    let report = playing.finished().await.expect("a stop is not a refusal");
+    assert_eq!(report.ended, Ended::Stopped);
+    assert!(report.video_frames < u64::from(FILM_SECONDS * 24));
+    assert!(report.describe().starts_with("stopped playing"));
+
+    let (playing, log) = start(&stack, &clip, BUYER, Duration::from_millis(5)).await;
+    until(&log, "a first frame", |e| count(e, is_video) >= 1).await;
+    drop(playing);
+    until(&log, "the capsule stops once its session is dropped", |e| {
+        e.iter().any(|e| {
+            matches!(
+                e,
+                Entry::Event(Event::Stopped {
+                    kind: StopKind::Requested,
+                    ..
+                })
+            )
+        })
+    })
+    .await;
+    assert!(count(&log.lock().unwrap(), is_video) < (FILM_SECONDS * 24) as usize);
 }

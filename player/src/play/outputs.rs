@@ -87,21 +87,19 @@ impl Outputs {
             self.sample_rate = sample_rate;
             self.channels = channels;
         }
-        match event {
-            Event::Video {
-                width,
-                height,
-                frame_rate_num,
-                frame_rate_den,
-                ..
-            } => {
-                self.video_header = Some(format!(
-                    "YUV4MPEG2 W{width} H{height} F{frame_rate_num}:{frame_rate_den} Ip A1:1 C420jpeg\n"
-                ));
-                let (w, h) = (*width as usize, *height as usize);
-                self.video_frame_len = w * h + 2 * (w.div_ceil(2) * h.div_ceil(2));
-            }
-            _ => {}
+        if let Event::Video {
+            width,
+            height,
+            frame_rate_num,
+            frame_rate_den,
+            ..
+        } = event
+        {
+            self.video_header = Some(format!(
+                "YUV4MPEG2 W{width} H{height} F{frame_rate_num}:{frame_rate_den} Ip A1:1 C420jpeg\n"
+            ));
+            let (w, h) = (*width as usize, *height as usize);
+            self.video_frame_len = w * h + 2 * (w.div_ceil(2) * h.div_ceil(2));
         }
     }
 

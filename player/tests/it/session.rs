@@ -260,8 +260,7 @@ async fn a_seek_to_5_s_decrypts_from_the_keyframe_segment_before_it() {
     let (keyframe_segment, keyframe_us) = video_segments
         .iter()
         .copied()
-        .filter(|&(i, pts)| pts <= target_us && header.segments[i as usize].is_keyframe())
-        .next_back()
+        .rfind(|&(i, pts)| pts <= target_us && header.segments[i as usize].is_keyframe())
         .expect("a keyframe segment at or before 5 s");
     assert!(
         keyframe_us > 0,
@@ -271,8 +270,7 @@ async fn a_seek_to_5_s_decrypts_from_the_keyframe_segment_before_it() {
     let (audio_segment, _) = audio_segments
         .iter()
         .copied()
-        .filter(|&(_, pts)| pts <= target_us)
-        .next_back()
+        .rfind(|&(_, pts)| pts <= target_us)
         .expect("an audio segment holding 5 s");
     let allowed: Vec<u32> = video_segments
         .iter()

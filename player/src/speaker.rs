@@ -61,6 +61,8 @@ struct Queue {
     ended: bool,
     /// Stop the stream now.
     closing: bool,
+    /// The run is paused: the device plays silence and keeps the queue.
+    paused: bool,
     /// Device callbacks so far, and frames they took from the queue (not silence).
     callbacks: u64,
     played_frames: u64,
@@ -281,12 +283,13 @@ fn device_thread(
 }
 
 /// The device's callback: the queued samples, waiting up to [`STALL`] for a late capsule,
-/// then silence (counted as a gap); after the end, silence until the stream closes.
+/// then silence (counted as a gap); while paused, and after the end until the stream closes,
+/// silence.
 fn fill(shared: &Shared, out: &mut [f32]) {
     let mut q = shared.lock();
     let channels = q.format.map_or(1, |f| usize::from(f.channels));
     let mut done = 0;
-    while done < out.len() {
+    while done < out.len() && !q.paused {
         if q.samples.is_empty() && !q.ended && !q.closing {
             let (next, timeout) = shared
                 .changed
@@ -309,7 +312,7 @@ fn fill(shared: &Shared, out: &mut [f32]) {
         q.played_frames += (n / channels) as u64;
     }
     out[done..].fill(0.0);
-    if !q.ended {
+    if !q.ended && !q.paused {
         q.silent_frames += ((out.len() - done) / channels) as u64;
     }
     q.callbacks += 1;
@@ -348,6 +351,11 @@ impl Presenter for Feed {
 
     fn video(&mut self, _planes: &[u8], _pts_us: i64) -> io::Result<()> {
         Err(io::Error::other("the speaker plays audio only"))
+    }
+
+    fn waiting(&mut self, waiting: bool, _position_us: i64) {
+        self.shared.lock().paused = waiting;
+        self.shared.changed.notify_all();
     }
 
     fn event(&mut self, event: &Event) {
@@ -397,4 +405,63 @@ pub async fn play_aloud(host: Arc<Host>, mut opts: PlayOptions) -> Result<PlayRe
     report.audio_device = Some(name);
     report.audio_silence_frames = played.silent_frames;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(samples: &[f32]) -> Shared {
+        let s = Shared::default();
+        {
+            let mut q = s.lock();
+            q.format = Some(Format {
+                sample_rate: 48_000,
+                channels: 2,
+            });
+            q.samples.extend(samples);
+        }
+        s
+    }
+
+    /// Frames played from the queue and frames of silence counted as gaps.
+    fn counts(s: &Shared) -> (u64, u64) {
+        let q = s.lock();
+        (q.played_frames, q.silent_frames)
+    }
+
+    #[test]
+    fn the_device_takes_what_is_queued_and_plays_silence_while_paused_or_after_the_end() {
+        let s = shared(&[0.5; 8]);
+        let mut out = [1.0f32; 4];
+        fill(&s, &mut out);
+        assert_eq!(out, [0.5; 4]);
+        assert_eq!(counts(&s), (2, 0));
+
+        // Paused: silence, the queue kept, no gap counted.
+        s.lock().paused = true;
+        fill(&s, &mut out);
+        assert_eq!(out, [0.0; 4]);
+        assert_eq!(s.lock().samples.len(), 4);
+        assert_eq!(s.lock().silent_frames, 0);
+
+        // Resumed to the end: the rest, then silence that is not a gap.
+        s.lock().paused = false;
+        s.lock().ended = true;
+        let mut longer = [1.0f32; 8];
+        fill(&s, &mut longer);
+        assert_eq!(longer, [0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(counts(&s), (4, 0));
+    }
+
+    #[test]
+    fn a_late_capsule_is_waited_for_then_counted_as_a_gap() {
+        let s = shared(&[]);
+        let mut out = [1.0f32; 4];
+        let t0 = std::time::Instant::now();
+        fill(&s, &mut out);
+        assert!(t0.elapsed() >= STALL, "waited {:?}", t0.elapsed());
+        assert_eq!(out, [0.0; 4]);
+        assert_eq!(s.lock().silent_frames, 2);
+    }
 }

@@ -486,3 +486,17 @@ async fn stop_ends_a_run_as_stopped_and_dropping_a_session_stops_it() {
     .await;
     assert!(count(&log.lock().unwrap(), is_video) < (FILM_SECONDS * 24) as usize);
 }
+
+/// A server drives sessions from tokio tasks: starting one, awaiting its end and its controller
+/// all move between threads (checked when this compiles).
+#[test]
+fn a_session_can_be_driven_from_tokio_tasks() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Controller>();
+    let _starts =
+        |host: std::sync::Arc<player::Host>,
+         opts: player::PlayOptions,
+         presenter: Box<dyn Presenter>| { send(&player::start(host, opts, presenter)) };
+    let _ends = |playing: Playing| send(&playing.finished());
+}

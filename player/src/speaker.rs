@@ -63,6 +63,8 @@ struct Queue {
     closing: bool,
     /// The run is paused: the device plays silence and keeps the queue.
     paused: bool,
+    /// The device's first error: the stream stopped.
+    failed: Option<String>,
     /// Device callbacks so far, and frames they took from the queue (not silence).
     callbacks: u64,
     played_frames: u64,
@@ -176,9 +178,13 @@ impl Speaker {
             frames: q.played_frames,
             silent_frames: q.silent_frames,
         };
+        let failed = q.failed.take();
         drop(q);
         self.close();
-        Ok(played)
+        match failed {
+            Some(e) => Err(PlayError::Output(format!("the audio output failed: {e}"))),
+            None => Ok(played),
+        }
     }
 
     fn close(&mut self) {
@@ -251,8 +257,9 @@ fn device_thread(
             &config,
             move |out: &mut [f32], _| fill(&on_data, out),
             move |e| {
-                eprintln!("audio output: {e}");
-                on_error.lock().closing = true;
+                let mut q = on_error.lock();
+                q.failed.get_or_insert_with(|| e.to_string());
+                q.closing = true;
                 on_error.changed.notify_all();
             },
             None,
@@ -337,7 +344,8 @@ impl Presenter for Feed {
             q = wait(&self.shared, q, STALL);
         }
         if q.closing {
-            return Err(io::Error::other("the audio output stopped"));
+            let why = q.failed.clone().unwrap_or_else(|| "it was closed".into());
+            return Err(io::Error::other(format!("the audio output stopped: {why}")));
         }
         q.samples.extend(interleaved);
         self.shared.changed.notify_all();
@@ -393,10 +401,12 @@ pub async fn play_aloud(host: Arc<Host>, mut opts: PlayOptions) -> Result<PlayRe
         Ok(playing) => playing.finished().await,
         Err(e) => Err(e),
     };
-    let played = tokio::task::spawn_blocking(move || speaker.finish())
+    let finished = tokio::task::spawn_blocking(move || speaker.finish())
         .await
-        .map_err(|e| PlayError::Output(e.to_string()))??;
+        .map_err(|e| PlayError::Output(e.to_string()))?;
+    // The run's own cause first (a refusal), then the device's.
     let mut report = result?;
+    let played = finished?;
     if played.frames == 0 {
         return Err(PlayError::Unsupported(
             "the content has no audio to play".into(),

@@ -12,11 +12,12 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 # /usr/lib/postgresql/<version>/bin, so no cluster needs to run), wrk (the market API's load
 # generator), python3-venv (for schemathesis, below), libtss2-dev (tpm2-tss, which tss-esapi
 # links for TPM-held runtime keys), swtpm (the software TPM the player's tests and
-# `ddrm up --swtpm` start) and chromium (the web app's journeys drive it headless through
-# playwright-core, which cannot download a browser here).
+# `ddrm up --swtpm` start), chromium (the web app's journeys drive it headless through
+# playwright-core, which cannot download a browser here) and libasound2-dev (ALSA, which cpal
+# links for `ddrm play` to the default audio output).
 APT_PACKAGES=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libswresample-dev libavfilter-dev libavdevice-dev pkg-config clang libclang-dev postgresql
-  wrk python3-venv libtss2-dev swtpm chromium)
+  wrk python3-venv libtss2-dev swtpm chromium libasound2-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

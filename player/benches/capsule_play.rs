@@ -45,7 +45,7 @@ struct Times {
 struct Timing(Arc<Mutex<Times>>);
 
 impl Presenter for Timing {
-    fn audio(&mut self, interleaved: &[f32]) -> io::Result<()> {
+    fn audio(&mut self, interleaved: &[f32], _: i64) -> io::Result<()> {
         let mut t = self.0.lock().unwrap();
         t.first_sample.get_or_insert_with(Instant::now);
         t.frames += (interleaved.len() / 2) as u64;
@@ -100,6 +100,7 @@ fn run(s: &Stack, module: &Module, verified: &player::Verified, ddrm: &Path, vid
             .unwrap(),
         )),
         presenter: Box::new(Timing(times.clone())),
+        control: player::Controller::new(),
     };
     let limits = RunLimits {
         memory_bytes: 512 << 20,

@@ -13,8 +13,9 @@
 //! | `licence_ask(ptr, len) -> i64` | takes an [`AskDraft`], checks it carries the host's attestation, has the wallet sign the fields, asks the licence network; replies the sealed responses |
 //! | `licence_more(ptr, len) -> i64` | takes the [`BadShare`]s the capsule found, waits for the other nodes; replies the usable responses |
 //! | `take_reply(ptr, len) -> i32` | copies the pending reply (exactly `len` bytes) into the capsule |
-//! | `present_audio(ptr, samples) -> i32` | takes interleaved `f32` samples |
+//! | `present_audio(ptr, samples, pts_us i64) -> i32` | takes interleaved `f32` samples, the first presented at `pts_us` |
 //! | `present_video(ptr, len, pts_us) -> i32` | takes one 8-bit 4:2:0 frame |
+//! | `control(position_us i64) -> i64` | asked between units: replies a [`Control`](ddrm_capsule::wire::Control) from the run's [`Controller`] (continue, seek, stop), waiting first while paused |
 //! | `report(ptr, len)` | takes an [`Event`] (JSON) |
 //!
 //! Replies: `>= 0` is the length of a reply waiting for `take_reply`; `< 0` means the host
@@ -24,15 +25,18 @@
 
 use std::io;
 
+use std::time::{Duration, Instant};
+
 use ddrm_capsule::wire::{AskDraft, BadShare, Event, PlayParams, StopKind, MAX_MESSAGE};
 use licence_net_protocol::{
     Attestation, LicenceAsk, LicencePolicy, LicenceResponse, ShareFault, B256, MAX_KEY_CIPHERTEXT,
 };
 use packager_format::ByteSource;
-use wasmtime::{Caller, Extern, Linker, Memory, StoreLimits};
+use wasmtime::{AsContextMut, Caller, Extern, Linker, Memory, StoreLimits};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
+use crate::control::Controller;
 use crate::runtime::RuntimeKey;
 use crate::PlayError;
 
@@ -49,11 +53,20 @@ pub trait LicenceGate: Send {
     fn more(&mut self, bad: &[ShareFault]) -> Result<Vec<LicenceResponse>, PlayError>;
 }
 
-/// Where presented samples, frames and events go.
+/// Where presented samples, frames and events go. Called on the capsule's thread, in the
+/// order the capsule presents (interleaved by presentation time); a presenter that blocks
+/// (a full queue to a device or a socket) holds the capsule back, which is its flow control.
 pub trait Presenter: Send {
-    fn audio(&mut self, interleaved: &[f32]) -> io::Result<()>;
+    /// Interleaved `f32` samples in the format of the last [`Event::Audio`]; the first is
+    /// presented at `pts_us` (microseconds from the start of the content).
+    fn audio(&mut self, interleaved: &[f32], pts_us: i64) -> io::Result<()>;
+    /// One 8-bit 4:2:0 frame (Y, U, V tightly packed) in the size of the last
+    /// [`Event::Video`], presented at `pts_us`.
     fn video(&mut self, planes: &[u8], pts_us: i64) -> io::Result<()>;
     fn event(&mut self, event: &Event);
+    /// The capsule is held by a pause before the unit at `position_us` (`true`), or goes on
+    /// (`false`).
+    fn waiting(&mut self, _waiting: bool, _position_us: i64) {}
 }
 
 /// Everything one capsule run may touch.
@@ -68,6 +81,9 @@ pub struct CapsuleState {
     wallet: k256::ecdsa::SigningKey,
     gate: Box<dyn LicenceGate>,
     presenter: Box<dyn Presenter>,
+    control: Controller,
+    /// When the run's deadline falls: moved later by the time spent paused.
+    pub(crate) deadline: Instant,
     reply: Vec<u8>,
     attestation: Option<Attestation>,
     /// The host-side cause of the first refusal, reported instead of the capsule's account.
@@ -75,6 +91,18 @@ pub struct CapsuleState {
     stopped: Option<(StopKind, String)>,
     licensed: Option<(LicencePolicy, Vec<u32>, Vec<BadShare>)>,
     decrypted: Vec<u32>,
+    presented: Presented,
+}
+
+/// What the host was handed, counted by the host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Presented {
+    /// The announced audio format: sample rate and channels.
+    pub sample_rate: u32,
+    pub channels: u16,
+    /// Audio frames (one sample per channel) and video frames presented.
+    pub audio_frames: u64,
+    pub video_frames: u64,
 }
 
 /// How a capsule run ended (it ran to its end, or stopped on its own account).
@@ -90,6 +118,7 @@ pub struct Outcome {
     pub licensed: Option<(LicencePolicy, Vec<u32>, Vec<BadShare>)>,
     /// Segment indices the capsule decrypted, in order.
     pub decrypted: Vec<u32>,
+    pub presented: Presented,
     /// What the capsule wrote to stdout/stderr (bounded).
     pub diagnostics: Vec<u8>,
 }
@@ -103,6 +132,8 @@ pub struct Session {
     pub wallet: k256::ecdsa::SigningKey,
     pub gate: Box<dyn LicenceGate>,
     pub presenter: Box<dyn Presenter>,
+    /// Pause, resume, seek and stop, asked by the capsule between units.
+    pub control: Controller,
 }
 
 impl CapsuleState {
@@ -123,12 +154,15 @@ impl CapsuleState {
             wallet: session.wallet,
             gate: session.gate,
             presenter: session.presenter,
+            control: session.control,
+            deadline: Instant::now(),
             reply: Vec::new(),
             attestation: None,
             failure: None,
             stopped: None,
             licensed: None,
             decrypted: Vec::new(),
+            presented: Presented::default(),
         }
     }
 
@@ -139,6 +173,7 @@ impl CapsuleState {
             stopped: self.stopped,
             licensed: self.licensed,
             decrypted: self.decrypted,
+            presented: self.presented,
             diagnostics: self.diagnostics.contents().to_vec(),
         }
     }
@@ -152,7 +187,12 @@ impl CapsuleState {
                 bad_shares,
             } => self.licensed = Some((policy.clone(), nodes.clone(), bad_shares.clone())),
             Event::Decrypted { segment } => self.decrypted.push(*segment),
-            _ => {}
+            _ => {
+                if let Some((rate, channels)) = event.audio_format() {
+                    self.presented.sample_rate = rate;
+                    self.presented.channels = channels;
+                }
+            }
         }
     }
 
@@ -246,6 +286,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<CapsuleState>) -> wasmtime::Resu
     linker.func_wrap("ddrm", "take_reply", take_reply)?;
     linker.func_wrap("ddrm", "present_audio", present_audio)?;
     linker.func_wrap("ddrm", "present_video", present_video)?;
+    linker.func_wrap("ddrm", "control", control)?;
     linker.func_wrap("ddrm", "report", report)?;
     Ok(())
 }
@@ -369,7 +410,12 @@ fn take_reply(mut c: Caller<'_, CapsuleState>, ptr: u32, len: u32) -> wasmtime::
 }
 
 /// `ddrm.present_audio`: Hands decoded interleaved f32 samples to the presenter (a speaker, or a test sink).
-fn present_audio(mut c: Caller<'_, CapsuleState>, ptr: u32, samples: u32) -> wasmtime::Result<i32> {
+fn present_audio(
+    mut c: Caller<'_, CapsuleState>,
+    ptr: u32,
+    samples: u32,
+    pts_us: i64,
+) -> wasmtime::Result<i32> {
     let bytes = read_guest(
         &mut c,
         ptr,
@@ -382,8 +428,14 @@ fn present_audio(mut c: Caller<'_, CapsuleState>, ptr: u32, samples: u32) -> was
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     let s = c.data_mut();
-    match s.presenter.audio(&floats) {
-        Ok(()) => Ok(0),
+    if s.presented.channels == 0 {
+        return Ok(s.refuse(PlayError::Capsule("audio before its format".into())) as i32);
+    }
+    match s.presenter.audio(&floats, pts_us) {
+        Ok(()) => {
+            s.presented.audio_frames += (floats.len() / usize::from(s.presented.channels)) as u64;
+            Ok(0)
+        }
         Err(e) => Ok(s.refuse(PlayError::Output(e.to_string())) as i32),
     }
 }
@@ -398,9 +450,29 @@ fn present_video(
     let planes = read_guest(&mut c, ptr, len)?;
     let s = c.data_mut();
     match s.presenter.video(&planes, pts_us) {
-        Ok(()) => Ok(0),
+        Ok(()) => {
+            s.presented.video_frames += 1;
+            Ok(0)
+        }
         Err(e) => Ok(s.refuse(PlayError::Output(e.to_string())) as i32),
     }
+}
+
+/// `ddrm.control`: what the run's [`Controller`] wants before the unit at `position_us`
+/// (replies a `Control`); while paused this waits, and the time paused moves the run's
+/// deadline later (a deadline bounds work, not a pause).
+fn control(mut c: Caller<'_, CapsuleState>, position_us: i64) -> wasmtime::Result<i64> {
+    let s = c.data_mut();
+    let controller = s.control.clone();
+    let (control, waited) = controller.next(position_us, &mut *s.presenter);
+    if !waited.is_zero() {
+        s.deadline = s.deadline.checked_add(waited).unwrap_or(s.deadline);
+        let left = s.deadline.saturating_duration_since(Instant::now());
+        c.as_context_mut()
+            .set_epoch_deadline(crate::epoch_ticks(left.max(Duration::from_nanos(1))));
+    }
+    let json = serde_json::to_vec(&control).expect("serializes");
+    Ok(c.data_mut().answer(json))
 }
 
 /// `ddrm.report`: an [`Event`] from the capsule (licensed, track facts, a decrypted segment,
@@ -436,7 +508,7 @@ impl LicenceGate for Offline {
 pub struct Discard;
 
 impl Presenter for Discard {
-    fn audio(&mut self, _: &[f32]) -> io::Result<()> {
+    fn audio(&mut self, _: &[f32], _: i64) -> io::Result<()> {
         Ok(())
     }
     fn video(&mut self, _: &[u8], _: i64) -> io::Result<()> {

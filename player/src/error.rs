@@ -56,6 +56,8 @@ pub enum PlayError {
     Runtime(String),
     #[error("cannot write the output: {0}")]
     Output(String),
+    #[error("no audio output device: {0}")]
+    NoAudioDevice(String),
     #[error(transparent)]
     Host(#[from] crate::HostError),
 }

@@ -15,20 +15,31 @@
 //! - [`runtime::RuntimeKey`]: this install's attestation key, which signs a checked capsule's
 //!   measurement and ephemeral key.
 //!
-//! The capsule interface itself (attestation, segment hand-over) is built on these pieces.
+//! - [`capsule_host`]: the capsule's import list (its whole authority) and the [`Presenter`]
+//!   of what it presents; [`control`]: the [`Controller`] it asks between units (pause,
+//!   resume, seek, stop).
+//! - [`play`]: a capsule session ([`start`]: checks, then the capsule on its own thread,
+//!   presenting to a [`Presenter`], controlled by a [`Controller`]), and `ddrm play`'s file
+//!   outputs over it ([`play()`]); [`speaker`]: the default audio output device as a
+//!   presenter ([`speaker::play_aloud`], `ddrm play` without file outputs).
+//!
+//! [`Presenter`]: capsule_host::Presenter
 
 mod bundled;
 pub mod capsule_host;
+pub mod control;
 mod error;
 pub mod manifest;
 pub mod play;
 pub mod runtime;
+pub mod speaker;
 mod verify;
 
 pub use bundled::{bundled_capsule, CapsulePackage};
+pub use control::Controller;
 pub use error::PlayError;
 pub use manifest::{CapsuleManifest, ManifestError, DEV_PUBLISHER_ADDRESS, DEV_PUBLISHER_KEY};
-pub use play::{play, PlayOptions, PlayReport};
+pub use play::{play, start, Ended, FileOutputs, PlayOptions, PlayReport, Playing};
 pub use verify::{check_on_chain, verify_package, Verified};
 
 use std::path::Path;
@@ -43,10 +54,15 @@ use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 /// How often the engine's epoch advances: the granularity of [`RunLimits::timeout`].
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// `timeout` in [`EPOCH_TICK`]s, rounded up, at least one.
+fn epoch_ticks(timeout: Duration) -> u64 {
+    let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
 /// Arms `store` to trap once `timeout` has passed (counted in [`EPOCH_TICK`]s, at least one).
 fn trap_after<T>(store: &mut Store<T>, timeout: Duration) {
-    let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
-    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    store.set_epoch_deadline(epoch_ticks(timeout));
     store.epoch_deadline_trap();
 }
 
@@ -273,7 +289,11 @@ impl Host {
             .instances(1)
             .trap_on_grow_failure(true)
             .build();
-        let state = capsule_host::CapsuleState::new(session, wasi, store_limits, diagnostics);
+        let mut state = capsule_host::CapsuleState::new(session, wasi, store_limits, diagnostics);
+        let now = std::time::Instant::now();
+        state.deadline = now
+            .checked_add(limits.timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(1 << 32));
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         trap_after(&mut store, limits.timeout);

@@ -24,10 +24,13 @@ pub struct PlayArgs {
     /// The buyer's wallet, which signs the licence request (required).
     #[command(flatten)]
     pub signer: SignerArgs,
-    /// Write the decoded audio here (WAV, 32-bit float).
+    /// Write the decoded audio here (WAV, 32-bit float) instead of playing it: a test and
+    /// benchmark tool. Without --audio-out and --video-out the audio plays on the default
+    /// output device.
     #[arg(long, value_name = "OUT.wav")]
     pub audio_out: Option<PathBuf>,
-    /// Write the decoded video here (YUV4MPEG2, 8-bit 4:2:0).
+    /// Write the decoded video here (YUV4MPEG2, 8-bit 4:2:0): a test and benchmark tool (no
+    /// video window yet).
     #[arg(long, value_name = "OUT.y4m")]
     pub video_out: Option<PathBuf>,
     /// Start this many seconds into the content (only the segments from there are decrypted).
@@ -64,9 +67,6 @@ impl Resolve for PlayArgs {
 
 pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    if args.audio_out.is_none() && args.video_out.is_none() {
-        anyhow::bail!("nothing to play into: give --audio-out and/or --video-out");
-    }
     if !(args.start.is_finite() && args.start >= 0.0) {
         anyhow::bail!("--start must be a non-negative number of seconds");
     }
@@ -116,35 +116,46 @@ pub async fn play(args: PlayArgs) -> anyhow::Result<()> {
     };
 
     // Compiled capsules are kept beside the store's data, so the next `ddrm play` starts at once.
-    let host = player::Host::with_module_cache(&args.store.config().data_dir.join(CAPSULE_CACHE))?;
-    let report = player::play(
-        &host,
-        player::PlayOptions {
-            source,
-            wallet,
-            runtime: Arc::new(runtime),
-            rpc,
-            deployment,
-            group_key,
-            licence_nodes,
+    let host = Arc::new(player::Host::with_module_cache(
+        &args.store.config().data_dir.join(CAPSULE_CACHE),
+    )?);
+    let opts = player::PlayOptions {
+        source,
+        wallet,
+        runtime: Arc::new(runtime),
+        rpc,
+        deployment,
+        group_key,
+        licence_nodes,
+        audio: false,
+        video: false,
+        start: Duration::from_secs_f64(args.start),
+        capsule: player::bundled_capsule(),
+        limits: player::RunLimits {
+            memory_bytes: CAPSULE_MEMORY,
+            timeout: CAPSULE_DEADLINE,
+            ..player::RunLimits::default()
+        },
+    };
+    let report = if args.audio_out.is_none() && args.video_out.is_none() {
+        eprintln!(
+            "playing to the default audio output (no video window yet: --video-out writes the \
+             frames)"
+        );
+        player::speaker::play_aloud(host, opts).await?
+    } else {
+        let files = player::FileOutputs {
             audio_out: args.audio_out,
             video_out: args.video_out,
-            start: Duration::from_secs_f64(args.start),
-            capsule: player::bundled_capsule(),
-            limits: player::RunLimits {
-                memory_bytes: CAPSULE_MEMORY,
-                timeout: CAPSULE_DEADLINE,
-                ..player::RunLimits::default()
-            },
             on_first_output: Some(Box::new(move || {
                 eprintln!(
                     "playing: first output {:.0} ms after start",
                     started.elapsed().as_secs_f64() * 1e3
                 )
             })),
-        },
-    )
-    .await?;
+        };
+        player::play(host, opts, files).await?
+    };
     let elapsed = started.elapsed().as_secs_f64();
     print!(
         "{}",

@@ -5,6 +5,7 @@ mod licence;
 mod market;
 mod market_cli;
 mod package_pin_decrypt;
+mod speaker;
 mod tpm;
 mod up_play;
 mod web;

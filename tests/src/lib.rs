@@ -89,9 +89,19 @@ impl Journey {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        self.ddrm_env(&[], args)
+    }
+
+    /// [`Journey::ddrm`] with `env` added to its environment.
+    pub fn ddrm_env<I, S>(&self, env: &[(&str, &Path)], args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let args: Vec<std::ffi::OsString> =
             args.into_iter().map(|a| a.as_ref().to_owned()).collect();
         let output = Command::new(&self.bin)
+            .envs(env.iter().copied())
             .args(&args)
             .current_dir(self.dir.path())
             .env_remove("DDRM_GROUP_KEY")

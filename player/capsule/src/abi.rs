@@ -14,7 +14,7 @@ use licence_net_protocol::{Attestation, LicenceResponse, B256};
 use packager_format::ByteSource;
 
 use crate::session::{self, Host, Stop};
-use crate::wire::{AskDraft, BadShare, Event, PlayParams, StopKind, MAX_MESSAGE};
+use crate::wire::{AskDraft, BadShare, Control, Event, PlayParams, StopKind, MAX_MESSAGE};
 
 #[link(wasm_import_module = "ddrm")]
 extern "C" {
@@ -26,8 +26,9 @@ extern "C" {
     fn licence_ask(ptr: *const u8, len: u32) -> i64;
     fn licence_more(ptr: *const u8, len: u32) -> i64;
     fn take_reply(ptr: *mut u8, len: u32) -> i32;
-    fn present_audio(ptr: *const f32, samples: u32) -> i32;
+    fn present_audio(ptr: *const f32, samples: u32, pts_us: i64) -> i32;
     fn present_video(ptr: *const u8, len: u32, pts_us: i64) -> i32;
+    fn control(position_us: i64) -> i64;
     fn report(ptr: *const u8, len: u32);
 }
 
@@ -103,9 +104,9 @@ impl Host for Imports {
         })
     }
 
-    fn present_audio(&mut self, interleaved: &[f32]) -> Result<(), Stop> {
+    fn present_audio(&mut self, interleaved: &[f32], pts_us: i64) -> Result<(), Stop> {
         // SAFETY: the host reads `len` f32 values from a live slice.
-        match unsafe { present_audio(interleaved.as_ptr(), interleaved.len() as u32) } {
+        match unsafe { present_audio(interleaved.as_ptr(), interleaved.len() as u32, pts_us) } {
             0 => Ok(()),
             _ => Err(host_refused("present_audio")),
         }
@@ -117,6 +118,11 @@ impl Host for Imports {
             0 => Ok(()),
             _ => Err(host_refused("present_video")),
         }
+    }
+
+    fn control(&mut self, position_us: i64) -> Result<Control, Stop> {
+        // SAFETY: no pointers.
+        reply("control", unsafe { control(position_us) })
     }
 
     fn report(&mut self, event: &Event) {

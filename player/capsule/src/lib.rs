@@ -5,8 +5,9 @@
 //! - [`wire`]: the messages crossing the sandbox boundary (JSON), shared with the host.
 //! - `session` (feature `decode`): the capsule's work over the [`session::Host`] trait: read the
 //!   `.ddrm` header, make the ephemeral key, build the licence request, recover the content key
-//!   from sealed shares, enforce the licence policy, decrypt from the segment containing the
-//!   start time, decode, present samples and frames.
+//!   from sealed shares, enforce the licence policy, then decode audio and video interleaved by
+//!   presentation time, asking the host between packets whether to go on, seek or stop, and
+//!   present samples and frames with their presentation times.
 //! - `av1` (feature `decode`): the AV1 decoder (rav1d) behind a safe interface; with `abi`, the
 //!   only module allowed `unsafe` code.
 //! - `abi` (wasm32 only): the import list and exports that implement `Host` over the sandbox
@@ -24,4 +25,4 @@ pub mod av1;
 mod abi;
 
 /// The interface version this capsule speaks; the host refuses any other.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;

@@ -1,6 +1,11 @@
 //! The capsule's work over the [`Host`] it is given. Platform independent: the wasm build drives
 //! it through the sandbox imports (`abi`), and native tests can drive it directly.
 //!
+//! Audio and video are played together: the capsule always decodes next the packet of
+//! whichever track is behind in presentation time, and asks the host between packets whether
+//! to go on, seek or stop ([`Host::control`]; a host pauses by not answering yet), so a host
+//! can present both in sync.
+//!
 //! The content key exists only between [`recover_content_key`] and the end of [`play`], inside
 //! this module: in a [`ContentKey`] (zeroized on drop) and the container's segment sealer.
 //! Decrypted segment plaintext (compressed packets) is wiped after parsing; only decoded samples
@@ -13,14 +18,16 @@ use licence_net_protocol::{
 use packager_format::audio_codec::{make_decoder, to_symphonia_packet};
 use packager_format::{
     decode_packets, ByteSource, Container, ContentKey, FormatError, Header, Packet, SegmentEntry,
-    Track, TrackKind, Unlocked, KEY_SCHEME_LABELLED_BLS12_381,
+    TrackKind, Unlocked, KEY_SCHEME_LABELLED_BLS12_381,
 };
+use std::collections::VecDeque;
+
 use rand_core::RngCore;
 use symphonia::core::audio::SampleBuffer;
 use zeroize::Zeroize;
 
 use crate::av1::{self, Av1Decoder};
-use crate::wire::{AskDraft, BadShare, Event, PlayParams, StopKind};
+use crate::wire::{AskDraft, BadShare, Control, Event, PlayParams, StopKind};
 
 /// How long a licence request stays valid (seconds); well under the nodes' limit.
 pub const REQUEST_LIFETIME: u64 = 120;
@@ -37,13 +44,18 @@ pub trait Host {
     fn ask(&mut self, draft: &AskDraft) -> Result<Vec<LicenceResponse>, Stop>;
     /// Reports unusable responses and waits for the other nodes: all usable responses so far.
     fn more(&mut self, bad: &[BadShare]) -> Result<Vec<LicenceResponse>, Stop>;
-    /// Decoded audio: interleaved `f32` samples in the announced format.
-    fn present_audio(&mut self, interleaved: &[f32]) -> Result<(), Stop>;
+    /// Decoded audio: interleaved `f32` samples in the announced format; `pts_us` is the
+    /// presentation time of the first, in microseconds from the start of the content.
+    fn present_audio(&mut self, interleaved: &[f32], pts_us: i64) -> Result<(), Stop>;
     /// One decoded video frame, in presentation order: 8-bit Y, U, V planes (4:2:0), tightly
     /// packed — `width × height` bytes of Y, then `⌈width/2⌉ × ⌈height/2⌉` of U and of V, in
     /// the size the last [`Event::Video`] announced; `pts_us` is its presentation time in
     /// microseconds from the start of the content.
     fn present_video(&mut self, planes: &[u8], pts_us: i64) -> Result<(), Stop>;
+    /// Asked between units (before each packet decoded, which may first open a segment):
+    /// what to do next. `position_us` is the presentation time of that next unit. A host that
+    /// pauses answers only when it resumes (or seeks, or stops).
+    fn control(&mut self, position_us: i64) -> Result<Control, Stop>;
     /// Something the user should know.
     fn report(&mut self, event: &Event);
 }
@@ -103,32 +115,56 @@ fn run<H: Host, S: ByteSource>(host: &mut H, source: S) -> Result<Played, Stop> 
     drop(key);
 
     let header = unlocked.header().clone();
-    let mut played = Played::default();
     let track_of = |kind: TrackKind| header.tracks.iter().position(|t| t.kind == kind);
-    if params.audio {
-        if let Some(t) = track_of(TrackKind::Audio) {
-            play_audio(
-                host,
-                &mut unlocked,
-                &header,
-                t,
-                &params,
-                &policy,
-                &mut played,
-            )?;
+    let start_us = params.start_ms.saturating_mul(1000);
+    let mut lanes: Vec<Lane> = Vec::new();
+    if let Some(t) = track_of(TrackKind::Audio).filter(|_| params.audio) {
+        lanes.push(Audio::lane(host, &header, t, start_us)?);
+    }
+    if let Some(t) = track_of(TrackKind::Video).filter(|_| params.video) {
+        lanes.push(Video::lane(&header, t, start_us)?);
+    }
+    let mut played = Played::default();
+    let mut opened = Opened {
+        unlocked: &mut unlocked,
+        policy: &policy,
+        buf: Vec::new(),
+    };
+    // Whichever track is behind in presentation time goes next (the first listed on a tie).
+    while let Some((position, next)) = lanes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| Some((l.queue.next_us(&header)?, i)))
+        .min()
+    {
+        match host.control(position)? {
+            Control::Continue => {}
+            Control::Seek { to_us } => {
+                for lane in &mut lanes {
+                    lane.seek(&header, to_us)?;
+                }
+                host.report(&Event::Seeked { to_us });
+                continue;
+            }
+            Control::Stop => {
+                return Err(Stop::new(
+                    StopKind::Requested,
+                    "the host asked the capsule to stop",
+                ))
+            }
+        }
+        let lane = &mut lanes[next];
+        if let Some(packet) = lane.queue.pop(host, &mut opened, &mut played)? {
+            lane.presented += lane.media.decode(host, packet)?;
+        }
+        if lane.queue.at_end() {
+            lane.presented += lane.media.finish(host)?;
         }
     }
-    if params.video {
-        if let Some(t) = track_of(TrackKind::Video) {
-            play_video(
-                host,
-                &mut unlocked,
-                &header,
-                t,
-                &params,
-                &policy,
-                &mut played,
-            )?;
+    for lane in &lanes {
+        match lane.kind {
+            TrackKind::Audio => played.audio_frames = lane.presented,
+            _ => played.video_frames = lane.presented,
         }
     }
     Ok(played)
@@ -277,93 +313,252 @@ pub fn segments_from(header: &Header, track: usize, start: i64, keyframe: bool) 
     all[first..].iter().map(|(i, _)| *i).collect()
 }
 
-/// Decrypts segment `index`, records it, and returns its packets; the plaintext is wiped.
-fn open_segment<H: Host, S: ByteSource>(
-    host: &mut H,
-    unlocked: &mut Unlocked<S>,
-    index: usize,
-    policy: &LicencePolicy,
-    buf: &mut Vec<u8>,
-    played: &mut Played,
-) -> Result<Vec<packager_format::Packet>, Stop> {
-    check_time(policy, host.now())?;
-    let result = unlocked
-        .segment(index, buf)
-        .and_then(|_| decode_packets(buf));
-    buf.zeroize();
-    let packets = result.map_err(Stop::integrity)?;
-    played.decrypted.push(index as u32);
-    host.report(&Event::Decrypted {
-        segment: index as u32,
-    });
-    Ok(packets)
+/// What opening a segment needs: the unlocked container, the policy checked before each
+/// segment, and the plaintext buffer (wiped after every segment).
+struct Opened<'a, S: ByteSource> {
+    unlocked: &'a mut Unlocked<S>,
+    policy: &'a LicencePolicy,
+    buf: Vec<u8>,
 }
 
-fn to_timescale(ms: u64, timescale: u32) -> i64 {
-    i64::try_from(u128::from(ms) * u128::from(timescale) / 1000).unwrap_or(i64::MAX)
+impl<S: ByteSource> Opened<'_, S> {
+    /// Decrypts segment `index` after checking the licence's time, records it, and returns
+    /// its packets; the plaintext is wiped.
+    fn open<H: Host>(
+        &mut self,
+        host: &mut H,
+        index: usize,
+        played: &mut Played,
+    ) -> Result<Vec<Packet>, Stop> {
+        check_time(self.policy, host.now())?;
+        let result = self
+            .unlocked
+            .segment(index, &mut self.buf)
+            .and_then(|_| decode_packets(&self.buf));
+        self.buf.zeroize();
+        let packets = result.map_err(Stop::integrity)?;
+        played.decrypted.push(index as u32);
+        host.report(&Event::Decrypted {
+            segment: index as u32,
+        });
+        Ok(packets)
+    }
 }
 
-fn play_audio<H: Host, S: ByteSource>(
-    host: &mut H,
-    unlocked: &mut Unlocked<S>,
-    header: &Header,
+fn to_ticks_us(us: u64, timescale: u32) -> i64 {
+    i64::try_from(u128::from(us) * u128::from(timescale) / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn ticks_to_us(ticks: i64, timescale: u32) -> i64 {
+    let us = i128::from(ticks) * 1_000_000 / i128::from(timescale);
+    i64::try_from(us).unwrap_or(if us < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// One track's packets still to decode: the segments left to decrypt (from the one a start or
+/// seek needs) and the packets of the segment open now, wiped when dropped or discarded.
+struct Queue {
     track: usize,
-    params: &PlayParams,
-    policy: &LicencePolicy,
-    played: &mut Played,
-) -> Result<(), Stop> {
-    let t = &header.tracks[track];
-    let unsupported = |m: String| Stop::new(StopKind::Unsupported, m);
-    let mut decoder = make_decoder(t).map_err(|e| unsupported(e.to_string()))?;
-    if t.sample_rate == 0 || t.channels == 0 || t.timescale == 0 {
-        return Err(unsupported("audio track without rate or channels".into()));
+    timescale: u32,
+    /// Decrypt from a keyframe segment (video) or from the segment holding the start (audio).
+    keyframe: bool,
+    segments: Vec<usize>,
+    next_segment: usize,
+    packets: VecDeque<Packet>,
+}
+
+impl Queue {
+    fn new(header: &Header, track: usize, keyframe: bool, start_us: u64) -> Self {
+        let mut q = Self {
+            track,
+            timescale: header.tracks[track].timescale,
+            keyframe,
+            segments: Vec::new(),
+            next_segment: 0,
+            packets: VecDeque::new(),
+        };
+        q.restart(header, start_us);
+        q
     }
-    host.report(&Event::Audio {
-        codec: t.codec.clone(),
-        sample_rate: t.sample_rate,
-        channels: t.channels,
-    });
-    let start = to_timescale(params.start_ms, t.timescale);
-    let channels = usize::from(t.channels);
-    let mut buf = Vec::new();
-    let mut out: Option<SampleBuffer<f32>> = None;
-    for index in segments_from(header, track, start, false) {
-        for packet in open_segment(host, unlocked, index, policy, &mut buf, played)? {
-            let decoded = match decoder.decode(&to_symphonia_packet(0, &packet)) {
-                Ok(d) => d,
-                // A damaged frame is skipped, as players do; the segment itself authenticated.
-                Err(symphonia::core::errors::Error::DecodeError(_)) => continue,
-                Err(e) => return Err(unsupported(format!("audio decoder: {e}"))),
-            };
-            if decoded.spec().channels.count() != channels {
-                return Err(unsupported("the decoder's channel count changed".into()));
-            }
-            let needed = decoded.capacity() as u64;
-            if out
-                .as_ref()
-                .is_none_or(|b| (b.capacity() as u64) < needed * channels as u64)
-            {
-                out = Some(SampleBuffer::new(needed, *decoded.spec()));
-            }
-            let sb = out.as_mut().expect("allocated above");
-            sb.copy_interleaved_ref(decoded);
-            let samples = sb.samples();
-            // Drop what lies before the start (and encoder priming, at negative times).
-            let skip_ticks = (start - packet.pts).max(0);
-            let skip = usize::try_from(
-                i128::from(skip_ticks) * i128::from(t.sample_rate) / i128::from(t.timescale),
-            )
-            .unwrap_or(usize::MAX)
-            .saturating_mul(channels)
-            .min(samples.len());
-            let kept = &samples[skip..];
-            if !kept.is_empty() {
-                host.present_audio(kept)?;
-                played.audio_frames += (kept.len() / channels) as u64;
-            }
+
+    /// Drops what is queued and starts again from the segment `start_us` needs.
+    fn restart(&mut self, header: &Header, start_us: u64) {
+        self.wipe();
+        let start = to_ticks_us(start_us, self.timescale);
+        self.segments = segments_from(header, self.track, start, self.keyframe);
+        self.next_segment = 0;
+    }
+
+    fn wipe(&mut self) {
+        for p in self.packets.iter_mut() {
+            p.data.zeroize();
         }
+        self.packets.clear();
     }
-    Ok(())
+
+    /// The presentation time (µs) of the next packet, or of the next segment's start when
+    /// none is open; `None` at the track's end.
+    fn next_us(&self, header: &Header) -> Option<i64> {
+        let ticks = match self.packets.front() {
+            Some(p) => p.pts,
+            None => header.segments[*self.segments.get(self.next_segment)?].pts,
+        };
+        Some(ticks_to_us(ticks, self.timescale))
+    }
+
+    /// The next packet, decrypting the next segment when none is open; `None` at the end.
+    fn pop<H: Host, S: ByteSource>(
+        &mut self,
+        host: &mut H,
+        opened: &mut Opened<'_, S>,
+        played: &mut Played,
+    ) -> Result<Option<Packet>, Stop> {
+        while self.packets.is_empty() {
+            let Some(&index) = self.segments.get(self.next_segment) else {
+                return Ok(None);
+            };
+            self.next_segment += 1;
+            self.packets = opened.open(host, index, played)?.into();
+        }
+        Ok(self.packets.pop_front())
+    }
+
+    fn at_end(&self) -> bool {
+        self.packets.is_empty() && self.next_segment >= self.segments.len()
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+/// A track being played: the packets still to decode, and what decodes and presents them.
+struct Lane {
+    queue: Queue,
+    media: Box<dyn Media>,
+    kind: TrackKind,
+    /// Frames presented (audio: one sample per channel).
+    presented: u64,
+}
+
+impl Lane {
+    /// Starts again from `to_us`: the queue from the segment it needs, a reset decoder, and
+    /// nothing presented before it.
+    fn seek(&mut self, header: &Header, to_us: u64) -> Result<(), Stop> {
+        self.queue.restart(header, to_us);
+        self.media.restart(to_us)
+    }
+}
+
+/// A track's decoder and presentation.
+trait Media {
+    /// Readies to decode from a segment start and present from `to_us` on.
+    fn restart(&mut self, to_us: u64) -> Result<(), Stop>;
+    /// Decodes `packet` and presents what is ready: the frames presented.
+    fn decode(&mut self, host: &mut dyn Host, packet: Packet) -> Result<u64, Stop>;
+    /// Once the track has no more packets: presents what the decoder still holds.
+    fn finish(&mut self, _host: &mut dyn Host) -> Result<u64, Stop> {
+        Ok(0)
+    }
+}
+
+/// The audio track's decoder and where presentation starts.
+struct Audio {
+    timescale: u32,
+    decoder: Box<dyn symphonia::core::codecs::Decoder>,
+    sample_rate: u32,
+    channels: usize,
+    /// Samples before this (track timescale) are decoded but not presented.
+    start: i64,
+    out: Option<SampleBuffer<f32>>,
+}
+
+impl Audio {
+    fn lane<H: Host>(
+        host: &mut H,
+        header: &Header,
+        track: usize,
+        start_us: u64,
+    ) -> Result<Lane, Stop> {
+        let t = &header.tracks[track];
+        let unsupported = |m: String| Stop::new(StopKind::Unsupported, m);
+        let decoder = make_decoder(t).map_err(|e| unsupported(e.to_string()))?;
+        if t.sample_rate == 0 || t.channels == 0 || t.timescale == 0 {
+            return Err(unsupported("audio track without rate or channels".into()));
+        }
+        host.report(&Event::Audio {
+            codec: t.codec.clone(),
+            sample_rate: t.sample_rate,
+            channels: t.channels,
+        });
+        Ok(Lane {
+            queue: Queue::new(header, track, false, start_us),
+            kind: TrackKind::Audio,
+            presented: 0,
+            media: Box::new(Self {
+                timescale: t.timescale,
+                decoder,
+                sample_rate: t.sample_rate,
+                channels: usize::from(t.channels),
+                start: to_ticks_us(start_us, t.timescale),
+                out: None,
+            }),
+        })
+    }
+}
+
+impl Media for Audio {
+    fn restart(&mut self, to_us: u64) -> Result<(), Stop> {
+        self.decoder.reset();
+        self.start = to_ticks_us(to_us, self.timescale);
+        Ok(())
+    }
+
+    /// Presents the packet's samples from the start time on.
+    fn decode(&mut self, host: &mut dyn Host, mut packet: Packet) -> Result<u64, Stop> {
+        let unsupported = |m: String| Stop::new(StopKind::Unsupported, m);
+        let result = self.decoder.decode(&to_symphonia_packet(0, &packet));
+        packet.data.zeroize();
+        let decoded = match result {
+            Ok(d) => d,
+            // A damaged frame is skipped, as players do; the segment itself authenticated.
+            Err(symphonia::core::errors::Error::DecodeError(_)) => return Ok(0),
+            Err(e) => return Err(unsupported(format!("audio decoder: {e}"))),
+        };
+        let channels = self.channels;
+        if decoded.spec().channels.count() != channels {
+            return Err(unsupported("the decoder's channel count changed".into()));
+        }
+        let needed = decoded.capacity() as u64;
+        if self
+            .out
+            .as_ref()
+            .is_none_or(|b| (b.capacity() as u64) < needed * channels as u64)
+        {
+            self.out = Some(SampleBuffer::new(needed, *decoded.spec()));
+        }
+        let sb = self.out.as_mut().expect("allocated above");
+        sb.copy_interleaved_ref(decoded);
+        let samples = sb.samples();
+        // Drop what lies before the start (and encoder priming, at negative times).
+        let timescale = self.timescale;
+        let skip_ticks = (self.start - packet.pts).max(0);
+        let skip_frames = usize::try_from(
+            i128::from(skip_ticks) * i128::from(self.sample_rate) / i128::from(timescale),
+        )
+        .unwrap_or(usize::MAX)
+        .min(samples.len() / channels);
+        let kept = &samples[skip_frames * channels..];
+        if kept.is_empty() {
+            return Ok(0);
+        }
+        let pts_us = ticks_to_us(packet.pts, timescale)
+            + i64::try_from(skip_frames as u64 * 1_000_000 / u64::from(self.sample_rate))
+                .unwrap_or(i64::MAX);
+        host.present_audio(kept, pts_us)?;
+        Ok((kept.len() / channels) as u64)
+    }
 }
 
 /// The AV1 configuration OBUs of a track's codec private data: the sequence header OBUs as the
@@ -376,105 +571,111 @@ fn config_obus(codec_private: &[u8]) -> &[u8] {
     }
 }
 
-fn ticks_to_us(ticks: i64, timescale: u32) -> i64 {
-    let us = i128::from(ticks) * 1_000_000 / i128::from(timescale);
-    i64::try_from(us).unwrap_or(if us < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// Presents the frames the decoder has ready, dropping those before `start`; announces the
-/// picture format before the first frame presented and again whenever it changes.
-struct VideoOut<'a> {
-    track: &'a Track,
+/// The video track's decoder (a fresh one after every seek) and the frames it presents from
+/// the start time on, announcing the picture format before the first frame and again whenever
+/// it changes.
+struct Video {
+    timescale: u32,
+    decoder: Av1Decoder,
+    codec: String,
+    config: Vec<u8>,
+    frame_rate: (u32, u32),
+    /// Frames before this (track timescale) are decoded but not presented.
     start: i64,
     announced: Option<(u32, u32)>,
     planes: Vec<u8>,
 }
 
-impl VideoOut<'_> {
-    fn present<H: Host>(
-        &mut self,
-        host: &mut H,
-        decoder: &mut Av1Decoder,
-        played: &mut Played,
-    ) -> Result<(), Stop> {
-        while let Some(picture) = decoder.picture() {
+fn decode_err(e: av1::Av1Error) -> Stop {
+    Stop::new(StopKind::Unsupported, format!("video decoder: {e}"))
+}
+
+impl Video {
+    fn lane(header: &Header, track: usize, start_us: u64) -> Result<Lane, Stop> {
+        let t = &header.tracks[track];
+        let unsupported = |m: String| Stop::new(StopKind::Unsupported, m);
+        if t.codec != "av1" {
+            return Err(unsupported(format!("video codec {}", t.codec)));
+        }
+        if t.timescale == 0 {
+            return Err(unsupported("video track without a timescale".into()));
+        }
+        let mut video = Self {
+            timescale: t.timescale,
+            decoder: Av1Decoder::new().map_err(decode_err)?,
+            codec: t.codec.clone(),
+            config: config_obus(&t.codec_private).to_vec(),
+            frame_rate: (t.frame_rate_num, t.frame_rate_den),
+            start: 0,
+            announced: None,
+            planes: Vec::new(),
+        };
+        video.begin(start_us)?;
+        Ok(Lane {
+            queue: Queue::new(header, track, true, start_us),
+            media: Box::new(video),
+            kind: TrackKind::Video,
+            presented: 0,
+        })
+    }
+
+    /// Readies the decoder to decode from a keyframe and present from `start_us`.
+    fn begin(&mut self, start_us: u64) -> Result<(), Stop> {
+        self.start = to_ticks_us(start_us, self.timescale);
+        if !self.config.is_empty() {
+            self.decoder
+                .send(&self.config, self.start)
+                .map_err(decode_err)?;
+        }
+        Ok(())
+    }
+
+    /// Presents the frames the decoder has ready: how many.
+    fn present(&mut self, host: &mut dyn Host) -> Result<u64, Stop> {
+        let mut presented = 0;
+        while let Some(picture) = self.decoder.picture() {
             if picture.pts() < self.start {
                 continue;
             }
             let size = (picture.width(), picture.height());
             if self.announced != Some(size) {
                 host.report(&Event::Video {
-                    codec: self.track.codec.clone(),
+                    codec: self.codec.clone(),
                     width: size.0,
                     height: size.1,
-                    frame_rate_num: self.track.frame_rate_num,
-                    frame_rate_den: self.track.frame_rate_den,
+                    frame_rate_num: self.frame_rate.0,
+                    frame_rate_den: self.frame_rate.1,
                 });
                 self.announced = Some(size);
             }
             picture.write_packed(&mut self.planes);
-            let pts_us = ticks_to_us(picture.pts(), self.track.timescale);
+            let pts_us = ticks_to_us(picture.pts(), self.timescale);
             drop(picture);
             host.present_video(&self.planes, pts_us)?;
-            played.video_frames += 1;
+            presented += 1;
         }
-        Ok(())
+        Ok(presented)
     }
 }
 
-/// A segment's packets, their bytes wiped when dropped, on every way out of the loop.
-struct Wiped(Vec<Packet>);
+impl Media for Video {
+    fn restart(&mut self, to_us: u64) -> Result<(), Stop> {
+        self.decoder = Av1Decoder::new().map_err(decode_err)?;
+        self.begin(to_us)
+    }
 
-impl Drop for Wiped {
-    fn drop(&mut self) {
-        for p in &mut self.0 {
-            p.data.zeroize();
-        }
+    /// Decodes the packet and presents the frames ready.
+    fn decode(&mut self, host: &mut dyn Host, mut packet: Packet) -> Result<u64, Stop> {
+        let sent = self.decoder.send(&packet.data, packet.pts);
+        packet.data.zeroize();
+        sent.map_err(decode_err)?;
+        self.present(host)
     }
-}
 
-fn play_video<H: Host, S: ByteSource>(
-    host: &mut H,
-    unlocked: &mut Unlocked<S>,
-    header: &Header,
-    track: usize,
-    params: &PlayParams,
-    policy: &LicencePolicy,
-    played: &mut Played,
-) -> Result<(), Stop> {
-    let t = &header.tracks[track];
-    let unsupported = |m: String| Stop::new(StopKind::Unsupported, m);
-    if t.codec != "av1" {
-        return Err(unsupported(format!("video codec {}", t.codec)));
+    fn finish(&mut self, host: &mut dyn Host) -> Result<u64, Stop> {
+        self.decoder.finish().map_err(decode_err)?;
+        self.present(host)
     }
-    if t.timescale == 0 {
-        return Err(unsupported("video track without a timescale".into()));
-    }
-    let decode_err = |e: av1::Av1Error| unsupported(format!("video decoder: {e}"));
-    let mut decoder = Av1Decoder::new().map_err(decode_err)?;
-    let start = to_timescale(params.start_ms, t.timescale);
-    let config = config_obus(&t.codec_private);
-    if !config.is_empty() {
-        decoder.send(config, start).map_err(decode_err)?;
-    }
-    let mut out = VideoOut {
-        track: t,
-        start,
-        announced: None,
-        planes: Vec::new(),
-    };
-    let mut buf = Vec::new();
-    for index in segments_from(header, track, start, true) {
-        let packets = Wiped(open_segment(
-            host, unlocked, index, policy, &mut buf, played,
-        )?);
-        for packet in &packets.0 {
-            decoder.send(&packet.data, packet.pts).map_err(decode_err)?;
-            out.present(host, &mut decoder, played)?;
-        }
-    }
-    decoder.finish().map_err(decode_err)?;
-    out.present(host, &mut decoder, played)
 }
 
 #[cfg(test)]

@@ -117,6 +117,24 @@ pub enum StopKind {
     BadInput,
     /// A track the capsule cannot decode.
     Unsupported,
+    /// The host asked to stop ([`Control::Stop`]): not a failure.
+    Requested,
+}
+
+/// What the host wants next (import `control`, asked between units: before each packet the
+/// capsule decodes and each segment it opens). A host that pauses keeps the call waiting until
+/// it resumes, seeks or stops; the capsule decides what a seek decrypts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Control {
+    /// Go on with the next unit.
+    Continue,
+    /// Play from `to_us` (microseconds from the start of the content): video decrypts from the
+    /// keyframe segment at or before it and audio from the segment holding it; what decodes
+    /// before it is not presented.
+    Seek { to_us: u64 },
+    /// Stop now: the run ends with [`StopKind::Requested`].
+    Stop,
 }
 
 /// Events the capsule reports to the host (import `report`).
@@ -147,6 +165,9 @@ pub enum Event {
     },
     /// A segment was decrypted (index into the segment table).
     Decrypted { segment: u32 },
+    /// A seek took effect: what is presented next starts at (or, for video, within a frame
+    /// after) `to_us`; anything the host still holds from before is stale.
+    Seeked { to_us: u64 },
     /// Playback stopped before the end, and why.
     Stopped { kind: StopKind, message: String },
     /// Playback reached the end.
@@ -154,4 +175,18 @@ pub enum Event {
         audio_frames: u64,
         video_frames: u64,
     },
+}
+
+impl Event {
+    /// The sample rate and channel count an [`Event::Audio`] announces.
+    pub fn audio_format(&self) -> Option<(u32, u16)> {
+        match self {
+            Self::Audio {
+                sample_rate,
+                channels,
+                ..
+            } => Some((*sample_rate, *channels)),
+            _ => None,
+        }
+    }
 }

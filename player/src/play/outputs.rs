@@ -17,7 +17,9 @@ impl SharedOutputs {
 }
 
 impl Presenter for SharedOutputs {
-    fn audio(&mut self, interleaved: &[f32]) -> io::Result<()> {
+    fn audio(&mut self, interleaved: &[f32], _pts_us: i64) -> io::Result<()> {
+        // A file holds the samples in the order presented: playing from a start time or
+        // without seeks, that is presentation order.
         self.outputs
             .lock()
             .expect("outputs lock")
@@ -45,10 +47,9 @@ pub(super) struct Outputs {
     audio_started: bool,
     video_header: Option<String>,
     video_frame_len: usize,
-    pub(super) sample_rate: u32,
-    pub(super) channels: u16,
-    pub(super) audio_frames: u64,
-    pub(super) video_frames: u64,
+    sample_rate: u32,
+    channels: u16,
+    video_frames: u64,
 }
 
 fn temp_beside(path: &Path) -> Result<(tempfile::NamedTempFile, PathBuf), PlayError> {
@@ -77,35 +78,28 @@ impl Outputs {
             video_frame_len: 0,
             sample_rate: 0,
             channels: 0,
-            audio_frames: 0,
             video_frames: 0,
         })
     }
 
     fn event(&mut self, event: &Event) {
-        match event {
-            Event::Audio {
-                sample_rate,
-                channels,
-                ..
-            } => {
-                self.sample_rate = *sample_rate;
-                self.channels = *channels;
-            }
-            Event::Video {
-                width,
-                height,
-                frame_rate_num,
-                frame_rate_den,
-                ..
-            } => {
-                self.video_header = Some(format!(
-                    "YUV4MPEG2 W{width} H{height} F{frame_rate_num}:{frame_rate_den} Ip A1:1 C420jpeg\n"
-                ));
-                let (w, h) = (*width as usize, *height as usize);
-                self.video_frame_len = w * h + 2 * (w.div_ceil(2) * h.div_ceil(2));
-            }
-            _ => {}
+        if let Some((sample_rate, channels)) = event.audio_format() {
+            self.sample_rate = sample_rate;
+            self.channels = channels;
+        }
+        if let Event::Video {
+            width,
+            height,
+            frame_rate_num,
+            frame_rate_den,
+            ..
+        } = event
+        {
+            self.video_header = Some(format!(
+                "YUV4MPEG2 W{width} H{height} F{frame_rate_num}:{frame_rate_den} Ip A1:1 C420jpeg\n"
+            ));
+            let (w, h) = (*width as usize, *height as usize);
+            self.video_frame_len = w * h + 2 * (w.div_ceil(2) * h.div_ceil(2));
         }
     }
 
@@ -125,7 +119,6 @@ impl Outputs {
             bytes.extend_from_slice(&s.to_le_bytes());
         }
         file.write_all(&bytes)?;
-        self.audio_frames += (interleaved.len() / usize::from(self.channels)) as u64;
         Ok(())
     }
 

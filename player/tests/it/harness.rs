@@ -12,7 +12,8 @@ use contracts_bindings::ops::{self, HeaderFacts, Purchase};
 use licence_net_protocol::{B256, U256};
 use player::runtime::RuntimeKey;
 use player::{
-    bundled_capsule, CapsulePackage, Host, PlayError, PlayOptions, PlayReport, RunLimits,
+    bundled_capsule, CapsulePackage, FileOutputs, Host, PlayError, PlayOptions, PlayReport,
+    RunLimits,
 };
 
 pub use licence_net::testing::*;
@@ -26,7 +27,7 @@ pub const PUBLISHER: usize = 9;
 pub struct Stack {
     pub network: Network,
     pub runtime: Arc<RuntimeKey>,
-    pub host: Host,
+    pub host: Arc<Host>,
 }
 
 /// Makes a test clip: `secs` seconds of a sine, stereo 48 kHz, FLAC.
@@ -81,7 +82,7 @@ impl Stack {
         let stack = Self {
             network,
             runtime: Arc::new(runtime),
-            host: Host::new().unwrap(),
+            host: Arc::new(Host::new().unwrap()),
         };
         stack.register_bundled_capsule().await;
         stack
@@ -125,6 +126,12 @@ impl Stack {
     /// Packages `input` with the real packager (lossless: FLAC stays FLAC) for this network,
     /// allowing `renderers`.
     pub fn package(&self, input: &Path, renderers: Vec<[u8; 32]>) -> PathBuf {
+        self.package_as(input, renderers, true)
+    }
+
+    /// Packages `input` for this network allowing `renderers`: `lossless` keeps FLAC, else the
+    /// playback profile (AV1, AAC-LC).
+    pub fn package_as(&self, input: &Path, renderers: Vec<[u8; 32]>, lossless: bool) -> PathBuf {
         let output = input.with_extension("ddrm");
         let opts = packager::PackageOptions {
             input: input.to_path_buf(),
@@ -135,7 +142,7 @@ impl Stack {
             creator: "player tests".into(),
             creator_account: self.network.creator(),
             as_data: false,
-            lossless: true,
+            lossless,
             export_key: None,
             description: None,
             thumbnail: None,
@@ -161,13 +168,13 @@ impl Stack {
         self.network.dir.path().join(name)
     }
 
-    /// Options to play `ddrm` as `account` with `capsule`, writing audio to `audio_out`.
+    /// Options to play `ddrm` as `account` with `capsule` from `start` (audio only; [`Stack::play`]
+    /// sets the tracks from its files).
     pub fn options(
         &self,
         ddrm: &Path,
         account: usize,
         capsule: CapsulePackage,
-        audio_out: Option<PathBuf>,
         start: Duration,
     ) -> PlayOptions {
         PlayOptions {
@@ -178,8 +185,8 @@ impl Stack {
             deployment: self.network.dep.clone(),
             group_key: self.network.group.clone(),
             licence_nodes: self.network.urls.clone(),
-            audio_out,
-            video_out: None,
+            audio: true,
+            video: false,
             start,
             capsule,
             limits: RunLimits {
@@ -187,12 +194,16 @@ impl Stack {
                 timeout: Duration::from_secs(120),
                 ..RunLimits::default()
             },
-            on_first_output: None,
         }
     }
 
-    pub async fn play(&self, opts: PlayOptions) -> Result<PlayReport, PlayError> {
-        player::play(&self.host, opts).await
+    /// Plays with `opts`, audio to `audio_out` (through `ddrm play`'s file outputs).
+    pub async fn play(&self, opts: PlayOptions, audio_out: &Path) -> Result<PlayReport, PlayError> {
+        let files = FileOutputs {
+            audio_out: Some(audio_out.to_path_buf()),
+            ..FileOutputs::default()
+        };
+        player::play(self.host.clone(), opts, files).await
     }
 
     /// Plays `ddrm` from its start as `account` with the bundled capsule, audio to `out`.
@@ -202,14 +213,54 @@ impl Stack {
         account: usize,
         out: &Path,
     ) -> Result<PlayReport, PlayError> {
-        self.play(self.options(
-            ddrm,
-            account,
-            bundled_capsule(),
-            Some(out.to_path_buf()),
-            Duration::ZERO,
-        ))
+        self.play(
+            self.options(ddrm, account, bundled_capsule(), Duration::ZERO),
+            out,
+        )
         .await
+    }
+
+    /// A `secs` s 320x240 24 fps test pattern with a stereo 48 kHz sine, packaged for the
+    /// bundled capsule (AV1 with a keyframe segment every ~2 s, AAC) and minted by [`CREATOR`]
+    /// at [`PRICE`], renting for a tenth of it per `rent_period` seconds.
+    pub async fn minted_film(&self, secs: u32, rent_period: u32) -> Clip {
+        let capsule = bundled_capsule();
+        let source = tests::media::make(
+            &self.file(&format!("film-{secs}s.mp4")),
+            secs,
+            "320x240",
+            &[
+                "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt",
+                "yuv420p", "-c:a", "aac", "-ac", "2", "-ar", "48000",
+            ],
+        );
+        let ddrm = self.package_as(&source, vec![capsule.measurement().0], false);
+        let facts = ops::read_ddrm_header(&ddrm).unwrap();
+        let content = facts.content_id;
+        let request = ops::MintRequest {
+            header: HeaderFacts {
+                renderers: vec![capsule.measurement()],
+                ..facts
+            },
+            cid: "bafkreitestfilm".into(),
+            payment_token: alloy::primitives::Address::ZERO,
+            terms: ops::TermsInput {
+                price: PRICE,
+                rent_price: PRICE / U256::from(10u8),
+                rent_period,
+                ..Default::default()
+            },
+            split: vec![(self.network.keys[CREATOR].address(), 10_000)],
+        };
+        let creator = self.network.chain_as(CREATOR).await;
+        ops::mint(&creator, &self.network.dep, &request)
+            .await
+            .expect("mint the film");
+        Clip {
+            source,
+            ddrm,
+            content,
+        }
     }
 
     /// Packages a `secs` seconds clip for the bundled capsule and mints it.

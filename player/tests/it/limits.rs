@@ -8,7 +8,7 @@ use ddrm_capsule::wire::PlayParams;
 use licence_net_protocol::{Address, B256};
 use player::capsule_host::{Discard, Offline, Session};
 use player::runtime::RuntimeKey;
-use player::{Host, PlayError, RunLimits};
+use player::{Controller, Host, PlayError, RunLimits};
 
 /// A session with nothing behind it: an empty file, no licence network, output dropped.
 fn session() -> Session {
@@ -28,6 +28,7 @@ fn session() -> Session {
         wallet: k256::ecdsa::SigningKey::random(&mut rand_core::OsRng),
         gate: Box::new(Offline),
         presenter: Box::new(Discard),
+        control: Controller::new(),
     }
 }
 
@@ -35,7 +36,7 @@ fn session() -> Session {
 const SPIN: &str = r#"
 (module
   (memory (export "memory") 1)
-  (func (export "ddrm_abi_version") (result i32) (i32.const 1))
+  (func (export "ddrm_abi_version") (result i32) (i32.const 2))
   (func (export "ddrm_play") (result i32) (loop $l (br $l)) (i32.const 0)))
 "#;
 
@@ -43,7 +44,7 @@ const SPIN: &str = r#"
 const HOG: &str = r#"
 (module
   (memory (export "memory") 1)
-  (func (export "ddrm_abi_version") (result i32) (i32.const 1))
+  (func (export "ddrm_abi_version") (result i32) (i32.const 2))
   (func (export "ddrm_play") (result i32)
     (loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
     (i32.const 0)))
@@ -54,7 +55,7 @@ const OVERSIZED: &str = r#"
 (module
   (import "ddrm" "present_video" (func $present (param i32 i32 i64) (result i32)))
   (memory (export "memory") 1)
-  (func (export "ddrm_abi_version") (result i32) (i32.const 1))
+  (func (export "ddrm_abi_version") (result i32) (i32.const 2))
   (func (export "ddrm_play") (result i32)
     (call $present (i32.const 0) (i32.const -16) (i64.const 0))))
 "#;
@@ -64,7 +65,7 @@ const OVERREAD: &str = r#"
 (module
   (import "ddrm" "source_read" (func $read (param i64 i32 i32) (result i32)))
   (memory (export "memory") 1)
-  (func (export "ddrm_abi_version") (result i32) (i32.const 1))
+  (func (export "ddrm_abi_version") (result i32) (i32.const 2))
   (func (export "ddrm_play") (result i32)
     (call $read (i64.const 0) (i32.const 65520) (i32.const 67108864))))
 "#;

@@ -6,4 +6,5 @@ mod harness;
 mod limits;
 mod playback;
 mod refusals;
+mod session;
 mod tpm;

@@ -51,13 +51,15 @@ async fn seeking_decrypts_only_from_the_segment_containing_the_start() {
     let out = b.stack.file("seek.wav");
     let report = b
         .stack
-        .play(b.stack.options(
-            &b.ddrm,
-            BUYER,
-            bundled_capsule(),
-            Some(out.clone()),
-            Duration::from_secs(start_s as u64),
-        ))
+        .play(
+            b.stack.options(
+                &b.ddrm,
+                BUYER,
+                bundled_capsule(),
+                Duration::from_secs(start_s as u64),
+            ),
+            &out,
+        )
         .await
         .expect("seeked playback");
     assert_eq!(report.decrypted.first(), Some(&containing));

@@ -72,8 +72,8 @@ async fn refusals_name_their_cause_and_write_nothing() {
         ),
     ];
     for (capsule, is_expected, cause) in capsules {
-        let opts = s.options(&b.ddrm, BUYER, capsule, Some(out.clone()), Duration::ZERO);
-        let e = refused(s.play(opts).await, cause, &out);
+        let opts = s.options(&b.ddrm, BUYER, capsule, Duration::ZERO);
+        let e = refused(s.play(opts, &out).await, cause, &out);
         assert!(is_expected(&e), "{e}");
     }
 

@@ -49,15 +49,9 @@ async fn a_tpm_key_plays_where_nodes_require_hardware_and_a_copied_file_key_does
     assert!(snr_db(&want, &got).is_infinite(), "bit-exact FLAC");
 
     let refused = s.file("file-key.wav");
-    let mut opts = s.options(
-        &b.ddrm,
-        BUYER,
-        bundled_capsule(),
-        Some(refused.clone()),
-        Duration::ZERO,
-    );
+    let mut opts = s.options(&b.ddrm, BUYER, bundled_capsule(), Duration::ZERO);
     opts.runtime = std::sync::Arc::new(copied);
-    let e = s.play(opts).await.unwrap_err();
+    let e = s.play(opts, &refused).await.unwrap_err();
     assert!(matches!(e, PlayError::LicenceRefused(_)), "{e}");
     assert!(e.to_string().contains("runtime_not_hardware"), "{e}");
     assert!(e.to_string().contains("5 of 5 nodes answered"), "{e}");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ddrm_capsule::av1::{Av1Decoder, Picture};
 use ddrm_capsule::session::{segments_from, Host, Stop};
-use ddrm_capsule::wire::{AskDraft, BadShare, Event, PlayParams};
+use ddrm_capsule::wire::{AskDraft, BadShare, Control, Event, PlayParams};
 use k256::ecdsa::SigningKey;
 use licence_net_protocol::threshold_crypto::SecretKeySet;
 use licence_net_protocol::{
@@ -281,7 +281,7 @@ impl Host for TestHost<'_> {
         panic!("every share issued in process is good; the capsule asked again")
     }
 
-    fn present_audio(&mut self, interleaved: &[f32]) -> Result<(), Stop> {
+    fn present_audio(&mut self, interleaved: &[f32], _pts_us: i64) -> Result<(), Stop> {
         self.audio_samples += interleaved.len();
         Ok(())
     }
@@ -289,6 +289,10 @@ impl Host for TestHost<'_> {
     fn present_video(&mut self, planes: &[u8], pts_us: i64) -> Result<(), Stop> {
         self.frames.push((planes.to_vec(), pts_us));
         Ok(())
+    }
+
+    fn control(&mut self, _position_us: i64) -> Result<Control, Stop> {
+        Ok(Control::Continue)
     }
 
     fn report(&mut self, event: &Event) {

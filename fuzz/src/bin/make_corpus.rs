@@ -8,7 +8,7 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use ddrm_capsule::wire::{AskDraft, BadShare, Event, Fault, PlayParams, StopKind};
+use ddrm_capsule::wire::{AskDraft, BadShare, Control, Event, Fault, PlayParams, StopKind};
 use ddrm_fuzz::*;
 use licence_net::audit::{AuditFacts, AuditLog, Decision};
 use licence_net_protocol::{
@@ -151,6 +151,7 @@ fn main() {
         fault: Fault::InvalidShare,
     }];
     w.json("capsule_wire", "bad-shares", &bad);
+    w.json("capsule_wire", "seek", &Control::Seek { to_us: 5_000_000 });
     for (label, event) in [
         (
             "licensed",

@@ -129,6 +129,13 @@ fn check_request(opts: &PackageOptions) -> Result<u64, PackageError> {
             return Err(PackageError::Exists { path: k.clone() });
         }
     }
+    if outfile::writes_in_place(&opts.output) {
+        return Err(PackageError::Invalid(format!(
+            "{} is not a regular file: a .ddrm is written whole and read back to verify it; \
+             package to a file",
+            opts.output.display()
+        )));
+    }
     if opts.creator_account == Address::ZERO {
         return Err(PackageError::Invalid(
             "the creator account must not be the zero address".into(),

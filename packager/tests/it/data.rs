@@ -68,6 +68,13 @@ impl Fixture {
         packager::package(&self.options(input, out, key_out), &mut |_| {}).unwrap()
     }
 
+    /// `len` bytes of input packaged to `in.ddrm`, its key exported to `in.key`; the input's path.
+    fn packaged(&self, len: usize) -> PathBuf {
+        let input = self.input("in.bin", len);
+        self.package(&input, "in.ddrm", "in.key");
+        input
+    }
+
     fn key(&self, key_out: &str) -> ContentKey {
         ContentKey::from_hex(&std::fs::read_to_string(self.path(key_out)).unwrap()).unwrap()
     }
@@ -167,8 +174,7 @@ fn a_flipped_bit_anywhere_is_named_and_nothing_is_written() {
 #[test]
 fn wrong_key_truncation_and_missing_files_fail_cleanly() {
     let f = Fixture::new();
-    let input = f.input("in.bin", 300_000);
-    f.package(&input, "in.ddrm", "in.key");
+    let input = f.packaged(300_000);
     let wrong = ContentKey::from_bytes([1; 32]);
     let err = packager::decrypt(&f.path("in.ddrm"), &wrong, &f.path("o")).unwrap_err();
     assert!(err.to_string().contains("content key is wrong"), "{err}");
@@ -188,8 +194,7 @@ fn wrong_key_truncation_and_missing_files_fail_cleanly() {
 #[test]
 fn the_content_key_never_appears_in_the_file_and_its_export_is_private() {
     let f = Fixture::new();
-    let input = f.input("in.bin", 50_000);
-    f.package(&input, "in.ddrm", "in.key");
+    let input = f.packaged(50_000);
     let key = f.key("in.key");
     let file = std::fs::read(f.path("in.ddrm")).unwrap();
     assert!(!file.windows(32).any(|w| w == key.as_bytes()));
@@ -212,8 +217,7 @@ fn the_content_key_never_appears_in_the_file_and_its_export_is_private() {
 #[test]
 fn the_key_ciphertext_decrypts_to_the_content_key_with_three_shares() {
     let f = Fixture::new();
-    let input = f.input("in.bin", 10);
-    f.package(&input, "in.ddrm", "in.key");
+    f.packaged(10);
     let h = packager::inspect(&f.path("in.ddrm")).unwrap().header;
     assert_eq!(h.creator(), CREATOR.into_array());
     let ct = licence_net_protocol::PreparedCiphertext::decode(&h.key.ciphertext, &CREATOR)
@@ -307,4 +311,32 @@ fn a_creators_thumbnail_and_description_travel_in_the_clear_header_and_bad_ones_
         );
         assert!(!f.path(&format!("bad{i}.ddrm")).exists());
     }
+}
+
+/// A device or FIFO named as the output (`--out /dev/null`) is written in place and never
+/// replaced; packaging into one is refused before any work, as a `.ddrm` is read back.
+#[test]
+fn a_fifo_output_is_streamed_into_not_replaced_and_packaging_into_one_is_refused() {
+    use std::os::unix::fs::FileTypeExt;
+    let f = Fixture::new();
+    let input = f.packaged(300_000);
+    let fifo = f.path("out.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo (coreutils) runs");
+    assert!(made.success());
+    let reading = fifo.clone();
+    let reader = std::thread::spawn(move || std::fs::read(&reading).unwrap());
+    let d = packager::decrypt(&f.path("in.ddrm"), &f.key("in.key"), &fifo).unwrap();
+    assert_eq!(d.bytes_written, 300_000);
+    assert_eq!(reader.join().unwrap(), std::fs::read(&input).unwrap());
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
+    let before = f.files();
+    let err =
+        packager::package(&f.options(&input, "out.fifo", "again.key"), &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_eq!(f.files(), before, "nothing written or left behind");
 }

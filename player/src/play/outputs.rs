@@ -1,5 +1,7 @@
-//! What a play writes: audio as WAV and video as YUV4MPEG2, each to a temporary file beside
-//! its destination, renamed into place only when playback ended well.
+//! What a play writes when asked to (`--audio-out`, `--video-out`): audio as WAV and video as
+//! YUV4MPEG2, each through [`outfile`]: to a temporary file beside its destination, renamed into
+//! place only when playback ended well; a device or FIFO (`/dev/null`) is written in place as a
+//! stream (a WAV header with unknown lengths) and never replaced.
 
 use super::*;
 
@@ -40,10 +42,10 @@ impl Presenter for SharedOutputs {
     }
 }
 
-/// Output files, written to temporary files beside their destination.
+/// Output files (see [`Sink`]).
 pub(super) struct Outputs {
-    audio: Option<(tempfile::NamedTempFile, PathBuf)>,
-    video: Option<(tempfile::NamedTempFile, PathBuf)>,
+    audio: Option<Sink>,
+    video: Option<Sink>,
     audio_started: bool,
     video_header: Option<String>,
     video_frame_len: usize,
@@ -52,17 +54,15 @@ pub(super) struct Outputs {
     video_frames: u64,
 }
 
-fn temp_beside(path: &Path) -> Result<(tempfile::NamedTempFile, PathBuf), PlayError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let file = tempfile::Builder::new()
-        .prefix(".ddrm-play-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| PlayError::Output(format!("{}: {e}", path.display())))?;
-    Ok((file, path.to_path_buf()))
+/// One output file, written through [`outfile::Output`]: all or nothing for a file, in place
+/// for a device or FIFO.
+type Sink = outfile::Output;
+
+fn open_sink(path: &Path) -> Result<Sink, PlayError> {
+    outfile::Output::create(path, 0o600).map_err(|e| match e {
+        outfile::OutputError::IsDirectory(_) => PlayError::BadInput(e.to_string()),
+        outfile::OutputError::Io { .. } => PlayError::Output(e.to_string()),
+    })
 }
 
 /// Size of the WAV header written before the samples (RIFF + fmt with extension size + data).
@@ -71,8 +71,8 @@ const WAV_HEADER: u64 = 46;
 impl Outputs {
     pub(super) fn new(audio: Option<&Path>, video: Option<&Path>) -> Result<Self, PlayError> {
         Ok(Self {
-            audio: audio.map(temp_beside).transpose()?,
-            video: video.map(temp_beside).transpose()?,
+            audio: audio.map(open_sink).transpose()?,
+            video: video.map(open_sink).transpose()?,
             audio_started: false,
             video_header: None,
             video_frame_len: 0,
@@ -104,16 +104,24 @@ impl Outputs {
     }
 
     fn audio(&mut self, interleaved: &[f32]) -> io::Result<()> {
-        let Some((file, _)) = self.audio.as_mut() else {
+        let Some(sink) = self.audio.as_mut() else {
             return Err(io::Error::other("no audio output was asked for"));
         };
         if self.channels == 0 {
             return Err(io::Error::other("audio before its format"));
         }
         if !self.audio_started {
-            file.write_all(&[0u8; WAV_HEADER as usize])?;
+            // A file gets its lengths when playback ends; a stream says "unknown" (the largest
+            // lengths, as streaming WAV writers do).
+            let header = if sink.in_place() {
+                wav_header(self.sample_rate, self.channels, u64::MAX)
+            } else {
+                [0u8; WAV_HEADER as usize]
+            };
+            sink.file().write_all(&header)?;
             self.audio_started = true;
         }
+        let file = sink.file();
         let mut bytes = Vec::with_capacity(interleaved.len() * 4);
         for s in interleaved {
             bytes.extend_from_slice(&s.to_le_bytes());
@@ -123,8 +131,7 @@ impl Outputs {
     }
 
     fn video(&mut self, planes: &[u8], _pts_us: i64) -> io::Result<()> {
-        let (Some((file, _)), Some(header)) = (self.video.as_mut(), self.video_header.as_ref())
-        else {
+        let (Some(sink), Some(header)) = (self.video.as_mut(), self.video_header.as_ref()) else {
             return Err(io::Error::other(
                 "video without an output or before its format",
             ));
@@ -132,6 +139,7 @@ impl Outputs {
         if planes.len() != self.video_frame_len {
             return Err(io::Error::other("a video frame of the wrong size"));
         }
+        let file = sink.file();
         if self.video_frames == 0 {
             file.write_all(header.as_bytes())?;
         }
@@ -147,36 +155,29 @@ impl Outputs {
     /// Finishes the files and renames them into place.
     pub(super) fn commit(mut self) -> Result<(Option<PathBuf>, Option<PathBuf>), PlayError> {
         let out = |e: io::Error| PlayError::Output(e.to_string());
-        if let Some((file, _)) = self.audio.as_mut() {
+        if let Some(sink) = self.audio.as_mut() {
             if !self.audio_started {
                 return Err(PlayError::Unsupported(
                     "the content has no audio to write".into(),
                 ));
             }
-            let f = file.as_file_mut();
-            let data_len = f.seek(SeekFrom::End(0)).map_err(out)? - WAV_HEADER;
-            f.seek(SeekFrom::Start(0)).map_err(out)?;
-            f.write_all(&wav_header(self.sample_rate, self.channels, data_len))
-                .map_err(out)?;
-            f.sync_all().map_err(out)?;
-        }
-        if let Some((file, _)) = self.video.as_mut() {
-            if self.video_frames == 0 {
-                return Err(PlayError::Unsupported(
-                    "the content has no video to write".into(),
-                ));
+            if !sink.in_place() {
+                let f = sink.file();
+                let data_len = f.seek(SeekFrom::End(0)).map_err(out)? - WAV_HEADER;
+                f.seek(SeekFrom::Start(0)).map_err(out)?;
+                f.write_all(&wav_header(self.sample_rate, self.channels, data_len))
+                    .map_err(out)?;
             }
-            file.as_file_mut().sync_all().map_err(out)?;
         }
-        let persist = |slot: Option<(tempfile::NamedTempFile, PathBuf)>| {
-            slot.map(|(file, path)| {
-                file.persist(&path)
-                    .map(|_| path.clone())
-                    .map_err(|e| PlayError::Output(format!("{}: {}", path.display(), e.error)))
-            })
-            .transpose()
-        };
-        Ok((persist(self.audio.take())?, persist(self.video.take())?))
+        if self.video.is_some() && self.video_frames == 0 {
+            return Err(PlayError::Unsupported(
+                "the content has no video to write".into(),
+            ));
+        }
+        let finish = |sink: Sink| sink.commit().map_err(|e| PlayError::Output(e.to_string()));
+        let audio = self.audio.take().map(finish).transpose()?;
+        let video = self.video.take().map(finish).transpose()?;
+        Ok((audio, video))
     }
 }
 
@@ -201,4 +202,92 @@ fn wav_header(rate: u32, channels: u16, data_len: u64) -> [u8; WAV_HEADER as usi
     h[38..42].copy_from_slice(b"data");
     h[42..46].copy_from_slice(&data_len.to_le_bytes());
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::FileTypeExt;
+
+    use super::*;
+
+    /// A FIFO in a fresh directory (what `/dev/null` and other devices are to `Sink`: an
+    /// existing file that is not a regular one), and a thread reading all it receives.
+    fn fifo(dir: &Path) -> (PathBuf, std::thread::JoinHandle<Vec<u8>>) {
+        let path = dir.join("out.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo (coreutils) runs");
+        assert!(made.success(), "mkfifo {}", path.display());
+        let reading = path.clone();
+        let reader = std::thread::spawn(move || std::fs::read(&reading).expect("read the FIFO"));
+        (path, reader)
+    }
+
+    fn audio_format() -> Event {
+        Event::Audio {
+            codec: "aac".into(),
+            sample_rate: 48_000,
+            channels: 2,
+        }
+    }
+
+    #[test]
+    fn a_destination_that_is_not_a_regular_file_is_written_in_place_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, reader) = fifo(dir.path());
+        // Reached through a symbolic link too: the link stays, the FIFO behind it is written.
+        let link = dir.path().join("link.wav");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let mut out = Outputs::new(Some(link.as_path()), None).unwrap();
+        out.event(&audio_format());
+        out.audio(&[0.5, -0.5, 0.25, -0.25]).unwrap();
+        let (written, _) = out.commit().unwrap();
+        assert_eq!(written.as_deref(), Some(link.as_path()));
+        let got = reader.join().unwrap();
+        // A streaming WAV header (lengths unknown) and the samples, in order.
+        assert_eq!(
+            &got[..WAV_HEADER as usize],
+            &wav_header(48_000, 2, u64::MAX)
+        );
+        let samples: Vec<f32> = got[WAV_HEADER as usize..]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(samples, [0.5, -0.5, 0.25, -0.25]);
+        // Still a FIFO behind a symlink, and nothing else was left in the directory.
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(std::fs::metadata(&path).unwrap().file_type().is_fifo());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_regular_destination_is_replaced_only_when_playback_ends_well() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("song.wav");
+        std::fs::write(&path, b"the old file").unwrap();
+        // Discarded (playback failed): the old file stays, no temporary file is left.
+        let mut out = Outputs::new(Some(path.as_path()), None).unwrap();
+        out.event(&audio_format());
+        out.audio(&[0.5, -0.5]).unwrap();
+        out.discard();
+        assert_eq!(std::fs::read(&path).unwrap(), b"the old file");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // Committed: replaced by a WAV whose header carries the real lengths.
+        let mut out = Outputs::new(Some(path.as_path()), None).unwrap();
+        out.event(&audio_format());
+        out.audio(&[0.5, -0.5]).unwrap();
+        out.commit().unwrap();
+        let got = std::fs::read(&path).unwrap();
+        assert_eq!(&got[..WAV_HEADER as usize], &wav_header(48_000, 2, 8));
+        assert_eq!(got.len(), WAV_HEADER as usize + 8);
+        assert!(std::fs::metadata(&path).unwrap().is_file());
+    }
 }
